@@ -1,0 +1,841 @@
+"""Import and export of the whole directory, as JSON (complete) or CSV (flat, editable).
+
+JSON carries everything and round-trips exactly: export, import into an empty database,
+export again gives the same bytes. CSV holds one authority per row, the columns an
+administrator edits in a spreadsheet; contact persons and keys travel only in JSON.
+
+Import is all-or-nothing: every row is checked first and every problem is reported with
+its place in the file; only a file without problems is written, in one transaction.
+Entries are matched by their stable ``identifier``, so importing the same file twice
+changes nothing the second time.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from contact_points.instruments import Instrument
+from contact_points.keys import public_key_inspect
+from contact_points.models import (
+    AcceptedLanguages,
+    Authority,
+    AuthorityInstrument,
+    ContactPerson,
+    Country,
+    Language,
+)
+from contact_points.services import authority_apply_key_info
+from contact_points.validators import normalise_phone
+from mla.core.errors import ApplicationError
+
+FORMAT_NAME = "mla-directory"
+FORMAT_VERSION = 1
+
+COUNTRY_FIELDS = ("code", "name", "eio_bound", "budapest_party", "budapest_second_protocol_party")
+# Scalar fields of an authority, in export order. Foreign keys and sets are handled apart.
+AUTHORITY_SCALARS = (
+    "identifier",
+    "name",
+    "name_local",
+    "kind",
+    "postal_address",
+    "phone",
+    "email",
+    "time_zone",
+    "office_hours",
+    "available_24_7",
+    "active",
+    "source",
+    "last_verified_at",
+    "last_verified_by",
+    "inbox_url",
+)
+CSV_COLUMNS = (
+    "identifier",
+    "country",
+    "name",
+    "name_local",
+    "kind",
+    "parent",
+    "postal_address",
+    "phone",
+    "email",
+    "time_zone",
+    "office_hours",
+    "available_24_7",
+    "languages",
+    "instruments",
+    "inbox_url",
+    "active",
+    "source",
+    "last_verified_at",
+    "last_verified_by",
+    "key_fingerprint",
+)
+CONTACT_FIELDS = ("name", "function", "phone", "email")
+_TRUE = {"1", "true", "yes", "y", "oui", "x"}
+_FALSE = {"0", "false", "no", "n", "non", ""}
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _authority_queryset() -> Any:
+    return (
+        Authority.objects.select_related("country", "parent")
+        .prefetch_related("languages", "instrument_links", "contacts__languages")
+        .order_by("identifier")
+    )
+
+
+def _authority_record(authority: Authority) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for name in AUTHORITY_SCALARS:
+        value = getattr(authority, name)
+        record[name] = value.isoformat() if isinstance(value, date) else value
+    record["country"] = authority.country.code
+    record["parent"] = authority.parent.identifier if authority.parent else None
+    record["languages"] = sorted(language.code for language in authority.languages.all())
+    record["instruments"] = sorted(link.instrument for link in authority.instrument_links.all())
+    record["public_key"] = authority.public_key
+    record["key_fingerprint"] = authority.key_fingerprint
+    record["contacts"] = sorted(
+        (
+            {
+                **{name: getattr(contact, name) for name in CONTACT_FIELDS},
+                "languages": sorted(language.code for language in contact.languages.all()),
+            }
+            for contact in authority.contacts.all()
+        ),
+        key=_contact_sort_key,
+    )
+    return record
+
+
+def _contact_sort_key(contact: Mapping[str, Any]) -> tuple[str, ...]:
+    return (*(str(contact[name]) for name in CONTACT_FIELDS), ",".join(contact["languages"]))
+
+
+def directory_export_json() -> str:
+    countries = []
+    for country in Country.objects.prefetch_related("accepted_languages__languages").order_by(
+        "code"
+    ):
+        record: dict[str, Any] = {name: getattr(country, name) for name in COUNTRY_FIELDS}
+        record["accepted_languages"] = {
+            policy.instrument: sorted(language.code for language in policy.languages.all())
+            for policy in sorted(country.accepted_languages.all(), key=lambda p: p.instrument)
+        }
+        countries.append(record)
+    document = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "countries": countries,
+        "authorities": [_authority_record(a) for a in _authority_queryset().iterator(2000)],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(value)
+    return str(value)
+
+
+def directory_export_csv(*, authorities: Iterable[Authority] | None = None) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    rows = authorities if authorities is not None else _authority_queryset().iterator(2000)
+    for authority in rows:
+        record = _authority_record(authority)
+        writer.writerow([_csv_value(record[column]) for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class DirectoryImportError(ApplicationError):
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        shown = "\n".join(str(problem) for problem in problems[:200])
+        more = len(problems) - 200
+        if more > 0:
+            shown += "\n" + _("… and %(count)d more problems.") % {"count": more}
+        super().__init__(
+            _("The file was not imported; nothing was changed. Problems:\n%(problems)s")
+            % {"problems": shown},
+            extra={"problems": [str(problem) for problem in problems]},
+        )
+        self.problems = problems
+
+
+@dataclass
+class ImportReport:
+    countries_created: int = 0
+    countries_updated: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return _(
+            "Countries: %(cc)d created, %(cu)d updated. "
+            "Authorities: %(ac)d created, %(au)d updated, %(an)d unchanged."
+        ) % {
+            "cc": self.countries_created,
+            "cu": self.countries_updated,
+            "ac": self.created,
+            "au": self.updated,
+            "an": self.unchanged,
+        }
+
+
+@dataclass
+class _AuthorityRow:
+    location: str
+    values: dict[str, Any]
+    country: str
+    parent: str | None
+    languages: list[str]
+    instruments: list[str]
+    # None: the file says nothing about keys or contacts (CSV), so they are left as they are.
+    public_key: str | None = None
+    key_fingerprint: str | None = None
+    contacts: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class _CountryRow:
+    location: str
+    values: dict[str, Any]
+    accepted_languages: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[ImportProblem] = []
+
+    def add(self, location: str, message: str) -> None:
+        self.items.append(ImportProblem(location, message))
+
+    def add_validation(self, location: str, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for name, errors in error.message_dict.items():
+                for message in errors:
+                    self.add(location, f"{name}: {message}")
+        else:
+            for message in error.messages:
+                self.add(location, message)
+
+
+def _as_bool(value: Any, *, column: str, location: str, problems: _Problems) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    problems.add(location, _("%(column)s: “%(value)s” is not yes or no.") % {
+        "column": column, "value": value})
+    return False
+
+
+def _as_code_list(value: Any, *, column: str, location: str, problems: _Problems) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, str):
+        items = value.replace(",", ";").split(";")
+    else:
+        problems.add(location, _("%(column)s: expected a list.") % {"column": column})
+        return []
+    codes = []
+    for item in items:
+        if not isinstance(item, str):
+            problems.add(location, _("%(column)s: expected a list of codes.") % {"column": column})
+            return []
+        if item.strip():
+            codes.append(item.strip().lower())
+    return sorted(set(codes))
+
+
+def _as_text(value: Any, *, column: str, location: str, problems: _Problems) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.add(location, _("%(column)s: expected text.") % {"column": column})
+        return ""
+    return value.strip()
+
+
+def _as_date(value: Any, *, column: str, location: str, problems: _Problems) -> date | None:
+    text = _as_text(value, column=column, location=location, problems=problems)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.add(location, _("%(column)s: “%(value)s” is not a date (YYYY-MM-DD).") % {
+            "column": column, "value": text})
+        return None
+
+
+def _authority_row(
+    raw: Mapping[str, Any], *, location: str, problems: _Problems, full: bool
+) -> _AuthorityRow:
+    args = {"location": location, "problems": problems}
+    values: dict[str, Any] = {}
+    for name in AUTHORITY_SCALARS:
+        if name in ("available_24_7", "active"):
+            default = name == "active"
+            raw_value = raw.get(name, default)
+            values[name] = _as_bool(
+                default if raw_value in (None, "") and name == "active" else raw_value,
+                column=name,
+                **args,
+            )
+        elif name == "last_verified_at":
+            values[name] = _as_date(raw.get(name), column=name, **args)
+        else:
+            values[name] = _as_text(raw.get(name), column=name, **args)
+    if not values["identifier"]:
+        problems.add(location, _("identifier: required; it is how entries are matched."))
+    row = _AuthorityRow(
+        location=location,
+        values=values,
+        country=_as_text(raw.get("country"), column="country", **args).upper(),
+        parent=_as_text(raw.get("parent"), column="parent", **args) or None,
+        languages=_as_code_list(raw.get("languages"), column="languages", **args),
+        instruments=_as_code_list(raw.get("instruments"), column="instruments", **args),
+        key_fingerprint=_as_text(raw.get("key_fingerprint"), column="key_fingerprint", **args)
+        .replace(" ", "")
+        .upper()
+        or None,
+    )
+    if full:
+        row.public_key = _as_text(raw.get("public_key"), column="public_key", **args)
+        contacts = raw.get("contacts") or []
+        if not isinstance(contacts, list):
+            problems.add(location, _("contacts: expected a list."))
+            contacts = []
+        row.contacts = []
+        for index, contact in enumerate(contacts):
+            where = f"{location}.contacts[{index}]"
+            if not isinstance(contact, dict):
+                problems.add(where, _("expected an object."))
+                continue
+            entry: dict[str, Any] = {
+                name: _as_text(contact.get(name), column=name, location=where, problems=problems)
+                for name in CONTACT_FIELDS
+            }
+            entry["languages"] = _as_code_list(
+                contact.get("languages"), column="languages", location=where, problems=problems
+            )
+            row.contacts.append(entry)
+        row.contacts.sort(key=_contact_sort_key)
+    return row
+
+
+def _parse_json(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _Problems]:
+    problems = _Problems()
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        problems.add(_("file"), _("not UTF-8 text."))
+        return [], [], problems
+    except json.JSONDecodeError as exc:
+        problems.add(_("line %(line)d") % {"line": exc.lineno}, _("not valid JSON (%(msg)s).") % {
+            "msg": exc.msg})
+        return [], [], problems
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        problems.add(_("file"), _("not a directory export (expected \"format\": \"%(name)s\").")
+                     % {"name": FORMAT_NAME})
+        return [], [], problems
+    if document.get("version") != FORMAT_VERSION:
+        problems.add(_("file"), _("unsupported version %(version)s (this node reads %(ours)d).")
+                     % {"version": document.get("version"), "ours": FORMAT_VERSION})
+        return [], [], problems
+    countries: list[_CountryRow] = []
+    raw_countries = document.get("countries") or []
+    raw_authorities = document.get("authorities") or []
+    if not isinstance(raw_countries, list) or not isinstance(raw_authorities, list):
+        problems.add(_("file"), _("\"countries\" and \"authorities\" must be lists."))
+        return [], [], problems
+    for index, raw in enumerate(raw_countries):
+        location = f"countries[{index}]"
+        if not isinstance(raw, dict):
+            problems.add(location, _("expected an object."))
+            continue
+        args = {"location": location, "problems": problems}
+        values = {
+            "code": _as_text(raw.get("code"), column="code", **args).upper(),
+            "name": _as_text(raw.get("name"), column="name", **args),
+        }
+        for flag in COUNTRY_FIELDS[2:]:
+            values[flag] = _as_bool(raw.get(flag, False), column=flag, **args)
+        accepted = raw.get("accepted_languages") or {}
+        if not isinstance(accepted, dict):
+            problems.add(location, _("accepted_languages: expected an object."))
+            accepted = {}
+        countries.append(
+            _CountryRow(
+                location=f"{location} ({values['code']})",
+                values=values,
+                accepted_languages={
+                    str(instrument): _as_code_list(
+                        codes, column="accepted_languages", **args
+                    )
+                    for instrument, codes in accepted.items()
+                },
+            )
+        )
+    authorities = []
+    for index, raw in enumerate(raw_authorities):
+        location = f"authorities[{index}]"
+        if not isinstance(raw, dict):
+            problems.add(location, _("expected an object."))
+            continue
+        identifier = raw.get("identifier")
+        if isinstance(identifier, str) and identifier:
+            location = f"{location} ({identifier})"
+        authorities.append(_authority_row(raw, location=location, problems=problems, full=True))
+    return countries, authorities, problems
+
+
+def _parse_csv(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _Problems]:
+    problems = _Problems()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems.add(_("file"), _("not UTF-8 text; save the spreadsheet as CSV UTF-8."))
+        return [], [], problems
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    header = reader.fieldnames or []
+    missing = [column for column in ("identifier", "country", "name", "kind") if column not in header]
+    unknown = [column for column in header if column not in CSV_COLUMNS]
+    if missing:
+        problems.add(_("line 1"), _("missing columns: %(columns)s.") % {
+            "columns": ", ".join(missing)})
+    if unknown:
+        problems.add(_("line 1"), _("unknown columns: %(columns)s (expected: %(expected)s).") % {
+            "columns": ", ".join(unknown), "expected": ", ".join(CSV_COLUMNS)})
+    if missing or unknown:
+        return [], [], problems
+    authorities = []
+    for record in reader:
+        location = _("line %(line)d") % {"line": reader.line_num}
+        if None in record:
+            problems.add(location, _("more cells than columns."))
+            continue
+        if all(not (value or "").strip() for value in record.values()):
+            continue
+        authorities.append(_authority_row(record, location=location, problems=problems, full=False))
+    return [], authorities, problems
+
+
+def _check_countries(rows: list[_CountryRow], problems: _Problems, language_codes: set[str]) -> None:
+    seen: set[str] = set()
+    instruments = set(Instrument.values)
+    for row in rows:
+        country = Country(**row.values)
+        try:
+            country.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            problems.add_validation(row.location, error)
+        if row.values["code"] in seen:
+            problems.add(row.location, _("country %(code)s appears twice.") % {
+                "code": row.values["code"]})
+        seen.add(row.values["code"])
+        for instrument, codes in row.accepted_languages.items():
+            if instrument not in instruments:
+                problems.add(row.location, _("accepted_languages: unknown instrument “%(value)s”.")
+                             % {"value": instrument})
+            for code in codes:
+                if code not in language_codes:
+                    problems.add(row.location, _("accepted_languages: unknown language “%(code)s”.")
+                                 % {"code": code})
+
+
+def _check_authorities(
+    rows: list[_AuthorityRow],
+    problems: _Problems,
+    *,
+    language_codes: set[str],
+    country_codes: set[str],
+    existing: Mapping[str, Authority],
+    database_parents: Mapping[str, str | None],
+) -> None:
+    instruments = set(Instrument.values)
+    identifiers_in_file: dict[str, str] = {}
+    for row in rows:
+        identifier = row.values["identifier"]
+        if not identifier:
+            continue
+        if identifier in identifiers_in_file:
+            problems.add(row.location, _("identifier “%(id)s” already used at %(other)s.") % {
+                "id": identifier, "other": identifiers_in_file[identifier]})
+        identifiers_in_file.setdefault(identifier, row.location)
+    known_identifiers = set(identifiers_in_file) | set(database_parents)
+    parents: dict[str, str | None] = {}
+    for row in rows:
+        values = row.values
+        try:
+            values["phone"] = normalise_phone(values["phone"])
+        except ValidationError as error:
+            problems.add_validation(row.location, ValidationError({"phone": error.messages}))
+        candidate = Authority(**values)
+        try:
+            # Foreign keys, sets and uniqueness are checked below, against the whole file.
+            candidate.full_clean(
+                exclude=["country", "parent", "phone"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as error:
+            problems.add_validation(row.location, error)
+        if not row.country:
+            problems.add(row.location, _("country: required."))
+        elif row.country not in country_codes:
+            problems.add(row.location, _("country: “%(code)s” is not in the directory.") % {
+                "code": row.country})
+        if row.parent is not None:
+            if row.parent == values["identifier"]:
+                problems.add(row.location, _("parent: an authority cannot be its own parent."))
+            elif row.parent not in known_identifiers:
+                problems.add(row.location, _("parent: no authority “%(id)s”.") % {"id": row.parent})
+        parents[values["identifier"]] = row.parent
+        for code in row.languages:
+            if code not in language_codes:
+                problems.add(row.location, _("languages: unknown language code “%(code)s”.") % {
+                    "code": code})
+        for code in row.instruments:
+            if code not in instruments:
+                problems.add(row.location, _("instruments: unknown instrument “%(code)s” "
+                             "(known: %(known)s).") % {"code": code,
+                                                       "known": ", ".join(sorted(instruments))})
+        for index, contact in enumerate(row.contacts or []):
+            where = f"{row.location}.contacts[{index}]"
+            if not contact["name"]:
+                problems.add(where, _("name: required."))
+            try:
+                contact["phone"] = normalise_phone(contact["phone"])
+            except ValidationError as error:
+                problems.add(where, f"phone: {error.messages[0]}")
+            person = ContactPerson(**{name: contact[name] for name in CONTACT_FIELDS})
+            try:
+                person.full_clean(exclude=["authority", "phone", "name"])
+            except ValidationError as error:
+                problems.add_validation(where, error)
+            for code in contact["languages"]:
+                if code not in language_codes:
+                    problems.add(where, _("languages: unknown language code “%(code)s”.") % {
+                        "code": code})
+        _check_key(row, problems, existing.get(values["identifier"]))
+    # The parent links of the file and of the database together must not loop.
+    for identifier, parent in database_parents.items():
+        parents.setdefault(identifier, parent)
+    for row in rows:
+        seen = {row.values["identifier"]}
+        ancestor = parents.get(row.values["identifier"])
+        while ancestor is not None:
+            if ancestor in seen:
+                problems.add(row.location, _("parent: the parent links form a loop."))
+                break
+            seen.add(ancestor)
+            ancestor = parents.get(ancestor)
+
+
+def _check_key(row: _AuthorityRow, problems: _Problems, current: Authority | None) -> None:
+    current_key = current.public_key if current else ""
+    current_fingerprint = current.key_fingerprint if current else ""
+    if row.public_key is None:
+        # CSV: the fingerprint column is informative only; keys change in the admin or JSON.
+        if row.key_fingerprint and row.key_fingerprint != current_fingerprint:
+            problems.add(row.location, _("key_fingerprint: read-only here (it is computed from "
+                                         "the key); change keys in the administration or by JSON."))
+        return
+    if row.public_key and row.public_key.strip() != current_key.strip():
+        try:
+            info = public_key_inspect(armored=row.public_key)
+        except ApplicationError as error:
+            problems.add(row.location, f"public_key: {error.message}")
+            return
+        fingerprint = info.fingerprint
+    else:
+        fingerprint = current_fingerprint if row.public_key else ""
+    if row.key_fingerprint and row.key_fingerprint != fingerprint:
+        problems.add(row.location, _("key_fingerprint: %(given)s does not match the key, whose "
+                                     "fingerprint is %(real)s.") % {
+            "given": row.key_fingerprint, "real": fingerprint or _("(no key)")})
+
+
+def _parse(data: bytes, fmt: str) -> tuple[list[_CountryRow], list[_AuthorityRow], _Problems]:
+    if fmt == "json":
+        return _parse_json(data)
+    if fmt == "csv":
+        return _parse_csv(data)
+    raise ApplicationError(_("Unknown format “%(fmt)s”; use json or csv.") % {"fmt": fmt})
+
+
+def directory_import(*, data: bytes, fmt: str) -> ImportReport:
+    """Check the whole file, then write it in one transaction (DirectoryImportError if not)."""
+    # Problems found while reading rows are reported together with those of the checks.
+    countries, authorities, problems = _parse(data, fmt)
+    language_codes = set(Language.objects.values_list("code", flat=True))
+    _check_countries(countries, problems, language_codes)
+    country_codes = {row.values["code"] for row in countries} | set(
+        Country.objects.values_list("code", flat=True)
+    )
+    identifiers = [row.values["identifier"] for row in authorities]
+    existing = _existing_authorities(identifiers)
+    _check_authorities(
+        authorities,
+        problems,
+        language_codes=language_codes,
+        country_codes=country_codes,
+        existing=existing,
+        database_parents=dict(Authority.objects.values_list("identifier", "parent__identifier")),
+    )
+    if problems.items:
+        raise DirectoryImportError(problems.items)
+    with transaction.atomic():
+        report = ImportReport()
+        _write_countries(countries, report)
+        _write_authorities(authorities, existing, report)
+    return report
+
+
+def _existing_authorities(identifiers: list[str]) -> dict[str, Authority]:
+    found: dict[str, Authority] = {}
+    queryset = Authority.objects.select_related("country", "parent").prefetch_related(
+        "languages", "instrument_links", "contacts__languages"
+    )
+    for start in range(0, len(identifiers), 5000):
+        chunk = identifiers[start : start + 5000]
+        for authority in queryset.filter(identifier__in=chunk):
+            found[authority.identifier] = authority
+    return found
+
+
+def _write_countries(rows: list[_CountryRow], report: ImportReport) -> None:
+    existing = {c.code: c for c in Country.objects.prefetch_related("accepted_languages__languages")}
+    for row in rows:
+        country = existing.get(row.values["code"])
+        if country is None:
+            country = Country(**row.values)
+            country._change_reason = "import"  # type: ignore[attr-defined]
+            country.save()
+            report.countries_created += 1
+            current_policies: dict[str, list[str]] = {}
+        else:
+            current_policies = {
+                p.instrument: sorted(lang.code for lang in p.languages.all())
+                for p in country.accepted_languages.all()
+            }
+            changed = [name for name in COUNTRY_FIELDS if getattr(country, name) != row.values[name]]
+            if changed or current_policies != row.accepted_languages:
+                report.countries_updated += 1
+            if changed:
+                for name in changed:
+                    setattr(country, name, row.values[name])
+                country._change_reason = "import"  # type: ignore[attr-defined]
+                country.save()
+        if current_policies == row.accepted_languages:
+            continue
+        for instrument in set(current_policies) - set(row.accepted_languages):
+            AcceptedLanguages.objects.filter(country=country, instrument=instrument).delete()
+        for instrument, codes in row.accepted_languages.items():
+            if current_policies.get(instrument) == codes:
+                continue
+            policy, _created = AcceptedLanguages.objects.get_or_create(
+                country=country, instrument=instrument
+            )
+            policy.languages.set(codes)
+
+
+def _authority_state(authority: Authority) -> tuple[Any, ...]:
+    return (
+        *(getattr(authority, name) for name in AUTHORITY_SCALARS),
+        authority.country.code,
+        authority.parent.identifier if authority.parent else None,
+        sorted(language.code for language in authority.languages.all()),
+        sorted(link.instrument for link in authority.instrument_links.all()),
+    )
+
+
+def _row_state(row: _AuthorityRow) -> tuple[Any, ...]:
+    return (
+        *(row.values[name] for name in AUTHORITY_SCALARS),
+        row.country,
+        row.parent,
+        row.languages,
+        row.instruments,
+    )
+
+
+def _current_contacts(authority: Authority) -> list[dict[str, Any]]:
+    return sorted(
+        (
+            {
+                **{name: getattr(contact, name) for name in CONTACT_FIELDS},
+                "languages": sorted(language.code for language in contact.languages.all()),
+            }
+            for contact in authority.contacts.all()
+        ),
+        key=_contact_sort_key,
+    )
+
+
+def _chunks(items: list[Any], size: int = 2000) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _write_authorities(
+    rows: list[_AuthorityRow], existing: dict[str, Authority], report: ImportReport
+) -> None:
+    countries = {country.code: country for country in Country.objects.all()}
+    to_create: list[Authority] = []
+    to_update: list[Authority] = []
+    sets_changed: list[tuple[Authority, _AuthorityRow]] = []
+    contacts_changed: list[tuple[Authority, _AuthorityRow]] = []
+    for row in rows:
+        authority = existing.get(row.values["identifier"])
+        key_changed = row.public_key is not None and (
+            row.public_key.strip() != (authority.public_key.strip() if authority else "")
+        )
+        if authority is None:
+            authority = Authority(**row.values, country=countries[row.country])
+            to_create.append(authority)
+            sets_changed.append((authority, row))
+            if row.contacts:
+                contacts_changed.append((authority, row))
+        else:
+            state_changed = _authority_state(authority) != _row_state(row)
+            contacts_differ = row.contacts is not None and _current_contacts(authority) != (
+                row.contacts
+            )
+            if not (state_changed or key_changed or contacts_differ):
+                report.unchanged += 1
+                continue
+            report.updated += 1
+            for name, value in row.values.items():
+                setattr(authority, name, value)
+            authority.country = countries[row.country]
+            if state_changed or key_changed:
+                to_update.append(authority)
+                sets_changed.append((authority, row))
+            if contacts_differ:
+                contacts_changed.append((authority, row))
+        if key_changed:
+            assert row.public_key is not None
+            info = public_key_inspect(armored=row.public_key) if row.public_key else None
+            authority_apply_key_info(authority=authority, key=info)
+    now = timezone.now()
+    for authority in [*to_create, *to_update]:
+        authority.refresh_derived_fields()
+        authority.updated_at = now
+    report.created = len(to_create)
+    for chunk in _chunks(to_create):
+        bulk_create_with_history(chunk, Authority, batch_size=2000, default_change_reason="import")
+    # Primary keys of new rows and of every parent named, in two queries.
+    new_ids = dict(
+        Authority.objects.filter(identifier__in=[a.identifier for a in to_create]).values_list(
+            "identifier", "id"
+        )
+    )
+    for authority in to_create:
+        authority.pk = new_ids[authority.identifier]
+    parent_identifiers = {row.parent for row in rows if row.parent}
+    ids = dict(
+        Authority.objects.filter(identifier__in=parent_identifiers).values_list("identifier", "id")
+    )
+    parent_updates = []
+    for authority, row in sets_changed:
+        parent_id = ids.get(row.parent) if row.parent else None
+        if authority.parent_id != parent_id:
+            authority.parent_id = parent_id
+            parent_updates.append(authority)
+    fields = [*AUTHORITY_SCALARS, "country", "parent", "public_key", "key_fingerprint",
+              "key_algorithm", "key_user_id", "key_created_at", "key_expires_at", "search_text",
+              "country_code", "updated_at"]
+    fields.remove("identifier")
+    updates = {id(a): a for a in [*to_update, *parent_updates]}
+    if updates:
+        bulk_update_with_history(
+            list(updates.values()), Authority, fields, batch_size=2000,
+            default_change_reason="import",
+        )
+    _write_sets(sets_changed)
+    _write_contacts(contacts_changed)
+
+
+def _write_sets(pairs: list[tuple[Authority, _AuthorityRow]]) -> None:
+    if not pairs:
+        return
+    language_through = Authority.languages.through
+    authority_ids = [authority.pk for authority, _row in pairs]
+    for chunk in _chunks(authority_ids, 5000):
+        language_through.objects.filter(authority_id__in=chunk).delete()
+        AuthorityInstrument.objects.filter(authority_id__in=chunk).delete()
+    language_through.objects.bulk_create(
+        [
+            language_through(authority_id=authority.pk, language_id=code)
+            for authority, row in pairs
+            for code in row.languages
+        ],
+        batch_size=5000,
+    )
+    AuthorityInstrument.objects.bulk_create(
+        [
+            AuthorityInstrument(authority_id=authority.pk, instrument=code)
+            for authority, row in pairs
+            for code in row.instruments
+        ],
+        batch_size=5000,
+    )
+
+
+def _write_contacts(pairs: list[tuple[Authority, _AuthorityRow]]) -> None:
+    if not pairs:
+        return
+    ContactPerson.objects.filter(authority_id__in=[a.pk for a, _row in pairs]).delete()
+    for authority, row in pairs:
+        for contact in row.contacts or []:
+            person = ContactPerson.objects.create(
+                authority_id=authority.pk,
+                **{name: contact[name] for name in CONTACT_FIELDS},
+            )
+            if contact["languages"]:
+                person.languages.set(contact["languages"])

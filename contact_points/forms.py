@@ -1,0 +1,47 @@
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from contact_points.instruments import Instrument
+from contact_points.models import AuthorityKind
+from contact_points.selectors import DirectoryQuery, country_choices, language_choices
+
+
+class DirectorySearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    country = forms.ChoiceField(label=_("Country"), required=False)
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("Any kind")), *AuthorityKind.choices]
+    )
+    instrument = forms.ChoiceField(
+        label=_("Receives"),
+        required=False,
+        choices=[("", _("Any instrument")), *Instrument.choices],
+    )
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    available_24_7 = forms.BooleanField(label=_("Reachable 24/7 only"), required=False)
+    stale = forms.BooleanField(label=_("Not verified recently"), required=False)
+    inactive = forms.BooleanField(label=_("Include inactive entries"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", _("Any country"))] + [  # type: ignore[attr-defined]
+            (country.code, f"{country.name} ({country.code})") for country in country_choices()
+        ]
+        self.fields["language"].choices = [("", _("Any language"))] + [  # type: ignore[attr-defined]
+            (language.code, str(language)) for language in language_choices()
+        ]
+
+    def to_query(self) -> DirectoryQuery:
+        data = self.cleaned_data
+        return DirectoryQuery(
+            country=data.get("country") or "",
+            kind=data.get("kind") or "",
+            instrument=data.get("instrument") or "",
+            language=data.get("language") or "",
+            text=data.get("q") or "",
+            available_24_7=bool(data.get("available_24_7")),
+            stale_only=bool(data.get("stale")),
+            include_inactive=bool(data.get("inactive")),
+        )

@@ -1,0 +1,332 @@
+import unicodedata
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pycountry
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from contact_points.instruments import Instrument
+from contact_points.office_hours import validate_office_hours
+from contact_points.validators import (
+    normalise_phone,
+    validate_country_code,
+    validate_phone,
+    validate_time_zone,
+)
+
+if TYPE_CHECKING:
+    from django.db.models.manager import RelatedManager
+
+
+class Language(models.Model):
+    """An ISO 639-1 language (seeded from pycountry by a data migration)."""
+
+    code = models.CharField(_("code"), max_length=3, primary_key=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("language")
+        verbose_name_plural = _("languages")
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.code})"
+
+    @property
+    def display_name(self) -> str:
+        if translation.get_language() == "fr":
+            import gettext
+
+            try:
+                catalogue = gettext.translation(
+                    "iso639-3", pycountry.LOCALES_DIR, languages=["fr"]
+                )
+            except OSError:
+                return self.name
+            return catalogue.gettext(self.name)
+        return self.name
+
+
+class Country(models.Model):
+    code = models.CharField(
+        _("ISO 3166 code"), max_length=2, unique=True, validators=[validate_country_code]
+    )
+    name = models.CharField(_("name"), max_length=100)
+    eio_bound = models.BooleanField(
+        _("bound by the EIO Directive"),
+        default=False,
+        help_text=_("EU Member State taking part in Directive 2014/41/EU (not Denmark or Ireland)."),
+    )
+    budapest_party = models.BooleanField(_("Party to the Budapest Convention"), default=False)
+    budapest_second_protocol_party = models.BooleanField(
+        _("Party to the Second Additional Protocol (CETS 224)"), default=False
+    )
+    history = HistoricalRecords()
+
+    accepted_languages: "RelatedManager[AcceptedLanguages]"
+    authorities: "RelatedManager[Authority]"
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("country")
+        verbose_name_plural = _("countries")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class AcceptedLanguages(models.Model):
+    """Languages a country accepts for incoming requests under one instrument."""
+
+    country = models.ForeignKey(
+        Country, on_delete=models.CASCADE, related_name="accepted_languages"
+    )
+    instrument = models.CharField(_("instrument"), max_length=32, choices=Instrument.choices)
+    languages = models.ManyToManyField(Language, verbose_name=_("languages"), related_name="+")
+    history = HistoricalRecords(m2m_fields=[languages])
+
+    class Meta:
+        ordering = ["country__code", "instrument"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "instrument"], name="accepted_languages_one_per_instrument"
+            )
+        ]
+        verbose_name = _("accepted languages")
+        verbose_name_plural = _("accepted languages")
+
+    def __str__(self) -> str:
+        return f"{self.country.code} {self.get_instrument_display()}"
+
+
+class AuthorityKind(models.TextChoices):
+    CENTRAL_AUTHORITY = "central_authority", _("Central authority")
+    COURT = "court", _("Judicial authority: court")
+    PROSECUTOR = "prosecutor", _("Judicial authority: prosecutor's office")
+    INVESTIGATING_JUDGE = "investigating_judge", _("Judicial authority: investigating judge")
+    POINT_24_7 = "point_24_7", _("24/7 point of contact (Budapest Art. 35)")
+    EJN_CONTACT_POINT = "ejn_contact_point", _("EJN contact point")
+    POLICE = "police", _("Police or cybercrime unit")
+    SERVICE_PROVIDER = "service_provider", _("Service provider or its legal representative")
+
+
+class AuthorityQuerySet(models.QuerySet["Authority"]):
+    def stale(self, *, today: date | None = None) -> "AuthorityQuerySet":
+        return self.filter(stale_entries_q(today=today))
+
+    def fresh(self, *, today: date | None = None) -> "AuthorityQuerySet":
+        return self.exclude(stale_entries_q(today=today))
+
+
+def stale_cutoff(*, today: date | None = None) -> date:
+    today = today or timezone.localdate()
+    return today - timedelta(days=settings.DIRECTORY_STALE_AFTER_DAYS)
+
+
+def stale_entries_q(*, today: date | None = None) -> models.Q:
+    return models.Q(last_verified_at__isnull=True) | models.Q(
+        last_verified_at__lt=stale_cutoff(today=today)
+    )
+
+
+def search_fold(text: str) -> str:
+    """Lower-case, accents removed, spaces collapsed: “München” and “munchen” match."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.split())
+
+
+class Authority(models.Model):
+    identifier = models.SlugField(
+        _("identifier"),
+        max_length=100,
+        unique=True,
+        help_text=_("Stable identifier used by imports and exports, e.g. “ro-diicot-247”."),
+    )
+    name = models.CharField(_("name"), max_length=255)
+    name_local = models.CharField(_("name in its own language"), max_length=255, blank=True)
+    country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="authorities", verbose_name=_("country")
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=AuthorityKind.choices)
+    postal_address = models.TextField(_("postal address"), blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
+    email = models.EmailField(_("e-mail"), blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, validators=[validate_time_zone], default="UTC"
+    )
+    office_hours = models.CharField(
+        _("office hours"),
+        max_length=255,
+        blank=True,
+        validators=[validate_office_hours],
+        help_text=_("Local time, e.g. “Mon-Fri 08:00-18:00; Sat 09:00-12:00”."),
+    )
+    available_24_7 = models.BooleanField(_("reachable 24/7"), default=False)
+    languages = models.ManyToManyField(
+        Language, verbose_name=_("languages"), related_name="+", blank=True
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent authority"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    source = models.CharField(
+        _("source of the entry"),
+        max_length=255,
+        blank=True,
+        help_text=_("Where the data comes from, e.g. “EJN Atlas, 2026-10”."),
+    )
+    last_verified_at = models.DateField(_("last verified on"), null=True, blank=True)
+    last_verified_by = models.CharField(_("last verified by"), max_length=255, blank=True)
+
+    inbox_url = models.URLField(_("inbox URL"), blank=True, max_length=500)
+    public_key = models.TextField(_("OpenPGP public key"), blank=True)
+    # Derived from public_key by gpg when it is saved; never typed.
+    key_fingerprint = models.CharField(_("key fingerprint"), max_length=40, blank=True)
+    key_algorithm = models.CharField(_("key algorithm"), max_length=64, blank=True)
+    key_user_id = models.CharField(_("key user ID"), max_length=255, blank=True)
+    key_created_at = models.DateTimeField(_("key created"), null=True, blank=True)
+    key_expires_at = models.DateTimeField(_("key expires"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Derived on every save (refresh_derived_fields), for fast listing and search:
+    # the country code, so that lists sort by it from one index without a join, and the
+    # folded searchable text, which a trigram index (migration 0002) serves on PostgreSQL.
+    country_code = models.CharField(max_length=2, editable=False, default="")
+    search_text = models.TextField(editable=False, default="")
+
+    history = HistoricalRecords(
+        m2m_fields=[languages], excluded_fields=["updated_at", "search_text", "country_code"]
+    )
+    objects = AuthorityQuerySet.as_manager()
+
+    instrument_links: "RelatedManager[AuthorityInstrument]"
+    contacts: "RelatedManager[ContactPerson]"
+    children: "RelatedManager[Authority]"
+
+    class Meta:
+        ordering = ["country_code", "name"]
+        verbose_name = _("authority")
+        verbose_name_plural = _("authorities")
+        indexes = [
+            # The directory's default listing order, for active entries.
+            models.Index(
+                "country_code",
+                models.F("available_24_7").desc(),
+                "name",
+                "id",
+                condition=models.Q(active=True),
+                name="authority_listing",
+            ),
+            models.Index(fields=["country", "kind"], name="authority_country_kind"),
+            models.Index(fields=["last_verified_at"], name="authority_last_verified"),
+        ]
+        permissions = [("verify_authority", _("Can mark directory entries as verified"))]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.country.code})" if self.country_id else self.name
+
+    def refresh_derived_fields(self) -> None:
+        self.country_code = self.country.code
+        self.search_text = search_fold(
+            " ".join(
+                [
+                    self.name,
+                    self.name_local,
+                    self.identifier,
+                    self.email,
+                    self.postal_address,
+                    self.country.name,
+                    self.country.code,
+                ]
+            )
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_derived_fields()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_text", "country_code"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.phone = normalise_phone(self.phone)
+        if self.pk and self.parent_id:
+            ancestor: Authority | None = self.parent
+            seen = {self.pk}
+            while ancestor is not None:
+                if ancestor.pk in seen:
+                    raise ValidationError(
+                        {"parent": _("An authority cannot be its own parent, even indirectly.")}
+                    )
+                seen.add(ancestor.pk)
+                ancestor = ancestor.parent
+
+    @property
+    def fingerprint_groups(self) -> str:
+        """The fingerprint in groups of four, as it is read aloud over the phone."""
+        fpr = self.key_fingerprint
+        return " ".join(fpr[i : i + 4] for i in range(0, len(fpr), 4))
+
+    @property
+    def is_stale(self) -> bool:
+        return self.last_verified_at is None or self.last_verified_at < stale_cutoff()
+
+    @property
+    def instrument_codes(self) -> list[str]:
+        return sorted(link.instrument for link in self.instrument_links.all())
+
+
+class AuthorityInstrument(models.Model):
+    """An instrument an authority receives (one row per instrument)."""
+
+    authority = models.ForeignKey(
+        Authority, on_delete=models.CASCADE, related_name="instrument_links"
+    )
+    instrument = models.CharField(_("instrument"), max_length=32, choices=Instrument.choices)
+
+    class Meta:
+        ordering = ["instrument"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority", "instrument"], name="authority_instrument_once"
+            )
+        ]
+        indexes = [models.Index(fields=["instrument", "authority"], name="instrument_authority")]
+
+    def __str__(self) -> str:
+        return self.get_instrument_display()
+
+
+class ContactPerson(models.Model):
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=255)
+    function = models.CharField(_("function"), max_length=255, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
+    email = models.EmailField(_("e-mail"), blank=True)
+    languages = models.ManyToManyField(
+        Language, verbose_name=_("languages"), related_name="+", blank=True
+    )
+    history = HistoricalRecords(m2m_fields=[languages])
+
+    class Meta:
+        ordering = ["authority", "name"]
+        verbose_name = _("contact person")
+        verbose_name_plural = _("contact persons")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.phone = normalise_phone(self.phone)

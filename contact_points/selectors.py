@@ -1,0 +1,105 @@
+"""Read-side queries of the directory."""
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from contact_points.models import (
+    AcceptedLanguages,
+    Authority,
+    AuthorityInstrument,
+    ContactPerson,
+    Country,
+    Language,
+    search_fold,
+    stale_entries_q,
+)
+
+
+@dataclass(frozen=True)
+class DirectoryQuery:
+    country: str = ""
+    kind: str = ""
+    instrument: str = ""
+    language: str = ""
+    text: str = ""
+    available_24_7: bool = False
+    include_inactive: bool = False
+    stale_only: bool = False
+
+
+def authority_search(*, query: DirectoryQuery) -> QuerySet[Authority]:
+    """Authorities matching ``query``, filtered in the database, ready for a result list."""
+    authorities = Authority.objects.select_related("country")
+    if not query.include_inactive:
+        authorities = authorities.filter(active=True)
+    if query.country:
+        authorities = authorities.filter(country_code=query.country.upper())
+    if query.kind:
+        authorities = authorities.filter(kind=query.kind)
+    if query.available_24_7:
+        authorities = authorities.filter(available_24_7=True)
+    if query.instrument:
+        authorities = authorities.filter(
+            id__in=AuthorityInstrument.objects.filter(instrument=query.instrument).values(
+                "authority_id"
+            )
+        )
+    if query.language:
+        authorities = authorities.filter(
+            id__in=Authority.languages.through.objects.filter(
+                language_id=query.language.lower()
+            ).values("authority_id")
+        )
+    if query.stale_only:
+        authorities = authorities.filter(stale_entries_q())
+    for word in search_words(query.text):
+        authorities = authorities.filter(search_text__contains=word)
+    return (
+        authorities.defer("public_key", "postal_address", "search_text")
+        .prefetch_related("languages", "instrument_links")
+        # The order of the authority_listing index: the first page is read from it directly.
+        .order_by("country_code", "-available_24_7", "name", "id")
+    )
+
+
+def search_words(text: str) -> list[str]:
+    """The words to look for: folded like search_text; one- and two-letter words only count
+    when nothing longer was typed (a trigram index cannot narrow on them)."""
+    words = search_fold(text).split()[:8]
+    long_words = [word for word in words if len(word) >= 3]
+    return long_words or words
+
+
+def authority_detail(*, identifier: str) -> Authority | None:
+    return (
+        Authority.objects.select_related("country", "parent")
+        .prefetch_related(
+            "languages",
+            "instrument_links",
+            Prefetch(
+                "contacts",
+                queryset=ContactPerson.objects.prefetch_related("languages").order_by("name"),
+            ),
+            Prefetch(
+                "children",
+                queryset=Authority.objects.filter(active=True).order_by("name"),
+            ),
+            Prefetch(
+                "country__accepted_languages",
+                queryset=AcceptedLanguages.objects.prefetch_related("languages"),
+            ),
+        )
+        .filter(identifier=identifier)
+        .first()
+    )
+
+
+def country_choices() -> QuerySet[Country]:
+    return Country.objects.order_by("name")
+
+
+def language_choices() -> QuerySet[Language]:
+    """Languages that some authority declares, so the filter offers only useful ones."""
+    used = Authority.languages.through.objects.values("language_id")
+    return Language.objects.filter(code__in=used).order_by("name")

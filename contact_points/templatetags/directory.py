@@ -1,0 +1,41 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import template
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+
+from contact_points.models import Authority
+from contact_points.office_hours import is_open_at
+
+register = template.Library()
+
+
+def _utc_offset(moment: datetime) -> str:
+    offset = moment.utcoffset()
+    if offset is None:
+        return "UTC"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+@register.simple_tag
+def local_time(time_zone: str) -> str:
+    """The time now in ``time_zone``, with its day and offset: “Tue 14:05 (UTC+02:00)”."""
+    moment = timezone.now().astimezone(ZoneInfo(time_zone))
+    # Django's own catalogue names the weekday in the interface language.
+    return f"{dateformat.format(moment, 'D H:i')} ({_utc_offset(moment)})"
+
+
+@register.simple_tag
+def open_now(authority: Authority) -> str:
+    if authority.available_24_7:
+        return _("Open now (24/7)")
+    state = is_open_at(
+        office_hours=authority.office_hours, time_zone=authority.time_zone, moment=timezone.now()
+    )
+    if state is None:
+        return _("Office hours not recorded")
+    return _("Open now") if state else _("Closed now")

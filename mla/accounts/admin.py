@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from mla.accounts.models import User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "first_name", "last_name", "authority", "is_active", "is_staff"]
+    list_filter = ["groups", "is_active", "is_staff", "authority__country"]
+    list_select_related = ["authority__country"]
+    search_fields = ["username", "first_name", "last_name", "email", "authority__name"]
+    autocomplete_fields = ["authority"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
+        (_("Authority and interface"), {"fields": ["authority", "preferred_language"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["username", "authority", "password1", "password2"],
+            },
+        ),
+    ]

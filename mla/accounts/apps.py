@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountsConfig(AppConfig):
+    name = "mla.accounts"
+    label = "accounts"
+    verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from mla.accounts.signals import roles_sync
+
+        # After contact_points has migrated, its permissions exist and can be granted.
+        post_migrate.connect(roles_sync, sender=self.apps.get_app_config("contact_points"))

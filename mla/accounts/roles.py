@@ -1,0 +1,35 @@
+"""Roles are Django groups with fixed names; their permissions are set by a migration."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    PROSECUTOR = "prosecutor", _("Prosecutor")
+    VALIDATING_AUTHORITY = "validating_authority", _("Validating authority")
+    CONTACT_POINT_STAFF = "contact_point_staff", _("Contact-point staff (24/7)")
+    CENTRAL_AUTHORITY_STAFF = "central_authority_staff", _("Central-authority staff")
+    DIRECTORY_ADMINISTRATOR = "directory_administrator", _("Directory administrator")
+    AUDITOR = "auditor", _("Auditor (read-only)")
+
+
+DIRECTORY_MODELS = (
+    "country",
+    "acceptedlanguages",
+    "authority",
+    "authorityinstrument",
+    "contactperson",
+)
+
+# Model permissions each role holds (app_label.codename). Everyone may read the directory;
+# only directory administrators change it. Request permissions come with the request models.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.DIRECTORY_ADMINISTRATOR: [
+        f"contact_points.{action}_{model}"
+        for model in DIRECTORY_MODELS
+        for action in ("view", "add", "change", "delete")
+    ]
+    + ["contact_points.verify_authority", "contact_points.view_language"],
+    Role.AUDITOR: [f"contact_points.view_{model}" for model in DIRECTORY_MODELS]
+    + ["contact_points.view_language"],
+}

@@ -1,0 +1,58 @@
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from contact_points.models import Authority
+from mla.accounts.models import User
+from mla.accounts.roles import Role
+from mla.core.errors import ApplicationError
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    authority: Authority,
+    roles: Iterable[Role | str],
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    preferred_language: str = "en",
+) -> User:
+    """Create a user of ``authority`` holding ``roles``; the password must pass the validators."""
+    role_names = sorted({str(role) for role in roles})
+    unknown = set(role_names) - set(Role.values)
+    if unknown:
+        raise ApplicationError(f"Unknown roles: {', '.join(sorted(unknown))}")
+    if User.objects.filter(username__iexact=username).exists():
+        raise ApplicationError(f"The username “{username}” is taken.")
+    user = User(
+        username=username,
+        authority=authority,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        preferred_language=preferred_language,
+        # The Django admin is where directory administrators edit the directory.
+        is_staff=Role.DIRECTORY_ADMINISTRATOR in role_names,
+    )
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ApplicationError(" ".join(error.messages)) from error
+    user.set_password(password)
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=role_names))
+    return user
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    if language not in dict(User._meta.get_field("preferred_language").choices or []):
+        raise ApplicationError(f"Unsupported language “{language}”.")
+    if user.preferred_language != language:
+        user.preferred_language = language
+        user.save(update_fields=["preferred_language"])

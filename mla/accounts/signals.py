@@ -1,0 +1,24 @@
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+from mla.accounts.roles import ROLE_PERMISSIONS, Role
+
+
+def roles_sync(**kwargs: Any) -> None:
+    """Create the role groups and give them their permissions (idempotent).
+
+    Runs after every migrate (and after the test runner flushes the database), once the
+    permissions of each app exist.
+    """
+    for role in Role:
+        group, _created = Group.objects.get_or_create(name=role.value)
+        wanted = ROLE_PERMISSIONS.get(role.value, [])
+        if not wanted:
+            continue
+        condition = Q()
+        for label in wanted:
+            app_label, codename = label.split(".")
+            condition |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.add(*Permission.objects.filter(condition))

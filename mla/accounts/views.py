@@ -1,0 +1,49 @@
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from mla.accounts.models import User
+from mla.accounts.roles import Role
+from mla.accounts.services import user_set_language
+from mla.core.errors import ApplicationError
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        user: User = form.get_user()
+        # The interface follows the user's saved preference from the first page on.
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            user.preferred_language,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+        return response
+
+
+@login_not_required
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponseBase:
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and isinstance(request.user, User):
+        try:
+            user_set_language(user=request.user, language=language)
+        except ApplicationError:
+            pass  # set_language already ignored an unsupported language
+    return response
+
+
+def profile(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    roles = [str(Role(name).label) for name in sorted(request.user.role_names()) if name in Role]
+    return render(request, "accounts/profile.html", {"roles": roles})

@@ -1,0 +1,48 @@
+"""The node's GnuPG homes."""
+
+from pathlib import Path
+
+import gnupg
+from django.conf import settings
+
+
+def _home(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    # gpg refuses to work quietly in a home others can read; the secret keys live here.
+    path.chmod(0o700)
+    return path
+
+
+def secret_keyring() -> gnupg.GPG:
+    """Key pairs of the authorities hosted on this node."""
+    gpg = gnupg.GPG(
+        gpgbinary=settings.GNUPG_BINARY, gnupghome=str(_home(settings.NODE_SECRET_GNUPG_HOME))
+    )
+    gpg.encoding = "utf-8"
+    return gpg
+
+
+def hosted_key_ensure(*, gpg: gnupg.GPG, user_id_name: str, user_id_email: str) -> str:
+    """Return the fingerprint of the key pair for ``user_id_email``, creating it if missing.
+
+    ed25519 for signing and cv25519 for encryption: small, fast and widely supported.
+    """
+    for key in gpg.list_keys(secret=True):
+        if any(f"<{user_id_email}>" in uid for uid in key.get("uids", [])):
+            return str(key["fingerprint"])
+    request = gpg.gen_key_input(
+        key_type="EDDSA",
+        key_curve="ed25519",
+        key_usage="sign",
+        subkey_type="ECDH",
+        subkey_curve="cv25519",
+        subkey_usage="encrypt",
+        name_real=user_id_name,
+        name_email=user_id_email,
+        expire_date="3y",
+        no_protection=True,
+    )
+    generated = gpg.gen_key(request)
+    if not generated.fingerprint:
+        raise RuntimeError(f"gpg could not create a key for {user_id_email}: {generated.stderr}")
+    return str(generated.fingerprint)

@@ -1,0 +1,13 @@
+"""The embedded default for a first run: SQLite, tasks executed in-process."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# The embedded default keeps its SQLite file and GnuPG homes under var/.
+from .base import VAR_DIR  # noqa: E402
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)

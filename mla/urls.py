@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from mla.core import views as core_views
+
+admin.site.site_header = _("MLA exchange: administration")
+admin.site.site_title = _("MLA exchange")
+admin.site.index_title = _("Directory and accounts")
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("mla.accounts.urls")),
+    path("directory/", include("contact_points.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("mla.core.urls")),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

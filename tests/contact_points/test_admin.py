@@ -1,0 +1,206 @@
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from contact_points.models import Authority
+from mla.accounts.roles import Role
+from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def directory_admin(client):
+    user = UserFactory(roles=[Role.DIRECTORY_ADMINISTRATOR])
+    client.force_login(user)
+    return user
+
+
+def _change_form_data(authority, **overrides):
+    data = {
+        "identifier": authority.identifier,
+        "name": authority.name,
+        "name_local": "",
+        "country": authority.country_id,
+        "kind": authority.kind,
+        "parent": "",
+        "postal_address": "",
+        "phone": "",
+        "email": "",
+        "time_zone": authority.time_zone,
+        "office_hours": "",
+        "languages": [],
+        "instruments": [],
+        "inbox_url": "",
+        "public_key": "",
+        "active": "on",
+        "source": "",
+        "contacts-TOTAL_FORMS": "0",
+        "contacts-INITIAL_FORMS": "0",
+        "contacts-MIN_NUM_FORMS": "0",
+        "contacts-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    "role",
+    [Role.PROSECUTOR, Role.CONTACT_POINT_STAFF, Role.AUDITOR, Role.CENTRAL_AUTHORITY_STAFF],
+)
+def test_only_directory_administrators_edit(client, role):
+    authority = AuthorityFactory()
+    user = UserFactory(roles=[role])
+    user.is_staff = True  # even with admin access, the role's permissions decide
+    user.save()
+    client.force_login(user)
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    response = client.post(url, _change_form_data(authority, name="Hijacked"))
+
+    assert response.status_code in (302, 403)
+    authority.refresh_from_db()
+    assert authority.name != "Hijacked"
+
+
+def test_non_staff_users_are_sent_to_the_admin_login(client):
+    client.force_login(UserFactory(roles=[Role.PROSECUTOR]))
+
+    response = client.get(reverse("admin:contact_points_authority_changelist"))
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_a_directory_administrator_edits_and_history_records_who(client, directory_admin):
+    authority = AuthorityFactory()
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    response = client.post(
+        url,
+        _change_form_data(
+            authority,
+            name="Renamed office",
+            office_hours="Mon-Fri 09:00-17:00",
+            phone="+40 21 123 4567",
+            instruments=["mla", "eio"],
+        ),
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    authority.refresh_from_db()
+    assert authority.name == "Renamed office"
+    assert authority.phone == "+40211234567"
+    assert authority.instrument_codes == ["eio", "mla"]
+    latest = authority.history.first()
+    assert latest.history_user == directory_admin
+    assert latest.name == "Renamed office"
+
+
+def test_the_admin_computes_the_fingerprint_from_a_pasted_key(client, directory_admin, openpgp_keys):
+    authority = AuthorityFactory()
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    client.post(url, _change_form_data(authority, public_key=openpgp_keys.valid))
+
+    authority.refresh_from_db()
+    assert authority.key_fingerprint == openpgp_keys.valid_fingerprint
+    assert authority.key_algorithm == "EdDSA ed25519"
+
+
+@pytest.mark.parametrize(
+    ("key_name", "message"),
+    [("secret", "This is a secret key"), ("expired", "has expired"), ("revoked", "revoked")],
+)
+def test_the_admin_refuses_bad_keys_with_a_clear_message(
+    client, directory_admin, openpgp_keys, key_name, message
+):
+    authority = AuthorityFactory()
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    response = client.post(
+        url, _change_form_data(authority, public_key=getattr(openpgp_keys, key_name))
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["public_key"]
+    assert message in errors[0]
+    authority.refresh_from_db()
+    assert authority.key_fingerprint == ""
+
+
+def test_the_admin_refuses_bad_office_hours_and_time_zones(client, directory_admin):
+    authority = AuthorityFactory()
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    response = client.post(
+        url, _change_form_data(authority, office_hours="Fri-Mon 9-5", time_zone="Europe/Atlantis")
+    )
+
+    form = response.context["adminform"].form
+    assert "office_hours" in form.errors
+    assert "time_zone" in form.errors
+
+
+def test_the_stale_filter(client, directory_admin):
+    AuthorityFactory(name="Never verified")
+    AuthorityFactory(name="Verified today", last_verified_at="2999-01-01")
+
+    response = client.get(reverse("admin:contact_points_authority_changelist"), {"stale": "yes"})
+
+    names = {a.name for a in response.context["cl"].result_list}
+    assert "Never verified" in names
+    assert "Verified today" not in names
+
+
+def test_mark_verified_action_records_date_and_person(client, directory_admin):
+    authority = AuthorityFactory()
+
+    client.post(
+        reverse("admin:contact_points_authority_changelist"),
+        {"action": "mark_verified", "_selected_action": [authority.pk]},
+    )
+
+    authority.refresh_from_db()
+    assert authority.last_verified_at is not None
+    assert directory_admin.last_name in authority.last_verified_by
+
+
+def test_import_through_the_admin_reports_problems_and_writes_nothing(client, directory_admin):
+    CountryFactory(code="RO")
+    upload = SimpleUploadedFile(
+        "directory.csv", b"identifier,country,name,kind\nro-x,RO,X,wizard\n", "text/csv"
+    )
+
+    response = client.post(reverse("admin:contact_points_authority_import"), {"file": upload})
+
+    assert response.status_code == 200
+    assert "line 2:" in response.content.decode()
+    assert not Authority.objects.filter(identifier="ro-x").exists()
+
+
+def test_export_then_import_through_the_admin(client, directory_admin):
+    AuthorityFactory(identifier="ro-a")
+    exported = client.get(reverse("admin:contact_points_authority_export", args=["json"]))
+    document = json.loads(exported.content)
+    document["authorities"][0]["name"] = "Changed by file"
+    upload = SimpleUploadedFile("directory.json", json.dumps(document).encode())
+
+    response = client.post(reverse("admin:contact_points_authority_import"), {"file": upload})
+
+    assert response.status_code == 302
+    assert Authority.objects.get(identifier="ro-a").name == "Changed by file"
+
+
+def test_prosecutors_cannot_import(client):
+    user = UserFactory(roles=[Role.PROSECUTOR])
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    upload = SimpleUploadedFile("d.csv", b"identifier,country,name,kind\n")
+
+    response = client.post(reverse("admin:contact_points_authority_import"), {"file": upload})
+
+    assert response.status_code == 403

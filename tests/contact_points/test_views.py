@@ -1,0 +1,157 @@
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from contact_points.services import authority_set_public_key
+from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user_client(client):
+    client.force_login(UserFactory())
+    return client
+
+
+@pytest.fixture
+def directory():
+    romania = CountryFactory(code="RO", name="Romania")
+    germany = CountryFactory(code="DE", name="Germany")
+    return {
+        "ro_247": AuthorityFactory(
+            identifier="ro-247-point",
+            name="Romanian 24/7 point",
+            country=romania,
+            kind="point_24_7",
+            available_24_7=True,
+            time_zone="Europe/Bucharest",
+            office_hours="",
+            languages=["en", "ro"],
+            instruments=["preservation"],
+            last_verified_at=timezone.localdate(),
+        ),
+        "de_prosecutor": AuthorityFactory(
+            identifier="de-berlin-prosecutor",
+            name="Berlin public prosecutor",
+            name_local="Staatsanwaltschaft Berlin",
+            country=germany,
+            kind="prosecutor",
+            time_zone="Europe/Berlin",
+            languages=["de"],
+            instruments=["eio", "mla"],
+        ),
+        "de_court": AuthorityFactory(
+            identifier="de-munich-court",
+            name="Munich regional court",
+            country=germany,
+            kind="court",
+            time_zone="Europe/Berlin",
+            languages=["de", "en"],
+            instruments=["mla"],
+        ),
+        "de_inactive": AuthorityFactory(
+            identifier="de-old",
+            name="Former unit",
+            country=germany,
+            kind="prosecutor",
+            instruments=["eio"],
+            active=False,
+        ),
+    }
+
+
+def _names(response):
+    return [authority.name for authority in response.context["page"].object_list]
+
+
+def test_the_directory_requires_login(client):
+    response = client.get(reverse("contact_points:search"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_who_receives_an_eio_in_germany_and_in_which_languages(user_client, directory):
+    response = user_client.get(
+        reverse("contact_points:search"), {"country": "DE", "instrument": "eio"}
+    )
+
+    assert _names(response) == ["Berlin public prosecutor"]
+    assert "Staatsanwaltschaft Berlin" in response.content.decode()
+
+
+def test_which_247_point_covers_romania_and_its_time_now(user_client, directory):
+    response = user_client.get(
+        reverse("contact_points:search"), {"country": "RO", "kind": "point_24_7"}
+    )
+
+    assert _names(response) == ["Romanian 24/7 point"]
+    page = response.content.decode()
+    assert "Europe/Bucharest" in page
+    assert "(UTC+02:00)" in page or "(UTC+03:00)" in page  # EET or EEST
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"language": "en"}, ["Munich regional court", "Romanian 24/7 point"]),
+        ({"q": "munich"}, ["Munich regional court"]),
+        ({"q": "staatsanwaltschaft"}, ["Berlin public prosecutor"]),
+        ({"q": "germany court"}, ["Munich regional court"]),
+        ({"available_24_7": "on"}, ["Romanian 24/7 point"]),
+        ({"country": "DE", "inactive": "on"},
+         ["Berlin public prosecutor", "Former unit", "Munich regional court"]),
+        ({"stale": "on", "country": "DE"}, ["Berlin public prosecutor", "Munich regional court"]),
+        ({"q": "nothing-like-this"}, []),
+    ],
+)
+def test_search_filters(user_client, directory, params, expected):
+    response = user_client.get(reverse("contact_points:search"), params)
+
+    assert sorted(_names(response)) == sorted(expected)
+
+
+def test_an_invalid_filter_value_is_reported_not_crashed(user_client, directory):
+    response = user_client.get(reverse("contact_points:search"), {"kind": "<script>"})
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert "<script>" not in response.content.decode()
+
+
+def test_detail_shows_the_fingerprint_in_groups_of_four(user_client, directory, openpgp_keys):
+    authority = directory["ro_247"]
+    authority_set_public_key(authority=authority, armored=openpgp_keys.valid)
+    fpr = openpgp_keys.valid_fingerprint
+
+    response = user_client.get(reverse("contact_points:authority", args=["ro-247-point"]))
+
+    grouped = " ".join(fpr[i : i + 4] for i in range(0, 40, 4))
+    assert grouped in response.content.decode()
+    assert "Open now (24/7)" in response.content.decode()
+
+
+def test_detail_of_an_unknown_authority_is_404(user_client):
+    response = user_client.get(reverse("contact_points:authority", args=["nope"]))
+
+    assert response.status_code == 404
+
+
+def test_user_text_is_escaped(user_client):
+    AuthorityFactory(identifier="ro-x", name="<img src=x onerror=alert(1)>")
+
+    response = user_client.get(reverse("contact_points:search"))
+
+    assert "<img src=x" not in response.content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in response.content.decode()
+
+
+def test_search_page_query_count_does_not_grow_with_results(
+    user_client, directory, django_assert_max_num_queries
+):
+    for number in range(30):
+        AuthorityFactory(identifier=f"ro-extra-{number}", languages=["ro"], instruments=["mla"])
+
+    with django_assert_max_num_queries(12):
+        user_client.get(reverse("contact_points:search"))

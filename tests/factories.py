@@ -1,0 +1,77 @@
+import factory
+from factory.django import DjangoModelFactory
+
+from contact_points.models import Authority, AuthorityInstrument, ContactPerson, Country
+from mla.accounts.models import User
+
+TEST_PASSWORD = "Correct-Horse-Battery-42"
+
+
+class CountryFactory(DjangoModelFactory):
+    class Meta:
+        model = Country
+        django_get_or_create = ("code",)
+
+    code = "RO"
+    name = "Romania"
+    eio_bound = True
+    budapest_party = True
+
+
+class AuthorityFactory(DjangoModelFactory):
+    class Meta:
+        model = Authority
+        skip_postgeneration_save = True
+
+    identifier = factory.Sequence(lambda n: f"xx-authority-{n}")
+    name = factory.Sequence(lambda n: f"Authority number {n}")
+    country = factory.SubFactory(CountryFactory)
+    kind = "prosecutor"
+    time_zone = "Europe/Bucharest"
+    office_hours = "Mon-Fri 08:00-16:00"
+
+    @factory.post_generation
+    def languages(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.languages.set(extracted)
+
+    @factory.post_generation
+    def instruments(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        if create and extracted:
+            AuthorityInstrument.objects.bulk_create(
+                [AuthorityInstrument(authority=self, instrument=code) for code in extracted]
+            )
+
+
+class ContactPersonFactory(DjangoModelFactory):
+    class Meta:
+        model = ContactPerson
+
+    authority = factory.SubFactory(AuthorityFactory)
+    name = factory.Faker("name")
+    function = "Prosecutor"
+    phone = "+40211234567"
+    email = factory.Sequence(lambda n: f"contact{n}@example.org")
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Ana"
+    last_name = "Ionescu"
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    authority = factory.SubFactory(AuthorityFactory)
+    password = factory.django.Password(TEST_PASSWORD)
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        from django.contrib.auth.models import Group
+
+        if create and extracted:
+            self.groups.set(Group.objects.filter(name__in=[str(role) for role in extracted]))
+            if "directory_administrator" in extracted:
+                self.is_staff = True
+                self.save(update_fields=["is_staff"])
