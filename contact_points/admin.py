@@ -108,7 +108,25 @@ class AuthorityAdminForm(forms.ModelForm):
 
     class Meta:
         model = Authority
-        fields = "__all__"
+        fields = [
+            "identifier",
+            "name",
+            "name_local",
+            "country",
+            "kind",
+            "parent",
+            "postal_address",
+            "phone",
+            "email",
+            "time_zone",
+            "office_hours",
+            "available_24_7",
+            "languages",
+            "inbox_url",
+            "public_key",
+            "active",
+            "source",
+        ]
         # Inbox URLs are HTTPS; a bare host name is read as https://, never http://.
         field_classes = {"inbox_url": partial(forms.URLField, assume_scheme="https")}
 
@@ -248,8 +266,7 @@ class AuthorityAdmin(SimpleHistoryAdmin):
             [AuthorityInstrument(authority=authority, instrument=code) for code in wanted - current]
         )
 
-    @admin.action(description=_("Mark selected entries as verified today"),
-                  permissions=["verify"])
+    @admin.action(description=_("Mark selected entries as verified today"), permissions=["verify"])
     def mark_verified(self, request: HttpRequest, queryset: QuerySet[Authority]) -> None:
         assert isinstance(request.user, User)
         count = authorities_mark_verified(authorities=queryset, actor=request.user)

@@ -252,94 +252,103 @@ class _Problems:
                 self.add(location, message)
 
 
-def _as_bool(value: Any, *, column: str, location: str, problems: _Problems) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value if value is not None else "").strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
+@dataclass(frozen=True)
+class _Cells:
+    """Reads the cells of one row, recording a problem (at the row's place) for each bad one."""
+
+    location: str
+    problems: _Problems
+
+    def boolean(self, value: Any, column: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value if value is not None else "").strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        self.problems.add(
+            self.location,
+            _("%(column)s: “%(value)s” is not yes or no.") % {"column": column, "value": value},
+        )
         return False
-    problems.add(location, _("%(column)s: “%(value)s” is not yes or no.") % {
-        "column": column, "value": value})
-    return False
 
-
-def _as_code_list(value: Any, *, column: str, location: str, problems: _Problems) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, list):
-        items = value
-    elif isinstance(value, str):
-        items = value.replace(",", ";").split(";")
-    else:
-        problems.add(location, _("%(column)s: expected a list.") % {"column": column})
-        return []
-    codes = []
-    for item in items:
-        if not isinstance(item, str):
-            problems.add(location, _("%(column)s: expected a list of codes.") % {"column": column})
+    def codes(self, value: Any, column: str) -> list[str]:
+        if value is None or value == "":
             return []
-        if item.strip():
-            codes.append(item.strip().lower())
-    return sorted(set(codes))
+        if isinstance(value, list):
+            items = value
+        elif isinstance(value, str):
+            items = value.replace(",", ";").split(";")
+        else:
+            self.problems.add(self.location, _("%(column)s: expected a list.") % {"column": column})
+            return []
+        codes = []
+        for item in items:
+            if not isinstance(item, str):
+                self.problems.add(
+                    self.location, _("%(column)s: expected a list of codes.") % {"column": column}
+                )
+                return []
+            if item.strip():
+                codes.append(item.strip().lower())
+        return sorted(set(codes))
 
+    def text(self, value: Any, column: str) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.problems.add(self.location, _("%(column)s: expected text.") % {"column": column})
+            return ""
+        return value.strip()
 
-def _as_text(value: Any, *, column: str, location: str, problems: _Problems) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        problems.add(location, _("%(column)s: expected text.") % {"column": column})
-        return ""
-    return value.strip()
-
-
-def _as_date(value: Any, *, column: str, location: str, problems: _Problems) -> date | None:
-    text = _as_text(value, column=column, location=location, problems=problems)
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        problems.add(location, _("%(column)s: “%(value)s” is not a date (YYYY-MM-DD).") % {
-            "column": column, "value": text})
-        return None
+    def day(self, value: Any, column: str) -> date | None:
+        text = self.text(value, column)
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            self.problems.add(
+                self.location,
+                _("%(column)s: “%(value)s” is not a date (YYYY-MM-DD).")
+                % {"column": column, "value": text},
+            )
+            return None
 
 
 def _authority_row(
     raw: Mapping[str, Any], *, location: str, problems: _Problems, full: bool
 ) -> _AuthorityRow:
-    args = {"location": location, "problems": problems}
+    cells = _Cells(location, problems)
     values: dict[str, Any] = {}
     for name in AUTHORITY_SCALARS:
         if name in ("available_24_7", "active"):
-            default = name == "active"
-            raw_value = raw.get(name, default)
-            values[name] = _as_bool(
-                default if raw_value in (None, "") and name == "active" else raw_value,
-                column=name,
-                **args,
-            )
+            # An empty "active" cell means active: a new row in a spreadsheet is in use.
+            raw_value = raw.get(name)
+            if name == "active" and raw_value in (None, ""):
+                raw_value = True
+            values[name] = cells.boolean(raw_value, name)
         elif name == "last_verified_at":
-            values[name] = _as_date(raw.get(name), column=name, **args)
+            values[name] = cells.day(raw.get(name), name)
         else:
-            values[name] = _as_text(raw.get(name), column=name, **args)
+            values[name] = cells.text(raw.get(name), name)
     if not values["identifier"]:
         problems.add(location, _("identifier: required; it is how entries are matched."))
     row = _AuthorityRow(
         location=location,
         values=values,
-        country=_as_text(raw.get("country"), column="country", **args).upper(),
-        parent=_as_text(raw.get("parent"), column="parent", **args) or None,
-        languages=_as_code_list(raw.get("languages"), column="languages", **args),
-        instruments=_as_code_list(raw.get("instruments"), column="instruments", **args),
-        key_fingerprint=_as_text(raw.get("key_fingerprint"), column="key_fingerprint", **args)
+        country=cells.text(raw.get("country"), "country").upper(),
+        parent=cells.text(raw.get("parent"), "parent") or None,
+        languages=cells.codes(raw.get("languages"), "languages"),
+        instruments=cells.codes(raw.get("instruments"), "instruments"),
+        key_fingerprint=cells.text(raw.get("key_fingerprint"), "key_fingerprint")
         .replace(" ", "")
         .upper()
         or None,
     )
     if full:
-        row.public_key = _as_text(raw.get("public_key"), column="public_key", **args)
+        row.public_key = cells.text(raw.get("public_key"), "public_key")
         contacts = raw.get("contacts") or []
         if not isinstance(contacts, list):
             problems.add(location, _("contacts: expected a list."))
@@ -350,13 +359,11 @@ def _authority_row(
             if not isinstance(contact, dict):
                 problems.add(where, _("expected an object."))
                 continue
+            contact_cells = _Cells(where, problems)
             entry: dict[str, Any] = {
-                name: _as_text(contact.get(name), column=name, location=where, problems=problems)
-                for name in CONTACT_FIELDS
+                name: contact_cells.text(contact.get(name), name) for name in CONTACT_FIELDS
             }
-            entry["languages"] = _as_code_list(
-                contact.get("languages"), column="languages", location=where, problems=problems
-            )
+            entry["languages"] = contact_cells.codes(contact.get("languages"), "languages")
             row.contacts.append(entry)
         row.contacts.sort(key=_contact_sort_key)
     return row
@@ -370,35 +377,42 @@ def _parse_json(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _P
         problems.add(_("file"), _("not UTF-8 text."))
         return [], [], problems
     except json.JSONDecodeError as exc:
-        problems.add(_("line %(line)d") % {"line": exc.lineno}, _("not valid JSON (%(msg)s).") % {
-            "msg": exc.msg})
+        problems.add(
+            _("line %(line)d") % {"line": exc.lineno},
+            _("not valid JSON (%(msg)s).") % {"msg": exc.msg},
+        )
         return [], [], problems
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        problems.add(_("file"), _("not a directory export (expected \"format\": \"%(name)s\").")
-                     % {"name": FORMAT_NAME})
+        problems.add(
+            _("file"),
+            _('not a directory export (expected "format": "%(name)s").') % {"name": FORMAT_NAME},
+        )
         return [], [], problems
     if document.get("version") != FORMAT_VERSION:
-        problems.add(_("file"), _("unsupported version %(version)s (this node reads %(ours)d).")
-                     % {"version": document.get("version"), "ours": FORMAT_VERSION})
+        problems.add(
+            _("file"),
+            _("unsupported version %(version)s (this node reads %(ours)d).")
+            % {"version": document.get("version"), "ours": FORMAT_VERSION},
+        )
         return [], [], problems
     countries: list[_CountryRow] = []
     raw_countries = document.get("countries") or []
     raw_authorities = document.get("authorities") or []
     if not isinstance(raw_countries, list) or not isinstance(raw_authorities, list):
-        problems.add(_("file"), _("\"countries\" and \"authorities\" must be lists."))
+        problems.add(_("file"), _('"countries" and "authorities" must be lists.'))
         return [], [], problems
     for index, raw in enumerate(raw_countries):
         location = f"countries[{index}]"
         if not isinstance(raw, dict):
             problems.add(location, _("expected an object."))
             continue
-        args = {"location": location, "problems": problems}
-        values = {
-            "code": _as_text(raw.get("code"), column="code", **args).upper(),
-            "name": _as_text(raw.get("name"), column="name", **args),
+        cells = _Cells(location, problems)
+        values: dict[str, Any] = {
+            "code": cells.text(raw.get("code"), "code").upper(),
+            "name": cells.text(raw.get("name"), "name"),
         }
         for flag in COUNTRY_FIELDS[2:]:
-            values[flag] = _as_bool(raw.get(flag, False), column=flag, **args)
+            values[flag] = cells.boolean(raw.get(flag, False), flag)
         accepted = raw.get("accepted_languages") or {}
         if not isinstance(accepted, dict):
             problems.add(location, _("accepted_languages: expected an object."))
@@ -408,9 +422,7 @@ def _parse_json(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _P
                 location=f"{location} ({values['code']})",
                 values=values,
                 accepted_languages={
-                    str(instrument): _as_code_list(
-                        codes, column="accepted_languages", **args
-                    )
+                    str(instrument): cells.codes(codes, "accepted_languages")
                     for instrument, codes in accepted.items()
                 },
             )
@@ -442,14 +454,20 @@ def _parse_csv(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _Pr
         dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
     header = reader.fieldnames or []
-    missing = [column for column in ("identifier", "country", "name", "kind") if column not in header]
+    missing = [
+        column for column in ("identifier", "country", "name", "kind") if column not in header
+    ]
     unknown = [column for column in header if column not in CSV_COLUMNS]
     if missing:
-        problems.add(_("line 1"), _("missing columns: %(columns)s.") % {
-            "columns": ", ".join(missing)})
+        problems.add(
+            _("line 1"), _("missing columns: %(columns)s.") % {"columns": ", ".join(missing)}
+        )
     if unknown:
-        problems.add(_("line 1"), _("unknown columns: %(columns)s (expected: %(expected)s).") % {
-            "columns": ", ".join(unknown), "expected": ", ".join(CSV_COLUMNS)})
+        problems.add(
+            _("line 1"),
+            _("unknown columns: %(columns)s (expected: %(expected)s).")
+            % {"columns": ", ".join(unknown), "expected": ", ".join(CSV_COLUMNS)},
+        )
     if missing or unknown:
         return [], [], problems
     authorities = []
@@ -464,7 +482,9 @@ def _parse_csv(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _Pr
     return [], authorities, problems
 
 
-def _check_countries(rows: list[_CountryRow], problems: _Problems, language_codes: set[str]) -> None:
+def _check_countries(
+    rows: list[_CountryRow], problems: _Problems, language_codes: set[str]
+) -> None:
     seen: set[str] = set()
     instruments = set(Instrument.values)
     for row in rows:
@@ -474,17 +494,23 @@ def _check_countries(rows: list[_CountryRow], problems: _Problems, language_code
         except ValidationError as error:
             problems.add_validation(row.location, error)
         if row.values["code"] in seen:
-            problems.add(row.location, _("country %(code)s appears twice.") % {
-                "code": row.values["code"]})
+            problems.add(
+                row.location, _("country %(code)s appears twice.") % {"code": row.values["code"]}
+            )
         seen.add(row.values["code"])
         for instrument, codes in row.accepted_languages.items():
             if instrument not in instruments:
-                problems.add(row.location, _("accepted_languages: unknown instrument “%(value)s”.")
-                             % {"value": instrument})
+                problems.add(
+                    row.location,
+                    _("accepted_languages: unknown instrument “%(value)s”.")
+                    % {"value": instrument},
+                )
             for code in codes:
                 if code not in language_codes:
-                    problems.add(row.location, _("accepted_languages: unknown language “%(code)s”.")
-                                 % {"code": code})
+                    problems.add(
+                        row.location,
+                        _("accepted_languages: unknown language “%(code)s”.") % {"code": code},
+                    )
 
 
 def _check_authorities(
@@ -503,8 +529,11 @@ def _check_authorities(
         if not identifier:
             continue
         if identifier in identifiers_in_file:
-            problems.add(row.location, _("identifier “%(id)s” already used at %(other)s.") % {
-                "id": identifier, "other": identifiers_in_file[identifier]})
+            problems.add(
+                row.location,
+                _("identifier “%(id)s” already used at %(other)s.")
+                % {"id": identifier, "other": identifiers_in_file[identifier]},
+            )
         identifiers_in_file.setdefault(identifier, row.location)
     known_identifiers = set(identifiers_in_file) | set(database_parents)
     parents: dict[str, str | None] = {}
@@ -527,8 +556,10 @@ def _check_authorities(
         if not row.country:
             problems.add(row.location, _("country: required."))
         elif row.country not in country_codes:
-            problems.add(row.location, _("country: “%(code)s” is not in the directory.") % {
-                "code": row.country})
+            problems.add(
+                row.location,
+                _("country: “%(code)s” is not in the directory.") % {"code": row.country},
+            )
         if row.parent is not None:
             if row.parent == values["identifier"]:
                 problems.add(row.location, _("parent: an authority cannot be its own parent."))
@@ -537,13 +568,16 @@ def _check_authorities(
         parents[values["identifier"]] = row.parent
         for code in row.languages:
             if code not in language_codes:
-                problems.add(row.location, _("languages: unknown language code “%(code)s”.") % {
-                    "code": code})
+                problems.add(
+                    row.location, _("languages: unknown language code “%(code)s”.") % {"code": code}
+                )
         for code in row.instruments:
             if code not in instruments:
-                problems.add(row.location, _("instruments: unknown instrument “%(code)s” "
-                             "(known: %(known)s).") % {"code": code,
-                                                       "known": ", ".join(sorted(instruments))})
+                problems.add(
+                    row.location,
+                    _("instruments: unknown instrument “%(code)s” (known: %(known)s).")
+                    % {"code": code, "known": ", ".join(sorted(instruments))},
+                )
         for index, contact in enumerate(row.contacts or []):
             where = f"{row.location}.contacts[{index}]"
             if not contact["name"]:
@@ -559,8 +593,9 @@ def _check_authorities(
                 problems.add_validation(where, error)
             for code in contact["languages"]:
                 if code not in language_codes:
-                    problems.add(where, _("languages: unknown language code “%(code)s”.") % {
-                        "code": code})
+                    problems.add(
+                        where, _("languages: unknown language code “%(code)s”.") % {"code": code}
+                    )
         _check_key(row, problems, existing.get(values["identifier"]))
     # The parent links of the file and of the database together must not loop.
     for identifier, parent in database_parents.items():
@@ -582,8 +617,13 @@ def _check_key(row: _AuthorityRow, problems: _Problems, current: Authority | Non
     if row.public_key is None:
         # CSV: the fingerprint column is informative only; keys change in the admin or JSON.
         if row.key_fingerprint and row.key_fingerprint != current_fingerprint:
-            problems.add(row.location, _("key_fingerprint: read-only here (it is computed from "
-                                         "the key); change keys in the administration or by JSON."))
+            problems.add(
+                row.location,
+                _(
+                    "key_fingerprint: read-only here (it is computed from "
+                    "the key); change keys in the administration or by JSON."
+                ),
+            )
         return
     if row.public_key and row.public_key.strip() != current_key.strip():
         try:
@@ -595,9 +635,11 @@ def _check_key(row: _AuthorityRow, problems: _Problems, current: Authority | Non
     else:
         fingerprint = current_fingerprint if row.public_key else ""
     if row.key_fingerprint and row.key_fingerprint != fingerprint:
-        problems.add(row.location, _("key_fingerprint: %(given)s does not match the key, whose "
-                                     "fingerprint is %(real)s.") % {
-            "given": row.key_fingerprint, "real": fingerprint or _("(no key)")})
+        problems.add(
+            row.location,
+            _("key_fingerprint: %(given)s does not match the key, whose fingerprint is %(real)s.")
+            % {"given": row.key_fingerprint, "real": fingerprint or _("(no key)")},
+        )
 
 
 def _parse(data: bytes, fmt: str) -> tuple[list[_CountryRow], list[_AuthorityRow], _Problems]:
@@ -649,7 +691,9 @@ def _existing_authorities(identifiers: list[str]) -> dict[str, Authority]:
 
 
 def _write_countries(rows: list[_CountryRow], report: ImportReport) -> None:
-    existing = {c.code: c for c in Country.objects.prefetch_related("accepted_languages__languages")}
+    existing = {
+        c.code: c for c in Country.objects.prefetch_related("accepted_languages__languages")
+    }
     for row in rows:
         country = existing.get(row.values["code"])
         if country is None:
@@ -663,7 +707,9 @@ def _write_countries(rows: list[_CountryRow], report: ImportReport) -> None:
                 p.instrument: sorted(lang.code for lang in p.languages.all())
                 for p in country.accepted_languages.all()
             }
-            changed = [name for name in COUNTRY_FIELDS if getattr(country, name) != row.values[name]]
+            changed = [
+                name for name in COUNTRY_FIELDS if getattr(country, name) != row.values[name]
+            ]
             if changed or current_policies != row.accepted_languages:
                 report.countries_updated += 1
             if changed:
@@ -681,7 +727,7 @@ def _write_countries(rows: list[_CountryRow], report: ImportReport) -> None:
             policy, _created = AcceptedLanguages.objects.get_or_create(
                 country=country, instrument=instrument
             )
-            policy.languages.set(codes)
+            policy.languages.set(Language.objects.filter(code__in=codes))
 
 
 def _authority_state(authority: Authority) -> tuple[Any, ...]:
@@ -787,14 +833,28 @@ def _write_authorities(
         if authority.parent_id != parent_id:
             authority.parent_id = parent_id
             parent_updates.append(authority)
-    fields = [*AUTHORITY_SCALARS, "country", "parent", "public_key", "key_fingerprint",
-              "key_algorithm", "key_user_id", "key_created_at", "key_expires_at", "search_text",
-              "country_code", "updated_at"]
+    fields = [
+        *AUTHORITY_SCALARS,
+        "country",
+        "parent",
+        "public_key",
+        "key_fingerprint",
+        "key_algorithm",
+        "key_user_id",
+        "key_created_at",
+        "key_expires_at",
+        "search_text",
+        "country_code",
+        "updated_at",
+    ]
     fields.remove("identifier")
     updates = {id(a): a for a in [*to_update, *parent_updates]}
     if updates:
         bulk_update_with_history(
-            list(updates.values()), Authority, fields, batch_size=2000,
+            list(updates.values()),
+            Authority,
+            fields,
+            batch_size=2000,
             default_change_reason="import",
         )
     _write_sets(sets_changed)
@@ -838,4 +898,4 @@ def _write_contacts(pairs: list[tuple[Authority, _AuthorityRow]]) -> None:
                 **{name: contact[name] for name in CONTACT_FIELDS},
             )
             if contact["languages"]:
-                person.languages.set(contact["languages"])
+                person.languages.set(Language.objects.filter(code__in=contact["languages"]))

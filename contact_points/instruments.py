@@ -50,5 +50,7 @@ def instrument_applicability(
         return Applicability(True, _("Both countries are Parties to the Budapest Convention."))
     if instrument == Instrument.MLA:
         # A letter of request always has some basis: a treaty or, failing one, reciprocity.
-        return Applicability(True, _("Mutual legal assistance is possible on a treaty or reciprocity."))
+        return Applicability(
+            True, _("Mutual legal assistance is possible on a treaty or reciprocity.")
+        )
     return Applicability(False, _("Unknown instrument."))

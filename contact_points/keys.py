@@ -72,8 +72,10 @@ def public_key_inspect(*, armored: str, now: datetime | None = None) -> PublicKe
         keys = gpg.scan_keys_mem(text)
     if len(keys) == 0:
         raise ApplicationError(
-            _("This is not an OpenPGP public key that gpg can read. Paste the whole block, "
-              "from -----BEGIN PGP PUBLIC KEY BLOCK----- to -----END PGP PUBLIC KEY BLOCK-----.")
+            _(
+                "This is not an OpenPGP public key that gpg can read. Paste the whole block, "
+                "from -----BEGIN PGP PUBLIC KEY BLOCK----- to -----END PGP PUBLIC KEY BLOCK-----."
+            )
         )
     if len(keys) > 1:
         raise ApplicationError(
@@ -124,7 +126,7 @@ def public_key_inspect(*, armored: str, now: datetime | None = None) -> PublicKe
     return PublicKeyInfo(
         fingerprint=fingerprint,
         algorithm=_describe_algorithm(key),
-        user_id=str(uids[0]),  # type: ignore[index]
+        user_id=str(uids[0]),
         created_at=created_at,
         expires_at=expires_at,
         armored=text + "\n",

@@ -20,7 +20,7 @@ from contact_points.validators import (
 )
 
 if TYPE_CHECKING:
-    from django.db.models.manager import RelatedManager
+    from django_stubs_ext.db.models.manager import RelatedManager
 
 
 class Language(models.Model):
@@ -43,9 +43,7 @@ class Language(models.Model):
             import gettext
 
             try:
-                catalogue = gettext.translation(
-                    "iso639-3", pycountry.LOCALES_DIR, languages=["fr"]
-                )
+                catalogue = gettext.translation("iso639-3", pycountry.LOCALES_DIR, languages=["fr"])
             except OSError:
                 return self.name
             return catalogue.gettext(self.name)
@@ -60,7 +58,9 @@ class Country(models.Model):
     eio_bound = models.BooleanField(
         _("bound by the EIO Directive"),
         default=False,
-        help_text=_("EU Member State taking part in Directive 2014/41/EU (not Denmark or Ireland)."),
+        help_text=_(
+            "EU Member State taking part in Directive 2014/41/EU (not Denmark or Ireland)."
+        ),
     )
     budapest_party = models.BooleanField(_("Party to the Budapest Convention"), default=False)
     budapest_second_protocol_party = models.BooleanField(
@@ -237,6 +237,13 @@ class Authority(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.country.code})" if self.country_id else self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_derived_fields()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_text", "country_code"}
+        super().save(*args, **kwargs)
+
     def refresh_derived_fields(self) -> None:
         self.country_code = self.country.code
         self.search_text = search_fold(
@@ -252,13 +259,6 @@ class Authority(models.Model):
                 ]
             )
         )
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.refresh_derived_fields()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_text", "country_code"}
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         self.phone = normalise_phone(self.phone)

@@ -79,6 +79,4 @@ def is_open_at(*, office_hours: str, time_zone: str, moment: datetime) -> bool |
         return None
     local = moment.astimezone(ZoneInfo(time_zone))
     now = local.time()
-    return any(
-        local.weekday() in span.weekdays and span.start <= now < span.end for span in spans
-    )
+    return any(local.weekday() in span.weekdays and span.start <= now < span.end for span in spans)

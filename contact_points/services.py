@@ -35,7 +35,7 @@ def authority_apply_key_info(*, authority: Authority, key: PublicKeyInfo | None)
 
 @transaction.atomic
 def authority_set_public_key(*, authority: Authority, armored: str) -> Authority:
-    """Pin ``armored`` as the authority's key after gpg has validated it (ApplicationError if not)."""
+    """Pin ``armored`` as the authority's key once gpg has validated it (else ApplicationError)."""
     key = public_key_inspect(armored=armored) if armored.strip() else None
     authority_apply_key_info(authority=authority, key=key)
     authority.save()

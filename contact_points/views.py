@@ -26,10 +26,7 @@ def authority_page(request: HttpRequest, identifier: str) -> HttpResponse:
     authority = authority_detail(identifier=identifier)
     if authority is None:
         raise Http404
-    accepted = {
-        policy.instrument: policy
-        for policy in authority.country.accepted_languages.all()
-    }
+    accepted = {policy.instrument: policy for policy in authority.country.accepted_languages.all()}
     instruments = [
         (link, accepted.get(link.instrument)) for link in authority.instrument_links.all()
     ]

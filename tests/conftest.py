@@ -51,8 +51,14 @@ def openpgp_keys() -> Iterator[TestKeys]:
         second = _generate(gpg, "Second Authority")
         sign_only = _generate(gpg, "Sign Only", subkey_type=None)
         to_revoke = _generate(gpg, "Revoked Authority")
-        weak = _generate(gpg, "Weak Authority", key_type="RSA", key_length=1024,
-                         subkey_type="RSA", subkey_length=1024)
+        weak = _generate(
+            gpg,
+            "Weak Authority",
+            key_type="RSA",
+            key_length=1024,
+            subkey_type="RSA",
+            subkey_length=1024,
+        )
         # gpg writes a revocation certificate at key creation; importing it revokes the key.
         certificate = (Path(home) / "openpgp-revocs.d" / f"{to_revoke}.rev").read_text()
         gpg.import_keys(certificate.replace(":-----BEGIN", "-----BEGIN"))

@@ -9,7 +9,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        # After contact_points has migrated, its permissions exist and can be granted.
+        from django.apps import apps
+
         from mla.accounts.signals import roles_sync
 
-        # After contact_points has migrated, its permissions exist and can be granted.
-        post_migrate.connect(roles_sync, sender=self.apps.get_app_config("contact_points"))
+        post_migrate.connect(roles_sync, sender=apps.get_app_config("contact_points"))

@@ -1,3 +1,4 @@
+from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
@@ -36,10 +37,9 @@ def language_switch(request: HttpRequest) -> HttpResponseBase:
     response = set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and isinstance(request.user, User):
-        try:
+        # set_language already ignored an unsupported language; so does the preference.
+        with suppress(ApplicationError):
             user_set_language(user=request.user, language=language)
-        except ApplicationError:
-            pass  # set_language already ignored an unsupported language
     return response
 
 

@@ -34,8 +34,12 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("prosecutor.fr", "Camille", "Roux", "fr-paris-prosecutor", (Role.PROSECUTOR,), "fr"),
     DemoUser(
-        "judge.fr", "Hélène", "Marchand", "fr-paris-investigating-judge",
-        (Role.VALIDATING_AUTHORITY,), "fr",
+        "judge.fr",
+        "Hélène",
+        "Marchand",
+        "fr-paris-investigating-judge",
+        (Role.VALIDATING_AUTHORITY,),
+        "fr",
     ),
     DemoUser("prosecutor.de", "Jonas", "Becker", "de-berlin-prosecutor", (Role.PROSECUTOR,)),
     DemoUser(
@@ -44,11 +48,18 @@ DEMO_USERS = (
     DemoUser("cp247.ro", "Andrei", "Popescu", "ro-247-point", (Role.CONTACT_POINT_STAFF,)),
     DemoUser("cp247.us", "Dana", "Whitfield", "us-247-point", (Role.CONTACT_POINT_STAFF,)),
     DemoUser(
-        "central.fr", "Louis", "Garnier", "fr-central-authority",
-        (Role.CENTRAL_AUTHORITY_STAFF, Role.CONTACT_POINT_STAFF), "fr",
+        "central.fr",
+        "Louis",
+        "Garnier",
+        "fr-central-authority",
+        (Role.CENTRAL_AUTHORITY_STAFF, Role.CONTACT_POINT_STAFF),
+        "fr",
     ),
     DemoUser(
-        "directory.admin", "Sofia", "Lind", "fr-central-authority",
+        "directory.admin",
+        "Sofia",
+        "Lind",
+        "fr-central-authority",
         (Role.DIRECTORY_ADMINISTRATOR,),
     ),
     DemoUser("auditor", "Pieter", "de Wit", "de-central-authority", (Role.AUDITOR,)),

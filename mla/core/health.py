@@ -37,7 +37,9 @@ def broker_check() -> ServiceCheck:
                 max_retries=1, interval_start=0, interval_step=0, timeout=CHECK_TIMEOUT_SECONDS
             )
             # Redis connects lazily; a round trip proves the broker answers.
-            conn.default_channel.client.ping()
+            client = getattr(conn.default_channel, "client", None)
+            if client is not None:
+                client.ping()
     except Exception as exc:  # kombu and redis raise many types; all mean "down"
         return ServiceCheck(ok=False, detail=f"{type(exc).__name__}: {exc}".strip())
     return ServiceCheck(ok=True, detail=conn.as_uri())

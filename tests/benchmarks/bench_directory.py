@@ -16,21 +16,56 @@ from tests.factories import UserFactory
 
 AUTHORITIES = 20_000
 COUNTRIES = [
-    ("AT", "Austria", "Europe/Vienna", "de"), ("BE", "Belgium", "Europe/Brussels", "nl"),
-    ("BG", "Bulgaria", "Europe/Sofia", "bg"), ("CZ", "Czechia", "Europe/Prague", "cs"),
-    ("DE", "Germany", "Europe/Berlin", "de"), ("ES", "Spain", "Europe/Madrid", "es"),
-    ("FI", "Finland", "Europe/Helsinki", "fi"), ("FR", "France", "Europe/Paris", "fr"),
-    ("GR", "Greece", "Europe/Athens", "el"), ("HR", "Croatia", "Europe/Zagreb", "hr"),
-    ("HU", "Hungary", "Europe/Budapest", "hu"), ("IT", "Italy", "Europe/Rome", "it"),
-    ("LT", "Lithuania", "Europe/Vilnius", "lt"), ("NL", "Netherlands", "Europe/Amsterdam", "nl"),
-    ("PL", "Poland", "Europe/Warsaw", "pl"), ("PT", "Portugal", "Europe/Lisbon", "pt"),
-    ("RO", "Romania", "Europe/Bucharest", "ro"), ("SE", "Sweden", "Europe/Stockholm", "sv"),
-    ("US", "United States", "America/New_York", "en"), ("JP", "Japan", "Asia/Tokyo", "ja"),
+    ("AT", "Austria", "Europe/Vienna", "de"),
+    ("BE", "Belgium", "Europe/Brussels", "nl"),
+    ("BG", "Bulgaria", "Europe/Sofia", "bg"),
+    ("CZ", "Czechia", "Europe/Prague", "cs"),
+    ("DE", "Germany", "Europe/Berlin", "de"),
+    ("ES", "Spain", "Europe/Madrid", "es"),
+    ("FI", "Finland", "Europe/Helsinki", "fi"),
+    ("FR", "France", "Europe/Paris", "fr"),
+    ("GR", "Greece", "Europe/Athens", "el"),
+    ("HR", "Croatia", "Europe/Zagreb", "hr"),
+    ("HU", "Hungary", "Europe/Budapest", "hu"),
+    ("IT", "Italy", "Europe/Rome", "it"),
+    ("LT", "Lithuania", "Europe/Vilnius", "lt"),
+    ("NL", "Netherlands", "Europe/Amsterdam", "nl"),
+    ("PL", "Poland", "Europe/Warsaw", "pl"),
+    ("PT", "Portugal", "Europe/Lisbon", "pt"),
+    ("RO", "Romania", "Europe/Bucharest", "ro"),
+    ("SE", "Sweden", "Europe/Stockholm", "sv"),
+    ("US", "United States", "America/New_York", "en"),
+    ("JP", "Japan", "Asia/Tokyo", "ja"),
 ]
-CITIES = ["Berlin", "Paris", "Lyon", "Bucharest", "Cluj", "Madrid", "Rome", "Vienna", "Sofia",
-          "Warsaw", "Lisbon", "Athens", "Prague", "Tokyo", "Boston", "Turin", "Porto", "Brno"]
-KINDS = ["prosecutor", "court", "investigating_judge", "police", "ejn_contact_point",
-         "central_authority", "point_24_7"]
+CITIES = [
+    "Berlin",
+    "Paris",
+    "Lyon",
+    "Bucharest",
+    "Cluj",
+    "Madrid",
+    "Rome",
+    "Vienna",
+    "Sofia",
+    "Warsaw",
+    "Lisbon",
+    "Athens",
+    "Prague",
+    "Tokyo",
+    "Boston",
+    "Turin",
+    "Porto",
+    "Brno",
+]
+KINDS = [
+    "prosecutor",
+    "court",
+    "investigating_judge",
+    "police",
+    "ejn_contact_point",
+    "central_authority",
+    "point_24_7",
+]
 
 
 def synthetic_directory(count: int, seed: int = 7) -> bytes:
@@ -48,7 +83,7 @@ def synthetic_directory(count: int, seed: int = 7) -> bytes:
     ]
     authorities = []
     for number in range(count):
-        code, name, zone, language = COUNTRIES[number % len(COUNTRIES)]
+        code, _country_name, zone, language = COUNTRIES[number % len(COUNTRIES)]
         kind = KINDS[rng.randrange(len(KINDS))]
         city = CITIES[rng.randrange(len(CITIES))]
         instruments = ["mla"] + (["eio"] if code not in ("US", "JP") else [])
@@ -81,8 +116,12 @@ def synthetic_directory(count: int, seed: int = 7) -> bytes:
             }
         )
     return json.dumps(
-        {"format": "mla-directory", "version": 1, "countries": countries,
-         "authorities": authorities}
+        {
+            "format": "mla-directory",
+            "version": 1,
+            "countries": countries,
+            "authorities": authorities,
+        }
     ).encode()
 
 
@@ -91,13 +130,26 @@ def run(harness: Harness) -> None:
     start = time.perf_counter()
     report = directory_import(data=data, fmt="json")
     elapsed = (time.perf_counter() - start) * 1000
-    harness.record(Result(f"import {AUTHORITIES:,} authorities (JSON, empty db)", elapsed, 1,
-                          target="< 30,000 ms", note=str(report.created) + " created"))
+    harness.record(
+        Result(
+            f"import {AUTHORITIES:,} authorities (JSON, empty db)",
+            elapsed,
+            1,
+            target="< 30,000 ms",
+            note=str(report.created) + " created",
+        )
+    )
     start = time.perf_counter()
     report = directory_import(data=data, fmt="json")
     elapsed = (time.perf_counter() - start) * 1000
-    harness.record(Result(f"re-import the same {AUTHORITIES:,} (no change)", elapsed, 1,
-                          note=f"{report.unchanged} unchanged"))
+    harness.record(
+        Result(
+            f"re-import the same {AUTHORITIES:,} (no change)",
+            elapsed,
+            1,
+            note=f"{report.unchanged} unchanged",
+        )
+    )
     assert Authority.objects.count() == AUTHORITIES
     # What autovacuum does shortly after a bulk load on a live server.
     with connection.cursor() as cursor:
@@ -112,6 +164,7 @@ def run(harness: Harness) -> None:
         "text + country + instrument": DirectoryQuery(text="paris", country="FR", instrument="mla"),
     }
     for label, query in queries.items():
+
         def first_page(query: DirectoryQuery = query) -> None:
             results = authority_search(query=query)
             results.count()
@@ -129,9 +182,14 @@ def run(harness: Harness) -> None:
         "text 'court of lyon'": {"q": "court of lyon"},
     }
     for label, params in page_params.items():
+
         def render(params: dict[str, str] = params) -> None:
             response = client.get(url, params)
             assert response.status_code == 200
 
-        harness.measure(f"search page (rendered): {label}", render, runs=20,
-                        note="whole request: form, query, template")
+        harness.measure(
+            f"search page (rendered): {label}",
+            render,
+            runs=20,
+            note="whole request: form, query, template",
+        )

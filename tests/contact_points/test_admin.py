@@ -99,7 +99,9 @@ def test_a_directory_administrator_edits_and_history_records_who(client, directo
     assert latest.name == "Renamed office"
 
 
-def test_the_admin_computes_the_fingerprint_from_a_pasted_key(client, directory_admin, openpgp_keys):
+def test_the_admin_computes_the_fingerprint_from_a_pasted_key(
+    client, directory_admin, openpgp_keys
+):
     authority = AuthorityFactory()
     url = reverse("admin:contact_points_authority_change", args=[authority.pk])
 

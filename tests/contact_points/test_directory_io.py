@@ -151,8 +151,14 @@ def test_an_import_with_bad_rows_reports_each_and_writes_nothing():
 def test_parent_loops_are_refused():
     document = _minimal_document(parent="ro-central")
     document["authorities"].append(
-        {"identifier": "ro-central", "name": "Central", "country": "RO", "kind": "central_authority",
-         "time_zone": "Europe/Bucharest", "parent": "ro-247"}
+        {
+            "identifier": "ro-central",
+            "name": "Central",
+            "country": "RO",
+            "kind": "central_authority",
+            "time_zone": "Europe/Bucharest",
+            "parent": "ro-247",
+        }
     )
 
     with pytest.raises(DirectoryImportError, match="loop"):
@@ -220,8 +226,9 @@ def test_csv_import_reports_every_bad_row_by_line_and_writes_nothing():
 def test_csv_import_creates_then_updates_without_touching_keys_or_contacts(openpgp_keys):
     CountryFactory(code="RO", name="Romania")
     directory_import(
-        data=(CSV_HEADER + "ro-ok,RO,Good entry,prosecutor,Europe/Bucharest,ro; en,mla,no\n")
-        .encode(),
+        data=(
+            CSV_HEADER + "ro-ok,RO,Good entry,prosecutor,Europe/Bucharest,ro; en,mla,no\n"
+        ).encode(),
         fmt="csv",
     )
     authority = Authority.objects.get(identifier="ro-ok")
@@ -229,8 +236,9 @@ def test_csv_import_creates_then_updates_without_touching_keys_or_contacts(openp
     ContactPersonFactory(authority=authority)
 
     report = directory_import(
-        data=(CSV_HEADER + "ro-ok,RO,Renamed,prosecutor,Europe/Bucharest,ro,mla;eio,yes\n")
-        .encode(),
+        data=(
+            CSV_HEADER + "ro-ok,RO,Renamed,prosecutor,Europe/Bucharest,ro,mla;eio,yes\n"
+        ).encode(),
         fmt="csv",
     )
 
@@ -245,8 +253,13 @@ def test_csv_import_creates_then_updates_without_touching_keys_or_contacts(openp
 
 
 def test_csv_export_then_import_is_unchanged():
-    AuthorityFactory(identifier="ro-a", languages=["ro"], instruments=["mla"],
-                     postal_address="Str. Exemplu 1,\nBucharest", phone="+40211234567")
+    AuthorityFactory(
+        identifier="ro-a",
+        languages=["ro"],
+        instruments=["mla"],
+        postal_address="Str. Exemplu 1,\nBucharest",
+        phone="+40211234567",
+    )
     exported = directory_export_csv()
 
     report = directory_import(data=exported.encode(), fmt="csv")

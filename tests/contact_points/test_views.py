@@ -100,8 +100,10 @@ def test_which_247_point_covers_romania_and_its_time_now(user_client, directory)
         ({"q": "staatsanwaltschaft"}, ["Berlin public prosecutor"]),
         ({"q": "germany court"}, ["Munich regional court"]),
         ({"available_24_7": "on"}, ["Romanian 24/7 point"]),
-        ({"country": "DE", "inactive": "on"},
-         ["Berlin public prosecutor", "Former unit", "Munich regional court"]),
+        (
+            {"country": "DE", "inactive": "on"},
+            ["Berlin public prosecutor", "Former unit", "Munich regional court"],
+        ),
         ({"stale": "on", "country": "DE"}, ["Berlin public prosecutor", "Munich regional court"]),
         ({"q": "nothing-like-this"}, []),
     ],

@@ -25,11 +25,20 @@ def directory(openpgp_keys):
         instruments=["preservation"],
     )
     authority_set_public_key(authority=point, armored=openpgp_keys.valid)
-    AuthorityFactory(identifier="ro-bucharest-prosecutor", name="Bucharest prosecutor",
-                     country=romania, kind="prosecutor", instruments=["eio", "mla"])
-    prosecutor_office = AuthorityFactory(identifier="fr-paris", name="Parquet de Paris",
-                                         country=france, kind="prosecutor",
-                                         time_zone="Europe/Paris")
+    AuthorityFactory(
+        identifier="ro-bucharest-prosecutor",
+        name="Bucharest prosecutor",
+        country=romania,
+        kind="prosecutor",
+        instruments=["eio", "mla"],
+    )
+    prosecutor_office = AuthorityFactory(
+        identifier="fr-paris",
+        name="Parquet de Paris",
+        country=france,
+        kind="prosecutor",
+        time_zone="Europe/Paris",
+    )
     return {"point": point, "home": prosecutor_office}
 
 

@@ -15,9 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", help="File to write (default: standard output).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        content = (
-            directory_export_json() if options["format"] == "json" else directory_export_csv()
-        )
+        content = directory_export_json() if options["format"] == "json" else directory_export_csv()
         if options["output"]:
             Path(options["output"]).write_text(content, encoding="utf-8")
             self.stderr.write(f"Wrote {options['output']}")

@@ -133,7 +133,7 @@ def test_user_create_puts_the_user_in_role_groups():
 def test_user_create_refuses_weak_passwords_and_unknown_roles():
     authority = AuthorityFactory()
 
-    with pytest.raises(ApplicationError, match="too common|too short"):
+    with pytest.raises(ApplicationError, match=r"too common|too short"):
         user_create(username="a", password="password", authority=authority, roles=[])
     with pytest.raises(ApplicationError, match="Unknown roles: wizard"):
         user_create(
