@@ -15,7 +15,11 @@ from contact_points.services import authority_set_public_key
 from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.accounts.services import user_create
-from mla.core.keyring import hosted_key_ensure, secret_keyring
+from mla.core.keyring import (
+    hosted_key_generate,
+    secret_key_fingerprints_by_email,
+    secret_keyring,
+)
 
 DEMO_DIRECTORY = Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json"
 DEMO_PASSWORD = "Demo-Cooperation-2026"  # noqa: S105  # printed by `make run`; fictional data
@@ -73,12 +77,12 @@ def demo_directory_load() -> ImportReport:
 def demo_keys_ensure() -> int:
     """Give every demo authority without a key a freshly generated key pair."""
     gpg = secret_keyring()
+    existing = secret_key_fingerprints_by_email(gpg=gpg)
     created = 0
     for authority in Authority.objects.filter(public_key="").select_related("country"):
-        fingerprint = hosted_key_ensure(
-            gpg=gpg,
-            user_id_name=f"{authority.name} [demo]",
-            user_id_email=f"{authority.identifier}@keys.demo.example",
+        email = f"{authority.identifier}@keys.demo.example"
+        fingerprint = existing.get(email) or hosted_key_generate(
+            gpg=gpg, user_id_name=f"{authority.name} [demo]", user_id_email=email
         )
         authority_set_public_key(authority=authority, armored=gpg.export_keys(fingerprint))
         created += 1

@@ -22,14 +22,21 @@ def secret_keyring() -> gnupg.GPG:
     return gpg
 
 
-def hosted_key_ensure(*, gpg: gnupg.GPG, user_id_name: str, user_id_email: str) -> str:
-    """Return the fingerprint of the key pair for ``user_id_email``, creating it if missing.
+def secret_key_fingerprints_by_email(*, gpg: gnupg.GPG) -> dict[str, str]:
+    """Fingerprint of each secret key, by the e-mail address of its user IDs."""
+    found: dict[str, str] = {}
+    for key in gpg.list_keys(secret=True):
+        for uid in key.get("uids", []):
+            if "<" in uid and uid.endswith(">"):
+                found[uid[uid.rindex("<") + 1 : -1]] = str(key["fingerprint"])
+    return found
+
+
+def hosted_key_generate(*, gpg: gnupg.GPG, user_id_name: str, user_id_email: str) -> str:
+    """Create a key pair and return its fingerprint.
 
     ed25519 for signing and cv25519 for encryption: small, fast and widely supported.
     """
-    for key in gpg.list_keys(secret=True):
-        if any(f"<{user_id_email}>" in uid for uid in key.get("uids", [])):
-            return str(key["fingerprint"])
     request = gpg.gen_key_input(
         key_type="EDDSA",
         key_curve="ed25519",
