@@ -6,6 +6,15 @@ from pathlib import Path
 
 import gnupg
 import pytest
+from django.conf import settings
+from django.utils import translation
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    # A request in French leaves French active in the thread; each test starts in English.
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @dataclass(frozen=True)
