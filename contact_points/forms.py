@@ -27,7 +27,8 @@ class DirectorySearchForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = [("", _("Any country"))] + [  # type: ignore[attr-defined]
-            (country.code, f"{country.name} ({country.code})") for country in country_choices()
+            (country.code, f"{country.display_name} ({country.code})")
+            for country in country_choices()
         ]
         self.fields["language"].choices = [("", _("Any language"))] + [  # type: ignore[attr-defined]
             (language.code, str(language)) for language in language_choices()

@@ -1,5 +1,7 @@
+import gettext
 import unicodedata
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pycountry
@@ -23,6 +25,22 @@ if TYPE_CHECKING:
     from django_stubs_ext.db.models.manager import RelatedManager
 
 
+@lru_cache(maxsize=16)
+def _iso_catalogue(domain: str, language: str) -> gettext.NullTranslations:
+    try:
+        return gettext.translation(domain, pycountry.LOCALES_DIR, languages=[language])
+    except OSError:
+        return gettext.NullTranslations()
+
+
+def iso_name_translated(domain: str, english_name: str) -> str:
+    """An ISO country or language name in the interface language (pycountry's catalogues)."""
+    language = translation.get_language() or "en"
+    if language.startswith("en"):
+        return english_name
+    return _iso_catalogue(domain, language.split("-")[0]).gettext(english_name)
+
+
 class Language(models.Model):
     """An ISO 639-1 language (seeded from pycountry by a data migration)."""
 
@@ -39,15 +57,7 @@ class Language(models.Model):
 
     @property
     def display_name(self) -> str:
-        if translation.get_language() == "fr":
-            import gettext
-
-            try:
-                catalogue = gettext.translation("iso639-3", pycountry.LOCALES_DIR, languages=["fr"])
-            except OSError:
-                return self.name
-            return catalogue.gettext(self.name)
-        return self.name
+        return iso_name_translated("iso639-3", self.name)
 
 
 class Country(models.Model):
@@ -78,6 +88,11 @@ class Country(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def display_name(self) -> str:
+        # Demo and imported names are in English, as ISO 3166 gives them.
+        return iso_name_translated("iso3166-1", self.name)
 
 
 class AcceptedLanguages(models.Model):

@@ -1,6 +1,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from django import template
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
@@ -27,6 +28,18 @@ def local_time(time_zone: str) -> str:
     moment = timezone.now().astimezone(ZoneInfo(time_zone))
     # Django's own catalogue names the weekday in the interface language.
     return f"{dateformat.format(moment, 'D H:i')} ({_utc_offset(moment)})"
+
+
+@register.filter
+def phone(number: str) -> str:
+    """An E.164 number grouped for reading: +40210000010 → +40 21 000 0010."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 @register.simple_tag

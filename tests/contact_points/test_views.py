@@ -157,3 +157,22 @@ def test_search_page_query_count_does_not_grow_with_results(
 
     with django_assert_max_num_queries(12):
         user_client.get(reverse("contact_points:search"))
+
+
+def test_detail_groups_phone_numbers_for_reading(user_client, directory):
+    directory["ro_247"].phone = "+40210000010"
+    directory["ro_247"].save()
+
+    response = user_client.get(reverse("contact_points:authority", args=["ro-247-point"]))
+
+    assert "+40 21 000 0010" in response.content.decode()
+
+
+def test_country_and_language_names_follow_the_interface_language(user_client, directory):
+    user_client.cookies["django_language"] = "fr"
+
+    response = user_client.get(reverse("contact_points:search"), {"country": "RO"})
+
+    page = response.content.decode()
+    assert "Roumanie" in page
+    assert "2 autorités trouvées" in page  # the 24/7 point and the user's own office
