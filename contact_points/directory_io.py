@@ -666,7 +666,7 @@ def directory_import(*, data: bytes, fmt: str) -> ImportReport:
         problems,
         language_codes=language_codes,
         country_codes=country_codes,
-        existing=existing,
+        existing=existing.by_identifier,
         database_parents=dict(Authority.objects.values_list("identifier", "parent__identifier")),
     )
     if problems.items:
@@ -678,16 +678,65 @@ def directory_import(*, data: bytes, fmt: str) -> ImportReport:
     return report
 
 
-def _existing_authorities(identifiers: list[str]) -> dict[str, Authority]:
-    found: dict[str, Authority] = {}
-    queryset = Authority.objects.select_related("country", "parent").prefetch_related(
-        "languages", "instrument_links", "contacts__languages"
-    )
-    for start in range(0, len(identifiers), 5000):
-        chunk = identifiers[start : start + 5000]
-        for authority in queryset.filter(identifier__in=chunk):
-            found[authority.identifier] = authority
-    return found
+@dataclass
+class _Existing:
+    """The entries a file names that are already in the database, with their sets.
+
+    Sets are read as plain (id, code) pairs rather than prefetched model instances: an
+    import compares tens of thousands of entries, and most of them have not changed.
+    """
+
+    by_identifier: dict[str, Authority] = field(default_factory=dict)
+    languages: dict[int, list[str]] = field(default_factory=dict)
+    instruments: dict[int, list[str]] = field(default_factory=dict)
+    contacts: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def state(self, authority: Authority) -> tuple[Any, ...]:
+        return (
+            *(getattr(authority, name) for name in AUTHORITY_SCALARS),
+            authority.country.code,
+            authority.parent.identifier if authority.parent else None,
+            self.languages.get(authority.pk, []),
+            self.instruments.get(authority.pk, []),
+        )
+
+
+def _existing_authorities(identifiers: list[str]) -> _Existing:
+    existing = _Existing()
+    queryset = Authority.objects.select_related("country", "parent")
+    language_links = Authority.languages.through.objects
+    contact_language_links = ContactPerson.languages.through.objects
+    for chunk in _chunks(identifiers, 5000):
+        authorities = list(queryset.filter(identifier__in=chunk))
+        existing.by_identifier.update((a.identifier, a) for a in authorities)
+        ids = [a.pk for a in authorities]
+        for authority_id, code in language_links.filter(authority_id__in=ids).values_list(
+            "authority_id", "language_id"
+        ):
+            existing.languages.setdefault(authority_id, []).append(code)
+        for authority_id, code in AuthorityInstrument.objects.filter(
+            authority_id__in=ids
+        ).values_list("authority_id", "instrument"):
+            existing.instruments.setdefault(authority_id, []).append(code)
+        contacts = list(
+            ContactPerson.objects.filter(authority_id__in=ids).values(
+                "id", "authority_id", *CONTACT_FIELDS
+            )
+        )
+        contact_languages: dict[int, list[str]] = {}
+        for contact_id, code in contact_language_links.filter(
+            contactperson_id__in=[c["id"] for c in contacts]
+        ).values_list("contactperson_id", "language_id"):
+            contact_languages.setdefault(contact_id, []).append(code)
+        for contact in contacts:
+            entry = {name: contact[name] for name in CONTACT_FIELDS}
+            entry["languages"] = sorted(contact_languages.get(contact["id"], []))
+            existing.contacts.setdefault(contact["authority_id"], []).append(entry)
+    for codes in [*existing.languages.values(), *existing.instruments.values()]:
+        codes.sort()
+    for entries in existing.contacts.values():
+        entries.sort(key=_contact_sort_key)
+    return existing
 
 
 def _write_countries(rows: list[_CountryRow], report: ImportReport) -> None:
@@ -730,16 +779,6 @@ def _write_countries(rows: list[_CountryRow], report: ImportReport) -> None:
             policy.languages.set(Language.objects.filter(code__in=codes))
 
 
-def _authority_state(authority: Authority) -> tuple[Any, ...]:
-    return (
-        *(getattr(authority, name) for name in AUTHORITY_SCALARS),
-        authority.country.code,
-        authority.parent.identifier if authority.parent else None,
-        sorted(language.code for language in authority.languages.all()),
-        sorted(link.instrument for link in authority.instrument_links.all()),
-    )
-
-
 def _row_state(row: _AuthorityRow) -> tuple[Any, ...]:
     return (
         *(row.values[name] for name in AUTHORITY_SCALARS),
@@ -750,26 +789,13 @@ def _row_state(row: _AuthorityRow) -> tuple[Any, ...]:
     )
 
 
-def _current_contacts(authority: Authority) -> list[dict[str, Any]]:
-    return sorted(
-        (
-            {
-                **{name: getattr(contact, name) for name in CONTACT_FIELDS},
-                "languages": sorted(language.code for language in contact.languages.all()),
-            }
-            for contact in authority.contacts.all()
-        ),
-        key=_contact_sort_key,
-    )
-
-
 def _chunks(items: list[Any], size: int = 2000) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
 def _write_authorities(
-    rows: list[_AuthorityRow], existing: dict[str, Authority], report: ImportReport
+    rows: list[_AuthorityRow], existing: _Existing, report: ImportReport
 ) -> None:
     countries = {country.code: country for country in Country.objects.all()}
     to_create: list[Authority] = []
@@ -777,7 +803,7 @@ def _write_authorities(
     sets_changed: list[tuple[Authority, _AuthorityRow]] = []
     contacts_changed: list[tuple[Authority, _AuthorityRow]] = []
     for row in rows:
-        authority = existing.get(row.values["identifier"])
+        authority = existing.by_identifier.get(row.values["identifier"])
         key_changed = row.public_key is not None and (
             row.public_key.strip() != (authority.public_key.strip() if authority else "")
         )
@@ -788,9 +814,9 @@ def _write_authorities(
             if row.contacts:
                 contacts_changed.append((authority, row))
         else:
-            state_changed = _authority_state(authority) != _row_state(row)
-            contacts_differ = row.contacts is not None and _current_contacts(authority) != (
-                row.contacts
+            state_changed = existing.state(authority) != _row_state(row)
+            contacts_differ = row.contacts is not None and (
+                existing.contacts.get(authority.pk, []) != row.contacts
             )
             if not (state_changed or key_changed or contacts_differ):
                 report.unchanged += 1
