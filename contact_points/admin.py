@@ -21,6 +21,7 @@ from contact_points.directory_io import (
 from contact_points.instruments import Instrument
 from contact_points.keys import PublicKeyInfo, public_key_inspect
 from contact_points.models import (
+    KEY_DERIVED_FIELDS,
     AcceptedLanguages,
     Authority,
     AuthorityInstrument,
@@ -98,6 +99,63 @@ class ContactPersonInline(admin.StackedInline):
     filter_horizontal = ["languages"]
 
 
+AUTHORITY_READONLY_FIELDS = [
+    *KEY_DERIVED_FIELDS,
+    "last_verified_at",
+    "last_verified_by",
+    "created_at",
+    "updated_at",
+]
+AUTHORITY_FIELDSETS: list[tuple[Any, dict[str, list[str]]]] = [
+    (None, {"fields": ["identifier", "name", "name_local", "country", "kind", "parent"]}),
+    (
+        _("Reaching the authority"),
+        {
+            "fields": [
+                "postal_address",
+                "phone",
+                "email",
+                "time_zone",
+                "office_hours",
+                "available_24_7",
+                "languages",
+                "instruments",
+            ]
+        },
+    ),
+    (
+        _("Exchange endpoint"),
+        {
+            "fields": [
+                "inbox_url",
+                "public_key",
+                *KEY_DERIVED_FIELDS,
+            ]
+        },
+    ),
+    (
+        _("Entry"),
+        {
+            "fields": [
+                "active",
+                "source",
+                "last_verified_at",
+                "last_verified_by",
+                "created_at",
+                "updated_at",
+            ]
+        },
+    ),
+]
+# The model fields the change form edits ("instruments" is a form field of its own).
+AUTHORITY_FORM_FIELDS = [
+    name
+    for _title, options in AUTHORITY_FIELDSETS
+    for name in options["fields"]
+    if name not in AUTHORITY_READONLY_FIELDS and name != "instruments"
+]
+
+
 class AuthorityAdminForm(forms.ModelForm):
     instruments = forms.MultipleChoiceField(
         label=_("Instruments received"),
@@ -108,25 +166,7 @@ class AuthorityAdminForm(forms.ModelForm):
 
     class Meta:
         model = Authority
-        fields = [
-            "identifier",
-            "name",
-            "name_local",
-            "country",
-            "kind",
-            "parent",
-            "postal_address",
-            "phone",
-            "email",
-            "time_zone",
-            "office_hours",
-            "available_24_7",
-            "languages",
-            "inbox_url",
-            "public_key",
-            "active",
-            "source",
-        ]
+        fields = AUTHORITY_FORM_FIELDS
         # Inbox URLs are HTTPS; a bare host name is read as https://, never http://.
         field_classes = {"inbox_url": partial(forms.URLField, assume_scheme="https")}
 
@@ -178,62 +218,8 @@ class AuthorityAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["parent", "country"]
     filter_horizontal = ["languages"]
     inlines = [ContactPersonInline]
-    readonly_fields = [
-        "key_fingerprint",
-        "key_algorithm",
-        "key_user_id",
-        "key_created_at",
-        "key_expires_at",
-        "last_verified_at",
-        "last_verified_by",
-        "created_at",
-        "updated_at",
-    ]
-    fieldsets = [
-        (None, {"fields": ["identifier", "name", "name_local", "country", "kind", "parent"]}),
-        (
-            _("Reaching the authority"),
-            {
-                "fields": [
-                    "postal_address",
-                    "phone",
-                    "email",
-                    "time_zone",
-                    "office_hours",
-                    "available_24_7",
-                    "languages",
-                    "instruments",
-                ]
-            },
-        ),
-        (
-            _("Exchange endpoint"),
-            {
-                "fields": [
-                    "inbox_url",
-                    "public_key",
-                    "key_fingerprint",
-                    "key_algorithm",
-                    "key_user_id",
-                    "key_created_at",
-                    "key_expires_at",
-                ]
-            },
-        ),
-        (
-            _("Entry"),
-            {
-                "fields": [
-                    "active",
-                    "source",
-                    "last_verified_at",
-                    "last_verified_by",
-                    "created_at",
-                    "updated_at",
-                ]
-            },
-        ),
-    ]
+    readonly_fields = AUTHORITY_READONLY_FIELDS
+    fieldsets = AUTHORITY_FIELDSETS
     actions = ["mark_verified", "export_selected_csv"]
     change_list_template = "admin/contact_points/authority/change_list.html"
 

@@ -27,6 +27,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from contact_points.instruments import Instrument
 from contact_points.keys import public_key_inspect
 from contact_points.models import (
+    KEY_DERIVED_FIELDS,
     AcceptedLanguages,
     Authority,
     AuthorityInstrument,
@@ -864,11 +865,7 @@ def _write_authorities(
         "country",
         "parent",
         "public_key",
-        "key_fingerprint",
-        "key_algorithm",
-        "key_user_id",
-        "key_created_at",
-        "key_expires_at",
+        *KEY_DERIVED_FIELDS,
         "search_text",
         "country_code",
         "updated_at",

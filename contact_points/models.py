@@ -149,6 +149,15 @@ def stale_entries_q(*, today: date | None = None) -> models.Q:
     )
 
 
+KEY_DERIVED_FIELDS = (
+    "key_fingerprint",
+    "key_algorithm",
+    "key_user_id",
+    "key_created_at",
+    "key_expires_at",
+)
+
+
 def search_fold(text: str) -> str:
     """Lower-case, accents removed, spaces collapsed: “München” and “munchen” match."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
