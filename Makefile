@@ -59,7 +59,7 @@ run: $(VENV)/.installed-run messages
 	@echo "Serving the demo node at http://$(HOST):$(PORT)/  (SQLite in var/, tasks in-process; Ctrl-C stops)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: system-test $(VENV)/.installed-dev messages
+test: system-test $(VENV)/.installed-dev messages lint
 	DJANGO_SETTINGS_MODULE=mla.settings.test $(PY) manage.py check_services
 	DJANGO_SETTINGS_MODULE=mla.settings.test $(PY) manage.py makemigrations --check --dry-run -v1
 	$(PY) -m pytest
