@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "mla.core",
     "mla.accounts",
     "contact_points",
+    "mla.requests",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,11 @@ NODE_SECRET_GNUPG_HOME = Path(
     env("NODE_SECRET_GNUPG_HOME", default=str(VAR_DIR / "gnupg" / "secret"))
 )
 
+# Supporting documents attached to a request: at most this size each.
+REQUEST_ATTACHMENT_MAX_BYTES = env.int("REQUEST_ATTACHMENT_MAX_MB", default=20) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 # Directory entries not verified for this long are marked stale.
 DIRECTORY_STALE_AFTER_DAYS = env.int("DIRECTORY_STALE_AFTER_DAYS", default=365)
 # Display name of this node (header, documents).
@@ -175,6 +181,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "gnupg": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,127 @@
+"""The shape of an instrument declaration.
+
+Each request type is declared once, as data: its sections, fields, which are required and
+when, its repeatable groups, the channel it travels by, who may issue it and whether it
+needs validation. Forms, the completeness check, the HTML and PDF rendering and the
+structured export are all driven from the declaration, so adding an instrument means
+adding a declaration (and its labels), never editing views.
+
+Labels are keys into the label catalogues (``mla/requests/labels/<language>.json``), so
+that a document can show the issuing and the executing side's language side by side and
+the catalogue can grow to more languages without code.
+
+Request data is a JSON object: one object per section code, holding field values, and
+for each repeatable group a list of row objects::
+
+    {"A": {"issuing_state": "FR", "executing_state": "DE"},
+     "E": {"persons": [{"kind": "natural", "surname": "…"}]}}
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FieldType = Literal[
+    "text",  # one line
+    "textarea",  # free text, several lines
+    "integer",
+    "boolean",  # a tick box
+    "date",  # YYYY-MM-DD
+    "datetime",  # date, time and IANA time zone
+    "datetime_range",  # start and end, each a date-time, and one IANA time zone
+    "choice",  # one code among ``choices``
+    "multichoice",  # several codes among ``choices`` (a tick-box list)
+    "email",
+    "phone",  # E.164, e.g. +40211234567
+    "url",
+    "ip",  # IPv4 or IPv6 address
+    "country",  # ISO 3166-1 alpha-2 code, from the directory
+    "language",  # ISO 639-1 code
+    "identifier",  # a typed identifier: see IDENTIFIER_TYPES; value checked by its type
+]
+
+
+@dataclass(frozen=True)
+class When:
+    """A condition on another field of the same request.
+
+    ``field`` is "SECTION.name" (e.g. "K.issuer_type"), or just "name" for a field of the
+    same group row. The condition holds when the field's value is one of ``values`` (for a
+    multichoice: when one of the ticked codes is), or, with ``values`` empty, when the
+    field has any value (a ticked box, a non-empty text).
+    """
+
+    field: str
+    values: tuple[Any, ...] = ()
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str  # label key
+    type: FieldType = "text"
+    required: bool = False
+    required_when: When | None = None
+    # Codes for choice and multichoice; each code's label key is f"{label}.{code}".
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    help: str | None = None  # label key of a hint shown under the field
+
+
+@dataclass(frozen=True)
+class Group:
+    """A repeatable group of fields: persons, identifiers, measures' extra data…"""
+
+    name: str
+    label: str  # label key of the group; each row is titled f"{label}.row" + number
+    fields: tuple[Field, ...]
+    min_rows: int = 0
+    max_rows: int = 50
+    required_when: When | None = None  # at least one row is needed when this holds
+
+
+@dataclass(frozen=True)
+class Section:
+    code: str  # "A" … "L" for the EIO; "1" … for the others
+    title: str  # label key
+    items: tuple[Field | Group, ...]
+    # A section shown and checked only when this holds (e.g. EIO section L).
+    applies_when: When | None = None
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """A legal deadline the lifecycle computes from events (used by the lifecycle issue)."""
+
+    code: str
+    label: str  # label key
+    source: str  # the article, e.g. "Directive 2014/41/EU, Art. 12(3)"
+    starts_at: str  # the event it counts from: "received", "recognised", "preserved"…
+    days: int | None = None
+    hours: int | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentDeclaration:
+    code: str  # "eio", "preservation", "preservation_disclosure", "mla", "mla_subscriber"
+    # The directory's instrument it travels as (eio, mla or preservation): it decides which
+    # authorities receive it and whether it applies between two countries.
+    directory_instrument: str
+    title: str  # label key
+    legal_basis: str  # e.g. "Directive 2014/41/EU, Annex A"
+    sections: tuple[Section, ...]
+    channel: str  # label key describing who sends it to whom
+    # Authority kinds (contact_points.models.AuthorityKind values) that may issue it.
+    issuer_kinds: tuple[str, ...]
+    # When the request needs a validating authority before it may be sent.
+    needs_validation: When | None = None
+    deadlines: tuple[DeadlineRule, ...] = ()
+    variant_of: str | None = None  # the declaration it is a variant of, if any
+    # Prefill from the drafting context: a function of (issuing authority, executing
+    # country, executing authority) returning initial section data.
+    prefill: Callable[..., dict[str, dict[str, Any]]] | None = field(default=None, compare=False)
+
+
+IDENTIFIER_TYPES = ("ip", "email", "phone", "account", "domain", "url", "imei", "other")

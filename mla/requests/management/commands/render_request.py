@@ -1,0 +1,29 @@
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from mla.requests.models import Request
+from mla.requests.rendering import request_pdf
+
+
+class Command(BaseCommand):
+    help = "Render a request to PDF/A-3b (with its structured data embedded as JSON)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("reference")
+        parser.add_argument("-o", "--output", required=True, help="The PDF file to write.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        request = (
+            Request.objects.select_related(
+                "issuing_authority", "executing_country", "executing_authority"
+            )
+            .filter(reference=options["reference"])
+            .first()
+        )
+        if request is None:
+            raise CommandError(f"No request {options['reference']} on this node.")
+        output = Path(options["output"])
+        output.write_bytes(request_pdf(request=request))
+        self.stdout.write(f"Wrote {output} ({output.stat().st_size:,} bytes)")

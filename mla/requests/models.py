@@ -1,0 +1,112 @@
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from contact_points.models import Authority, Country
+
+
+def canonical_json(data: Any) -> bytes:
+    """The one byte form of structured data, for digests and embedded copies."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+class Request(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+
+    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    declaration_code = models.CharField(_("request type"), max_length=40)
+    issuing_authority = models.ForeignKey(
+        Authority,
+        on_delete=models.PROTECT,
+        related_name="outgoing_requests",
+        verbose_name=_("issuing authority"),
+    )
+    executing_country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="+", verbose_name=_("executing country")
+    )
+    executing_authority = models.ForeignKey(
+        Authority,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incoming_requests",
+        verbose_name=_("executing authority"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=32, choices=State.choices, default=State.DRAFT)
+    data = models.JSONField(_("structured data"), default=dict, blank=True)
+    # Languages of the document's labels: the issuing side's and the executing side's.
+    issuing_language = models.CharField(max_length=8, default="en")
+    executing_language = models.CharField(max_length=8, default="en")
+    # Bumped on every save of the data: a save from a stale page is detected, not lost.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    linked = models.ManyToManyField(
+        "self", through="RequestLink", symmetrical=False, related_name="linked_from"
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["issuing_authority", "-updated_at"], name="request_outbox")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def data_digest(self) -> str:
+        return hashlib.sha256(canonical_json(self.data)).hexdigest()
+
+
+class RequestLink(models.Model):
+    """A request that follows or relates to an earlier one (e.g. the MLA after a preservation)."""
+
+    from_request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="links_out")
+    to_request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="links_in")
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_request", "to_request"], name="request_link_once"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_request=models.F("to_request")),
+                name="request_link_not_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_request} → {self.to_request}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # Stored under the digest, never under the name the user chose.
+    return f"attachments/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class Attachment(models.Model):
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path)
+    name = models.CharField(_("file name"), max_length=255)
+    media_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,25 @@
+"""Read-side queries of requests.
+
+Until per-object permissions arrive with the lifecycle, a user sees the requests of their
+own authority; a request they may not see answers 404, as one that does not exist.
+"""
+
+from django.db.models import QuerySet
+
+from mla.accounts.models import User
+from mla.requests.models import Request
+
+
+def requests_for_user(*, user: User) -> QuerySet[Request]:
+    return Request.objects.filter(issuing_authority_id=user.authority_id).select_related(
+        "executing_country", "executing_authority", "issuing_authority"
+    )
+
+
+def request_for_user(*, user: User, reference: str) -> Request | None:
+    return (
+        requests_for_user(user=user)
+        .prefetch_related("attachments", "links_out__to_request", "links_in__from_request")
+        .filter(reference=reference)
+        .first()
+    )

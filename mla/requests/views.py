@@ -1,0 +1,396 @@
+from typing import Any
+
+import pycountry
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contact_points.instruments import instrument_applicability
+from contact_points.models import AcceptedLanguages, Authority, Country
+from mla.accounts.models import User
+from mla.core.errors import ApplicationError
+from mla.requests.completeness import request_completeness, section_applies, section_problems
+from mla.requests.declarations import DECLARATIONS, declaration_for
+from mla.requests.editor import section_controls, section_values_from_post
+from mla.requests.labels import label, section_heading
+from mla.requests.models import Request
+from mla.requests.rendering import document_context, request_pdf
+from mla.requests.selectors import request_for_user, requests_for_user
+from mla.requests.services import (
+    RequestChanged,
+    attachment_add,
+    attachment_remove,
+    receiving_authorities,
+    request_create,
+    request_duplicate,
+    request_link,
+    request_save_section,
+)
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _request_or_404(request: HttpRequest, reference: str) -> Request:
+    found = request_for_user(user=_user(request), reference=reference)
+    if found is None:
+        raise Http404
+    return found
+
+
+def request_list(request: HttpRequest) -> HttpResponse:
+    language = _user(request).preferred_language
+    rows = [
+        (item, label(declaration_for(item.declaration_code).title, language))
+        for item in requests_for_user(user=_user(request))[:200]
+    ]
+    return render(request, "requests/list.html", {"rows": rows})
+
+
+def request_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    language = user.preferred_language
+    country_code = request.GET.get("country") or request.POST.get("country") or ""
+    country = Country.objects.filter(code=country_code.upper()).first() if country_code else None
+    if request.method == "POST":
+        code = request.POST.get("declaration", "")
+        authority_id = request.POST.get("authority") or None
+        try:
+            if country is None:
+                raise ApplicationError(_("Choose the executing country."))
+            authority = (
+                Authority.objects.filter(pk=authority_id, country=country).first()
+                if authority_id
+                else None
+            )
+            if authority_id and authority is None:
+                raise ApplicationError(_("Choose an authority of the executing country."))
+            created = request_create(
+                actor=user,
+                declaration_code=code,
+                executing_country=country,
+                executing_authority=authority,
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request, _("Draft %(reference)s created.") % {"reference": created.reference}
+            )
+            first = declaration_for(created.declaration_code).sections[0].code
+            return redirect("requests:section", reference=created.reference, section=first)
+    options = []
+    if country is not None:
+        policies = {
+            policy.instrument: sorted(language.code for language in policy.languages.all())
+            for policy in AcceptedLanguages.objects.filter(country=country).prefetch_related(
+                "languages"
+            )
+        }
+        for declaration in DECLARATIONS.values():
+            applicability = instrument_applicability(
+                instrument=declaration.directory_instrument,
+                issuing=user.authority.country,
+                executing=country,
+            )
+            can_issue = user.authority.kind in declaration.issuer_kinds
+            options.append(
+                {
+                    "declaration": declaration,
+                    "title": label(declaration.title, language),
+                    "applies": applicability.applies and can_issue,
+                    "reason": applicability.reason
+                    if not applicability.applies
+                    else (
+                        ""
+                        if can_issue
+                        else _("Your authority (%(kind)s) cannot issue it.")
+                        % {"kind": user.authority.get_kind_display()}
+                    ),
+                    "languages": policies.get(declaration.directory_instrument, []),
+                    "authorities": list(
+                        receiving_authorities(
+                            country=country, declaration=declaration
+                        ).prefetch_related("languages")
+                    )
+                    if applicability.applies
+                    else [],
+                }
+            )
+    return render(
+        request,
+        "requests/new.html",
+        {
+            "countries": Country.objects.order_by("name"),
+            "country": country,
+            "options": options,
+        },
+    )
+
+
+def _progress(item: Request) -> list[dict[str, Any]]:
+    declaration = declaration_for(item.declaration_code)
+    language = item.issuing_language
+    rows = []
+    for section in declaration.sections:
+        applies = section_applies(section, item.data)
+        problems = (
+            section_problems(declaration=declaration, section=section, data=item.data)
+            if applies
+            else []
+        )
+        rows.append(
+            {
+                "code": section.code,
+                "title": section_heading(section.code, label(section.title, language)),
+                "applies": applies,
+                "problems": len(problems),
+            }
+        )
+    return rows
+
+
+def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    declaration = declaration_for(item.declaration_code)
+    return render(
+        request,
+        "requests/detail.html",
+        {
+            "item": item,
+            "title": label(declaration.title, item.issuing_language),
+            "progress": _progress(item),
+            "problems": request_completeness(declaration=declaration, data=item.data),
+        },
+    )
+
+
+def request_section(request: HttpRequest, reference: str, section: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    declaration = declaration_for(item.declaration_code)
+    sections = list(declaration.sections)
+    current = next((s for s in sections if s.code == section), None)
+    if current is None:
+        raise Http404
+    values = item.data.get(current.code) or {}
+    conflict = False
+    if request.method == "POST":
+        values = section_values_from_post(current, request.POST)
+        try:
+            expected = int(request.POST.get("version", "0"))
+        except ValueError:
+            expected = 0
+        if request.POST.get("overwrite") == "1":
+            expected = item.version
+        try:
+            item = request_save_section(
+                request=item,
+                actor=_user(request),
+                section_code=current.code,
+                values=values,
+                expected_version=expected,
+            )
+        except RequestChanged as error:
+            conflict = True
+            messages.warning(request, error.message)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            action = request.POST.get("action", "save")
+            if action == "next":
+                index = sections.index(current)
+                following = [s for s in sections[index + 1 :] if section_applies(s, item.data)]
+                if following:
+                    return redirect(
+                        "requests:section", reference=item.reference, section=following[0].code
+                    )
+                return redirect("requests:detail", reference=item.reference)
+            if not request.POST.get("add_row") and not request.POST.get("remove_row"):
+                messages.success(request, _("Saved."))
+                return redirect("requests:section", reference=item.reference, section=current.code)
+    data = {**item.data, current.code: values}
+    problems = section_problems(declaration=declaration, section=current, data=data)
+    # Before anything is typed, a missing field is not yet an error worth shouting about.
+    shown_problems = problems if (request.method == "POST" or current.code in item.data) else []
+    return render(
+        request,
+        "requests/section.html",
+        {
+            "item": item,
+            "section": current,
+            "section_title": section_heading(
+                current.code, label(current.title, item.issuing_language)
+            ),
+            "section_help": label(current.help, item.issuing_language) if current.help else "",
+            "applies": section_applies(current, data),
+            "controls": section_controls(
+                section=current,
+                data=item.data,
+                values=values,
+                problems=shown_problems,
+                language=item.issuing_language,
+            ),
+            "problem_count": len(problems),
+            "progress": _progress(item),
+            "conflict": conflict,
+            "time_zones": _time_zones(),
+            "iso_countries": _iso_countries(),
+        },
+    )
+
+
+def _iso_countries() -> list[tuple[str, str]]:
+    from contact_points.models import iso_name_translated
+
+    return sorted(
+        (
+            (country.alpha_2, iso_name_translated("iso3166-1", country.name))
+            for country in pycountry.countries
+        ),
+        key=lambda pair: pair[1],
+    )
+
+
+def _time_zones() -> list[str]:
+    import zoneinfo
+
+    return sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+
+
+def request_check(request: HttpRequest, reference: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    declaration = declaration_for(item.declaration_code)
+    problems = request_completeness(declaration=declaration, data=item.data)
+    language = item.issuing_language
+    by_section: dict[str, dict[str, Any]] = {}
+    for problem in problems:
+        section = next(s for s in declaration.sections if s.code == problem.section)
+        entry = by_section.setdefault(
+            section.code,
+            {
+                "code": section.code,
+                "title": section_heading(section.code, label(section.title, language)),
+                "rows": [],
+            },
+        )
+        field_text = label(problem.label, language)
+        if problem.row is not None:
+            field_text = f"{field_text} ({_('row')} {problem.row + 1})"
+        entry["rows"].append(
+            {
+                "field": field_text,
+                "message": problem.message,
+                "href": reverse(
+                    "requests:section",
+                    kwargs={"reference": item.reference, "section": section.code},
+                )
+                + f"#{problem.anchor}",
+            }
+        )
+    return render(
+        request,
+        "requests/check.html",
+        {"item": item, "sections": list(by_section.values()), "count": len(problems)},
+    )
+
+
+def request_preview(request: HttpRequest, reference: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    context = document_context(request=item)
+    context["for_screen"] = True
+    return render(request, "requests/document.html", context)
+
+
+def request_pdf_download(request: HttpRequest, reference: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    response = HttpResponse(request_pdf(request=item), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{item.reference}.pdf"'
+    return response
+
+
+@require_POST
+def request_duplicate_view(request: HttpRequest, reference: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    try:
+        duplicate = request_duplicate(request=item, actor=_user(request))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("requests:detail", reference=item.reference)
+    messages.success(
+        request,
+        _("%(new)s is a copy of %(old)s.") % {"new": duplicate.reference, "old": item.reference},
+    )
+    return redirect("requests:detail", reference=duplicate.reference)
+
+
+@require_POST
+def request_link_view(request: HttpRequest, reference: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    target_reference = request.POST.get("target", "").strip()
+    target = request_for_user(user=_user(request), reference=target_reference)
+    try:
+        if target is None:
+            raise ApplicationError(
+                _("No request %(reference)s among yours.") % {"reference": target_reference}
+            )
+        request_link(
+            request=item, target=target, actor=_user(request), note=request.POST.get("note", "")
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Linked to %(reference)s.") % {"reference": target_reference})
+    return redirect("requests:detail", reference=item.reference)
+
+
+@require_POST
+def attachment_upload(request: HttpRequest, reference: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise ApplicationError(_("Choose a file to attach."))
+        if upload.size and upload.size > 2 * 1024**3:
+            raise ApplicationError(_("This file is far too large."))
+        attachment_add(
+            request=item,
+            actor=_user(request),
+            name=upload.name or "document",
+            content=upload.read(),
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Attached %(name)s.") % {"name": upload.name})
+    return redirect("requests:detail", reference=item.reference)
+
+
+def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
+    item = _request_or_404(request, reference)
+    attachment = item.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.media_type,
+    )
+
+
+@require_POST
+def attachment_delete(request: HttpRequest, reference: str, attachment_id: int) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    attachment = item.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    try:
+        attachment_remove(attachment=attachment, actor=_user(request))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("requests:detail", reference=item.reference)

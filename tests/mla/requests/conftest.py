@@ -1,0 +1,72 @@
+import pytest
+
+from contact_points.models import AcceptedLanguages
+from mla.requests.services import request_create
+from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+
+
+@pytest.fixture
+def countries(db):
+    france = CountryFactory(code="FR", name="France", eio_bound=True, budapest_party=True)
+    germany = CountryFactory(code="DE", name="Germany", eio_bound=True, budapest_party=True)
+    usa = CountryFactory(code="US", name="United States", eio_bound=False, budapest_party=True)
+    policy = AcceptedLanguages.objects.create(country=germany, instrument="eio")
+    policy.languages.set(["de", "en"])
+    return {"FR": france, "DE": germany, "US": usa}
+
+
+@pytest.fixture
+def authorities(countries):
+    return {
+        "paris": AuthorityFactory(
+            identifier="fr-paris",
+            name="Parquet de Paris",
+            country=countries["FR"],
+            kind="prosecutor",
+            postal_address="1 parvis du Tribunal\nParis",
+            phone="+33144325151",
+            email="parquet@justice-fr.example",
+        ),
+        "berlin": AuthorityFactory(
+            identifier="de-berlin",
+            name="Staatsanwaltschaft Berlin",
+            country=countries["DE"],
+            kind="prosecutor",
+            instruments=["eio", "mla"],
+            languages=["de"],
+        ),
+        "us_247": AuthorityFactory(
+            identifier="us-247",
+            name="US 24/7 point",
+            country=countries["US"],
+            kind="point_24_7",
+            instruments=["preservation", "mla"],
+            time_zone="America/New_York",
+        ),
+        "paris_police": AuthorityFactory(
+            identifier="fr-police",
+            name="Police unit",
+            country=countries["FR"],
+            kind="police",
+        ),
+    }
+
+
+@pytest.fixture
+def prosecutor(authorities):
+    return UserFactory(
+        username="camille",
+        authority=authorities["paris"],
+        roles=["prosecutor"],
+        preferred_language="en",
+    )
+
+
+@pytest.fixture
+def eio_draft(prosecutor, authorities, countries):
+    return request_create(
+        actor=prosecutor,
+        declaration_code="eio",
+        executing_country=countries["DE"],
+        executing_authority=authorities["berlin"],
+    )
