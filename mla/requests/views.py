@@ -280,7 +280,10 @@ def request_check(request: HttpRequest, reference: str) -> HttpResponse:
         )
         field_text = label(problem.label, language)
         if problem.row is not None:
-            field_text = f"{field_text} ({_('row')} {problem.row + 1})"
+            field_text = _("%(field)s (row %(number)d)") % {
+                "field": field_text,
+                "number": problem.row + 1,
+            }
         entry["rows"].append(
             {
                 "field": field_text,
