@@ -17,7 +17,7 @@ from mla.requests.declarations import DECLARATIONS, declaration_for
 from mla.requests.editor import section_controls, section_values_from_post
 from mla.requests.labels import label, section_heading
 from mla.requests.models import Request
-from mla.requests.rendering import document_context, request_pdf
+from mla.requests.rendering import document_context, request_pdf, structured_export
 from mla.requests.selectors import request_for_user, requests_for_user
 from mla.requests.services import (
     RequestChanged,
@@ -313,6 +313,13 @@ def request_pdf_download(request: HttpRequest, reference: str) -> HttpResponse:
     item = _request_or_404(request, reference)
     response = HttpResponse(request_pdf(request=item), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}.pdf"'
+    return response
+
+
+def request_json_download(request: HttpRequest, reference: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    response = HttpResponse(structured_export(request=item), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{item.reference}.json"'
     return response
 
 

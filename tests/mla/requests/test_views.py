@@ -143,7 +143,7 @@ def test_user_text_is_escaped_in_the_editor(client_of, eio_draft, prosecutor):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content.decode()
 
 
-@pytest.mark.parametrize("name", ["detail", "check", "preview", "pdf"])
+@pytest.mark.parametrize("name", ["detail", "check", "preview", "pdf", "json"])
 def test_another_authoritys_request_is_404(client, eio_draft, name):
     outsider = UserFactory(authority=AuthorityFactory(identifier="ro-other"))
     client.force_login(outsider)
@@ -172,6 +172,17 @@ def test_pdf_download(client_of, eio_draft):
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
     assert f'filename="{eio_draft.reference}.pdf"' in response["Content-Disposition"]
+
+
+def test_structured_data_download(client_of, eio_draft):
+    import json
+
+    response = client_of.get(reverse("requests:json", args=[eio_draft.reference]))
+
+    document = json.loads(response.content)
+    assert document["reference"] == eio_draft.reference
+    assert document["data"] == eio_draft.data
+    assert document["sha256"] == eio_draft.data_digest
 
 
 def test_duplicate_and_link_from_the_page(client_of, eio_draft):
