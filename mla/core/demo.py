@@ -20,6 +20,8 @@ from mla.core.keyring import (
     secret_key_fingerprints_by_email,
     secret_keyring,
 )
+from mla.requests.models import Request
+from mla.requests.services import request_create, request_save_section
 
 DEMO_DIRECTORY = Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json"
 DEMO_PASSWORD = "Demo-Cooperation-2026"  # noqa: S105  # printed by `make run`; fictional data
@@ -87,6 +89,37 @@ def demo_keys_ensure() -> int:
         authority_set_public_key(authority=authority, armored=gpg.export_keys(fingerprint))
         created += 1
     return created
+
+
+DEMO_FACTS = (
+    "Fictional demo case. Between March and October 2026 a group recruited victims through "
+    "online job advertisements, organised their travel from Romania and exploited them in "
+    "France and Germany; payments went through accounts held in Germany."
+)
+
+
+@transaction.atomic
+def demo_requests_ensure() -> int:
+    """One started EIO draft for the French demo prosecutor, so that the drafting pages
+    have something to show on a first run."""
+    prosecutor = User.objects.filter(username="prosecutor.fr").first()
+    if prosecutor is None or Request.objects.filter(created_by=prosecutor).exists():
+        return 0
+    berlin = Authority.objects.get(identifier="de-berlin-prosecutor")
+    draft = request_create(
+        actor=prosecutor,
+        declaration_code="eio",
+        executing_country=berlin.country,
+        executing_authority=berlin,
+    )
+    request_save_section(
+        request=draft,
+        actor=prosecutor,
+        section_code="G",
+        values={"facts": DEMO_FACTS, "offence_categories": ["trafficking_human_beings"]},
+        expected_version=draft.version,
+    )
+    return 1
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from contact_points.models import Authority, ContactPerson, Country
 from mla.accounts.models import User
 from mla.core.demo import DEMO_PASSWORD, DEMO_USERS
+from mla.requests.models import Request
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,9 @@ def test_demo_setup_is_complete_and_a_second_run_adds_nothing(settings, tmp_path
     ) == counts
     assert dict(Authority.objects.values_list("identifier", "key_fingerprint")) == fingerprints
     assert "Demo users created: 0" in second_output
+    assert "Demo draft requests created: 1" in first_output
+    assert "Demo draft requests created: 0" in second_output
+    assert Request.objects.get().created_by.username == "prosecutor.fr"
     assert DEMO_PASSWORD in first_output
     for demo in DEMO_USERS:
         user = User.objects.get(username=demo.username)

@@ -7,6 +7,7 @@ from mla.core.demo import (
     DEMO_USERS,
     demo_directory_load,
     demo_keys_ensure,
+    demo_requests_ensure,
     demo_users_ensure,
 )
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo key pairs generated: {keys}")
         created = demo_users_ensure()
         self.stdout.write(f"Demo users created: {len(created)}")
+        self.stdout.write(f"Demo draft requests created: {demo_requests_ensure()}")
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for demo in DEMO_USERS:
