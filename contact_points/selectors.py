@@ -1,9 +1,11 @@
 """Read-side queries of the directory."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
+from contact_points.instruments import Instrument
 from contact_points.models import (
     AcceptedLanguages,
     Authority,
@@ -55,12 +57,46 @@ def authority_search(*, query: DirectoryQuery) -> QuerySet[Authority]:
         authorities = authorities.filter(stale_entries_q())
     for word in search_words(query.text):
         authorities = authorities.filter(search_text__contains=word)
-    return (
-        authorities.defer("public_key", "postal_address", "search_text")
-        .prefetch_related("languages", "instrument_links")
+    return authorities.defer("public_key", "postal_address", "search_text").order_by(
         # The order of the authority_listing index: the first page is read from it directly.
-        .order_by("country_code", "-available_24_7", "name", "id")
+        "country_code",
+        "-available_24_7",
+        "name",
+        "id",
     )
+
+
+@dataclass(frozen=True)
+class ListedAuthority:
+    """An authority of a result page with the codes of its languages and instruments."""
+
+    authority: Authority
+    languages: list[str]
+    instruments: list[tuple[str, str]]  # (code, label)
+
+
+def authority_page_details(*, authorities: Iterable[Authority]) -> list[ListedAuthority]:
+    """Languages and instruments of one page of results, in two plain queries.
+
+    Prefetching would build a model object per link; a result list needs only the codes.
+    """
+    page = list(authorities)
+    ids = [authority.pk for authority in page]
+    languages: dict[int, list[str]] = {}
+    for authority_id, code in (
+        Authority.languages.through.objects.filter(authority_id__in=ids)
+        .order_by("language_id")
+        .values_list("authority_id", "language_id")
+    ):
+        languages.setdefault(authority_id, []).append(code)
+    instruments: dict[int, list[tuple[str, str]]] = {}
+    for authority_id, code in (
+        AuthorityInstrument.objects.filter(authority_id__in=ids)
+        .order_by("instrument")
+        .values_list("authority_id", "instrument")
+    ):
+        instruments.setdefault(authority_id, []).append((code, str(Instrument(code).label)))
+    return [ListedAuthority(a, languages.get(a.pk, []), instruments.get(a.pk, [])) for a in page]
 
 
 def search_words(text: str) -> list[str]:

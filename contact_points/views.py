@@ -3,7 +3,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from contact_points.forms import DirectorySearchForm
-from contact_points.selectors import DirectoryQuery, authority_detail, authority_search
+from contact_points.selectors import (
+    DirectoryQuery,
+    authority_detail,
+    authority_page_details,
+    authority_search,
+)
 
 PAGE_SIZE = 50
 
@@ -13,12 +18,19 @@ def directory_search(request: HttpRequest) -> HttpResponse:
     query = form.to_query() if form.is_valid() else DirectoryQuery()
     searched = form.is_bound and form.is_valid()
     page = Paginator(authority_search(query=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = authority_page_details(authorities=page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
         request,
         "contact_points/search.html",
-        {"form": form, "page": page, "searched": searched, "params": params.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "searched": searched,
+            "params": params.urlencode(),
+        },
     )
 
 

@@ -62,7 +62,7 @@ def directory():
 
 
 def _names(response):
-    return [authority.name for authority in response.context["page"].object_list]
+    return [row.authority.name for row in response.context["rows"]]
 
 
 def test_the_directory_requires_login(client):
