@@ -6,8 +6,23 @@ own authority; a request they may not see answers 404, as one that does not exis
 
 from django.db.models import QuerySet
 
+from contact_points.models import Authority, AuthorityInstrument, Country
 from mla.accounts.models import User
+from mla.requests.declarations import InstrumentDeclaration
 from mla.requests.models import Request
+
+
+def receiving_authorities(
+    *, country: Country, declaration: InstrumentDeclaration
+) -> QuerySet[Authority]:
+    """Active authorities of ``country`` that the directory lists as receiving this type."""
+    return Authority.objects.filter(
+        country=country,
+        active=True,
+        id__in=AuthorityInstrument.objects.filter(
+            instrument=declaration.directory_instrument
+        ).values("authority_id"),
+    ).order_by("-available_24_7", "name")
 
 
 def requests_for_user(*, user: User) -> QuerySet[Request]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contact_points.instruments import instrument_applicability
-from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrument, Country
+from contact_points.models import AcceptedLanguages, Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.requests.attachments import document_type_check
@@ -19,6 +19,7 @@ from mla.requests.declarations import InstrumentDeclaration, declaration_for
 from mla.requests.labels import has_language
 from mla.requests.models import Attachment, Request, RequestLink
 from mla.requests.prefill import prefill_data
+from mla.requests.selectors import receiving_authorities
 
 REFERENCE_CODES = {
     "eio": "EIO",
@@ -47,16 +48,6 @@ def _executing_language(*, country: Country, declaration: InstrumentDeclaration)
         if has_language(code):
             return code
     return "en"
-
-
-def receiving_authorities(*, country: Country, declaration: InstrumentDeclaration) -> Any:
-    return Authority.objects.filter(
-        country=country,
-        active=True,
-        id__in=AuthorityInstrument.objects.filter(
-            instrument=declaration.directory_instrument
-        ).values("authority_id"),
-    ).order_by("-available_24_7", "name")
 
 
 @transaction.atomic
@@ -196,16 +187,20 @@ def request_unlink(*, request: Request, target: Request, actor: User) -> None:
     RequestLink.objects.filter(from_request=request, to_request=target).delete()
 
 
-@transaction.atomic
-def attachment_add(*, request: Request, actor: User, name: str, content: bytes) -> Attachment:
-    _editable(request)
+def attachment_size_check(*, name: str, size: int) -> None:
     limit = settings.REQUEST_ATTACHMENT_MAX_BYTES
-    if len(content) > limit:
+    if size > limit:
         raise ApplicationError(
             _("“%(name)s” is larger than %(mb)d MB.") % {"name": name, "mb": limit // 2**20}
         )
-    if not content:
+    if size == 0:
         raise ApplicationError(_("“%(name)s” is empty.") % {"name": name})
+
+
+@transaction.atomic
+def attachment_add(*, request: Request, actor: User, name: str, content: bytes) -> Attachment:
+    _editable(request)
+    attachment_size_check(name=name, size=len(content))
     kind = document_type_check(name=name, content=content)
     digest = hashlib.sha256(content).hexdigest()
     attachment = Attachment(

@@ -1,3 +1,4 @@
+from functools import lru_cache
 from typing import Any
 
 import pycountry
@@ -5,6 +6,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,12 +20,12 @@ from mla.requests.editor import section_controls, section_values_from_post
 from mla.requests.labels import label, section_heading
 from mla.requests.models import Request
 from mla.requests.rendering import document_context, request_pdf, structured_export
-from mla.requests.selectors import request_for_user, requests_for_user
+from mla.requests.selectors import receiving_authorities, request_for_user, requests_for_user
 from mla.requests.services import (
     RequestChanged,
     attachment_add,
     attachment_remove,
-    receiving_authorities,
+    attachment_size_check,
     request_create,
     request_duplicate,
     request_link,
@@ -244,7 +246,8 @@ def request_section(request: HttpRequest, reference: str, section: str) -> HttpR
     )
 
 
-def _iso_countries() -> list[tuple[str, str]]:
+@lru_cache(maxsize=8)
+def _iso_countries_in(language: str) -> list[tuple[str, str]]:
     from contact_points.models import iso_name_translated
 
     return sorted(
@@ -256,6 +259,11 @@ def _iso_countries() -> list[tuple[str, str]]:
     )
 
 
+def _iso_countries() -> list[tuple[str, str]]:
+    return _iso_countries_in(get_language() or "en")
+
+
+@lru_cache(maxsize=1)
 def _time_zones() -> list[str]:
     import zoneinfo
 
@@ -365,8 +373,8 @@ def attachment_upload(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         if upload is None:
             raise ApplicationError(_("Choose a file to attach."))
-        if upload.size and upload.size > 2 * 1024**3:
-            raise ApplicationError(_("This file is far too large."))
+        # Refused before it is read into memory; the service checks the bytes again.
+        attachment_size_check(name=upload.name or "document", size=upload.size or 0)
         attachment_add(
             request=item,
             actor=_user(request),
