@@ -110,3 +110,53 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditEntry(models.Model):
+    """One act on a request, chained by hash (see mla.requests.audit). Never updated."""
+
+    request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="audit_entries")
+    # Snapshots: the record must read the same after users or authorities change.
+    request_reference = models.CharField(max_length=40)
+    sequence = models.PositiveIntegerField()  # within the request
+    position = models.PositiveBigIntegerField(unique=True)  # within the node
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=255)
+    authority_name = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField()
+    event = models.CharField(max_length=64)
+    from_state = models.CharField(max_length=32, blank=True)
+    to_state = models.CharField(max_length=32, blank=True)
+    note = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    request_hash = models.CharField(max_length=64)
+    node_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "sequence"], name="audit_sequence_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_reference} #{self.sequence} {self.event}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("Audit entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Audit entries are append-only.")
+
+
+class AuditChainHead(models.Model):
+    """The end of the node-wide chain: its row lock serialises appends."""
+
+    position = models.PositiveBigIntegerField(default=0)
+    node_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit head at {self.position}"

@@ -34,7 +34,9 @@ def requests_for_user(*, user: User) -> QuerySet[Request]:
 def request_for_user(*, user: User, reference: str) -> Request | None:
     return (
         requests_for_user(user=user)
-        .prefetch_related("attachments", "links_out__to_request", "links_in__from_request")
+        .prefetch_related(
+            "attachments", "links_out__to_request", "links_in__from_request", "audit_entries"
+        )
         .filter(reference=reference)
         .first()
     )

@@ -15,6 +15,7 @@ from contact_points.models import AcceptedLanguages, Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.requests.attachments import document_type_check
+from mla.requests.audit import audit_record
 from mla.requests.declarations import InstrumentDeclaration, declaration_for
 from mla.requests.labels import has_language
 from mla.requests.models import Attachment, Request, RequestLink
@@ -105,6 +106,13 @@ def request_create(
         reference=request.reference,
     )
     request.save(update_fields=["reference", "data"])
+    audit_record(
+        request=request,
+        actor=actor,
+        event="created",
+        to_state=request.state,
+        payload={"type": declaration.code, "executing_country": executing_country.code},
+    )
     return request
 
 
@@ -167,6 +175,9 @@ def request_duplicate(*, request: Request, actor: User) -> Request:
     duplicate.data = copy.deepcopy(request.data)
     duplicate.executing_language = request.executing_language
     duplicate.save(update_fields=["data", "executing_language"])
+    audit_record(
+        request=duplicate, actor=actor, event="duplicated", payload={"from": request.reference}
+    )
     return duplicate
 
 
@@ -178,13 +189,25 @@ def request_link(*, request: Request, target: Request, actor: User, note: str = 
         raise ApplicationError(
             _("This request is already linked to %(reference)s.") % {"reference": target.reference}
         )
-    return RequestLink.objects.create(from_request=request, to_request=target, note=note[:255])
+    link = RequestLink.objects.create(from_request=request, to_request=target, note=note[:255])
+    audit_record(
+        request=request,
+        actor=actor,
+        event="linked",
+        note=link.note,
+        payload={"to": target.reference},
+    )
+    return link
 
 
 @transaction.atomic
 def request_unlink(*, request: Request, target: Request, actor: User) -> None:
     _editable(request)
-    RequestLink.objects.filter(from_request=request, to_request=target).delete()
+    deleted, _rows = RequestLink.objects.filter(from_request=request, to_request=target).delete()
+    if deleted:
+        audit_record(
+            request=request, actor=actor, event="unlinked", payload={"to": target.reference}
+        )
 
 
 def attachment_size_check(*, name: str, size: int) -> None:
@@ -213,11 +236,25 @@ def attachment_add(*, request: Request, actor: User, name: str, content: bytes) 
     )
     attachment.file.save(digest, ContentFile(content), save=False)
     attachment.save()
+    audit_record(
+        request=request,
+        actor=actor,
+        event="attachment_added",
+        payload={"name": attachment.name, "sha256": digest, "size": attachment.size},
+    )
     return attachment
 
 
 @transaction.atomic
 def attachment_remove(*, attachment: Attachment, actor: User) -> None:
     _editable(attachment.request)
-    attachment.file.delete(save=False)
+    audit_record(
+        request=attachment.request,
+        actor=actor,
+        event="attachment_removed",
+        payload={"name": attachment.name, "sha256": attachment.sha256},
+    )
+    # The file goes once the row is gone for good: a rolled-back removal keeps both.
+    stored = attachment.file
     attachment.delete()
+    transaction.on_commit(lambda: stored.delete(save=False))

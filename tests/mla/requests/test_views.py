@@ -196,6 +196,8 @@ def test_duplicate_and_link_from_the_page(client_of, eio_draft):
     )
 
     assert f"Linked to {eio_draft.reference}" in response.content.decode()
+    timeline = [entry.event for entry in response.context["item"].audit_entries.all()]
+    assert timeline == ["created", "duplicated", "linked"]
     assert copy.links_out.get().to_request == eio_draft
 
 
