@@ -4,11 +4,16 @@ Until per-object permissions arrive with the lifecycle, a user sees the requests
 own authority; a request they may not see answers 404, as one that does not exist.
 """
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
 
-from contact_points.models import Authority, AuthorityInstrument, Country
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from contact_points.instruments import instrument_applicability
+from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrument, Country
 from mla.accounts.models import User
-from mla.requests.declarations import InstrumentDeclaration
+from mla.requests.declarations import DECLARATIONS, InstrumentDeclaration
+from mla.requests.labels import label
 from mla.requests.models import Request
 
 
@@ -23,6 +28,62 @@ def receiving_authorities(
             instrument=declaration.directory_instrument
         ).values("authority_id"),
     ).order_by("-available_24_7", "name")
+
+
+@dataclass(frozen=True)
+class DraftingOption:
+    """One request type as offered on the new-request page for a country."""
+
+    declaration: InstrumentDeclaration
+    title: str
+    applies: bool
+    reason: str  # why not, when it does not apply
+    languages: list[str]  # the executing country accepts these for it
+    authorities: list[Authority]  # receivers in that country
+
+
+def drafting_options(
+    *, user: User, executing_country: Country, language: str
+) -> list[DraftingOption]:
+    policies = {
+        policy.instrument: sorted(code.code for code in policy.languages.all())
+        for policy in AcceptedLanguages.objects.filter(country=executing_country).prefetch_related(
+            "languages"
+        )
+    }
+    options = []
+    for declaration in DECLARATIONS.values():
+        applicability = instrument_applicability(
+            instrument=declaration.directory_instrument,
+            issuing=user.authority.country,
+            executing=executing_country,
+        )
+        can_issue = user.authority.kind in declaration.issuer_kinds
+        if not applicability.applies:
+            reason = str(applicability.reason)
+        elif not can_issue:
+            reason = _("Your authority (%(kind)s) cannot issue it.") % {
+                "kind": user.authority.get_kind_display()
+            }
+        else:
+            reason = ""
+        options.append(
+            DraftingOption(
+                declaration=declaration,
+                title=label(declaration.title, language),
+                applies=applicability.applies and can_issue,
+                reason=reason,
+                languages=policies.get(declaration.directory_instrument, []),
+                authorities=list(
+                    receiving_authorities(
+                        country=executing_country, declaration=declaration
+                    ).prefetch_related("languages")
+                )
+                if applicability.applies
+                else [],
+            )
+        )
+    return options
 
 
 def requests_for_user(*, user: User) -> QuerySet[Request]:

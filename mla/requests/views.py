@@ -10,17 +10,16 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from contact_points.instruments import instrument_applicability
-from contact_points.models import AcceptedLanguages, Authority, Country
+from contact_points.models import Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.requests.completeness import request_completeness, section_applies, section_problems
-from mla.requests.declarations import DECLARATIONS, declaration_for
+from mla.requests.declarations import declaration_for
 from mla.requests.editor import section_controls, section_values_from_post
 from mla.requests.labels import label, section_heading
 from mla.requests.models import Request
 from mla.requests.rendering import document_context, request_pdf, structured_export
-from mla.requests.selectors import receiving_authorities, request_for_user, requests_for_user
+from mla.requests.selectors import drafting_options, request_for_user, requests_for_user
 from mla.requests.services import (
     RequestChanged,
     attachment_add,
@@ -86,44 +85,11 @@ def request_new(request: HttpRequest) -> HttpResponse:
             )
             first = declaration_for(created.declaration_code).sections[0].code
             return redirect("requests:section", reference=created.reference, section=first)
-    options = []
-    if country is not None:
-        policies = {
-            policy.instrument: sorted(language.code for language in policy.languages.all())
-            for policy in AcceptedLanguages.objects.filter(country=country).prefetch_related(
-                "languages"
-            )
-        }
-        for declaration in DECLARATIONS.values():
-            applicability = instrument_applicability(
-                instrument=declaration.directory_instrument,
-                issuing=user.authority.country,
-                executing=country,
-            )
-            can_issue = user.authority.kind in declaration.issuer_kinds
-            options.append(
-                {
-                    "declaration": declaration,
-                    "title": label(declaration.title, language),
-                    "applies": applicability.applies and can_issue,
-                    "reason": applicability.reason
-                    if not applicability.applies
-                    else (
-                        ""
-                        if can_issue
-                        else _("Your authority (%(kind)s) cannot issue it.")
-                        % {"kind": user.authority.get_kind_display()}
-                    ),
-                    "languages": policies.get(declaration.directory_instrument, []),
-                    "authorities": list(
-                        receiving_authorities(
-                            country=country, declaration=declaration
-                        ).prefetch_related("languages")
-                    )
-                    if applicability.applies
-                    else [],
-                }
-            )
+    options = (
+        drafting_options(user=user, executing_country=country, language=language)
+        if country is not None
+        else []
+    )
     return render(
         request,
         "requests/new.html",

@@ -18,19 +18,19 @@ def test_new_request_offers_what_applies_with_reasons_for_the_rest(client_of, au
     response = client_of.get(reverse("requests:new"), {"country": "US"})
 
     page = response.content.decode()
-    options = {o["declaration"].code: o for o in response.context["options"]}
-    assert options["eio"]["applies"] is False
-    assert "not bound by the EIO Directive" in str(options["eio"]["reason"])
-    assert options["preservation"]["applies"] is True
-    assert [a.identifier for a in options["preservation"]["authorities"]] == ["us-247"]
+    options = {o.declaration.code: o for o in response.context["options"]}
+    assert options["eio"].applies is False
+    assert "not bound by the EIO Directive" in options["eio"].reason
+    assert options["preservation"].applies is True
+    assert [a.identifier for a in options["preservation"].authorities] == ["us-247"]
     assert "US 24/7 point" in page
 
 
 def test_new_request_shows_the_languages_the_country_accepts(client_of, authorities):
     response = client_of.get(reverse("requests:new"), {"country": "DE"})
 
-    options = {o["declaration"].code: o for o in response.context["options"]}
-    assert options["eio"]["languages"] == ["de", "en"]
+    options = {o.declaration.code: o for o in response.context["options"]}
+    assert options["eio"].languages == ["de", "en"]
 
 
 def test_creating_a_draft_opens_its_first_section(client_of, authorities):
