@@ -8,35 +8,14 @@ by name.
 from mla.requests.declarations.schema import (
     IDENTIFIER_TYPES,
     DeadlineRule,
-    Field,
-    FieldType,
     Group,
     InstrumentDeclaration,
     Section,
     When,
+    labelled_field,
 )
 
-
-def _field(
-    prefix: str,
-    name: str,
-    type_: FieldType = "text",
-    *,
-    required: bool = False,
-    required_when: When | None = None,
-    choices: tuple[str, ...] = (),
-    hint: bool = False,
-) -> Field:
-    label = f"{prefix}.{name}"
-    return Field(
-        name=name,
-        label=label,
-        type=type_,
-        required=required,
-        required_when=required_when,
-        choices=choices,
-        help=f"{label}.help" if hint else None,
-    )
+_field = labelled_field
 
 
 def _measures(*codes: str) -> When:

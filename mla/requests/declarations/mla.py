@@ -13,7 +13,6 @@ from mla.requests.declarations.preservation import (
     confirmation_contact_section,
     identifiers_group,
     investigating_authority_section,
-    labelled_field,
     requested_authority_section,
     requesting_authority_section,
 )
@@ -24,6 +23,7 @@ from mla.requests.declarations.schema import (
     InstrumentDeclaration,
     Section,
     When,
+    labelled_field,
 )
 
 LEGAL_BASES = (

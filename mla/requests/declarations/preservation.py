@@ -11,38 +11,14 @@ request (T-CY(2018)10, in ``mla.py``) can reuse them under its own label keys.
 from mla.requests.declarations.schema import (
     IDENTIFIER_TYPES,
     DeadlineRule,
-    Field,
-    FieldType,
     Group,
     InstrumentDeclaration,
     Section,
     When,
+    labelled_field,
 )
 
 PREFERRED_CHANNELS = ("email", "phone", "network_24_7", "other")
-
-
-def labelled_field(
-    prefix: str,
-    name: str,
-    type_: FieldType = "text",
-    *,
-    required: bool = False,
-    required_when: When | None = None,
-    choices: tuple[str, ...] = (),
-    hint: bool = False,
-) -> Field:
-    """A field whose label key is ``prefix.name`` (and its hint's ``prefix.name.help``)."""
-    label = f"{prefix}.{name}"
-    return Field(
-        name=name,
-        label=label,
-        type=type_,
-        required=required,
-        required_when=required_when,
-        choices=choices,
-        help=f"{label}.help" if hint else None,
-    )
 
 
 def requested_authority_section(instrument: str, code: str) -> Section:

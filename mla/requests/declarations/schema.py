@@ -124,4 +124,27 @@ class InstrumentDeclaration:
     prefill: Callable[..., dict[str, dict[str, Any]]] | None = field(default=None, compare=False)
 
 
+def labelled_field(
+    prefix: str,
+    name: str,
+    type_: FieldType = "text",
+    *,
+    required: bool = False,
+    required_when: When | None = None,
+    choices: tuple[str, ...] = (),
+    hint: bool = False,
+) -> Field:
+    """A field whose label key is ``prefix.name`` (and its hint's ``prefix.name.help``)."""
+    label = f"{prefix}.{name}"
+    return Field(
+        name=name,
+        label=label,
+        type=type_,
+        required=required,
+        required_when=required_when,
+        choices=choices,
+        help=f"{label}.help" if hint else None,
+    )
+
+
 IDENTIFIER_TYPES = ("ip", "email", "phone", "account", "domain", "url", "imei", "other")
