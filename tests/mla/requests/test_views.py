@@ -198,6 +198,10 @@ def test_duplicate_and_link_from_the_page(client_of, eio_draft):
     assert f"Linked to {eio_draft.reference}" in response.content.decode()
     timeline = [entry.event for entry in response.context["item"].audit_entries.all()]
     assert timeline == ["created", "duplicated", "linked"]
+    page = response.content.decode()
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title
+    assert "Linked to another request" in page.split("<main")[1]
     assert copy.links_out.get().to_request == eio_draft
 
 
