@@ -5,8 +5,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from contact_points.models import Authority, Country
+from mla.requests import lifecycle_rules
 
 
 def canonical_json(data: Any) -> bytes:
@@ -14,9 +16,17 @@ def canonical_json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-class Request(models.Model):
+def request_is_complete(request: Any) -> bool:
+    """The guard of leaving draft: the completeness check finds nothing."""
+    return bool(request.is_complete)
+
+
+class Request(ConcurrentTransitionMixin, models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        AWAITING_VALIDATION = "awaiting_validation", _("Awaiting validation")
+        READY = "ready", _("Ready to send")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     reference = models.CharField(_("reference"), max_length=40, unique=True)
     declaration_code = models.CharField(_("request type"), max_length=40)
@@ -40,7 +50,18 @@ class Request(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    state = models.CharField(_("state"), max_length=32, choices=State.choices, default=State.DRAFT)
+    # Changed only by the transitions below, through the services of mla.requests.lifecycle.
+    state = FSMField(
+        _("state"), max_length=32, choices=State.choices, default=State.DRAFT, protected=True
+    )
+    validating_authority = models.ForeignKey(
+        Authority,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests_to_validate",
+        verbose_name=_("validating authority"),
+    )
     data = models.JSONField(_("structured data"), default=dict, blank=True)
     # Languages of the document's labels: the issuing side's and the executing side's.
     issuing_language = models.CharField(max_length=8, default="en")
@@ -63,6 +84,63 @@ class Request(models.Model):
     @property
     def data_digest(self) -> str:
         return hashlib.sha256(canonical_json(self.data)).hexdigest()
+
+    # Guards are checked by has_transition_perm and again when the transition runs; the
+    # permissions (who may act) are checked by the lifecycle services, which pass the user.
+
+    @transition(
+        field=state,
+        source=State.DRAFT,
+        target=RETURN_VALUE(State.AWAITING_VALIDATION, State.READY),
+        conditions=[lambda request: request_is_complete(request)],
+        permission=lambda request, user: lifecycle_rules.may_submit(request=request, user=user),
+    )
+    def submit(self) -> str:
+        return self.State.AWAITING_VALIDATION if self.needs_validation else self.State.READY
+
+    @transition(
+        field=state,
+        source=State.AWAITING_VALIDATION,
+        target=State.READY,
+        permission=lambda request, user: lifecycle_rules.may_validate(request=request, user=user),
+    )
+    def validate(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.AWAITING_VALIDATION,
+        target=State.DRAFT,
+        permission=lambda request, user: lifecycle_rules.may_validate(request=request, user=user),
+    )
+    def return_for_changes(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.DRAFT, State.AWAITING_VALIDATION, State.READY],
+        target=State.WITHDRAWN,
+        permission=lambda request, user: lifecycle_rules.may_withdraw(request=request, user=user),
+    )
+    def withdraw(self) -> None:
+        pass
+
+    @property
+    def needs_validation(self) -> bool:
+        from mla.requests.completeness import holds
+        from mla.requests.declarations import declaration_for
+
+        rule = declaration_for(self.declaration_code).needs_validation
+        return holds(rule, self.data) if rule is not None else False
+
+    @property
+    def is_complete(self) -> bool:
+        from mla.requests.completeness import request_completeness
+        from mla.requests.declarations import declaration_for
+
+        return not request_completeness(
+            declaration=declaration_for(self.declaration_code), data=self.data
+        )
 
 
 class RequestLink(models.Model):

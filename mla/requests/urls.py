@@ -9,6 +9,11 @@ urlpatterns = [
     path("<str:reference>/", views.request_detail, name="detail"),
     path("<str:reference>/section/<str:section>/", views.request_section, name="section"),
     path("<str:reference>/check/", views.request_check, name="check"),
+    path(
+        "<str:reference>/transition/<str:action>/",
+        views.request_transition_view,
+        name="transition",
+    ),
     path("<str:reference>/preview/", views.request_preview, name="preview"),
     path("<str:reference>/pdf/", views.request_pdf_download, name="pdf"),
     path("<str:reference>/json/", views.request_json_download, name="json"),

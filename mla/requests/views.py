@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_fsm import has_transition_perm
 
 from contact_points.models import Authority, Country
 from mla.accounts.models import User
@@ -17,6 +18,14 @@ from mla.requests.completeness import request_completeness, section_applies, sec
 from mla.requests.declarations import declaration_for
 from mla.requests.editor import section_controls, section_values_from_post
 from mla.requests.labels import label, section_heading
+from mla.requests.lifecycle import (
+    request_return_for_changes,
+    request_submit,
+    request_validate,
+    request_withdraw,
+    validating_authority_choices,
+)
+from mla.requests.lifecycle_rules import may_submit
 from mla.requests.models import Request
 from mla.requests.rendering import document_context, request_pdf, structured_export
 from mla.requests.selectors import drafting_options, request_for_user, requests_for_user
@@ -126,6 +135,13 @@ def _progress(item: Request) -> list[dict[str, Any]]:
 def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     item = _request_or_404(request, reference)
     declaration = declaration_for(item.declaration_code)
+    user = _user(request)
+    actions = {
+        name: has_transition_perm(getattr(item, name), user)
+        for name in ("submit", "validate", "return_for_changes", "withdraw")
+    }
+    # Offer submission to its author even while incomplete: the refusal says what is missing.
+    actions["submit"] = item.state == Request.State.DRAFT and may_submit(request=item, user=user)
     return render(
         request,
         "requests/detail.html",
@@ -134,6 +150,12 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "title": label(declaration.title, item.issuing_language),
             "progress": _progress(item),
             "problems": request_completeness(declaration=declaration, data=item.data),
+            "actions": actions,
+            "needs_validation": item.needs_validation,
+            "validators": validating_authority_choices(request=item)
+            if actions["submit"] and item.needs_validation
+            else [],
+            "editable": item.state == Request.State.DRAFT,
         },
     )
 
@@ -234,6 +256,41 @@ def _time_zones() -> list[str]:
     import zoneinfo
 
     return sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+
+
+@require_POST
+def request_transition_view(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    user = _user(request)
+    expected = request.POST.get("expected_state") or None
+    note = request.POST.get("note", "")
+    try:
+        if action == "submit":
+            authority_id = request.POST.get("validating_authority") or None
+            choices = {str(a.pk): a for a in validating_authority_choices(request=item)}
+            if authority_id and authority_id not in choices:
+                raise ApplicationError(_("Choose a validating authority from the list."))
+            request_submit(
+                request=item,
+                actor=user,
+                expected_state=expected,
+                validating_authority=choices.get(authority_id or ""),
+            )
+        elif action == "validate":
+            request_validate(request=item, actor=user, expected_state=expected, note=note)
+        elif action == "return_for_changes":
+            request_return_for_changes(request=item, actor=user, expected_state=expected, note=note)
+        elif action == "withdraw":
+            request_withdraw(request=item, actor=user, expected_state=expected, note=note)
+        else:
+            raise Http404
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("The request is now “%(state)s”.") % {"state": item.get_state_display()}
+        )
+    return redirect("requests:detail", reference=item.reference)
 
 
 def request_check(request: HttpRequest, reference: str) -> HttpResponse:

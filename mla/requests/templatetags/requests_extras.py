@@ -11,6 +11,10 @@ AUDIT_EVENTS = {
     "attachment_added": _("Document attached"),
     "attachment_removed": _("Document removed"),
     "note": _("Note"),
+    "submit": _("Submitted"),
+    "validate": _("Validated"),
+    "return_for_changes": _("Returned for changes"),
+    "withdraw": _("Withdrawn"),
 }
 
 

@@ -226,3 +226,58 @@ def test_attach_then_download(client_of, eio_draft, settings, tmp_path):
         reverse("requests:attachment", args=[eio_draft.reference, attachment.pk])
     )
     assert b"".join(response.streaming_content) == b"%PDF-1.7 test"
+
+
+def test_submitting_from_the_page_reports_what_is_missing(client_of, eio_draft):
+    response = client_of.post(
+        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
+        {"expected_state": "draft"},
+        follow=True,
+    )
+
+    assert "completeness check still finds" in response.content.decode()
+    eio_draft.refresh_from_db()
+    assert eio_draft.state == "draft"
+
+
+def test_submitting_a_complete_request_from_the_page(client_of, eio_draft):
+    from mla.requests.declarations import declaration_for
+    from tests.mla.requests.samples import complete_data
+
+    eio_draft.data = complete_data(declaration_for("eio"))
+    eio_draft.data.pop("L")
+    eio_draft.save()
+
+    response = client_of.post(
+        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
+        {"expected_state": "draft"},
+        follow=True,
+    )
+
+    eio_draft.refresh_from_db()
+    assert eio_draft.state == "ready"
+    page = response.content.decode()
+    assert "Ready to send" in page
+    assert "Submitted" in page.split("<main")[1]  # on the timeline
+    assert (
+        'name="action" value="save"'
+        not in client_of.get(
+            reverse("requests:section", args=[eio_draft.reference, "G"])
+        ).content.decode()
+    )
+
+
+def test_an_unknown_transition_is_404(client_of, eio_draft):
+    response = client_of.post(reverse("requests:transition", args=[eio_draft.reference, "explode"]))
+
+    assert response.status_code == 404
+
+
+def test_outsiders_cannot_trigger_transitions(client, eio_draft):
+    client.force_login(UserFactory(authority=AuthorityFactory(identifier="ro-other")))
+
+    response = client.post(reverse("requests:transition", args=[eio_draft.reference, "withdraw"]))
+
+    assert response.status_code == 404
+    eio_draft.refresh_from_db()
+    assert eio_draft.state == "draft"

@@ -1,0 +1,41 @@
+"""Who may move a request along its state machine (the transitions' permissions).
+
+Kept free of the ORM beyond the objects given, so that the model's transitions and the
+services share one set of rules. Visibility (who may see a request at all) is the
+selectors' business; these rules assume the user already sees it.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from mla.accounts.roles import Role
+
+if TYPE_CHECKING:
+    from mla.requests.models import Request
+
+JUDICIAL_KINDS = ("court", "prosecutor", "investigating_judge")
+
+
+def _acts_for_issuer(request: "Request", user: Any) -> bool:
+    return bool(getattr(user, "authority_id", None) == request.issuing_authority_id)
+
+
+def may_submit(*, request: "Request", user: Any) -> bool:
+    """The author, or a prosecutor of the issuing authority."""
+    if not _acts_for_issuer(request, user):
+        return False
+    return bool(user.pk == request.created_by_id or user.has_role(Role.PROSECUTOR))
+
+
+def may_validate(*, request: "Request", user: Any) -> bool:
+    """A validating-authority user of the authority chosen to validate this request."""
+    return bool(
+        request.validating_authority_id is not None
+        and getattr(user, "authority_id", None) == request.validating_authority_id
+        and user.has_role(Role.VALIDATING_AUTHORITY)
+    )
+
+
+def may_withdraw(*, request: "Request", user: Any) -> bool:
+    return _acts_for_issuer(request, user) and bool(
+        user.pk == request.created_by_id or user.has_role(Role.PROSECUTOR)
+    )
