@@ -75,3 +75,7 @@ class UserFactory(DjangoModelFactory):
             if "directory_administrator" in extracted:
                 self.is_staff = True
                 self.save(update_fields=["is_staff"])
+        if create:
+            from mla.accounts.services import user_authority_group_sync
+
+            user_authority_group_sync(user=self)

@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from mla.accounts.models import User
+from mla.accounts.services import user_authority_group_sync
 
 
 @admin.register(User)
@@ -16,6 +19,12 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
         (_("Authority and interface"), {"fields": ["authority", "preferred_language"]}),
     ]
+
+    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # After the groups field is saved, so that the authority's group is not dropped.
+        user_authority_group_sync(user=form.instance)
+
     add_fieldsets = [
         (
             None,

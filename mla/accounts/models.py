@@ -35,7 +35,9 @@ class User(AbstractUser):
         # Cached on the instance: templates ask several times per page.
         cached: set[str] | None = getattr(self, "_role_names", None)
         if cached is None:
-            cached = set(self.groups.values_list("name", flat=True))
+            cached = set(
+                self.groups.exclude(name__startswith="authority:").values_list("name", flat=True)
+            )
             self._role_names = cached
         return cached
 

@@ -10,6 +10,25 @@ from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.core.errors import ApplicationError
 
+AUTHORITY_GROUP_PREFIX = "authority:"
+
+
+def authority_group(*, authority: Authority) -> Group:
+    """The group of an authority's users (object permissions are granted to it)."""
+    group, _created = Group.objects.get_or_create(
+        name=f"{AUTHORITY_GROUP_PREFIX}{authority.identifier}"
+    )
+    return group
+
+
+@transaction.atomic
+def user_authority_group_sync(*, user: User) -> None:
+    """Put the user in their authority's group, and in no other authority's."""
+    own = authority_group(authority=user.authority)
+    stale = user.groups.filter(name__startswith=AUTHORITY_GROUP_PREFIX).exclude(pk=own.pk)
+    user.groups.remove(*stale)
+    user.groups.add(own)
+
 
 @transaction.atomic
 def user_create(
@@ -47,6 +66,7 @@ def user_create(
     user.set_password(password)
     user.save()
     user.groups.set(Group.objects.filter(name__in=role_names))
+    user_authority_group_sync(user=user)
     return user
 
 

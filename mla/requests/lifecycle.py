@@ -14,6 +14,7 @@ from django_fsm import ConcurrentTransition, has_transition_perm
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.requests.access import request_grant_authority
 from mla.requests.audit import audit_record
 from mla.requests.completeness import request_completeness
 from mla.requests.declarations import declaration_for
@@ -122,6 +123,7 @@ def request_submit(
                 }
             )
         request.validating_authority = validating_authority
+        request_grant_authority(request=request, authority=validating_authority)
     payload = (
         {"validating_authority": validating_authority.identifier} if validating_authority else {}
     )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from contact_points.models import Authority, Country
 from mla.requests import lifecycle_rules
@@ -238,3 +239,15 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head at {self.position}"
+
+
+class RequestUserObjectPermission(UserObjectPermissionBase):
+    """Per-request permissions of one user (a request shared with a named colleague)."""
+
+    content_object = models.ForeignKey(Request, on_delete=models.CASCADE)
+
+
+class RequestGroupObjectPermission(GroupObjectPermissionBase):
+    """Per-request permissions of a group: each authority has one (see mla.requests.access)."""
+
+    content_object = models.ForeignKey(Request, on_delete=models.CASCADE)

@@ -6,12 +6,13 @@ own authority; a request they may not see answers 404, as one that does not exis
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from contact_points.instruments import instrument_applicability
 from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrument, Country
 from mla.accounts.models import User
+from mla.requests.access import visible_requests
 from mla.requests.declarations import DECLARATIONS, InstrumentDeclaration
 from mla.requests.labels import label
 from mla.requests.models import Request
@@ -87,12 +88,10 @@ def drafting_options(
 
 
 def requests_for_user(*, user: User) -> QuerySet[Request]:
-    """The issuing authority's requests, and those submitted to the user's authority for
-    validation (drafts stay with their authors' authority)."""
-    to_validate = Q(validating_authority_id=user.authority_id) & ~Q(state=Request.State.DRAFT)
-    return Request.objects.filter(
-        Q(issuing_authority_id=user.authority_id) | to_validate
-    ).select_related("executing_country", "executing_authority", "issuing_authority")
+    """What the user may see (guardian object permissions, filtered in the database)."""
+    return visible_requests(user=user).select_related(
+        "executing_country", "executing_authority", "issuing_authority"
+    )
 
 
 def request_for_user(*, user: User, reference: str) -> Request | None:

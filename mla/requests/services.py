@@ -14,6 +14,7 @@ from contact_points.instruments import instrument_applicability
 from contact_points.models import AcceptedLanguages, Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.requests.access import request_grant_authority
 from mla.requests.attachments import document_type_check
 from mla.requests.audit import audit_record
 from mla.requests.declarations import InstrumentDeclaration, declaration_for
@@ -106,6 +107,7 @@ def request_create(
         reference=request.reference,
     )
     request.save(update_fields=["reference", "data"])
+    request_grant_authority(request=request, authority=issuing)
     audit_record(
         request=request,
         actor=actor,

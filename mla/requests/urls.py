@@ -19,6 +19,8 @@ urlpatterns = [
     path("<str:reference>/json/", views.request_json_download, name="json"),
     path("<str:reference>/duplicate/", views.request_duplicate_view, name="duplicate"),
     path("<str:reference>/link/", views.request_link_view, name="link"),
+    path("<str:reference>/share/", views.request_share_view, name="share"),
+    path("<str:reference>/revoke/", views.request_share_view, {"revoke": True}, name="revoke"),
     path("<str:reference>/attachments/", views.attachment_upload, name="attach"),
     path(
         "<str:reference>/attachments/<int:attachment_id>/",

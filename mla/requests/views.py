@@ -14,6 +14,7 @@ from django_fsm import has_transition_perm
 from contact_points.models import Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.requests.access import may_share, request_revoke, request_share, request_shares
 from mla.requests.completeness import request_completeness, section_applies, section_problems
 from mla.requests.declarations import declaration_for
 from mla.requests.editor import section_controls, section_values_from_post
@@ -156,6 +157,8 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
             if actions["submit"] and item.needs_validation
             else [],
             "editable": item.state == Request.State.DRAFT,
+            "may_share": may_share(request=item, actor=user),
+            "shares": request_shares(request=item),
         },
     )
 
@@ -367,6 +370,40 @@ def request_duplicate_view(request: HttpRequest, reference: str) -> HttpResponse
         _("%(new)s is a copy of %(old)s.") % {"new": duplicate.reference, "old": item.reference},
     )
     return redirect("requests:detail", reference=duplicate.reference)
+
+
+def _share_target(request: HttpRequest) -> dict[str, Any]:
+    username = request.POST.get("username", "").strip()
+    identifier = request.POST.get("authority", "").strip()
+    if username:
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise ApplicationError(_("No user “%(name)s” on this node.") % {"name": username})
+        return {"user": user}
+    if identifier:
+        authority = Authority.objects.filter(identifier=identifier, active=True).first()
+        if authority is None:
+            raise ApplicationError(
+                _("No authority “%(identifier)s” in the directory.") % {"identifier": identifier}
+            )
+        return {"authority": authority}
+    raise ApplicationError(_("Name a colleague (username) or an authority (identifier)."))
+
+
+@require_POST
+def request_share_view(request: HttpRequest, reference: str, revoke: bool = False) -> HttpResponse:
+    item = _request_or_404(request, reference)
+    try:
+        target = _share_target(request)
+        if revoke:
+            request_revoke(request=item, actor=_user(request), **target)
+        else:
+            request_share(request=item, actor=_user(request), **target)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Access revoked.") if revoke else _("Shared."))
+    return redirect("requests:detail", reference=item.reference)
 
 
 @require_POST

@@ -15,6 +15,8 @@ AUDIT_EVENTS = {
     "validate": _("Validated"),
     "return_for_changes": _("Returned for changes"),
     "withdraw": _("Withdrawn"),
+    "share": _("Shared"),
+    "revoke": _("Access revoked"),
 }
 
 

@@ -1,0 +1,108 @@
+"""Who sees which request: django-guardian object permissions, never a global one.
+
+Each authority has a group ("authority:<identifier>") of its users. A request is visible to
+the group of its issuing authority, to that of the authority chosen to validate it once
+submitted, and to whoever it is shared with (a named colleague, or another unit); a share
+can be revoked. Lists filter in the database through guardian's direct foreign-key tables.
+"""
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+from contact_points.models import Authority
+from mla.accounts.models import User
+from mla.accounts.roles import Role
+from mla.accounts.services import AUTHORITY_GROUP_PREFIX as GROUP_PREFIX
+from mla.accounts.services import authority_group
+from mla.core.errors import ApplicationError
+from mla.requests.audit import audit_record
+from mla.requests.models import Request, RequestGroupObjectPermission, RequestUserObjectPermission
+
+VIEW = "mla_requests.view_request"
+
+
+def request_grant_authority(*, request: Request, authority: Authority) -> None:
+    assign_perm(VIEW, authority_group(authority=authority), request)
+
+
+def visible_requests(*, user: User) -> QuerySet[Request]:
+    return get_objects_for_user(
+        user, VIEW, klass=Request, accept_global_perms=False, with_superuser=False
+    )
+
+
+def may_share(*, request: Request, actor: User) -> bool:
+    return actor.authority_id == request.issuing_authority_id and (
+        actor.pk == request.created_by_id or actor.has_role(Role.PROSECUTOR)
+    )
+
+
+@transaction.atomic
+def request_share(
+    *,
+    request: Request,
+    actor: User,
+    user: User | None = None,
+    authority: Authority | None = None,
+) -> None:
+    """Let a named colleague, or every user of another unit, see the request."""
+    if not may_share(request=request, actor=actor):
+        raise ApplicationError(
+            _("Only the author or a prosecutor of the issuing authority shares.")
+        )
+    if (user is None) == (authority is None):
+        raise ApplicationError(_("Share with one colleague or one authority."))
+    if user is not None:
+        assign_perm(VIEW, user, request)
+        payload = {"user": user.username}
+    else:
+        assert authority is not None
+        request_grant_authority(request=request, authority=authority)
+        payload = {"authority": authority.identifier}
+    audit_record(request=request, actor=actor, event="share", payload=payload)
+
+
+@transaction.atomic
+def request_revoke(
+    *,
+    request: Request,
+    actor: User,
+    user: User | None = None,
+    authority: Authority | None = None,
+) -> None:
+    if not may_share(request=request, actor=actor):
+        raise ApplicationError(
+            _("Only the author or a prosecutor of the issuing authority shares.")
+        )
+    if authority is not None and authority.pk == request.issuing_authority_id:
+        raise ApplicationError(_("The issuing authority always sees its own requests."))
+    if user is not None:
+        remove_perm(VIEW, user, request)
+        payload = {"user": user.username}
+    elif authority is not None:
+        remove_perm(VIEW, authority_group(authority=authority), request)
+        payload = {"authority": authority.identifier}
+    else:
+        raise ApplicationError(_("Revoke a share of one colleague or one authority."))
+    audit_record(request=request, actor=actor, event="revoke", payload=payload)
+
+
+def request_shares(*, request: Request) -> dict[str, list[str]]:
+    """Whom the request is shared with beyond its issuing authority."""
+    users = sorted(
+        RequestUserObjectPermission.objects.filter(
+            content_object=request, permission__codename="view_request"
+        ).values_list("user__username", flat=True)
+    )
+    own = f"{GROUP_PREFIX}{request.issuing_authority.identifier}"
+    groups = sorted(
+        name.removeprefix(GROUP_PREFIX)
+        for name in RequestGroupObjectPermission.objects.filter(
+            content_object=request, permission__codename="view_request"
+        )
+        .exclude(group__name=own)
+        .values_list("group__name", flat=True)
+    )
+    return {"users": users, "authorities": groups}

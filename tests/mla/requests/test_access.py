@@ -1,0 +1,95 @@
+import pytest
+from django.urls import reverse
+
+from mla.core.errors import ApplicationError
+from mla.requests.access import request_revoke, request_share, visible_requests
+from mla.requests.models import AuditEntry
+from mla.requests.services import request_create
+from tests.factories import AuthorityFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def colleague_elsewhere(countries):
+    unit = AuthorityFactory(identifier="fr-unit", name="Unité", country=countries["FR"])
+    return UserFactory(username="colleague", authority=unit)
+
+
+def test_the_issuing_authority_sees_its_requests_and_nobody_else(eio_draft, authorities):
+    same_office = UserFactory(authority=authorities["paris"])
+    elsewhere = UserFactory(authority=authorities["berlin"])
+
+    assert list(visible_requests(user=same_office)) == [eio_draft]
+    assert list(visible_requests(user=elsewhere)) == []
+
+
+def test_a_share_with_a_colleague_can_be_revoked(eio_draft, prosecutor, colleague_elsewhere):
+    request_share(request=eio_draft, actor=prosecutor, user=colleague_elsewhere)
+    assert list(visible_requests(user=colleague_elsewhere)) == [eio_draft]
+
+    request_revoke(request=eio_draft, actor=prosecutor, user=colleague_elsewhere)
+
+    assert list(visible_requests(user=colleague_elsewhere)) == []
+    assert list(AuditEntry.objects.filter(request=eio_draft).values_list("event", flat=True)) == [
+        "created",
+        "share",
+        "revoke",
+    ]
+
+
+def test_a_share_with_a_unit_reaches_all_its_users(eio_draft, prosecutor, colleague_elsewhere):
+    request_share(request=eio_draft, actor=prosecutor, authority=colleague_elsewhere.authority)
+    newcomer = UserFactory(authority=colleague_elsewhere.authority)
+
+    assert list(visible_requests(user=newcomer)) == [eio_draft]
+
+
+def test_only_the_issuing_side_shares(eio_draft, colleague_elsewhere):
+    with pytest.raises(ApplicationError, match="Only the author or a prosecutor"):
+        request_share(request=eio_draft, actor=colleague_elsewhere, user=colleague_elsewhere)
+
+
+def test_the_issuing_authority_cannot_be_revoked(eio_draft, prosecutor, authorities):
+    with pytest.raises(ApplicationError, match="always sees its own"):
+        request_revoke(request=eio_draft, actor=prosecutor, authority=authorities["paris"])
+
+
+def test_a_superuser_of_another_authority_sees_nothing(eio_draft, authorities):
+    admin = UserFactory(authority=authorities["berlin"], is_superuser=True)
+
+    assert list(visible_requests(user=admin)) == []
+
+
+def test_the_list_costs_the_same_queries_whatever_its_length(
+    client, prosecutor, countries, authorities, django_assert_max_num_queries
+):
+    client.force_login(prosecutor)
+    for _ in range(3):
+        request_create(actor=prosecutor, declaration_code="eio", executing_country=countries["DE"])
+    with django_assert_max_num_queries(20) as few:
+        client.get(reverse("requests:list"))
+    for _ in range(12):
+        request_create(actor=prosecutor, declaration_code="eio", executing_country=countries["DE"])
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("requests:list"))
+
+    assert len(response.context["rows"]) == 15
+
+
+def test_sharing_from_the_page(client, eio_draft, prosecutor, colleague_elsewhere):
+    client.force_login(prosecutor)
+
+    client.post(reverse("requests:share", args=[eio_draft.reference]), {"username": "colleague"})
+    client.force_login(colleague_elsewhere)
+    assert client.get(reverse("requests:detail", args=[eio_draft.reference])).status_code == 200
+
+    client.force_login(prosecutor)
+    response = client.post(
+        reverse("requests:share", args=[eio_draft.reference]), {"username": "nobody"}, follow=True
+    )
+    assert "No user “nobody”" in response.content.decode()
+    client.post(reverse("requests:revoke", args=[eio_draft.reference]), {"username": "colleague"})
+    client.force_login(colleague_elsewhere)
+    assert client.get(reverse("requests:detail", args=[eio_draft.reference])).status_code == 404
