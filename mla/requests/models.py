@@ -77,7 +77,10 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["issuing_authority", "-updated_at"], name="request_outbox")]
+        # The outgoing list's filter and order, so its first page is read from the index.
+        indexes = [
+            models.Index(fields=["issuing_authority", "-updated_at", "-id"], name="request_outbox")
+        ]
 
     def __str__(self) -> str:
         return self.reference

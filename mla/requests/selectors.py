@@ -6,16 +6,21 @@ own authority; a request they may not see answers 404, as one that does not exis
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from contact_points.instruments import instrument_applicability
 from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrument, Country
 from mla.accounts.models import User
+from mla.accounts.services import authority_group
 from mla.requests.access import visible_requests
 from mla.requests.declarations import DECLARATIONS, InstrumentDeclaration
 from mla.requests.labels import label
-from mla.requests.models import Request
+from mla.requests.models import (
+    Request,
+    RequestGroupObjectPermission,
+    RequestUserObjectPermission,
+)
 
 
 def receiving_authorities(
@@ -91,6 +96,50 @@ def requests_for_user(*, user: User) -> QuerySet[Request]:
     """What the user may see (guardian object permissions, filtered in the database)."""
     return visible_requests(user=user).select_related(
         "executing_country", "executing_authority", "issuing_authority"
+    )
+
+
+def outgoing_requests(*, user: User) -> QuerySet[Request]:
+    """The requests of the user's own authority, newest first.
+
+    Its authority's group always holds the view permission on these (it is granted at
+    creation and cannot be revoked), so filtering on the authority gives the same rows as
+    the permission tables, through an index that also serves the order.
+    """
+    return (
+        Request.objects.filter(issuing_authority_id=user.authority_id)
+        .select_related("executing_country", "executing_authority")
+        .defer("data")  # lists never show the form content, which can be large
+        .order_by("-updated_at", "-id")
+    )
+
+
+def other_visible_requests(*, user: User) -> QuerySet[Request]:
+    """Requests of other authorities the user may see: shared, or to validate.
+
+    Read from guardian's permission tables without the user's own authority group, whose
+    grants (every request of the authority) would otherwise be scanned only to be dropped.
+    """
+    own_group = authority_group(authority=user.authority)
+    visible = Q(
+        pk__in=RequestUserObjectPermission.objects.filter(
+            user=user, permission__codename="view_request"
+        ).values("content_object_id")
+    )
+    # Group ids are read first: a literal list lets the planner use the permission index.
+    other_groups = list(user.groups.exclude(pk=own_group.pk).values_list("pk", flat=True))
+    if other_groups:
+        visible |= Q(
+            pk__in=RequestGroupObjectPermission.objects.filter(
+                group_id__in=other_groups, permission__codename="view_request"
+            ).values("content_object_id")
+        )
+    return (
+        Request.objects.filter(visible)
+        .exclude(issuing_authority_id=user.authority_id)
+        .select_related("executing_country", "executing_authority")
+        .defer("data")
+        .order_by("-updated_at", "-id")
     )
 
 

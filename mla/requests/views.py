@@ -3,6 +3,7 @@ from typing import Any
 
 import pycountry
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,7 +30,12 @@ from mla.requests.lifecycle import (
 from mla.requests.lifecycle_rules import may_submit
 from mla.requests.models import Request
 from mla.requests.rendering import document_context, request_pdf, structured_export
-from mla.requests.selectors import drafting_options, request_for_user, requests_for_user
+from mla.requests.selectors import (
+    drafting_options,
+    other_visible_requests,
+    outgoing_requests,
+    request_for_user,
+)
 from mla.requests.services import (
     RequestChanged,
     attachment_add,
@@ -54,13 +60,28 @@ def _request_or_404(request: HttpRequest, reference: str) -> Request:
     return found
 
 
+LIST_PAGE_SIZE = 50
+
+
 def request_list(request: HttpRequest) -> HttpResponse:
-    language = _user(request).preferred_language
-    rows = [
-        (item, label(declaration_for(item.declaration_code).title, language))
-        for item in requests_for_user(user=_user(request))[:200]
-    ]
-    return render(request, "requests/list.html", {"rows": rows})
+    user = _user(request)
+    language = user.preferred_language
+
+    def titled(items: Any) -> list[tuple[Request, str]]:
+        return [
+            (item, label(declaration_for(item.declaration_code).title, language)) for item in items
+        ]
+
+    page = Paginator(outgoing_requests(user=user), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "requests/list.html",
+        {
+            "page": page,
+            "rows": titled(page.object_list),
+            "others": titled(other_visible_requests(user=user)[:LIST_PAGE_SIZE]),
+        },
+    )
 
 
 def request_new(request: HttpRequest) -> HttpResponse:

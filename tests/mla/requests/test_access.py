@@ -76,6 +76,7 @@ def test_the_list_costs_the_same_queries_whatever_its_length(
         response = client.get(reverse("requests:list"))
 
     assert len(response.context["rows"]) == 15
+    assert response.context["page"].paginator.count == 15
 
 
 def test_sharing_from_the_page(client, eio_draft, prosecutor, colleague_elsewhere):
@@ -93,3 +94,23 @@ def test_sharing_from_the_page(client, eio_draft, prosecutor, colleague_elsewher
     client.post(reverse("requests:revoke", args=[eio_draft.reference]), {"username": "colleague"})
     client.force_login(colleague_elsewhere)
     assert client.get(reverse("requests:detail", args=[eio_draft.reference])).status_code == 404
+
+
+def test_the_list_separates_own_requests_from_shared_ones(
+    client, eio_draft, authorities, countries, colleague_elsewhere
+):
+    from mla.requests.access import request_share as share
+
+    theirs_author = UserFactory(authority=authorities["berlin"], roles=["prosecutor"])
+    theirs = request_create(
+        actor=theirs_author, declaration_code="mla", executing_country=countries["FR"]
+    )
+    share(request=theirs, actor=theirs_author, user=colleague_elsewhere)
+    share(request=eio_draft, actor=eio_draft.created_by, user=colleague_elsewhere)
+    client.force_login(colleague_elsewhere)
+
+    response = client.get(reverse("requests:list"))
+
+    assert response.context["rows"] == []
+    shared = [item.reference for item, _title in response.context["others"]]
+    assert sorted(shared) == sorted([eio_draft.reference, theirs.reference])
