@@ -35,8 +35,11 @@ class User(AbstractUser):
         # Cached on the instance: templates ask several times per page.
         cached: set[str] | None = getattr(self, "_role_names", None)
         if cached is None:
+            # Authority groups ("authority:…", "authority-shared:…") are not roles.
             cached = set(
-                self.groups.exclude(name__startswith="authority:").values_list("name", flat=True)
+                self.groups.exclude(name__startswith="authority:")
+                .exclude(name__startswith="authority-shared:")
+                .values_list("name", flat=True)
             )
             self._role_names = cached
         return cached

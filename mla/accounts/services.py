@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from contact_points.models import Authority
 from mla.accounts.models import User
@@ -11,23 +12,31 @@ from mla.accounts.roles import Role
 from mla.core.errors import ApplicationError
 
 AUTHORITY_GROUP_PREFIX = "authority:"
+# Requests of other authorities made visible to this one (to validate, or shared with it)
+# are granted to a second group, so that the first holds only the authority's own requests.
+AUTHORITY_SHARED_GROUP_PREFIX = "authority-shared:"
 
 
-def authority_group(*, authority: Authority) -> Group:
-    """The group of an authority's users (object permissions are granted to it)."""
-    group, _created = Group.objects.get_or_create(
-        name=f"{AUTHORITY_GROUP_PREFIX}{authority.identifier}"
-    )
+def authority_group(*, authority: Authority, shared: bool = False) -> Group:
+    """A group of an authority's users, to which object permissions are granted."""
+    prefix = AUTHORITY_SHARED_GROUP_PREFIX if shared else AUTHORITY_GROUP_PREFIX
+    group, _created = Group.objects.get_or_create(name=f"{prefix}{authority.identifier}")
     return group
 
 
 @transaction.atomic
 def user_authority_group_sync(*, user: User) -> None:
-    """Put the user in their authority's group, and in no other authority's."""
-    own = authority_group(authority=user.authority)
-    stale = user.groups.filter(name__startswith=AUTHORITY_GROUP_PREFIX).exclude(pk=own.pk)
+    """Put the user in their authority's two groups, and in no other authority's."""
+    own = [
+        authority_group(authority=user.authority),
+        authority_group(authority=user.authority, shared=True),
+    ]
+    stale = user.groups.filter(
+        Q(name__startswith=AUTHORITY_GROUP_PREFIX)
+        | Q(name__startswith=AUTHORITY_SHARED_GROUP_PREFIX)
+    ).exclude(pk__in=[group.pk for group in own])
     user.groups.remove(*stale)
-    user.groups.add(own)
+    user.groups.add(*own)
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.accounts.roles import Role
-from mla.accounts.services import AUTHORITY_GROUP_PREFIX as GROUP_PREFIX
+from mla.accounts.services import AUTHORITY_SHARED_GROUP_PREFIX as SHARED_PREFIX
 from mla.accounts.services import authority_group
 from mla.core.errors import ApplicationError
 from mla.requests.audit import audit_record
@@ -24,7 +24,8 @@ VIEW = "mla_requests.view_request"
 
 
 def request_grant_authority(*, request: Request, authority: Authority) -> None:
-    assign_perm(VIEW, authority_group(authority=authority), request)
+    shared = authority.pk != request.issuing_authority_id
+    assign_perm(VIEW, authority_group(authority=authority, shared=shared), request)
 
 
 def visible_requests(*, user: User) -> QuerySet[Request]:
@@ -82,7 +83,7 @@ def request_revoke(
         remove_perm(VIEW, user, request)
         payload = {"user": user.username}
     elif authority is not None:
-        remove_perm(VIEW, authority_group(authority=authority), request)
+        remove_perm(VIEW, authority_group(authority=authority, shared=True), request)
         payload = {"authority": authority.identifier}
     else:
         raise ApplicationError(_("Revoke a share of one colleague or one authority."))
@@ -96,13 +97,12 @@ def request_shares(*, request: Request) -> dict[str, list[str]]:
             content_object=request, permission__codename="view_request"
         ).values_list("user__username", flat=True)
     )
-    own = f"{GROUP_PREFIX}{request.issuing_authority.identifier}"
     groups = sorted(
-        name.removeprefix(GROUP_PREFIX)
+        name.removeprefix(SHARED_PREFIX)
         for name in RequestGroupObjectPermission.objects.filter(
-            content_object=request, permission__codename="view_request"
-        )
-        .exclude(group__name=own)
-        .values_list("group__name", flat=True)
+            content_object=request,
+            permission__codename="view_request",
+            group__name__startswith=SHARED_PREFIX,
+        ).values_list("group__name", flat=True)
     )
     return {"users": users, "authorities": groups}

@@ -202,3 +202,19 @@ def test_two_users_acting_at_once_exactly_one_wins(eio_draft, prosecutor, author
 def test_the_state_field_cannot_be_written_directly(eio_draft):
     with pytest.raises(AttributeError):
         eio_draft.state = State.READY
+
+
+@pytest.mark.django_db
+def test_a_request_to_validate_appears_in_the_validators_list(
+    client, police_draft, judge_office, validator
+):
+    from django.urls import reverse
+
+    draft, officer = police_draft
+    request_submit(request=draft, actor=officer, validating_authority=judge_office)
+    client.force_login(validator)
+
+    response = client.get(reverse("requests:list"))
+
+    assert [item.reference for item, _title in response.context["others"]] == [draft.reference]
+    assert response.context["rows"] == []
