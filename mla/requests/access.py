@@ -13,11 +13,11 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from contact_points.models import Authority
 from mla.accounts.models import User
-from mla.accounts.roles import Role
 from mla.accounts.services import AUTHORITY_SHARED_GROUP_PREFIX as SHARED_PREFIX
 from mla.accounts.services import authority_group
 from mla.core.errors import ApplicationError
 from mla.requests.audit import audit_record
+from mla.requests.lifecycle_rules import may_act_for_issuer
 from mla.requests.models import Request, RequestGroupObjectPermission, RequestUserObjectPermission
 
 VIEW = "mla_requests.view_request"
@@ -35,9 +35,25 @@ def visible_requests(*, user: User) -> QuerySet[Request]:
 
 
 def may_share(*, request: Request, actor: User) -> bool:
-    return actor.authority_id == request.issuing_authority_id and (
-        actor.pk == request.created_by_id or actor.has_role(Role.PROSECUTOR)
-    )
+    return may_act_for_issuer(request=request, user=actor)
+
+
+def _share_payload(
+    *, request: Request, actor: User, user: User | None, authority: Authority | None
+) -> dict[str, str]:
+    """Check a share or revoke is allowed and names exactly one target; describe it."""
+    if not may_share(request=request, actor=actor):
+        raise ApplicationError(
+            _("Only the author or a prosecutor of the issuing authority shares.")
+        )
+    if (user is None) == (authority is None):
+        raise ApplicationError(_("Share with one colleague or one authority."))
+    if user is not None:
+        return {"user": user.username}
+    assert authority is not None
+    if authority.pk == request.issuing_authority_id:
+        raise ApplicationError(_("The issuing authority always sees its own requests."))
+    return {"authority": authority.identifier}
 
 
 @transaction.atomic
@@ -49,19 +65,12 @@ def request_share(
     authority: Authority | None = None,
 ) -> None:
     """Let a named colleague, or every user of another unit, see the request."""
-    if not may_share(request=request, actor=actor):
-        raise ApplicationError(
-            _("Only the author or a prosecutor of the issuing authority shares.")
-        )
-    if (user is None) == (authority is None):
-        raise ApplicationError(_("Share with one colleague or one authority."))
+    payload = _share_payload(request=request, actor=actor, user=user, authority=authority)
     if user is not None:
         assign_perm(VIEW, user, request)
-        payload = {"user": user.username}
     else:
         assert authority is not None
         request_grant_authority(request=request, authority=authority)
-        payload = {"authority": authority.identifier}
     audit_record(request=request, actor=actor, event="share", payload=payload)
 
 
@@ -73,20 +82,12 @@ def request_revoke(
     user: User | None = None,
     authority: Authority | None = None,
 ) -> None:
-    if not may_share(request=request, actor=actor):
-        raise ApplicationError(
-            _("Only the author or a prosecutor of the issuing authority shares.")
-        )
-    if authority is not None and authority.pk == request.issuing_authority_id:
-        raise ApplicationError(_("The issuing authority always sees its own requests."))
+    payload = _share_payload(request=request, actor=actor, user=user, authority=authority)
     if user is not None:
         remove_perm(VIEW, user, request)
-        payload = {"user": user.username}
-    elif authority is not None:
-        remove_perm(VIEW, authority_group(authority=authority, shared=True), request)
-        payload = {"authority": authority.identifier}
     else:
-        raise ApplicationError(_("Revoke a share of one colleague or one authority."))
+        assert authority is not None
+        remove_perm(VIEW, authority_group(authority=authority, shared=True), request)
     audit_record(request=request, actor=actor, event="revoke", payload=payload)
 
 

@@ -19,11 +19,15 @@ def _acts_for_issuer(request: "Request", user: Any) -> bool:
     return bool(getattr(user, "authority_id", None) == request.issuing_authority_id)
 
 
-def may_submit(*, request: "Request", user: Any) -> bool:
-    """The author, or a prosecutor of the issuing authority."""
+def may_act_for_issuer(*, request: "Request", user: Any) -> bool:
+    """The author, or a prosecutor of the issuing authority: who submits, withdraws, shares."""
     if not _acts_for_issuer(request, user):
         return False
     return bool(user.pk == request.created_by_id or user.has_role(Role.PROSECUTOR))
+
+
+def may_submit(*, request: "Request", user: Any) -> bool:
+    return may_act_for_issuer(request=request, user=user)
 
 
 def may_validate(*, request: "Request", user: Any) -> bool:
@@ -36,6 +40,4 @@ def may_validate(*, request: "Request", user: Any) -> bool:
 
 
 def may_withdraw(*, request: "Request", user: Any) -> bool:
-    return _acts_for_issuer(request, user) and bool(
-        user.pk == request.created_by_id or user.has_role(Role.PROSECUTOR)
-    )
+    return may_act_for_issuer(request=request, user=user)

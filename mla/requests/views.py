@@ -16,7 +16,12 @@ from contact_points.models import Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.requests.access import may_share, request_revoke, request_share, request_shares
-from mla.requests.completeness import request_completeness, section_applies, section_problems
+from mla.requests.completeness import (
+    Problem,
+    request_completeness,
+    section_applies,
+    section_problems,
+)
 from mla.requests.declarations import declaration_for
 from mla.requests.editor import section_controls, section_values_from_post
 from mla.requests.labels import label, section_heading
@@ -132,26 +137,19 @@ def request_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _progress(item: Request) -> list[dict[str, Any]]:
+def _progress(item: Request, problems: list[Problem]) -> list[dict[str, Any]]:
+    """Per section: whether it applies and how many of ``problems`` (the full check) it has."""
     declaration = declaration_for(item.declaration_code)
     language = item.issuing_language
-    rows = []
-    for section in declaration.sections:
-        applies = section_applies(section, item.data)
-        problems = (
-            section_problems(declaration=declaration, section=section, data=item.data)
-            if applies
-            else []
-        )
-        rows.append(
-            {
-                "code": section.code,
-                "title": section_heading(section.code, label(section.title, language)),
-                "applies": applies,
-                "problems": len(problems),
-            }
-        )
-    return rows
+    return [
+        {
+            "code": section.code,
+            "title": section_heading(section.code, label(section.title, language)),
+            "applies": section_applies(section, item.data),
+            "problems": sum(1 for problem in problems if problem.section == section.code),
+        }
+        for section in declaration.sections
+    ]
 
 
 def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
@@ -160,8 +158,9 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     actions = {
         name: has_transition_perm(getattr(item, name), user)
-        for name in ("submit", "validate", "return_for_changes", "withdraw")
+        for name in ("validate", "return_for_changes", "withdraw")
     }
+    problems = request_completeness(declaration=declaration, data=item.data)
     # Offer submission to its author even while incomplete: the refusal says what is missing.
     actions["submit"] = item.state == Request.State.DRAFT and may_submit(request=item, user=user)
     return render(
@@ -170,8 +169,8 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "item": item,
             "title": label(declaration.title, item.issuing_language),
-            "progress": _progress(item),
-            "problems": request_completeness(declaration=declaration, data=item.data),
+            "progress": _progress(item, problems),
+            "problems": problems,
             "actions": actions,
             "needs_validation": item.needs_validation,
             "validators": validating_authority_choices(request=item)
@@ -250,7 +249,9 @@ def request_section(request: HttpRequest, reference: str, section: str) -> HttpR
                 language=item.issuing_language,
             ),
             "problem_count": len(problems),
-            "progress": _progress(item),
+            "progress": _progress(
+                item, request_completeness(declaration=declaration, data=item.data)
+            ),
             "conflict": conflict,
             "time_zones": _time_zones(),
             "iso_countries": _iso_countries(),

@@ -114,3 +114,18 @@ def test_the_list_separates_own_requests_from_shared_ones(
     assert response.context["rows"] == []
     shared = [item.reference for item, _title in response.context["others"]]
     assert sorted(shared) == sorted([eio_draft.reference, theirs.reference])
+
+
+@pytest.mark.parametrize("target", ["both", "neither"])
+def test_a_share_names_exactly_one_target(eio_draft, prosecutor, colleague_elsewhere, target):
+    names = (
+        {"user": colleague_elsewhere, "authority": colleague_elsewhere.authority}
+        if target == "both"
+        else {}
+    )
+
+    with pytest.raises(ApplicationError, match="one colleague or one authority"):
+        request_share(request=eio_draft, actor=prosecutor, **names)
+    with pytest.raises(ApplicationError, match="one colleague or one authority"):
+        request_revoke(request=eio_draft, actor=prosecutor, **names)
+    assert not AuditEntry.objects.filter(request=eio_draft, event__in=["share", "revoke"]).exists()
