@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("mla.accounts.urls")),
     path("directory/", include("contact_points.urls")),
     path("requests/", include("mla.requests.urls")),
+    path("notifications/", include("mla.notifications.urls")),
     path("admin/", admin.site.urls),
     path("", include("mla.core.urls")),
 ]

@@ -79,3 +79,13 @@ class UserFactory(DjangoModelFactory):
             from mla.accounts.services import user_authority_group_sync
 
             user_authority_group_sync(user=self)
+
+
+class NotificationFactory(DjangoModelFactory):
+    class Meta:
+        model = "notifications.Notification"
+
+    recipient = factory.SubFactory(UserFactory)
+    kind = "request_received"
+    subject = factory.Sequence(lambda n: f"Notification number {n}")
+    url = "/requests/"

@@ -48,6 +48,8 @@ DEMO_USERS = (
         "fr",
     ),
     DemoUser("prosecutor.de", "Jonas", "Becker", "de-berlin-prosecutor", (Role.PROSECUTOR,)),
+    # The Berlin office's contact point: receives, acknowledges and decides incoming requests.
+    DemoUser("intake.de", "Lena", "Schulz", "de-berlin-prosecutor", (Role.CONTACT_POINT_STAFF,)),
     DemoUser(
         "central.de", "Miriam", "Vogel", "de-central-authority", (Role.CENTRAL_AUTHORITY_STAFF,)
     ),

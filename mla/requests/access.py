@@ -24,7 +24,7 @@ VIEW = "mla_requests.view_request"
 
 
 def request_grant_authority(*, request: Request, authority: Authority) -> None:
-    shared = authority.pk != request.issuing_authority_id
+    shared = authority.pk != request.owning_authority_id
     assign_perm(VIEW, authority_group(authority=authority, shared=shared), request)
 
 

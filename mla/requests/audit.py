@@ -6,6 +6,7 @@ reordering any row breaks every chain through it; ``manage.py verify_audit`` fin
 broken entry. On PostgreSQL a trigger also refuses UPDATE and DELETE on the table.
 """
 
+import datetime
 import hashlib
 import json
 from dataclasses import dataclass
@@ -45,6 +46,12 @@ def _chain(previous: str, body: bytes) -> str:
     return hashlib.sha256(previous.encode() + b"\n" + body).hexdigest()
 
 
+def _actor_name(actor: User | None, on_behalf_of: tuple[str, str] | None) -> str:
+    if on_behalf_of:
+        return on_behalf_of[0]
+    return (actor.get_full_name() or actor.username) if actor else "system"
+
+
 @transaction.atomic
 def audit_record(
     *,
@@ -55,8 +62,14 @@ def audit_record(
     to_state: str = "",
     note: str = "",
     payload: dict[str, Any] | None = None,
+    on_behalf_of: tuple[str, str] | None = None,
+    at: datetime.datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry; called inside the transaction of the act it records."""
+    """Append one entry; called inside the transaction of the act it records.
+
+    ``on_behalf_of`` (person, authority) names who acted when the act was done elsewhere: the
+    other side's step recorded on this side's copy of a request.
+    """
     # One head row serialises appends, so that the node-wide chain has no forks.
     head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     previous_in_request = (
@@ -71,9 +84,9 @@ def audit_record(
         sequence=(previous_in_request.sequence + 1) if previous_in_request else 1,
         position=head.position + 1,
         actor=actor,
-        actor_name=(actor.get_full_name() or actor.username) if actor else "system",
-        authority_name=actor.authority.name if actor else "",
-        at=timezone.now(),
+        actor_name=_actor_name(actor, on_behalf_of),
+        authority_name=on_behalf_of[1] if on_behalf_of else (actor.authority.name if actor else ""),
+        at=at or timezone.now(),
         event=event,
         from_state=from_state,
         to_state=to_state,

@@ -12,6 +12,34 @@ from pathlib import Path
 LABELS_DIR = Path(__file__).resolve().parent / "labels"
 # Keys of the document's own furniture (page numbers, generation date), not of any form.
 DOCUMENT_LABEL_KEYS = ("document.generated", "document.of", "document.page")
+# The Annex B acknowledgement of receipt (Directive 2014/41/EU, Art. 16(1)): a fixed form.
+ANNEX_B_LABEL_KEYS = (
+    "annex_b.title",
+    "annex_b.intro",
+    "annex_b.legal_basis",
+    "annex_b.A.title",
+    "annex_b.A.issuing_authority",
+    "annex_b.A.issuing_state",
+    "annex_b.A.reference",
+    "annex_b.A.date_of_issue",
+    "annex_b.A.date_of_receipt",
+    "annex_b.B.title",
+    "annex_b.B.name",
+    "annex_b.B.file_reference",
+    "annex_b.B.address",
+    "annex_b.B.phone",
+    "annex_b.B.email",
+    "annex_b.C.title",
+    "annex_b.C.name",
+    "annex_b.C.address",
+    "annex_b.C.date_of_transfer",
+    "annex_b.C.not_forwarded",
+    "annex_b.D.title",
+    "annex_b.E.title",
+    "annex_b.E.signature",
+    "annex_b.E.name_and_function",
+    "annex_b.E.date",
+)
 FALLBACK_LANGUAGE = "en"
 
 

@@ -1,92 +1,26 @@
-"""Moving a request along its state machine: one service per transition.
+"""Moving a request along its state machine: one service per step.
 
 Each is one transaction: the permission and guard checked explicitly (calling a
-transition checks neither), the transition, its audit entry. A request changed by someone
-else since the page was loaded is refused with RequestChanged and nothing is written.
-"""
+transition checks neither), the transition, its audit entry, the deadlines recomputed, the
+other side's copy told (mla.requests.counterpart) and the people concerned notified, with
+e-mail queued on commit. A request changed by someone else since the page was loaded is
+refused with RequestChanged and nothing is written.
 
-from collections.abc import Mapping
+This module holds the shared runner and the issuing side's steps; mla.requests.execution
+holds the executing side's.
+"""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, has_transition_perm
 
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.requests import counterpart, notify
 from mla.requests.access import request_grant_authority
-from mla.requests.audit import audit_record
-from mla.requests.completeness import request_completeness
-from mla.requests.declarations import declaration_for
 from mla.requests.lifecycle_rules import JUDICIAL_KINDS
-from mla.requests.models import Request
-from mla.requests.services import RequestChanged
-
-ACTIONS = {
-    "submit": _("submit"),
-    "validate": _("validate"),
-    "return_for_changes": _("return for changes"),
-    "withdraw": _("withdraw"),
-}
-
-
-def _refusal(*, request: Request, actor: User, action: str) -> ApplicationError:
-    method = getattr(request, action)
-    meta = method._django_fsm
-    verb = ACTIONS[action]
-    if not meta.has_transition(request.state):
-        return ApplicationError(
-            _("This request is “%(state)s”: you cannot %(verb)s it now.")
-            % {"state": request.get_state_display(), "verb": verb}
-        )
-    if action == "submit" and not request.is_complete:
-        problems = request_completeness(
-            declaration=declaration_for(request.declaration_code), data=request.data
-        )
-        return ApplicationError(
-            _(
-                "The completeness check still finds %(count)d problems; the request stays a "
-                "draft until they are solved."
-            )
-            % {"count": len(problems)}
-        )
-    return ApplicationError(_("You may not %(verb)s this request.") % {"verb": verb})
-
-
-def _run(
-    *,
-    request: Request,
-    actor: User,
-    action: str,
-    expected_state: str | None,
-    note: str = "",
-    payload: Mapping[str, object] | None = None,
-) -> Request:
-    if expected_state is not None and request.state != expected_state:
-        raise RequestChanged(
-            _("This request changed while you were looking at it; check its new state.")
-        )
-    method = getattr(request, action)
-    if not has_transition_perm(method, actor):
-        raise _refusal(request=request, actor=actor, action=action)
-    source = request.state
-    method()
-    try:
-        request.save()
-    except ConcurrentTransition as error:
-        raise RequestChanged(
-            _("Someone else acted on this request at the same moment; check its new state.")
-        ) from error
-    audit_record(
-        request=request,
-        actor=actor,
-        event=action,
-        from_state=source,
-        to_state=request.state,
-        note=note,
-        payload=dict(payload or {}),
-    )
-    return request
+from mla.requests.models import Request, RequestLink
+from mla.requests.steps import check_expected_state, run_transition
 
 
 def validating_authority_choices(*, request: Request) -> list[Authority]:
@@ -109,6 +43,7 @@ def request_submit(
     validating_authority: Authority | None = None,
 ) -> Request:
     """Leave draft: to validation when the instrument needs it here, else ready to send."""
+    check_expected_state(request=request, expected_state=expected_state)
     if request.state == Request.State.DRAFT and request.needs_validation:
         if validating_authority is None:
             raise ApplicationError(
@@ -127,22 +62,26 @@ def request_submit(
     payload = (
         {"validating_authority": validating_authority.identifier} if validating_authority else {}
     )
-    return _run(
-        request=request,
-        actor=actor,
-        action="submit",
-        expected_state=expected_state,
-        payload=payload,
-    )
+    run_transition(request=request, actor=actor, action="submit", event="submit", payload=payload)
+    if request.state == Request.State.AWAITING_VALIDATION:
+        notify.validation_requested(request=request)
+    return request
 
 
 @transaction.atomic
 def request_validate(
     *, request: Request, actor: User, expected_state: str | None = None, note: str = ""
 ) -> Request:
-    return _run(
-        request=request, actor=actor, action="validate", expected_state=expected_state, note=note
+    run_transition(
+        request=request,
+        actor=actor,
+        action="validate",
+        event="validate",
+        expected_state=expected_state,
+        note=note,
     )
+    notify.issuer_told(request=request, actor=actor)
+    return request
 
 
 @transaction.atomic
@@ -151,23 +90,124 @@ def request_return_for_changes(
 ) -> Request:
     if not note.strip():
         raise ApplicationError(_("Say what must change before it can be validated."))
-    return _run(
+    run_transition(
         request=request,
         actor=actor,
         action="return_for_changes",
+        event="return_for_changes",
         expected_state=expected_state,
         note=note.strip(),
     )
+    notify.issuer_told(request=request, actor=actor, returned=True)
+    return request
+
+
+@transaction.atomic
+def request_send(*, request: Request, actor: User, expected_state: str | None = None) -> Request:
+    """Send a ready request to its executing authority.
+
+    When that authority is hosted on this node the request is delivered at once, in this
+    transaction: its copy is created in the authority's incoming queue.
+    """
+    executing = request.executing_authority
+    if executing is None:
+        raise ApplicationError(
+            _("Choose the executing authority in the request before sending it.")
+        )
+
+    sent = run_transition(
+        request=request,
+        actor=actor,
+        action="send",
+        event="sent",
+        expected_state=expected_state,
+        payload={"to": executing.identifier},
+        stamps=("sent_at",),
+    )
+    counterpart.deliver(request=request, actor=actor, at=sent.at)
+    return request
+
+
+@transaction.atomic
+def request_answer_information(
+    *, request: Request, actor: User, note: str, expected_state: str | None = None
+) -> Request:
+    """Give the additional information the executing side asked for: the request resumes."""
+    if not note.strip():
+        raise ApplicationError(_("Write the information asked for, or say where it is."))
+    answered = run_transition(
+        request=request,
+        actor=actor,
+        action="answer_information",
+        event="info_answered",
+        expected_state=expected_state,
+        note=note.strip(),
+    )
+    counterpart.issuer_step(
+        request=request, actor=actor, event="info_answered", note=note.strip(), at=answered.at
+    )
+    return request
+
+
+@transaction.atomic
+def request_follow_up(
+    *,
+    request: Request,
+    actor: User,
+    follow_up: Request,
+    expected_state: str | None = None,
+) -> Request:
+    """A preservation is followed by the request for the data (Budapest Art. 29(7)): it stays
+    preserved until that request is decided."""
+    if (
+        follow_up.pk == request.pk
+        or follow_up.direction != Request.Direction.OUTGOING
+        or follow_up.issuing_authority_id != request.issuing_authority_id
+        or follow_up.executing_country_id != request.executing_country_id
+        or follow_up.is_preservation
+    ):
+        raise ApplicationError(
+            _(
+                "The follow-up must be a request for the data from your authority to the same "
+                "country, not another preservation."
+            )
+        )
+    followed = run_transition(
+        request=request,
+        actor=actor,
+        action="follow_up",
+        event="followed_up",
+        expected_state=expected_state,
+        payload={"request": follow_up.reference},
+    )
+    RequestLink.objects.get_or_create(
+        from_request=follow_up,
+        to_request=request,
+        defaults={"note": _("follows the preservation")},
+    )
+    counterpart.issuer_step(
+        request=request,
+        actor=actor,
+        event="followed_up",
+        payload={"request": follow_up.reference},
+        at=followed.at,
+    )
+    return request
 
 
 @transaction.atomic
 def request_withdraw(
     *, request: Request, actor: User, note: str = "", expected_state: str | None = None
 ) -> Request:
-    return _run(
+    withdrawn = run_transition(
         request=request,
         actor=actor,
         action="withdraw",
+        event="withdraw",
         expected_state=expected_state,
         note=note.strip(),
     )
+    counterpart.issuer_step(
+        request=request, actor=actor, event="withdrawn", note=note.strip(), at=withdrawn.at
+    )
+    return request

@@ -15,8 +15,14 @@ if TYPE_CHECKING:
 JUDICIAL_KINDS = ("court", "prosecutor", "investigating_judge")
 
 
+EXECUTING_ROLES = (Role.CONTACT_POINT_STAFF, Role.CENTRAL_AUTHORITY_STAFF)
+
+
 def _acts_for_issuer(request: "Request", user: Any) -> bool:
-    return bool(getattr(user, "authority_id", None) == request.issuing_authority_id)
+    return bool(
+        request.direction == "outgoing"
+        and getattr(user, "authority_id", None) == request.issuing_authority_id
+    )
 
 
 def may_act_for_issuer(*, request: "Request", user: Any) -> bool:
@@ -41,3 +47,13 @@ def may_validate(*, request: "Request", user: Any) -> bool:
 
 def may_withdraw(*, request: "Request", user: Any) -> bool:
     return may_act_for_issuer(request=request, user=user)
+
+
+def may_act_for_executor(*, request: "Request", user: Any) -> bool:
+    """Contact-point or central-authority staff of the authority that received the request:
+    who acknowledge, assign, recognise, execute, refuse, postpone and forward it."""
+    return bool(
+        request.direction == "incoming"
+        and getattr(user, "authority_id", None) == request.executing_authority_id
+        and any(user.has_role(role) for role in EXECUTING_ROLES)
+    )

@@ -5,11 +5,12 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import GET_STATE, RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from contact_points.models import Authority, Country
 from mla.requests import lifecycle_rules
+from mla.requests.deadlines import DeadlineState
 
 
 def canonical_json(data: Any) -> bytes:
@@ -22,14 +23,180 @@ def request_is_complete(request: Any) -> bool:
     return bool(request.is_complete)
 
 
+def _outgoing(request: Any) -> bool:
+    return bool(request.direction == Request.Direction.OUTGOING)
+
+
+def _incoming(request: Any) -> bool:
+    return bool(request.direction == Request.Direction.INCOMING)
+
+
+def _preservation(request: Any) -> bool:
+    return bool(request.is_preservation)
+
+
+def _not_preservation(request: Any) -> bool:
+    return not request.is_preservation
+
+
+def _resume_state(request: Any) -> str:
+    return str(request.resume_state)
+
+
+def _followed_state(request: Any, to: str) -> str:
+    return to
+
+
+def _system_only(request: Any, user: Any) -> bool:
+    # Steps the other side took, recorded on this side's copy by mla.requests.counterpart.
+    return False
+
+
+def _issuer(request: Any, user: Any) -> bool:
+    return lifecycle_rules.may_act_for_issuer(request=request, user=user)
+
+
+def _executor(request: Any, user: Any) -> bool:
+    return lifecycle_rules.may_act_for_executor(request=request, user=user)
+
+
+class RefusalGround(models.TextChoices):
+    """Grounds for refusing: the codes the law gives, then "other" with its motivation."""
+
+    EIO_11_1_A = "eio_11_1_a", _("EIO Art. 11(1)(a): immunity, privilege or freedom of the press")
+    EIO_11_1_B = "eio_11_1_b", _("EIO Art. 11(1)(b): essential national security interests")
+    EIO_11_1_C = (
+        "eio_11_1_c",
+        _("EIO Art. 11(1)(c): non-criminal proceedings and measure not authorised domestically"),
+    )
+    EIO_11_1_D = "eio_11_1_d", _("EIO Art. 11(1)(d): ne bis in idem")
+    EIO_11_1_E = (
+        "eio_11_1_e",
+        _("EIO Art. 11(1)(e): committed outside the issuing State and not an offence here"),
+    )
+    EIO_11_1_F = "eio_11_1_f", _("EIO Art. 11(1)(f): incompatible with fundamental rights")
+    EIO_11_1_G = "eio_11_1_g", _("EIO Art. 11(1)(g): no double criminality")
+    EIO_11_1_H = "eio_11_1_h", _("EIO Art. 11(1)(h): measure restricted to listed offences")
+    BUDAPEST_25_4 = (
+        "budapest_25_4",
+        _("Budapest Art. 25(4): ground of the requested Party's law or treaty"),
+    )
+    BUDAPEST_27_4 = (
+        "budapest_27_4",
+        _("Budapest Art. 27(4): political offence, or sovereignty, security, ordre public"),
+    )
+    BUDAPEST_29_5 = (
+        "budapest_29_5",
+        _("Budapest Art. 29(5): political offence, or sovereignty, security, ordre public"),
+    )
+    OTHER = "other", _("Other ground (see the motivation)")
+
+
+# The grounds each travelling instrument may be refused on (contact_points Instrument values).
+REFUSAL_GROUNDS_BY_INSTRUMENT: dict[str, tuple[str, ...]] = {
+    "eio": (
+        *(ground for ground in RefusalGround.values if ground.startswith("eio_")),
+        RefusalGround.OTHER,
+    ),
+    "mla": (RefusalGround.BUDAPEST_25_4, RefusalGround.BUDAPEST_27_4, RefusalGround.OTHER),
+    "preservation": (RefusalGround.BUDAPEST_29_5, RefusalGround.OTHER),
+}
+
+
 class Request(ConcurrentTransitionMixin, models.Model):
+    """One side's copy of a request: the issuing authority's (outgoing) or the receiving one's.
+
+    When both authorities are hosted on this node each has its own row, joined by
+    ``counterpart``; the executing side's steps are recorded on the issuing copy by
+    mla.requests.counterpart, so both stay in step as they would between two nodes.
+    """
+
+    class Direction(models.TextChoices):
+        OUTGOING = "outgoing", _("Outgoing")
+        INCOMING = "incoming", _("Incoming")
+
     class State(models.TextChoices):
         DRAFT = "draft", _("Draft")
         AWAITING_VALIDATION = "awaiting_validation", _("Awaiting validation")
         READY = "ready", _("Ready to send")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        RECEIVED = "received", _("Received")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ASSIGNED = "assigned", _("Assigned")
+        RECOGNISED = "recognised", _("Recognised")
+        IN_EXECUTION = "in_execution", _("In execution")
+        INFO_REQUESTED = "info_requested", _("Additional information requested")
+        POSTPONED = "postponed", _("Postponed")
+        PRESERVED = "preserved", _("Preserved")
+        EXTENDED = "extended", _("Preservation extended")
+        FOLLOWED_UP = "followed_up", _("Followed up by a request")
+        EXECUTED = "executed", _("Executed")
+        PARTIALLY_EXECUTED = "partially_executed", _("Partially executed")
+        REFUSED = "refused", _("Refused")
+        FORWARDED = "forwarded", _("Forwarded to the competent authority")
+        EXPIRED = "expired", _("Preservation expired")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    # Where a request can still move; the rest are final.
+    ISSUING_OPEN = (
+        State.DRAFT,
+        State.AWAITING_VALIDATION,
+        State.READY,
+        State.SENT,
+        State.DELIVERED,
+        State.ACKNOWLEDGED,
+        State.RECOGNISED,
+        State.IN_EXECUTION,
+        State.INFO_REQUESTED,
+        State.POSTPONED,
+        State.PRESERVED,
+        State.EXTENDED,
+        State.FOLLOWED_UP,
+    )
+    EXECUTING_OPEN = (
+        State.RECEIVED,
+        State.ACKNOWLEDGED,
+        State.ASSIGNED,
+        State.RECOGNISED,
+        State.IN_EXECUTION,
+        State.INFO_REQUESTED,
+        State.POSTPONED,
+        State.PRESERVED,
+        State.EXTENDED,
+        State.FOLLOWED_UP,
+    )
+    FINAL = (
+        State.EXECUTED,
+        State.PARTIALLY_EXECUTED,
+        State.REFUSED,
+        State.FORWARDED,
+        State.EXPIRED,
+        State.WITHDRAWN,
+    )
+    # Before a decision on the request (recognition, preservation or refusal).
+    UNDECIDED = (State.RECEIVED, State.ACKNOWLEDGED, State.ASSIGNED)
+    # States the issuing copy takes when the executing side reports a step (see counterpart).
+    FOLLOWED = (
+        State.DELIVERED,
+        State.ACKNOWLEDGED,
+        State.RECOGNISED,
+        State.IN_EXECUTION,
+        State.INFO_REQUESTED,
+        State.POSTPONED,
+        State.PRESERVED,
+        State.EXTENDED,
+        State.FOLLOWED_UP,
+        State.EXECUTED,
+        State.PARTIALLY_EXECUTED,
+        State.REFUSED,
+        State.EXPIRED,
+    )
+
+    reference = models.CharField(_("reference"), max_length=40)
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=Direction.choices, default=Direction.OUTGOING
+    )
     declaration_code = models.CharField(_("request type"), max_length=40)
     issuing_authority = models.ForeignKey(
         Authority,
@@ -48,13 +215,20 @@ class Request(ConcurrentTransitionMixin, models.Model):
         related_name="incoming_requests",
         verbose_name=_("executing authority"),
     )
+    # The other side's copy when both authorities are hosted on this node.
+    counterpart = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The author; empty on a copy received from another node.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     # Changed only by the transitions below, through the services of mla.requests.lifecycle.
     state = FSMField(
         _("state"), max_length=32, choices=State.choices, default=State.DRAFT, protected=True
     )
+    # The state to go back to when the information asked for arrives or a postponement ends.
+    resume_state = models.CharField(max_length=32, blank=True)
     validating_authority = models.ForeignKey(
         Authority,
         on_delete=models.PROTECT,
@@ -63,12 +237,39 @@ class Request(ConcurrentTransitionMixin, models.Model):
         related_name="requests_to_validate",
         verbose_name=_("validating authority"),
     )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
     data = models.JSONField(_("structured data"), default=dict, blank=True)
     # Languages of the document's labels: the issuing side's and the executing side's.
     issuing_language = models.CharField(max_length=8, default="en")
     executing_language = models.CharField(max_length=8, default="en")
     # Bumped on every save of the data: a save from a stale page is detected, not lost.
     version = models.PositiveIntegerField(default=1)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The outcome as the executing side gave it: refusal ground or postponement, and why.
+    outcome_ground = models.CharField(
+        _("ground"), max_length=32, choices=RefusalGround.choices, blank=True
+    )
+    outcome_note = models.TextField(_("motivation"), blank=True)
+    postponed_until = models.DateField(_("postponed until"), null=True, blank=True)
+    forwarded_to = models.ForeignKey(
+        Authority,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("forwarded to"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     linked = models.ManyToManyField(
@@ -77,9 +278,30 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        # The outgoing list's filter and order, so its first page is read from the index.
         indexes = [
-            models.Index(fields=["issuing_authority", "-updated_at", "-id"], name="request_outbox")
+            # The outgoing and incoming lists' filters and order: their pages come from these.
+            models.Index(
+                fields=["issuing_authority", "direction", "-updated_at", "-id"],
+                name="request_outbox",
+            ),
+            models.Index(
+                fields=["executing_authority", "direction", "-updated_at", "-id"],
+                name="request_inbox",
+            ),
+            models.Index(fields=["reference"], name="request_reference"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=models.Q(direction="outgoing"),
+                name="request_outgoing_reference_once",
+            ),
+            # An authority holds one copy of a given issuer's request.
+            models.UniqueConstraint(
+                fields=["issuing_authority", "reference", "executing_authority"],
+                condition=models.Q(direction="incoming"),
+                name="request_incoming_copy_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -89,15 +311,46 @@ class Request(ConcurrentTransitionMixin, models.Model):
     def data_digest(self) -> str:
         return hashlib.sha256(canonical_json(self.data)).hexdigest()
 
+    @property
+    def owning_authority_id(self) -> int | None:
+        """The authority whose copy this is: the issuer's outgoing, the receiver's incoming."""
+        if self.direction == self.Direction.INCOMING:
+            return self.executing_authority_id
+        return self.issuing_authority_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in self.FINAL
+
+    @property
+    def instrument(self) -> str:
+        from mla.requests.declarations import declaration_for
+
+        return declaration_for(self.declaration_code).directory_instrument
+
+    @property
+    def is_preservation(self) -> bool:
+        return self.instrument == "preservation"
+
+    @property
+    def is_confidential(self) -> bool:
+        """The issuer asked for confidentiality in any section that offers it."""
+        return any(
+            isinstance(values, dict) and values.get("confidential") in (True, "true", "on")
+            for values in self.data.values()
+        )
+
     # Guards are checked by has_transition_perm and again when the transition runs; the
     # permissions (who may act) are checked by the lifecycle services, which pass the user.
+
+    # Issuing side --------------------------------------------------------------------
 
     @transition(
         field=state,
         source=State.DRAFT,
         target=RETURN_VALUE(State.AWAITING_VALIDATION, State.READY),
-        conditions=[lambda request: request_is_complete(request)],
-        permission=lambda request, user: lifecycle_rules.may_submit(request=request, user=user),
+        conditions=[_outgoing, lambda request: request_is_complete(request)],
+        permission=_issuer,
     )
     def submit(self) -> str:
         return self.State.AWAITING_VALIDATION if self.needs_validation else self.State.READY
@@ -106,6 +359,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.AWAITING_VALIDATION,
         target=State.READY,
+        conditions=[_outgoing],
         permission=lambda request, user: lifecycle_rules.may_validate(request=request, user=user),
     )
     def validate(self) -> None:
@@ -115,6 +369,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.AWAITING_VALIDATION,
         target=State.DRAFT,
+        conditions=[_outgoing],
         permission=lambda request, user: lifecycle_rules.may_validate(request=request, user=user),
     )
     def return_for_changes(self) -> None:
@@ -122,12 +377,257 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
-        source=[State.DRAFT, State.AWAITING_VALIDATION, State.READY],
+        source=State.READY,
+        target=State.SENT,
+        conditions=[_outgoing],
+        permission=_issuer,
+    )
+    def send(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.INFO_REQUESTED,
+        target=RETURN_VALUE(
+            State.DELIVERED, State.ACKNOWLEDGED, State.RECOGNISED, State.IN_EXECUTION
+        ),
+        conditions=[_outgoing],
+        permission=_issuer,
+    )
+    def answer_information(self) -> str:
+        return self.resume_state
+
+    @transition(
+        field=state,
+        source=[State.PRESERVED, State.EXTENDED],
+        target=State.FOLLOWED_UP,
+        conditions=[_outgoing, _preservation],
+        permission=_issuer,
+    )
+    def follow_up(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=list(ISSUING_OPEN),
         target=State.WITHDRAWN,
-        permission=lambda request, user: lifecycle_rules.may_withdraw(request=request, user=user),
+        conditions=[_outgoing],
+        permission=_issuer,
     )
     def withdraw(self) -> None:
         pass
+
+    @transition(
+        field=state,
+        source=[
+            State.SENT,
+            State.DELIVERED,
+            State.ACKNOWLEDGED,
+            State.RECOGNISED,
+            State.IN_EXECUTION,
+            State.INFO_REQUESTED,
+            State.POSTPONED,
+            State.PRESERVED,
+            State.EXTENDED,
+            State.FOLLOWED_UP,
+        ],
+        target=GET_STATE(_followed_state, states=list(FOLLOWED)),
+        conditions=[_outgoing],
+        permission=_system_only,
+    )
+    def follow_executing_side(self, to: str) -> None:
+        """Take the state the executing side reported (legal pairs: counterpart.FOLLOWS)."""
+
+    # Executing side ------------------------------------------------------------------
+
+    @transition(
+        field=state,
+        source=State.RECEIVED,
+        target=State.ACKNOWLEDGED,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def acknowledge(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.ACKNOWLEDGED,
+        target=State.ASSIGNED,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def assign(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.ACKNOWLEDGED, State.ASSIGNED],
+        target=State.RECOGNISED,
+        conditions=[_incoming, _not_preservation],
+        permission=_executor,
+    )
+    def recognise(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.RECOGNISED,
+        target=State.IN_EXECUTION,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def start_execution(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.RECOGNISED, State.IN_EXECUTION],
+        target=State.EXECUTED,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def execute(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.RECOGNISED, State.IN_EXECUTION],
+        target=State.PARTIALLY_EXECUTED,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def execute_partially(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[
+            State.RECEIVED,
+            State.ACKNOWLEDGED,
+            State.ASSIGNED,
+            State.RECOGNISED,
+            State.IN_EXECUTION,
+            State.POSTPONED,
+        ],
+        target=State.REFUSED,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def refuse(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.RECOGNISED, State.IN_EXECUTION],
+        target=State.POSTPONED,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def postpone(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.POSTPONED,
+        target=RETURN_VALUE(State.RECOGNISED, State.IN_EXECUTION),
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def resume(self) -> str:
+        return self.resume_state
+
+    @transition(
+        field=state,
+        source=[
+            State.RECEIVED,
+            State.ACKNOWLEDGED,
+            State.ASSIGNED,
+            State.RECOGNISED,
+            State.IN_EXECUTION,
+        ],
+        target=State.INFO_REQUESTED,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def request_information(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.INFO_REQUESTED,
+        target=RETURN_VALUE(
+            State.RECEIVED,
+            State.ACKNOWLEDGED,
+            State.ASSIGNED,
+            State.RECOGNISED,
+            State.IN_EXECUTION,
+        ),
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def receive_information(self) -> str:
+        return self.resume_state
+
+    @transition(
+        field=state,
+        source=[State.RECEIVED, State.ACKNOWLEDGED, State.ASSIGNED],
+        target=State.FORWARDED,
+        conditions=[_incoming],
+        permission=_executor,
+    )
+    def forward(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.ACKNOWLEDGED, State.ASSIGNED],
+        target=State.PRESERVED,
+        conditions=[_incoming, _preservation],
+        permission=_executor,
+    )
+    def preserve(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.PRESERVED, State.EXTENDED],
+        target=State.EXTENDED,
+        conditions=[_incoming, _preservation],
+        permission=_executor,
+    )
+    def extend_preservation(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.PRESERVED, State.EXTENDED],
+        target=State.FOLLOWED_UP,
+        conditions=[_incoming, _preservation],
+        permission=_executor,
+    )
+    def record_follow_up(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.PRESERVED, State.EXTENDED, State.FOLLOWED_UP],
+        target=State.EXPIRED,
+        conditions=[_incoming, _preservation],
+        permission=_executor,
+    )
+    def end_preservation(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=list(EXECUTING_OPEN),
+        target=State.WITHDRAWN,
+        conditions=[_incoming],
+        permission=_system_only,
+    )
+    def record_withdrawal(self) -> None:
+        """The issuing side withdrew the request."""
 
     @property
     def needs_validation(self) -> bool:
@@ -254,3 +754,42 @@ class RequestGroupObjectPermission(GroupObjectPermissionBase):
     """Per-request permissions of a group: each authority has one (see mla.requests.access)."""
 
     content_object = models.ForeignKey(Request, on_delete=models.CASCADE)
+
+
+class Deadline(models.Model):
+    """A legal deadline of one copy of a request, as last computed from its events.
+
+    Recomputed by mla.requests.deadline_store on every event of the request, and by the
+    periodic check for those whose due instant passed (running to missed)."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="deadlines")
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=100)  # document label key
+    source = models.CharField(_("legal source"), max_length=255)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(_("due"))
+    state = models.CharField(_("state"), max_length=16, choices=DeadlineState.choices)
+    met_at = models.DateTimeField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    extended_days = models.PositiveIntegerField(default=0)
+    extension_reason = models.TextField(blank=True)
+    suspended_since = models.DateTimeField(null=True, blank=True)
+    paused_seconds = models.PositiveBigIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "code"], name="deadline_once_per_code")
+        ]
+        indexes = [
+            # The periodic check reads the open deadlines by due instant.
+            models.Index(
+                fields=["due_at"],
+                name="deadline_open_due",
+                condition=models.Q(state__in=["running", "extended"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} {self.code} {self.state}"

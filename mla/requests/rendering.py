@@ -86,6 +86,11 @@ def _labels(key: str, primary: str, secondary: str) -> Labels:
     return Labels(first, other if other != first else "")
 
 
+def bilingual_labels(key: str, primary: str, secondary: str) -> Labels:
+    """``key`` in ``primary`` and, when it reads differently, in ``secondary``."""
+    return _labels(key, primary, secondary)
+
+
 def _country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=str(code).upper())
     return f"{country.name} ({country.alpha_2})" if country else str(code)
@@ -209,7 +214,13 @@ def _stylesheet() -> tuple[CSS, FontConfiguration]:
     return _STYLESHEET, _FONT_CONFIG
 
 
-def html_to_pdf(*, html: str, json_data: bytes) -> bytes:
+def html_to_pdf(
+    *,
+    html: str,
+    json_data: bytes,
+    json_name: str = JSON_ATTACHMENT_NAME,
+    json_description: str = "Structured request data (JSON)",
+) -> bytes:
     stylesheet, fonts = _stylesheet()
     fetcher = AssetsOnlyFetcher()
     pdf = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher).write_pdf(
@@ -219,8 +230,8 @@ def html_to_pdf(*, html: str, json_data: bytes) -> bytes:
         attachments=[
             Attachment(
                 string=json_data,
-                name=JSON_ATTACHMENT_NAME,
-                description="Structured request data (JSON)",
+                name=json_name,
+                description=json_description,
                 relationship="Data",
                 url_fetcher=fetcher,
             )

@@ -4,19 +4,28 @@ Until per-object permissions arrive with the lifecycle, a user sees the requests
 own authority; a request they may not see answers 404, as one that does not exist.
 """
 
+import datetime
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import has_transition_perm
 
 from contact_points.instruments import instrument_applicability
 from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrument, Country
 from mla.accounts.models import User
 from mla.accounts.services import authority_group
 from mla.requests.access import visible_requests
+from mla.requests.annex_b import AnnexBFacts
+from mla.requests.deadlines import DeadlineState, format_remaining, in_zone
 from mla.requests.declarations import DECLARATIONS, InstrumentDeclaration
 from mla.requests.labels import label
+from mla.requests.lifecycle_rules import EXECUTING_ROLES, may_act_for_executor, may_submit
 from mla.requests.models import (
+    AuditEntry,
     Request,
     RequestGroupObjectPermission,
     RequestUserObjectPermission,
@@ -107,48 +116,253 @@ def outgoing_requests(*, user: User) -> QuerySet[Request]:
     the permission tables, through an index that also serves the order.
     """
     return (
-        Request.objects.filter(issuing_authority_id=user.authority_id)
+        Request.objects.filter(
+            issuing_authority_id=user.authority_id, direction=Request.Direction.OUTGOING
+        )
         .select_related("executing_country", "executing_authority")
         .defer("data")  # lists never show the form content, which can be large
         .order_by("-updated_at", "-id")
     )
 
 
-def other_visible_requests(*, user: User) -> QuerySet[Request]:
-    """Requests of other authorities the user may see: shared, or to validate.
-
-    Read from guardian's permission tables without the user's own authority group, whose
-    grants (every request of the authority) would otherwise be scanned only to be dropped.
-    """
-    own_group = authority_group(authority=user.authority)
-    visible = Q(
-        pk__in=RequestUserObjectPermission.objects.filter(
-            user=user, permission__codename="view_request"
-        ).values("content_object_id")
-    )
-    # Group ids are read first: a literal list lets the planner use the permission index.
-    other_groups = list(user.groups.exclude(pk=own_group.pk).values_list("pk", flat=True))
-    if other_groups:
-        visible |= Q(
-            pk__in=RequestGroupObjectPermission.objects.filter(
-                group_id__in=other_groups, permission__codename="view_request"
-            ).values("content_object_id")
-        )
+def incoming_requests(*, user: User) -> QuerySet[Request]:
+    """The requests the user's authority received, newest first (its group sees them all,
+    as it does its outgoing ones)."""
     return (
-        Request.objects.filter(visible)
-        .exclude(issuing_authority_id=user.authority_id)
-        .select_related("executing_country", "executing_authority")
+        Request.objects.filter(
+            executing_authority_id=user.authority_id, direction=Request.Direction.INCOMING
+        )
+        .select_related("issuing_authority", "executing_country", "assignee")
         .defer("data")
         .order_by("-updated_at", "-id")
     )
 
 
+def other_visible_requests(*, user: User, limit: int) -> list[Request]:
+    """The newest ``limit`` requests of other authorities the user may see: shared with
+    them, or to validate.
+
+    Read from guardian's permission tables without the user's own authority group, whose
+    grants (every request of the authority) would otherwise be scanned only to be dropped;
+    one query per table, so that each is a join on its own index (an OR of the two makes
+    the planner scan every request).
+    """
+    own_group = authority_group(authority=user.authority)
+    sources: list[QuerySet[Any, Any]] = [
+        RequestUserObjectPermission.objects.filter(
+            user=user, permission__codename="view_request"
+        ).values("content_object_id")
+    ]
+    # Group ids are read first: a literal list lets the planner use the permission index.
+    other_groups = list(user.groups.exclude(pk=own_group.pk).values_list("pk", flat=True))
+    if other_groups:
+        sources.append(
+            RequestGroupObjectPermission.objects.filter(
+                group_id__in=other_groups, permission__codename="view_request"
+            ).values("content_object_id")
+        )
+    base = (
+        Request.objects.exclude(
+            issuing_authority_id=user.authority_id, direction=Request.Direction.OUTGOING
+        )
+        .exclude(executing_authority_id=user.authority_id, direction=Request.Direction.INCOMING)
+        .select_related("executing_country", "executing_authority")
+        .defer("data")
+        .order_by("-updated_at", "-id")
+    )
+    found = {row.pk: row for source in sources for row in base.filter(pk__in=source)[:limit]}
+    return sorted(found.values(), key=lambda row: (row.updated_at, row.pk), reverse=True)[:limit]
+
+
 def request_for_user(*, user: User, reference: str) -> Request | None:
-    return (
+    """The user's copy of the request with this reference, or None if they may not see one.
+
+    Both sides' copies share the reference; a user who sees both (shared with a colleague
+    of the other side) gets their own authority's copy."""
+    found = list(
         requests_for_user(user=user)
         .prefetch_related(
-            "attachments", "links_out__to_request", "links_in__from_request", "audit_entries"
+            "attachments",
+            "links_out__to_request",
+            "links_in__from_request",
+            "audit_entries",
+            "deadlines",
         )
-        .filter(reference=reference)
-        .first()
+        .filter(reference=reference)[:3]
     )
+    found.sort(key=lambda item: item.owning_authority_id != user.authority_id)
+    return found[0] if found else None
+
+
+# Steps of each side offered on a request's page, each with the permission rule of its
+# transition (has_transition_perm: source state, guards and who may act).
+ISSUING_STEPS = (
+    "validate",
+    "return_for_changes",
+    "send",
+    "answer_information",
+    "follow_up",
+    "withdraw",
+)
+EXECUTING_STEPS = (
+    "acknowledge",
+    "recognise",
+    "start_execution",
+    "execute",
+    "execute_partially",
+    "refuse",
+    "postpone",
+    "resume",
+    "request_information",
+    "receive_information",
+    "forward",
+    "preserve",
+    "extend_preservation",
+    "record_follow_up",
+    "end_preservation",
+)
+
+
+def executing_colleagues(*, request: Request) -> list[User]:
+    """Who may be given a received request: the receiving authority's executing staff."""
+    if request.executing_authority_id is None:
+        return []
+    return list(
+        User.objects.filter(
+            authority_id=request.executing_authority_id,
+            is_active=True,
+            groups__name__in=list(EXECUTING_ROLES),
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def request_actions(*, request: Request, user: User) -> dict[str, bool]:
+    """Which steps the user may take on the request now."""
+    steps = ISSUING_STEPS if request.direction == Request.Direction.OUTGOING else EXECUTING_STEPS
+    actions = {name: has_transition_perm(getattr(request, name), user) for name in steps}
+    # Offer submission to its author even while incomplete: the refusal says what is missing.
+    actions["submit"] = request.state == Request.State.DRAFT and may_submit(
+        request=request, user=user
+    )
+    executor = may_act_for_executor(request=request, user=user)
+    open_deadlines = {
+        row.code
+        for row in request.deadlines.all()
+        if row.state in ("running", "extended", "suspended", "missed")
+    }
+    recognition = next((row for row in request.deadlines.all() if row.code == "recognition"), None)
+    actions["assign"] = executor and request.is_open and request.state != Request.State.RECEIVED
+    actions["extend_recognition"] = (
+        executor
+        and recognition is not None
+        and recognition.code in open_deadlines
+        and recognition.extended_days == 0
+    )
+    actions["provisional_decision"] = executor and "provisional_measures" in open_deadlines
+    return actions
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    """A deadline as a user sees it: due in their zone and the other side's."""
+
+    label: str
+    source: str
+    state: str
+    state_display: str
+    due_here: datetime.datetime
+    zone_here: str
+    due_there: datetime.datetime
+    zone_there: str
+    remaining: str
+    late: bool
+    extension_reason: str
+
+
+def request_deadlines(*, request: Request, user: User, language: str) -> list[DeadlineView]:
+    now = timezone.now()
+    own_zone = user.authority.time_zone or "UTC"
+    other = (
+        request.issuing_authority
+        if user.authority_id == request.executing_authority_id
+        else request.executing_authority
+    )
+    other_zone = (other.time_zone if other else "") or "UTC"
+    views = []
+    for row in request.deadlines.all():
+        state = row.state
+        # Stored states are as of the last event; a deadline that ran out since reads missed.
+        if state in (DeadlineState.RUNNING, DeadlineState.EXTENDED) and row.due_at < now:
+            state = DeadlineState.MISSED
+        open_ = state in (DeadlineState.RUNNING, DeadlineState.EXTENDED, DeadlineState.MISSED)
+        views.append(
+            DeadlineView(
+                label=label(row.label, language),
+                source=row.source,
+                state=state,
+                state_display=str(DeadlineState(state).label),
+                due_here=in_zone(row.due_at, own_zone),
+                zone_here=own_zone,
+                due_there=in_zone(row.due_at, other_zone),
+                zone_there=other_zone,
+                remaining=format_remaining(due_at=row.due_at, now=now) if open_ else "",
+                late=row.late or state == DeadlineState.MISSED,
+                extension_reason=row.extension_reason,
+            )
+        )
+    return views
+
+
+def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
+    """The facts of the Annex B acknowledgement of an EIO, once it was acknowledged."""
+    if request.instrument != "eio":
+        return None
+    entries = list(
+        AuditEntry.objects.filter(
+            request=request, event__in=["acknowledged", "forwarded", "received", "delivered"]
+        ).order_by("sequence")
+    )
+    acknowledged = next((e for e in reversed(entries) if e.event == "acknowledged"), None)
+    received = next((e for e in reversed(entries) if e.event in ("received", "delivered")), None)
+    if acknowledged is None or received is None:
+        return None
+    forwarded = next((e for e in reversed(entries) if e.event == "forwarded"), None)
+    forwarded_to = (
+        Authority.objects.filter(identifier=forwarded.payload.get("to")).first()
+        if forwarded
+        else None
+    )
+    receiving = request.executing_authority
+    assert receiving is not None
+    issuing = request.issuing_authority
+    sent = request.sent_at
+    return AnnexBFacts(
+        reference=request.reference,
+        issuing_authority_name=issuing.name,
+        issuing_authority_address=issuing.postal_address,
+        issuing_country_name=issuing.country.name,
+        date_of_issue=timezone.localtime(sent, _zone(issuing.time_zone)).date() if sent else None,
+        received_at=request.received_at or received.at,
+        acknowledged_at=acknowledged.at,
+        receiving_authority_name=receiving.name,
+        receiving_authority_address=receiving.postal_address,
+        receiving_authority_phone=receiving.phone,
+        receiving_authority_email=receiving.email,
+        receiving_authority_zone=receiving.time_zone or "UTC",
+        receiving_file_reference="",
+        forwarded_to_name=forwarded_to.name if forwarded_to else "",
+        forwarded_to_address=forwarded_to.postal_address if forwarded_to else "",
+        forwarded_at=forwarded.at if forwarded_to and forwarded else None,
+        other_information=acknowledged.note,
+        signed_by=", ".join(
+            part for part in (acknowledged.actor_name, acknowledged.authority_name) if part
+        ),
+        issuing_language=request.issuing_language,
+        executing_language=request.executing_language,
+    )
+
+
+def _zone(name: str) -> datetime.tzinfo:
+    return ZoneInfo(name or "UTC")

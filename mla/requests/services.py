@@ -260,3 +260,9 @@ def attachment_remove(*, attachment: Attachment, actor: User) -> None:
     stored = attachment.file
     attachment.delete()
     transaction.on_commit(lambda: stored.delete(save=False))
+
+
+@transaction.atomic
+def request_download_record(*, request: Request, actor: User, document: str) -> None:
+    """Record that someone took a copy of a confidential request."""
+    audit_record(request=request, actor=actor, event="downloaded", payload={"document": document})

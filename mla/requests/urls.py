@@ -17,6 +17,7 @@ urlpatterns = [
     path("<str:reference>/preview/", views.request_preview, name="preview"),
     path("<str:reference>/pdf/", views.request_pdf_download, name="pdf"),
     path("<str:reference>/json/", views.request_json_download, name="json"),
+    path("<str:reference>/annex-b/", views.request_annex_b, name="annex_b"),
     path("<str:reference>/duplicate/", views.request_duplicate_view, name="duplicate"),
     path("<str:reference>/link/", views.request_link_view, name="link"),
     path("<str:reference>/share/", views.request_share_view, name="share"),

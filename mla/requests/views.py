@@ -1,21 +1,23 @@
+import datetime
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import pycountry
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_fsm import has_transition_perm
 
 from contact_points.models import Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.core.pagination import keyset_page
 from mla.requests.access import may_share, request_revoke, request_share, request_shares
+from mla.requests.annex_b import annex_b_pdf
 from mla.requests.completeness import (
     Problem,
     request_completeness,
@@ -24,21 +26,49 @@ from mla.requests.completeness import (
 )
 from mla.requests.declarations import declaration_for
 from mla.requests.editor import section_controls, section_values_from_post
+from mla.requests.execution import (
+    forward_choices,
+    refusal_grounds,
+    request_acknowledge,
+    request_ask_information,
+    request_assign,
+    request_end_preservation,
+    request_execute,
+    request_extend_preservation,
+    request_extend_recognition,
+    request_forward,
+    request_postpone,
+    request_preserve,
+    request_recognise,
+    request_record_follow_up,
+    request_record_information,
+    request_record_provisional_decision,
+    request_refuse,
+    request_resume,
+    request_start_execution,
+)
 from mla.requests.labels import label, section_heading
 from mla.requests.lifecycle import (
+    request_answer_information,
+    request_follow_up,
     request_return_for_changes,
+    request_send,
     request_submit,
     request_validate,
     request_withdraw,
     validating_authority_choices,
 )
-from mla.requests.lifecycle_rules import may_submit
 from mla.requests.models import Request
 from mla.requests.rendering import document_context, request_pdf, structured_export
 from mla.requests.selectors import (
+    annex_b_facts,
     drafting_options,
+    executing_colleagues,
+    incoming_requests,
     other_visible_requests,
     outgoing_requests,
+    request_actions,
+    request_deadlines,
     request_for_user,
 )
 from mla.requests.services import (
@@ -47,6 +77,7 @@ from mla.requests.services import (
     attachment_remove,
     attachment_size_check,
     request_create,
+    request_download_record,
     request_duplicate,
     request_link,
     request_save_section,
@@ -77,14 +108,21 @@ def request_list(request: HttpRequest) -> HttpResponse:
             (item, label(declaration_for(item.declaration_code).title, language)) for item in items
         ]
 
-    page = Paginator(outgoing_requests(user=user), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    outgoing = keyset_page(
+        outgoing_requests(user=user), cursor=request.GET.get("after"), size=LIST_PAGE_SIZE
+    )
+    incoming = keyset_page(
+        incoming_requests(user=user), cursor=request.GET.get("in_after"), size=LIST_PAGE_SIZE
+    )
     return render(
         request,
         "requests/list.html",
         {
-            "page": page,
-            "rows": titled(page.object_list),
-            "others": titled(other_visible_requests(user=user)[:LIST_PAGE_SIZE]),
+            "outgoing": outgoing,
+            "rows": titled(outgoing.rows),
+            "incoming": incoming,
+            "incoming_rows": titled(incoming.rows),
+            "others": titled(other_visible_requests(user=user, limit=LIST_PAGE_SIZE)),
         },
     )
 
@@ -156,13 +194,14 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     item = _request_or_404(request, reference)
     declaration = declaration_for(item.declaration_code)
     user = _user(request)
-    actions = {
-        name: has_transition_perm(getattr(item, name), user)
-        for name in ("validate", "return_for_changes", "withdraw")
-    }
-    problems = request_completeness(declaration=declaration, data=item.data)
-    # Offer submission to its author even while incomplete: the refusal says what is missing.
-    actions["submit"] = item.state == Request.State.DRAFT and may_submit(request=item, user=user)
+    language = user.preferred_language
+    actions = request_actions(request=item, user=user)
+    problems = (
+        request_completeness(declaration=declaration, data=item.data)
+        if item.state == Request.State.DRAFT
+        else []
+    )
+    executing_side = item.direction == Request.Direction.INCOMING
     return render(
         request,
         "requests/detail.html",
@@ -172,6 +211,7 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "progress": _progress(item, problems),
             "problems": problems,
             "actions": actions,
+            "any_action": any(actions.values()),
             "needs_validation": item.needs_validation,
             "validators": validating_authority_choices(request=item)
             if actions["submit"] and item.needs_validation
@@ -179,6 +219,13 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "editable": item.state == Request.State.DRAFT,
             "may_share": may_share(request=item, actor=user),
             "shares": request_shares(request=item),
+            "deadlines": request_deadlines(request=item, user=user, language=language),
+            "executing_side": executing_side,
+            "refusal_grounds": refusal_grounds(request=item) if actions.get("refuse") else [],
+            "forward_choices": forward_choices(request=item) if actions.get("forward") else [],
+            "colleagues": executing_colleagues(request=item) if actions.get("assign") else [],
+            "annex_b": item.instrument == "eio"
+            and any(entry.event == "acknowledged" for entry in item.audit_entries.all()),
         },
     )
 
@@ -283,32 +330,159 @@ def _time_zones() -> list[str]:
     return sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
 
 
+def _text(request: HttpRequest, name: str) -> str:
+    return str(request.POST.get(name, "")).strip()
+
+
+def _days(request: HttpRequest) -> int:
+    try:
+        return int(request.POST.get("days", ""))
+    except ValueError:
+        raise ApplicationError(_("Give the number of days as a whole number.")) from None
+
+
+def _date(request: HttpRequest, name: str) -> datetime.date | None:
+    value = _text(request, name)
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ApplicationError(_("Give the date as YYYY-MM-DD.")) from None
+
+
+def _submit(request: HttpRequest, item: Request, actor: User, expected: str | None) -> None:
+    authority_id = request.POST.get("validating_authority") or None
+    choices = {str(a.pk): a for a in validating_authority_choices(request=item)}
+    if authority_id and authority_id not in choices:
+        raise ApplicationError(_("Choose a validating authority from the list."))
+    request_submit(
+        request=item,
+        actor=actor,
+        expected_state=expected,
+        validating_authority=choices.get(authority_id or ""),
+    )
+
+
+def _assign(request: HttpRequest, item: Request, actor: User, expected: str | None) -> None:
+    username = _text(request, "assignee")
+    assignee = None
+    if username == "me":
+        assignee = actor
+    elif username:
+        assignee = User.objects.filter(username=username, authority=actor.authority).first()
+        if assignee is None:
+            raise ApplicationError(_("There is no colleague with that username."))
+    request_assign(request=item, actor=actor, assignee=assignee, expected_state=expected)
+
+
+def _follow_up(request: HttpRequest, item: Request, actor: User, expected: str | None) -> None:
+    target = request_for_user(user=actor, reference=_text(request, "follow_up"))
+    if target is None:
+        raise ApplicationError(_("There is no request of yours with that reference."))
+    request_follow_up(request=item, actor=actor, follow_up=target, expected_state=expected)
+
+
+def _forward(request: HttpRequest, item: Request, actor: User, expected: str | None) -> None:
+    choices = {str(a.pk): a for a in forward_choices(request=item)}
+    target = choices.get(str(request.POST.get("authority", "")))
+    if target is None:
+        raise ApplicationError(_("Choose the competent authority from the list."))
+    request_forward(
+        request=item, actor=actor, to=target, note=_text(request, "note"), expected_state=expected
+    )
+
+
+Step = Callable[[HttpRequest, Request, User, str | None], object]
+
+# Each step of the page, reading its form fields and calling its service.
+STEPS: dict[str, Step] = {
+    "submit": _submit,
+    "validate": lambda r, item, user, expected: request_validate(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "return_for_changes": lambda r, item, user, expected: request_return_for_changes(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "send": lambda r, item, user, expected: request_send(
+        request=item, actor=user, expected_state=expected
+    ),
+    "answer_information": lambda r, item, user, expected: request_answer_information(
+        request=item, actor=user, note=_text(r, "note"), expected_state=expected
+    ),
+    "follow_up": _follow_up,
+    "withdraw": lambda r, item, user, expected: request_withdraw(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "acknowledge": lambda r, item, user, expected: request_acknowledge(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "assign": _assign,
+    "recognise": lambda r, item, user, expected: request_recognise(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "start_execution": lambda r, item, user, expected: request_start_execution(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "execute": lambda r, item, user, expected: request_execute(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "execute_partially": lambda r, item, user, expected: request_execute(
+        request=item, actor=user, partially=True, expected_state=expected, note=_text(r, "note")
+    ),
+    "refuse": lambda r, item, user, expected: request_refuse(
+        request=item,
+        actor=user,
+        ground=_text(r, "ground"),
+        motivation=_text(r, "motivation"),
+        expected_state=expected,
+    ),
+    "postpone": lambda r, item, user, expected: request_postpone(
+        request=item,
+        actor=user,
+        ground=_text(r, "ground"),
+        until=_date(r, "until"),
+        expected_state=expected,
+    ),
+    "resume": lambda r, item, user, expected: request_resume(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "request_information": lambda r, item, user, expected: request_ask_information(
+        request=item, actor=user, question=_text(r, "note"), expected_state=expected
+    ),
+    "receive_information": lambda r, item, user, expected: request_record_information(
+        request=item, actor=user, note=_text(r, "note"), expected_state=expected
+    ),
+    "forward": _forward,
+    "extend_recognition": lambda r, item, user, expected: request_extend_recognition(
+        request=item, actor=user, days=_days(r), reason=_text(r, "reason")
+    ),
+    "provisional_decision": lambda r, item, user, expected: request_record_provisional_decision(
+        request=item, actor=user, note=_text(r, "note")
+    ),
+    "preserve": lambda r, item, user, expected: request_preserve(
+        request=item, actor=user, expected_state=expected, note=_text(r, "note")
+    ),
+    "extend_preservation": lambda r, item, user, expected: request_extend_preservation(
+        request=item, actor=user, days=_days(r), reason=_text(r, "reason"), expected_state=expected
+    ),
+    "record_follow_up": lambda r, item, user, expected: request_record_follow_up(
+        request=item, actor=user, note=_text(r, "note"), expected_state=expected
+    ),
+    "end_preservation": lambda r, item, user, expected: request_end_preservation(
+        request=item, actor=user, note=_text(r, "note"), expected_state=expected
+    ),
+}
+
+
 @require_POST
 def request_transition_view(request: HttpRequest, reference: str, action: str) -> HttpResponse:
     item = _request_or_404(request, reference)
-    user = _user(request)
-    expected = request.POST.get("expected_state") or None
-    note = request.POST.get("note", "")
+    step = STEPS.get(action)
+    if step is None:
+        raise Http404
     try:
-        if action == "submit":
-            authority_id = request.POST.get("validating_authority") or None
-            choices = {str(a.pk): a for a in validating_authority_choices(request=item)}
-            if authority_id and authority_id not in choices:
-                raise ApplicationError(_("Choose a validating authority from the list."))
-            request_submit(
-                request=item,
-                actor=user,
-                expected_state=expected,
-                validating_authority=choices.get(authority_id or ""),
-            )
-        elif action == "validate":
-            request_validate(request=item, actor=user, expected_state=expected, note=note)
-        elif action == "return_for_changes":
-            request_return_for_changes(request=item, actor=user, expected_state=expected, note=note)
-        elif action == "withdraw":
-            request_withdraw(request=item, actor=user, expected_state=expected, note=note)
-        else:
-            raise Http404
+        step(request, item, _user(request), request.POST.get("expected_state") or None)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -316,6 +490,24 @@ def request_transition_view(request: HttpRequest, reference: str, action: str) -
             request, _("The request is now “%(state)s”.") % {"state": item.get_state_display()}
         )
     return redirect("requests:detail", reference=item.reference)
+
+
+def request_annex_b(request: HttpRequest, reference: str) -> HttpResponse:
+    """The EIO's Annex B acknowledgement of receipt, once acknowledged."""
+    item = _request_or_404(request, reference)
+    facts = annex_b_facts(request=item)
+    if facts is None:
+        raise Http404
+    _audit_confidential_download(request, item, "annex_b")
+    response = HttpResponse(annex_b_pdf(facts=facts), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{item.reference}-annex-b.pdf"'
+    return response
+
+
+def _audit_confidential_download(request: HttpRequest, item: Request, what: str) -> None:
+    """A download of a confidential request is an act of record (who took a copy, when)."""
+    if item.is_confidential:
+        request_download_record(request=item, actor=_user(request), document=what)
 
 
 def request_check(request: HttpRequest, reference: str) -> HttpResponse:
@@ -367,6 +559,7 @@ def request_preview(request: HttpRequest, reference: str) -> HttpResponse:
 
 def request_pdf_download(request: HttpRequest, reference: str) -> HttpResponse:
     item = _request_or_404(request, reference)
+    _audit_confidential_download(request, item, "pdf")
     response = HttpResponse(request_pdf(request=item), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}.pdf"'
     return response
@@ -374,6 +567,7 @@ def request_pdf_download(request: HttpRequest, reference: str) -> HttpResponse:
 
 def request_json_download(request: HttpRequest, reference: str) -> HttpResponse:
     item = _request_or_404(request, reference)
+    _audit_confidential_download(request, item, "json")
     response = HttpResponse(structured_export(request=item), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}.json"'
     return response
@@ -475,6 +669,7 @@ def attachment_download(request: HttpRequest, reference: str, attachment_id: int
     attachment = item.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404
+    _audit_confidential_download(request, item, f"attachment:{attachment.sha256}")
     return FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "mla.accounts",
     "contact_points",
     "mla.requests",
+    "mla.notifications",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mla.core.context_processors.node",
+                "mla.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -157,6 +159,13 @@ DIRECTORY_STALE_AFTER_DAYS = env.int("DIRECTORY_STALE_AFTER_DAYS", default=365)
 # Display name of this node (header, documents).
 NODE_NAME = env("NODE_NAME", default="MLA exchange node")
 
+# Address of this site as users reach it, for the links in e-mails (no trailing slash).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Outgoing mail. Subjects of notification e-mails (and of error mails) start with this.
+EMAIL_SUBJECT_PREFIX = env("EMAIL_SUBJECT_PREFIX", default=f"[{NODE_NAME}] ")
+# Seconds to wait for the mail server, so that a silent server cannot hang a worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
 # Celery: JSON only, late acknowledgement so that a crashed worker's task runs again.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 CELERY_RESULT_BACKEND = None
@@ -171,7 +180,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Deadlines count in minutes and hours as well as days: check every minute.
+    "deadlines-check": {"task": "mla.requests.tasks.deadlines_check", "schedule": 60.0},
+    "preservations-check": {"task": "mla.requests.tasks.preservations_check", "schedule": 600.0},
+}
 
 LOGGING = {
     "version": 1,

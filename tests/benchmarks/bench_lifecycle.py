@@ -11,7 +11,8 @@ from django.urls import reverse
 from contact_points.models import Country
 from mla.accounts.services import authority_group
 from mla.requests.declarations import declaration_for
-from mla.requests.lifecycle import request_submit, request_withdraw
+from mla.requests.execution import request_acknowledge
+from mla.requests.lifecycle import request_send, request_submit, request_withdraw
 from mla.requests.models import Request, RequestGroupObjectPermission
 from mla.requests.services import request_create
 from tests.benchmarks.harness import Harness, Result
@@ -75,6 +76,39 @@ def run(harness: Harness) -> None:
         request_withdraw(request=draft, actor=user)
     timings.sort()
     harness.record(Result("one transition (submit: guard + permission + audit)", timings[7], 15))
+
+    # The path after it: sending to an authority hosted here (its copy created, both audited,
+    # both deadlines computed) and the executing side's acknowledgement moving both copies.
+    receiver = AuthorityFactory(
+        identifier="bench-lc-berlin", country=germany, kind="prosecutor", instruments=["eio"]
+    )
+    staff = UserFactory(authority=receiver, roles=["contact_point_staff"])
+    sends, acknowledgements = [], []
+    for _ in range(15):
+        draft = request_create(
+            actor=user,
+            declaration_code="eio",
+            executing_country=germany,
+            executing_authority=receiver,
+        )
+        draft.data = complete_data(EIO)
+        draft.data["K"]["issuer_type"] = "prosecutor"
+        draft.data.pop("L")
+        draft.save()
+        request_submit(request=draft, actor=user)
+        started = time.perf_counter()
+        request_send(request=draft, actor=user)
+        sends.append((time.perf_counter() - started) * 1000)
+        incoming = Request.objects.get(pk=draft.counterpart_id)
+        started = time.perf_counter()
+        request_acknowledge(request=incoming, actor=staff)
+        acknowledgements.append((time.perf_counter() - started) * 1000)
+    sends.sort()
+    acknowledgements.sort()
+    harness.record(Result("send, delivered to an authority on this node", sends[7], 15))
+    harness.record(
+        Result("acknowledge (executing side; both copies, deadlines)", acknowledgements[7], 15)
+    )
 
     client = Client()
     client.force_login(user)

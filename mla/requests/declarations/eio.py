@@ -491,6 +491,7 @@ EIO = InstrumentDeclaration(
             source=f"{_DIRECTIVE}, Art. 32(2)",
             starts_at="received",
             hours=24,
+            applies_when=_PROVISIONAL,
         ),
         # Art. 12(2): the date asked for in section B, met "as far as possible". No count:
         # the date itself is read from the field named by starts_at.

@@ -101,6 +101,9 @@ class DeadlineRule:
     starts_at: str  # the event it counts from: "received", "recognised", "preserved"…
     days: int | None = None
     hours: int | None = None
+    # The deadline exists only when this holds for the request's data (e.g. the EIO's
+    # provisional measures, only when section C asks for them).
+    applies_when: When | None = None
 
 
 @dataclass(frozen=True)

@@ -70,3 +70,39 @@ def eio_draft(prosecutor, authorities, countries):
         executing_country=countries["DE"],
         executing_authority=authorities["berlin"],
     )
+
+
+@pytest.fixture
+def berlin_staff(authorities):
+    return UserFactory(
+        username="kai",
+        first_name="Kai",
+        last_name="Weber",
+        authority=authorities["berlin"],
+        roles=["contact_point_staff"],
+        preferred_language="en",
+    )
+
+
+@pytest.fixture
+def ready_eio(eio_draft, prosecutor):
+    """A complete EIO of the Paris prosecutor to Berlin, ready to send."""
+    from mla.requests.declarations import declaration_for
+    from mla.requests.lifecycle import request_submit
+    from tests.mla.requests.samples import complete_data
+
+    eio_draft.data = complete_data(declaration_for("eio"))
+    eio_draft.data["K"]["issuer_type"] = "prosecutor"
+    eio_draft.data.pop("L")
+    eio_draft.save()
+    return request_submit(request=eio_draft, actor=prosecutor)
+
+
+@pytest.fixture
+def sent_eio(ready_eio, prosecutor, berlin_staff):
+    """Sent and delivered: (the Paris copy, the Berlin copy)."""
+    from mla.requests.lifecycle import request_send
+
+    request_send(request=ready_eio, actor=prosecutor)
+    ready_eio.refresh_from_db()
+    return ready_eio, ready_eio.counterpart

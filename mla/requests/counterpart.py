@@ -1,0 +1,302 @@
+"""Keeping both sides' copies of a request in step on one node.
+
+When the issuing and the receiving authority are both hosted on this node, each has its own
+copy (its own state, timeline, deadlines and permissions) as it would on two nodes. A step
+on one side is recorded on the other's copy here, in the same transaction, as the node itself
+acting on behalf of the other side. Between nodes the exchange carries the same steps as
+signed messages; the table of which executing-side step moves the issuing copy where is
+shared by both routes.
+"""
+
+import copy
+import datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from contact_points.models import Authority
+from mla.accounts.models import User
+from mla.core.errors import ApplicationError
+from mla.requests import notify
+from mla.requests.access import request_grant_authority
+from mla.requests.audit import audit_record
+from mla.requests.deadline_store import deadlines_refresh
+from mla.requests.models import Attachment, Request
+from mla.requests.steps import record_act, run_transition
+
+State = Request.State
+
+# The issuing copy's state after each step of the executing side, and the states it may be
+# in for that step to apply: anything else means the copies disagree, which is refused.
+FOLLOWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "acknowledged": (State.ACKNOWLEDGED, (State.DELIVERED,)),
+    "recognised": (State.RECOGNISED, (State.DELIVERED, State.ACKNOWLEDGED)),
+    "execution_started": (State.IN_EXECUTION, (State.RECOGNISED,)),
+    "executed": (State.EXECUTED, (State.RECOGNISED, State.IN_EXECUTION)),
+    "partially_executed": (State.PARTIALLY_EXECUTED, (State.RECOGNISED, State.IN_EXECUTION)),
+    "refused": (
+        State.REFUSED,
+        (
+            State.DELIVERED,
+            State.ACKNOWLEDGED,
+            State.RECOGNISED,
+            State.IN_EXECUTION,
+            State.POSTPONED,
+        ),
+    ),
+    "postponed": (State.POSTPONED, (State.RECOGNISED, State.IN_EXECUTION)),
+    "info_requested": (
+        State.INFO_REQUESTED,
+        (State.DELIVERED, State.ACKNOWLEDGED, State.RECOGNISED, State.IN_EXECUTION),
+    ),
+    "preserved": (State.PRESERVED, (State.DELIVERED, State.ACKNOWLEDGED)),
+    "preservation_extended": (State.EXTENDED, (State.PRESERVED, State.EXTENDED)),
+    "followed_up": (State.FOLLOWED_UP, (State.PRESERVED, State.EXTENDED)),
+    "expired": (State.EXPIRED, (State.PRESERVED, State.EXTENDED, State.FOLLOWED_UP)),
+    # Resuming goes back to where the issuing copy was before; see _resume_target.
+    "resumed": ("", (State.POSTPONED,)),
+    "info_answered": ("", (State.INFO_REQUESTED,)),
+    # Received by the competent authority it was forwarded to.
+    "forwarded": (State.DELIVERED, (State.DELIVERED, State.ACKNOWLEDGED)),
+}
+
+# Steps of the executing side the issuing copy records without changing state.
+RECORDED_ONLY = ("recognition_extended", "provisional_decided")
+
+
+def hosted_here(*, authority: Authority) -> bool:
+    """Whether the authority works on this node (it has active users here)."""
+    return authority.users.filter(is_active=True).exists()
+
+
+def _side(actor: User | None, authority: Authority) -> tuple[str, str]:
+    name = (actor.get_full_name() or actor.username) if actor else _("the node")
+    return (name, authority.name)
+
+
+def receive_copy(
+    *,
+    source: Request,
+    authority: Authority,
+    actor: User | None,
+    sender: Authority,
+    at: datetime.datetime,
+) -> Request:
+    """Create ``authority``'s incoming copy of ``source`` (an outgoing request, or a received
+    one being forwarded), received now, visible to that authority."""
+    if Request.objects.filter(
+        direction=Request.Direction.INCOMING,
+        issuing_authority_id=source.issuing_authority_id,
+        reference=source.reference,
+        executing_authority=authority,
+    ).exists():
+        raise ApplicationError(
+            _("%(authority)s has already received this request.") % {"authority": authority.name}
+        )
+    incoming = Request(
+        reference=source.reference,
+        direction=Request.Direction.INCOMING,
+        declaration_code=source.declaration_code,
+        issuing_authority_id=source.issuing_authority_id,
+        executing_country_id=source.executing_country_id,
+        executing_authority=authority,
+        validating_authority_id=source.validating_authority_id,
+        data=copy.deepcopy(source.data),
+        issuing_language=source.issuing_language,
+        executing_language=source.executing_language,
+        state=State.RECEIVED,
+        sent_at=source.sent_at,
+        received_at=at,
+    )
+    incoming.save()
+    request_grant_authority(request=incoming, authority=authority)
+    Attachment.objects.bulk_create(
+        Attachment(
+            request=incoming,
+            file=attachment.file.name,  # content-addressed: both copies share the stored file
+            name=attachment.name,
+            media_type=attachment.media_type,
+            size=attachment.size,
+            sha256=attachment.sha256,
+            uploaded_by_id=attachment.uploaded_by_id,
+        )
+        for attachment in source.attachments.all()
+    )
+    audit_record(
+        request=incoming,
+        actor=None,
+        event="received",
+        to_state=incoming.state,
+        payload={
+            "from": sender.identifier,
+            "data_sha256": incoming.data_digest,
+            "attachments": [a.sha256 for a in source.attachments.all()],
+        },
+        on_behalf_of=_side(actor, sender),
+        at=at,
+    )
+    deadlines_refresh(request=incoming)
+    notify.request_received(request=incoming)
+    return incoming
+
+
+def deliver(*, request: Request, actor: User, at: datetime.datetime) -> None:
+    """Deliver a sent request when its executing authority is hosted here."""
+    authority = request.executing_authority
+    assert authority is not None
+    if not hosted_here(authority=authority):
+        # Between nodes the exchange delivers it; the request stays "sent" until then.
+        return
+    incoming = receive_copy(
+        source=request,
+        authority=authority,
+        actor=actor,
+        sender=request.issuing_authority,
+        at=at,
+    )
+    incoming.counterpart = request
+    incoming.save(update_fields=["counterpart"])
+    request.counterpart = incoming
+    run_transition(
+        request=request,
+        actor=None,
+        action="follow_executing_side",
+        event="delivered",
+        arguments=(State.DELIVERED,),
+        payload={"to": authority.identifier},
+        on_behalf_of=(_("the node"), authority.name),
+        at=at,
+    )
+
+
+def _resume_target(issuing: Request) -> str:
+    return issuing.resume_state or State.DELIVERED
+
+
+def executor_step(
+    *,
+    request: Request,
+    actor: User | None,
+    event: str,
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    forwarded_copy: Request | None = None,
+    at: datetime.datetime,
+) -> None:
+    """Record a step of the executing side (``request`` is its copy) on the issuing copy."""
+    issuing = request.counterpart
+    if issuing is None:
+        return  # issued on another node: the exchange tells it
+    on_behalf_of = _side(actor, request.executing_authority or request.issuing_authority)
+    if event in RECORDED_ONLY:
+        record_act(
+            request=issuing,
+            actor=None,
+            event=event,
+            note=note,
+            payload=payload,
+            on_behalf_of=on_behalf_of,
+            at=at,
+        )
+        return
+    target, sources = FOLLOWS[event]
+    if issuing.state not in sources:
+        raise ApplicationError(
+            _(
+                "The issuing side's copy is “%(state)s” and cannot take this step; "
+                "refresh and check both copies."
+            )
+            % {"state": issuing.get_state_display()}
+        )
+    if event in ("resumed", "info_answered"):
+        target = _resume_target(issuing)
+    previous = issuing.state
+
+    def prepare() -> None:
+        if event in ("postponed", "info_requested"):
+            issuing.resume_state = previous
+        if event == "forwarded" and forwarded_copy is not None:
+            issuing.executing_authority = forwarded_copy.executing_authority
+            issuing.counterpart = forwarded_copy
+
+    if event == "forwarded" and forwarded_copy is not None:
+        # The forwarding copy no longer answers for it; the one-to-one moves to the new copy.
+        request.counterpart = None
+        request.save(update_fields=["counterpart"])
+    run_transition(
+        request=issuing,
+        actor=None,
+        action="follow_executing_side",
+        event=event,
+        arguments=(target,),
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        before_save=prepare,
+        at=at,
+    )
+    if forwarded_copy is not None:
+        forwarded_copy.counterpart = issuing
+        forwarded_copy.save(update_fields=["counterpart"])
+    if event in DECISIONS:
+        _followed_preservations_decided(follow_up=issuing, at=at)
+    notify.issuer_told(request=issuing, actor=None, event=event)
+
+
+# The steps that decide a request, and so release a preservation it follows up.
+DECISIONS = ("recognised", "refused", "executed", "partially_executed")
+
+
+def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime) -> None:
+    """The request for the data was decided: the preservations it followed up have served
+    their purpose (Budapest Art. 29(7)); both copies record it and their period is met."""
+    preservations = Request.objects.filter(
+        links_in__from_request=follow_up, state=State.FOLLOWED_UP
+    ).select_related("counterpart")
+    for preservation in preservations:
+        for copy_ in (preservation, preservation.counterpart):
+            if copy_ is None or copy_.state != State.FOLLOWED_UP:
+                continue
+            if copy_.audit_entries.filter(event="follow_up_decided").exists():
+                continue
+            record_act(
+                request=copy_,
+                actor=None,
+                event="follow_up_decided",
+                payload={"request": follow_up.reference, "state": follow_up.state},
+                at=at,
+            )
+
+
+def issuer_step(
+    *,
+    request: Request,
+    actor: User,
+    event: str,
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    at: datetime.datetime,
+) -> None:
+    """Record a step of the issuing side (``request`` is its copy) on the executing copy."""
+    executing = request.counterpart
+    if executing is None:
+        return
+    on_behalf_of = _side(actor, request.issuing_authority)
+    action = {
+        "info_answered": "receive_information",
+        "followed_up": "record_follow_up",
+        "withdrawn": "record_withdrawal",
+    }[event]
+    if executing.state in Request.FINAL:
+        return  # already closed there (refused, executed…): nothing left to move
+    run_transition(
+        request=executing,
+        actor=None,
+        action=action,
+        event=event,
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        at=at,
+    )
+    notify.executor_told(request=executing, event=event)

@@ -1,0 +1,136 @@
+"""Storing the deadlines the engine (mla.requests.deadlines) computes from a request's events.
+
+The events are the request's own audit entries: what the timeline shows is what the
+deadlines count from. Each copy of a request (issuing and executing) computes its own, from
+the same steps, in the executing authority's time zone.
+"""
+
+import datetime
+from collections.abc import Iterable, Mapping
+
+from django.db import transaction
+from django.utils import timezone
+
+from mla.requests.deadlines import (
+    EVENT_KINDS,
+    ComputedDeadline,
+    DeadlineState,
+    LifecycleEvent,
+    deadline_schedule,
+)
+from mla.requests.declarations import declaration_for
+from mla.requests.models import AuditEntry, Deadline, Request
+
+# Audit events named differently from the engine's kinds.
+_ENGINE_KINDS = {
+    "delivered": ("received",),  # the issuing copy: received by the executing authority
+    "withdraw": ("withdrawn",),
+}
+# On the issuing copy a forward means the competent authority received it: the clocks
+# start again from that receipt.
+_ISSUING_FORWARDED = ("forwarded", "received")
+
+OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.EXTENDED)
+
+
+def _engine_kinds(*, request: Request, event: str) -> tuple[str, ...]:
+    if event == "forwarded" and request.direction == Request.Direction.OUTGOING:
+        return _ISSUING_FORWARDED
+    if event in _ENGINE_KINDS:
+        return _ENGINE_KINDS[event]
+    return (event,) if event in EVENT_KINDS else ()
+
+
+def lifecycle_events(
+    *, request: Request, entries: Iterable[AuditEntry] | None = None
+) -> list[LifecycleEvent]:
+    rows = (
+        entries
+        if entries is not None
+        else AuditEntry.objects.filter(request=request)
+        .order_by("sequence")
+        .only("event", "at", "payload")
+    )
+    return [
+        LifecycleEvent(kind=kind, at=entry.at, payload=entry.payload or {})
+        for entry in rows
+        for kind in _engine_kinds(request=request, event=entry.event)
+    ]
+
+
+def executing_zone(*, request: Request) -> str:
+    authority = request.executing_authority
+    return authority.time_zone if authority is not None and authority.time_zone else "UTC"
+
+
+def _schedule(
+    *, request: Request, events: list[LifecycleEvent], now: datetime.datetime
+) -> list[ComputedDeadline]:
+    return deadline_schedule(
+        declaration=declaration_for(request.declaration_code),
+        data=request.data,
+        events=events,
+        zone=executing_zone(request=request),
+        now=now,
+    )
+
+
+def extension_check(*, request: Request, event: str, payload: Mapping[str, object]) -> None:
+    """Let the engine refuse an extension (a second one, too long, no reason) before it is
+    recorded: raises ApplicationError."""
+    now = timezone.now()
+    events = lifecycle_events(request=request)
+    events.append(LifecycleEvent(kind=event, at=now, payload=dict(payload)))
+    _schedule(request=request, events=events, now=now)
+
+
+@transaction.atomic
+def deadlines_refresh(*, request: Request, now: datetime.datetime | None = None) -> list[Deadline]:
+    """Recompute and store the request's deadlines; returns them in due order."""
+    now = now or timezone.now()
+    computed = _schedule(request=request, events=lifecycle_events(request=request), now=now)
+    existing = {row.code: row for row in Deadline.objects.filter(request=request)}
+    kept = []
+    for item in computed:
+        row = existing.pop(item.code, None) or Deadline(request=request, code=item.code)
+        row.label = item.label
+        row.source = item.source
+        row.starts_at = item.starts_at
+        row.due_at = item.due_at
+        row.state = item.state
+        row.met_at = item.met_at
+        row.late = item.late
+        row.extended_days = item.extended_days
+        row.extension_reason = item.extension_reason
+        row.suspended_since = item.suspended_since
+        row.paused_seconds = int(item.paused.total_seconds())
+        row.computed_at = now
+        row.save()
+        kept.append(row)
+    if existing:
+        Deadline.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+    return sorted(kept, key=lambda row: (row.due_at, row.pk))
+
+
+def deadlines_mark_missed(*, now: datetime.datetime | None = None, batch: int = 500) -> int:
+    """Recompute the requests whose open deadlines are past due, so that those deadlines
+    read "missed". Returns how many requests were recomputed."""
+    now = now or timezone.now()
+    done = 0
+    after = 0
+    while True:
+        # In request order, from where the last batch ended: each request is done once.
+        request_ids = list(
+            Deadline.objects.filter(state__in=OPEN_STATES, due_at__lt=now, request_id__gt=after)
+            .order_by("request_id")
+            .values_list("request_id", flat=True)
+            .distinct()[:batch]
+        )
+        if not request_ids:
+            return done
+        for request in Request.objects.filter(pk__in=request_ids).select_related(
+            "executing_authority"
+        ):
+            deadlines_refresh(request=request, now=now)
+            done += 1
+        after = request_ids[-1]

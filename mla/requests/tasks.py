@@ -1,0 +1,19 @@
+"""Periodic checks of requests (Celery beat). Each only calls a service and may run twice:
+what it changes is re-read and re-checked in the service."""
+
+from celery import shared_task
+
+from mla.requests.deadline_store import deadlines_mark_missed
+from mla.requests.execution import preservations_lapsed_end
+
+
+@shared_task(acks_late=True)
+def deadlines_check() -> int:
+    """Mark the deadlines that ran out since the last event of their request as missed."""
+    return deadlines_mark_missed()
+
+
+@shared_task(acks_late=True)
+def preservations_check() -> int:
+    """End the preservations whose period ran out without a follow-up request."""
+    return preservations_lapsed_end()
