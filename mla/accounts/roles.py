@@ -11,6 +11,8 @@ class Role(models.TextChoices):
     CENTRAL_AUTHORITY_STAFF = "central_authority_staff", _("Central-authority staff")
     DIRECTORY_ADMINISTRATOR = "directory_administrator", _("Directory administrator")
     AUDITOR = "auditor", _("Auditor (read-only)")
+    # Oversees an authority's work: told of missed deadlines, reads its statistics.
+    SUPERVISOR = "supervisor", _("Supervisor")
 
 
 DIRECTORY_MODELS = (

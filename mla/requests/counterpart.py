@@ -21,6 +21,7 @@ from mla.requests import notify
 from mla.requests.access import request_grant_authority
 from mla.requests.audit import audit_record
 from mla.requests.deadline_store import deadlines_refresh
+from mla.requests.derived import request_derived_refresh
 from mla.requests.models import Attachment, Request
 from mla.requests.steps import record_act, run_transition
 
@@ -107,8 +108,11 @@ def receive_copy(
         state=State.RECEIVED,
         sent_at=source.sent_at,
         received_at=at,
+        urgency=source.urgency,
+        issuing_country_code=source.issuing_country_code,
     )
     incoming.save()
+    request_derived_refresh(request=incoming)
     request_grant_authority(request=incoming, authority=authority)
     Attachment.objects.bulk_create(
         Attachment(

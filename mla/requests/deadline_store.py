@@ -31,6 +31,8 @@ _ENGINE_KINDS = {
 _ISSUING_FORWARDED = ("forwarded", "received")
 
 OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.EXTENDED)
+# Deadlines still to be met, overdue ones included: the nearest is the request's next.
+PENDING_STATES = (*OPEN_STATES, DeadlineState.MISSED)
 
 
 def _engine_kinds(*, request: Request, event: str) -> tuple[str, ...]:
@@ -109,6 +111,15 @@ def deadlines_refresh(*, request: Request, now: datetime.datetime | None = None)
         kept.append(row)
     if existing:
         Deadline.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+    next_due = (
+        min((row.due_at for row in kept if row.state in PENDING_STATES), default=None)
+        if request.is_open
+        else None
+    )
+    if next_due != request.next_due_at:
+        request.next_due_at = next_due
+        # A derived column, not the state: updated in place, "last changed" left alone.
+        Request.objects.filter(pk=request.pk).update(next_due_at=next_due)
     return sorted(kept, key=lambda row: (row.due_at, row.pk))
 
 

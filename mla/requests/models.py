@@ -103,6 +103,16 @@ REFUSAL_GROUNDS_BY_INSTRUMENT: dict[str, tuple[str, ...]] = {
 }
 
 
+class Urgency(models.IntegerChoices):
+    """How soon a received request must be looked at; lower sorts first in the queue."""
+
+    # Data that may be lost at any moment (a preservation), or a provisional measure to
+    # decide within 24 hours (EIO Art. 32).
+    EMERGENCY = 0, _("Emergency")
+    URGENT = 1, _("Urgent")  # the issuer marked it urgent
+    NORMAL = 2, _("Normal")
+
+
 class Request(ConcurrentTransitionMixin, models.Model):
     """One side's copy of a request: the issuing authority's (outgoing) or the receiving one's.
 
@@ -270,6 +280,16 @@ class Request(ConcurrentTransitionMixin, models.Model):
         related_name="+",
         verbose_name=_("forwarded to"),
     )
+    # Derived for the queue's order and filters (see mla.requests.queue), so that a page of a
+    # million-row queue is read from an index: urgency from the data, the nearest open
+    # deadline from the stored deadlines, the issuing country from the issuing authority.
+    urgency = models.PositiveSmallIntegerField(
+        _("urgency"), choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    next_due_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
+    issuing_country_code = models.CharField(max_length=2, default="", editable=False)
+    # What the staff on shift hand over to the next (the timeline keeps every version).
+    handover_note = models.TextField(_("handover note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     linked = models.ManyToManyField(
@@ -289,6 +309,28 @@ class Request(ConcurrentTransitionMixin, models.Model):
                 name="request_inbox",
             ),
             models.Index(fields=["reference"], name="request_reference"),
+            # The queue: open received requests of an authority, most urgent and nearest
+            # deadline first (mla.requests.queue).
+            models.Index(
+                fields=["executing_authority", "urgency", "next_due_at", "id"],
+                name="request_queue",
+                condition=models.Q(direction="incoming")
+                & ~models.Q(
+                    state__in=[
+                        "executed",
+                        "partially_executed",
+                        "refused",
+                        "forwarded",
+                        "expired",
+                        "withdrawn",
+                    ]
+                ),
+            ),
+            models.Index(
+                fields=["executing_authority", "assignee", "urgency", "next_due_at", "id"],
+                name="request_queue_assignee",
+                condition=models.Q(direction="incoming"),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -645,6 +687,22 @@ class Request(ConcurrentTransitionMixin, models.Model):
         return not request_completeness(
             declaration=declaration_for(self.declaration_code), data=self.data
         )
+
+
+class RequestOffence(models.Model):
+    """An offence category the request names (EIO Annex D), for the statistics' filter."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="offences")
+    category = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "category"], name="request_offence_once")
+        ]
+        indexes = [models.Index(fields=["category", "request"], name="request_offence_category")]
+
+    def __str__(self) -> str:
+        return f"{self.request} {self.category}"
 
 
 class RequestLink(models.Model):

@@ -18,6 +18,7 @@ from mla.requests.access import request_grant_authority
 from mla.requests.attachments import document_type_check
 from mla.requests.audit import audit_record
 from mla.requests.declarations import InstrumentDeclaration, declaration_for
+from mla.requests.derived import request_derived_refresh
 from mla.requests.labels import has_language
 from mla.requests.models import Attachment, Request, RequestLink
 from mla.requests.prefill import prefill_data
@@ -107,6 +108,7 @@ def request_create(
         reference=request.reference,
     )
     request.save(update_fields=["reference", "data"])
+    request_derived_refresh(request=request)
     request_grant_authority(request=request, authority=issuing)
     audit_record(
         request=request,
@@ -162,6 +164,7 @@ def request_save_section(
     locked.data = data
     locked.version += 1
     locked.save(update_fields=["data", "version", "updated_at"])
+    request_derived_refresh(request=locked)
     return locked
 
 
@@ -177,6 +180,7 @@ def request_duplicate(*, request: Request, actor: User) -> Request:
     duplicate.data = copy.deepcopy(request.data)
     duplicate.executing_language = request.executing_language
     duplicate.save(update_fields=["data", "executing_language"])
+    request_derived_refresh(request=duplicate)
     audit_record(
         request=duplicate, actor=actor, event="duplicated", payload={"from": request.reference}
     )
