@@ -110,6 +110,7 @@ def receive_copy(
         received_at=at,
         urgency=source.urgency,
         issuing_country_code=source.issuing_country_code,
+        instrument_code=source.instrument_code,
     )
     incoming.save()
     request_derived_refresh(request=incoming)

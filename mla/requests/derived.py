@@ -38,13 +38,20 @@ def offence_categories_of(*, data: Mapping[str, Any]) -> set[str]:
 
 def request_derived_refresh(*, request: Request) -> None:
     """Recompute the derived columns and offence rows after the data or parties changed."""
+    from mla.requests.declarations import declaration_for
+
     urgency = urgency_of(declaration_code=request.declaration_code, data=request.data)
     country = request.issuing_authority.country_code
-    if (request.urgency, request.issuing_country_code) != (urgency, country):
+    instrument = declaration_for(request.declaration_code).directory_instrument
+    current = (request.urgency, request.issuing_country_code, request.instrument_code)
+    if current != (urgency, country, instrument):
         request.urgency = urgency
         request.issuing_country_code = country
+        request.instrument_code = instrument
         # Not the state: a plain column update, which leaves "last changed" alone.
-        Request.objects.filter(pk=request.pk).update(urgency=urgency, issuing_country_code=country)
+        Request.objects.filter(pk=request.pk).update(
+            urgency=urgency, issuing_country_code=country, instrument_code=instrument
+        )
     wanted = offence_categories_of(data=request.data)
     existing = set(request.offences.values_list("category", flat=True))
     if wanted != existing:

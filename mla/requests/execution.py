@@ -64,8 +64,10 @@ def _require_executor(*, request: Request, actor: User) -> None:
 def request_acknowledge(
     *, request: Request, actor: User, expected_state: str | None = None, note: str = ""
 ) -> Request:
-    """Confirm receipt. For an EIO this is the Annex B acknowledgement (Art. 16(1))."""
-    return _step(
+    """Confirm receipt. For an EIO this is the Annex B acknowledgement (Art. 16(1)).
+
+    A request claimed before it was acknowledged goes on to "assigned" to its holder."""
+    _step(
         request=request,
         actor=actor,
         action="acknowledge",
@@ -75,6 +77,16 @@ def request_acknowledge(
         payload={"annex_b": request.instrument == "eio"},
         stamp="acknowledged_at",
     )
+    if request.assignee_id is not None:
+        holder = request.assignee
+        run_transition(
+            request=request,
+            actor=actor,
+            action="assign",
+            event="assigned",
+            payload={"assignee": holder.username if holder else "", "previous": ""},
+        )
+    return request
 
 
 @transaction.atomic
@@ -88,8 +100,8 @@ def request_assign(
 ) -> Request:
     """Give the request to a colleague (or to oneself: claim; or to nobody: release).
 
-    The first assignment after acknowledgement moves it to "assigned"; later ones only
-    change who holds it."""
+    An assignment of an acknowledged request moves it to "assigned"; one before the
+    acknowledgement (a claim on arrival) or later only changes who holds it."""
     check_expected_state(request=request, expected_state=expected_state)
     _require_executor(request=request, actor=actor)
     if assignee is not None and not may_act_for_executor(request=request, user=assignee):
@@ -102,12 +114,9 @@ def request_assign(
                 else "",
             }
         )
-    if not request.is_open or request.state == Request.State.RECEIVED:
+    if not request.is_open:
         raise ApplicationError(
-            _("This request is “%(state)s”: acknowledge it before assigning it.")
-            % {"state": request.get_state_display()}
-            if request.state == Request.State.RECEIVED
-            else _("This request is “%(state)s”: there is nothing left to assign.")
+            _("This request is “%(state)s”: there is nothing left to assign.")
             % {"state": request.get_state_display()}
         )
     previous = request.assignee

@@ -16,6 +16,8 @@ JUDICIAL_KINDS = ("court", "prosecutor", "investigating_judge")
 
 
 EXECUTING_ROLES = (Role.CONTACT_POINT_STAFF, Role.CENTRAL_AUTHORITY_STAFF)
+# Who reads the incoming queue: those who work it, and those who oversee it.
+QUEUE_READER_ROLES = (*EXECUTING_ROLES, Role.SUPERVISOR, Role.AUDITOR)
 
 
 def _acts_for_issuer(request: "Request", user: Any) -> bool:

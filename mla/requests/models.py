@@ -287,6 +287,8 @@ class Request(ConcurrentTransitionMixin, models.Model):
         _("urgency"), choices=Urgency.choices, default=Urgency.NORMAL
     )
     next_due_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
+    # The travelling instrument of declaration_code (eio, mla or preservation).
+    instrument_code = models.CharField(max_length=16, default="", editable=False)
     issuing_country_code = models.CharField(max_length=2, default="", editable=False)
     # What the staff on shift hand over to the next (the timeline keeps every version).
     handover_note = models.TextField(_("handover note"), blank=True)
@@ -331,6 +333,63 @@ class Request(ConcurrentTransitionMixin, models.Model):
                 name="request_queue_assignee",
                 condition=models.Q(direction="incoming"),
             ),
+            # One per queue filter whose rows cluster in the order (preservations are all
+            # emergencies, say): each filter's page is then read in order from its index.
+            models.Index(
+                fields=["executing_authority", "instrument_code", "urgency", "next_due_at", "id"],
+                name="request_queue_instrument",
+                condition=models.Q(direction="incoming"),
+            ),
+            models.Index(
+                fields=[
+                    "executing_authority",
+                    "issuing_country_code",
+                    "urgency",
+                    "next_due_at",
+                    "id",
+                ],
+                name="request_queue_country",
+                condition=models.Q(direction="incoming"),
+            ),
+            models.Index(
+                fields=["executing_authority", "state", "urgency", "next_due_at", "id"],
+                name="request_queue_state",
+                condition=models.Q(direction="incoming"),
+            ),
+            # The statistics (mla.requests.statistics): each side of one authority read by an
+            # index-only scan over the period column it is filtered on (PostgreSQL; other
+            # databases keep the key columns only).
+            models.Index(
+                fields=["issuing_authority", "created_at"],
+                include=[
+                    "declaration_code",
+                    "state",
+                    "outcome_ground",
+                    "executing_country",
+                    "received_at",
+                    "acknowledged_at",
+                    "decided_at",
+                    "closed_at",
+                    "id",
+                ],
+                condition=models.Q(direction="outgoing"),
+                name="request_stats_outgoing",
+            ),
+            models.Index(
+                fields=["executing_authority", "received_at"],
+                include=[
+                    "declaration_code",
+                    "state",
+                    "outcome_ground",
+                    "issuing_country_code",
+                    "acknowledged_at",
+                    "decided_at",
+                    "closed_at",
+                    "id",
+                ],
+                condition=models.Q(direction="incoming"),
+                name="request_stats_incoming",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -368,7 +427,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
     def instrument(self) -> str:
         from mla.requests.declarations import declaration_for
 
-        return declaration_for(self.declaration_code).directory_instrument
+        return self.instrument_code or declaration_for(self.declaration_code).directory_instrument
 
     @property
     def is_preservation(self) -> bool:

@@ -1,9 +1,12 @@
 """Periodic checks of requests (Celery beat). Each only calls a service and may run twice:
 what it changes is re-read and re-checked in the service."""
 
+import dataclasses
+
 from celery import shared_task
 
 from mla.requests.deadline_store import deadlines_mark_missed
+from mla.requests.escalation import deadlines_escalate
 from mla.requests.execution import preservations_lapsed_end
 
 
@@ -17,3 +20,9 @@ def deadlines_check() -> int:
 def preservations_check() -> int:
     """End the preservations whose period ran out without a follow-up request."""
     return preservations_lapsed_end()
+
+
+@shared_task(acks_late=True)
+def deadlines_escalate_task() -> dict[str, int]:
+    """Notify the approaching, missed and soon-ending deadlines (each once: see the service)."""
+    return dataclasses.asdict(deadlines_escalate())

@@ -1,11 +1,20 @@
 from django.urls import path
 
-from . import views
+from mla.requests import views_statistics, views_tracker
+
+from . import views, views_queue
 
 app_name = "requests"
 urlpatterns = [
     path("", views.request_list, name="list"),
     path("new/", views.request_new, name="new"),
+    path("tracker/", views_tracker.tracker, name="tracker"),
+    path("statistics/", views_statistics.statistics, name="statistics"),
+    path("statistics.csv", views_statistics.statistics_csv, name="statistics_csv"),
+    path("queue/", views_queue.queue, name="queue"),
+    path("queue/changes/", views_queue.queue_changes_view, name="queue_changes"),
+    path("queue/shift/", views_queue.shift, name="shift"),
+    path("queue/acknowledge/", views_queue.acknowledge_bulk, name="acknowledge_bulk"),
     path("<str:reference>/", views.request_detail, name="detail"),
     path("<str:reference>/section/<str:section>/", views.request_section, name="section"),
     path("<str:reference>/check/", views.request_check, name="check"),
@@ -33,4 +42,8 @@ urlpatterns = [
         views.attachment_delete,
         name="attachment_delete",
     ),
+    path("<str:reference>/claim/", views_queue.claim, name="claim"),
+    path("<str:reference>/release/", views_queue.release, name="release"),
+    path("<str:reference>/handover/", views_queue.handover, name="handover"),
+    path("<str:reference>/chase/", views_tracker.chase, name="chase"),
 ]

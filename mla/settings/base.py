@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "contact_points",
     "mla.requests",
     "mla.notifications",
+    "mla.exchange",
 ]
 
 MIDDLEWARE = [
@@ -180,10 +181,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# How often an open queue page asks whether something arrived or changed.
+QUEUE_POLL_SECONDS = env.int("QUEUE_POLL_SECONDS", default=15)
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Deadlines count in minutes and hours as well as days: check every minute.
     "deadlines-check": {"task": "mla.requests.tasks.deadlines_check", "schedule": 60.0},
     "preservations-check": {"task": "mla.requests.tasks.preservations_check", "schedule": 600.0},
+    # Approaching, missed and soon-ending deadlines: each notified once, whatever the overlap.
+    "deadlines-escalate": {
+        "task": "mla.requests.tasks.deadlines_escalate_task",
+        "schedule": 300.0,
+    },
 }
 
 LOGGING = {
@@ -199,3 +208,16 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# Exchange between authorities (mla.exchange). Messages larger than this, sealed or once
+# decrypted, are refused, as are messages created longer ago than the age limit.
+EXCHANGE_MAX_MESSAGE_BYTES = env.int("EXCHANGE_MAX_MESSAGE_MB", default=50) * 1024 * 1024
+EXCHANGE_MAX_MESSAGE_AGE_SECONDS = env.int(
+    "EXCHANGE_MAX_MESSAGE_AGE_SECONDS", default=7 * 24 * 3600
+)
+# Passphrase of the hosted authorities' secret keys (one of the two, or none): used when
+# keys are made and whenever they sign or decrypt. Never typed in by a user.
+NODE_KEY_PASSPHRASE = env("NODE_KEY_PASSPHRASE", default="")
+NODE_KEY_PASSPHRASE_FILE = env("NODE_KEY_PASSPHRASE_FILE", default="")
+# Domain of the e-mail in the user ID of keys made by `node_keys`: <authority identifier>@…
+NODE_KEY_EMAIL_DOMAIN = env("NODE_KEY_EMAIL_DOMAIN", default="keys.mla.invalid")

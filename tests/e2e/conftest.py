@@ -32,3 +32,15 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "en-GB", "timezone_id": "Europe/Paris"}
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """The browser journeys run the tasks they queue (notification e-mails) in process, as
+    the embedded default does, rather than leaving them in the test broker."""
+    from mla.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.update(task_always_eager=True)
+    yield
+    app.conf.update(task_always_eager=before)

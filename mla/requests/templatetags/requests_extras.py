@@ -1,6 +1,9 @@
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from mla.accounts.models import User
+from mla.requests.lifecycle_rules import QUEUE_READER_ROLES
+
 register = template.Library()
 
 AUDIT_EVENTS = {
@@ -41,6 +44,9 @@ AUDIT_EVENTS = {
     "followed_up": _("Followed up by a request for the data"),
     "follow_up_decided": _("Follow-up request decided"),
     "expired": _("Preservation ended"),
+    "chased": _("Reminder sent to the executing side"),
+    "deadline_missed": _("Deadline missed"),
+    "handover_note": _("Handover note"),
 }
 
 
@@ -48,3 +54,10 @@ AUDIT_EVENTS = {
 def audit_event(code: str) -> str:
     """The audit event's name in the interface language (the code itself if unknown)."""
     return str(AUDIT_EVENTS.get(code, code))
+
+
+@register.filter
+def can_see_queue(user: object) -> bool:
+    """Whether the incoming queue is in the user's menu (executing staff, supervisors,
+    auditors)."""
+    return isinstance(user, User) and any(user.has_role(role) for role in QUEUE_READER_ROLES)

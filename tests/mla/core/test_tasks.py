@@ -12,8 +12,15 @@ from mla.core.tasks import worker_health
 def redis_worker(monkeypatch):
     assert settings.CELERY_BROKER_URL.startswith("redis://")
     monkeypatch.setattr(celery_app.conf, "result_backend", settings.CELERY_BROKER_URL)
+    # Celery keeps the backend it built per thread: one built earlier (with none configured,
+    # by a task run in process) would hide the one configured here.
+    celery_app._local.__dict__.pop("backend", None)
+    # Tasks queued by earlier tests (e-mails of notifications, committed by the browser
+    # tests) would otherwise run first, against rows that no longer exist.
+    celery_app.control.purge()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         yield
+    celery_app._local.__dict__.pop("backend", None)
 
 
 @pytest.mark.django_db(transaction=True)

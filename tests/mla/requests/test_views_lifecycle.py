@@ -1,6 +1,9 @@
 """The request page after sending: each side's steps, the deadlines in both zones, Annex B,
 the 404 rule on every URL that names a request, and auditors who read without acting."""
 
+import datetime
+import zoneinfo
+
 import pytest
 from django.urls import URLPattern, reverse
 
@@ -103,6 +106,12 @@ def test_the_issuer_sees_the_deadlines_in_both_zones_and_the_annex_b(
     assert "Acknowledged" in page
     assert "Europe/Paris" in page
     assert "Europe/Berlin" in page
+    # The due times are written in each zone's wall-clock time, not in UTC.
+    due = issuing.deadlines.get(code="recognition").due_at
+    paris = due.astimezone(zoneinfo.ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    utc = due.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    assert f"{paris}</time> <small>Europe/Paris" in page
+    assert paris != utc
     assert "Art. 12(3)" in page  # the recognition deadline names its article
     assert 'data-deadline-state="met"' in page
     assert "Download the acknowledgement (Annex B)" in page

@@ -1,0 +1,353 @@
+"""The OpenPGP keys of the exchange: this node's key pairs and the partners' pinned keys.
+
+Two GnuPG homes, never mixed:
+
+- ``NODE_SECRET_GNUPG_HOME`` holds the key pairs of the authorities hosted on this node.
+  Keys are made here by ``node_key_create``/``node_key_rotate`` and never leave it; a rotated
+  key stays, so that messages still in flight to it decrypt, but only the key the directory
+  pins for an authority ever signs.
+- ``NODE_GNUPG_HOME`` holds the public keys of every authority we verify or encrypt to,
+  ours included. They come only from the directory (``partner_key_sync``), one pinned
+  fingerprint per authority; nothing here is trusted by web of trust, only by that pin.
+
+An authority is *hosted here* when this node holds the secret key whose fingerprint the
+directory pins for it (``authority_is_hosted``).
+
+``gnupg.GPG`` objects run gpg once when built, so they are built once per process and home.
+"""
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gnupg
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from contact_points.models import Authority
+from contact_points.services import authority_set_public_key
+from mla.core.errors import ApplicationError
+from mla.core.keyring import secret_keyring
+
+KEY_EXPIRY = "3y"
+# Larger pipe reads than python-gnupg's 16 KiB: documents are megabytes.
+_GPG_BUFFER_SIZE = 256 * 1024
+
+
+class NodeKeyError(ApplicationError):
+    """A key of this node, or the key the directory pins for an authority, cannot serve."""
+
+
+@dataclass(frozen=True)
+class HostedKey:
+    authority_identifier: str
+    fingerprint: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime | None
+    pinned: bool
+
+
+_lock = threading.Lock()
+_keyrings: dict[tuple[str, str, str], gnupg.GPG] = {}
+# Per home: fingerprints of the secret keys held there (refreshed on a miss).
+_hosted: dict[str, frozenset[str]] = {}
+# Per partner home: fingerprint -> SHA-256 of the directory key text last imported.
+_synced: dict[str, dict[str, str]] = {}
+
+
+def _cached_keyring(role: str, home: Path, build: Callable[[], gnupg.GPG]) -> gnupg.GPG:
+    key = (role, str(settings.GNUPG_BINARY), str(home))
+    with _lock:
+        gpg = _keyrings.get(key)
+    if gpg is None:
+        gpg = build()
+        gpg.buffer_size = _GPG_BUFFER_SIZE
+        with _lock:
+            gpg = _keyrings.setdefault(key, gpg)
+    return gpg
+
+
+def hosted_keyring() -> gnupg.GPG:
+    """The secret home: key pairs of the authorities hosted on this node."""
+    return _cached_keyring("secret", Path(settings.NODE_SECRET_GNUPG_HOME), secret_keyring)
+
+
+def _partner_keyring_build() -> gnupg.GPG:
+    home = Path(settings.NODE_GNUPG_HOME)
+    home.mkdir(parents=True, exist_ok=True)
+    # Public keys only, but gpg warns about (and some versions refuse) homes others can read.
+    home.chmod(0o700)
+    gpg = gnupg.GPG(gpgbinary=settings.GNUPG_BINARY, gnupghome=str(home))
+    gpg.encoding = "utf-8"
+    return gpg
+
+
+def partner_keyring() -> gnupg.GPG:
+    """The public home: keys the directory pins, imported on demand by ``partner_key_sync``."""
+    return _cached_keyring("partner", Path(settings.NODE_GNUPG_HOME), _partner_keyring_build)
+
+
+def node_key_passphrase() -> str | None:
+    """The passphrase of the hosted secret keys, from the environment or a file; None if unset.
+
+    Never from user input: it goes to gpg over stdin, where a line break would inject data.
+    """
+    value = str(settings.NODE_KEY_PASSPHRASE or "")
+    path = str(settings.NODE_KEY_PASSPHRASE_FILE or "")
+    if value and path:
+        raise ImproperlyConfigured("Set NODE_KEY_PASSPHRASE or NODE_KEY_PASSPHRASE_FILE, not both.")
+    if path:
+        try:
+            value = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ImproperlyConfigured(
+                f"NODE_KEY_PASSPHRASE_FILE {path} cannot be read: {error.strerror}"
+            ) from error
+        value = value.removesuffix("\n").removesuffix("\r")
+    if not value:
+        return None
+    if any(char in value for char in "\r\n\0"):
+        raise ImproperlyConfigured("The node key passphrase must be one line without NUL.")
+    return value
+
+
+def gpg_status_lines(result: Any) -> list[tuple[str, list[str]]]:
+    """The ``[GNUPG:]`` status lines of a python-gnupg result, as (keyword, arguments)."""
+    lines = []
+    for line in str(getattr(result, "stderr", "") or "").splitlines():
+        if line.startswith("[GNUPG:] "):
+            keyword, _sep, rest = line[9:].partition(" ")
+            lines.append((keyword, rest.split()))
+    return lines
+
+
+def _timestamp(value: object) -> datetime | None:
+    text = str(value or "")
+    return datetime.fromtimestamp(int(text), tz=UTC) if text.isdigit() else None
+
+
+def _identifier_from_user_ids(user_ids: Iterable[str]) -> str:
+    """The authority identifier this node wrote as the local part of a key's e-mail."""
+    for user_id in user_ids:
+        if "<" in user_id and user_id.endswith(">"):
+            email = user_id[user_id.rindex("<") + 1 : -1]
+            if "@" in email:
+                return email.rsplit("@", 1)[0]
+    return ""
+
+
+def _secret_keys() -> list[dict[str, Any]]:
+    keys = list(hosted_keyring().list_keys(secret=True))
+    fingerprints = frozenset(str(key["fingerprint"]).upper() for key in keys)
+    with _lock:
+        _hosted[str(settings.NODE_SECRET_GNUPG_HOME)] = fingerprints
+    return keys
+
+
+def hosted_fingerprints(*, refresh: bool = False) -> frozenset[str]:
+    """Fingerprints of the secret keys on this node (cached per process)."""
+    if not refresh:
+        with _lock:
+            cached = _hosted.get(str(settings.NODE_SECRET_GNUPG_HOME))
+        if cached is not None:
+            return cached
+    _secret_keys()
+    with _lock:
+        return _hosted[str(settings.NODE_SECRET_GNUPG_HOME)]
+
+
+def authority_is_hosted(*, authority: Authority) -> bool:
+    """Whether this node holds the secret key the directory pins for ``authority``."""
+    fingerprint = authority.key_fingerprint.upper()
+    if not fingerprint:
+        return False
+    # A key made by another process (the node_keys command) is found on the second look.
+    return fingerprint in hosted_fingerprints() or fingerprint in hosted_fingerprints(refresh=True)
+
+
+def partner_key_sync(*, authority: Authority, force: bool = False) -> str:
+    """Make the public home hold the key the directory pins for ``authority``; its fingerprint.
+
+    Imported again whenever the directory's key text changes (a new expiry, a revocation),
+    and only if that text holds exactly the pinned key. The public home is a cache of the
+    directory: ``force`` imports again even when this process believes it already did.
+    """
+    fingerprint = authority.key_fingerprint.upper()
+    armored = authority.public_key
+    if not fingerprint or not armored.strip():
+        raise NodeKeyError(
+            _("The directory pins no key for %(authority)s.") % {"authority": authority.identifier}
+        )
+    digest = hashlib.sha256(armored.encode()).hexdigest()
+    home = str(settings.NODE_GNUPG_HOME)
+    with _lock:
+        if not force and _synced.get(home, {}).get(fingerprint) == digest:
+            return fingerprint
+    gpg = partner_keyring()
+    scanned = gpg.scan_keys_mem(armored)
+    found = [str(key.get("fingerprint", "")).upper() for key in scanned]
+    if found != [fingerprint] or any(key.get("type") == "sec" for key in scanned):
+        raise NodeKeyError(
+            _(
+                "The directory entry of %(authority)s does not hold exactly its pinned key "
+                "%(fingerprint)s."
+            )
+            % {"authority": authority.identifier, "fingerprint": fingerprint}
+        )
+    imported = gpg.import_keys(armored)
+    if {str(fpr).upper() for fpr in imported.fingerprints if fpr} != {fingerprint}:
+        raise NodeKeyError(
+            _("gpg could not import the key of %(authority)s: %(detail)s")
+            % {"authority": authority.identifier, "detail": str(imported.stderr)[-300:]}
+        )
+    with _lock:
+        _synced.setdefault(home, {})[fingerprint] = digest
+    return fingerprint
+
+
+def _key_pair_generate(*, authority: Authority) -> str:
+    """ed25519 signing primary key and cv25519 encryption subkey; the fingerprint."""
+    gpg = hosted_keyring()
+    passphrase = node_key_passphrase()
+    parameters: dict[str, Any] = {
+        "key_type": "EDDSA",
+        "key_curve": "ed25519",
+        "key_usage": "sign",
+        "subkey_type": "ECDH",
+        "subkey_curve": "cv25519",
+        "subkey_usage": "encrypt",
+        "name_real": authority.name[:200],
+        "name_email": f"{authority.identifier}@{settings.NODE_KEY_EMAIL_DOMAIN}",
+        "expire_date": KEY_EXPIRY,
+    }
+    if passphrase:
+        parameters["passphrase"] = passphrase
+    else:
+        parameters["no_protection"] = True
+    generated = gpg.gen_key(gpg.gen_key_input(**parameters))
+    if not generated.fingerprint:
+        raise NodeKeyError(
+            _("gpg could not create a key pair for %(authority)s: %(detail)s")
+            % {"authority": authority.identifier, "detail": str(generated.stderr)[-300:]}
+        )
+    return str(generated.fingerprint).upper()
+
+
+def _key_pair_make_and_pin(*, authority: Authority, reason: str) -> str:
+    fingerprint = _key_pair_generate(authority=authority)
+    hosted_fingerprints(refresh=True)
+    armored = hosted_keyring().export_keys(fingerprint)
+    authority._change_reason = reason  # type: ignore[attr-defined]  # simple_history
+    authority_set_public_key(authority=authority, armored=armored)
+    return fingerprint
+
+
+def _owned_secret_keys(*, authority: Authority, keys: list[dict[str, Any]]) -> list[str]:
+    pinned = authority.key_fingerprint.upper()
+    return [
+        str(key["fingerprint"]).upper()
+        for key in keys
+        if str(key["fingerprint"]).upper() == pinned
+        or _identifier_from_user_ids(key.get("uids", [])) == authority.identifier
+    ]
+
+
+def _locked(authority: Authority) -> Authority:
+    # One key operation per authority at a time: two concurrent creations would both pass
+    # the checks and pin two keys.
+    return Authority.objects.select_for_update().select_related("country").get(pk=authority.pk)
+
+
+@transaction.atomic
+def node_key_create(*, authority: Authority) -> str:
+    """Give a hosted authority its first key pair and pin it in its directory entry."""
+    given, authority = authority, _locked(authority)
+    owned = _owned_secret_keys(authority=authority, keys=_secret_keys())
+    if owned:
+        raise NodeKeyError(
+            _(
+                "%(authority)s already has a key pair on this node (%(fingerprint)s); "
+                "rotate it instead."
+            )
+            % {"authority": authority.identifier, "fingerprint": owned[0]}
+        )
+    if authority.key_fingerprint:
+        raise NodeKeyError(
+            _(
+                "The directory pins key %(fingerprint)s for %(authority)s, and this node does "
+                "not hold it: the authority is hosted elsewhere. If it moves to this node, "
+                "remove that key from its directory entry first."
+            )
+            % {"authority": authority.identifier, "fingerprint": authority.key_fingerprint}
+        )
+    fingerprint = _key_pair_make_and_pin(authority=authority, reason="node key created")
+    given.refresh_from_db()
+    return fingerprint
+
+
+@transaction.atomic
+def node_key_rotate(*, authority: Authority) -> str:
+    """A new key pair for a hosted authority, pinned instead of the old one.
+
+    The old secret key stays on the node, so messages encrypted to it still open; it no
+    longer signs, since only the pinned key does.
+    """
+    given, authority = authority, _locked(authority)
+    if not authority_is_hosted(authority=authority):
+        raise NodeKeyError(
+            _("%(authority)s has no pinned key pair on this node to rotate; create one first.")
+            % {"authority": authority.identifier}
+        )
+    fingerprint = _key_pair_make_and_pin(authority=authority, reason="node key rotated")
+    given.refresh_from_db()
+    return fingerprint
+
+
+def node_keys_list() -> list[HostedKey]:
+    """Every secret key on this node, with its authority and whether the directory pins it."""
+    keys = _secret_keys()
+    fingerprints = [str(key["fingerprint"]).upper() for key in keys]
+    pins = dict(
+        Authority.objects.filter(key_fingerprint__in=fingerprints).values_list(
+            "key_fingerprint", "identifier"
+        )
+    )
+    listed = []
+    for key, fingerprint in zip(keys, fingerprints, strict=True):
+        user_ids = [str(uid) for uid in key.get("uids", [])]
+        created_at = _timestamp(key.get("date"))
+        assert created_at is not None  # gpg always reports the creation time
+        listed.append(
+            HostedKey(
+                authority_identifier=pins.get(fingerprint) or _identifier_from_user_ids(user_ids),
+                fingerprint=fingerprint,
+                user_id=user_ids[0] if user_ids else "",
+                created_at=created_at,
+                expires_at=_timestamp(key.get("expires")),
+                pinned=fingerprint in pins,
+            )
+        )
+    return sorted(listed, key=lambda key: (key.authority_identifier, key.created_at))
+
+
+def node_key_export(*, authority: Authority) -> str:
+    """The ASCII-armoured public key of the hosted authority's pinned key pair."""
+    if not authority_is_hosted(authority=authority):
+        raise NodeKeyError(
+            _("%(authority)s has no pinned key pair on this node.")
+            % {"authority": authority.identifier}
+        )
+    armored = str(hosted_keyring().export_keys(authority.key_fingerprint.upper()))
+    if "BEGIN PGP PUBLIC KEY BLOCK" not in armored:
+        raise NodeKeyError(
+            _("gpg could not export the key of %(authority)s.")
+            % {"authority": authority.identifier}
+        )
+    return armored

@@ -1,0 +1,129 @@
+"""With 1,000 and with 1,000,000 requests in the database (all in one authority's queue, the
+worst case): the queue's first page with the default order and with each filter (median,
+queries); then, at the larger size, the escalation task and the statistics page."""
+
+import os
+import time
+from datetime import timedelta
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from contact_points.models import Country
+from mla.requests.escalation import deadlines_escalate
+from mla.requests.models import Request
+from mla.requests.seeding import SeedPlan, requests_seed
+from tests.benchmarks.harness import Harness, Result
+from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+
+FILTERS = {
+    "default order": {},
+    "state acknowledged": {"state": "acknowledged"},
+    "instrument mla": {"instrument": "mla"},
+    "country RO": {"country": "RO"},
+    "overdue": {"overdue": "1"},
+    "taken by me": {"mine": "1"},
+    "not taken": {"unassigned": "1"},
+    "search reference": {"q": "SEED-00000777"},
+    "search authority": {"q": "bench issuer 3"},
+}
+
+
+def _country(code: str, name: str) -> Country:
+    return Country.objects.filter(code=code).first() or CountryFactory(code=code, name=name)
+
+
+def run(harness: Harness) -> None:
+    germany = _country("DE", "Germany")
+    issuers = [
+        AuthorityFactory(
+            identifier=f"bench-q-issuer-{n}",
+            name=f"Bench issuer {n}",
+            country=_country(code, name),
+            kind="prosecutor",
+        )
+        for n, (code, name) in enumerate(
+            [
+                ("FR", "France"),
+                ("RO", "Romania"),
+                ("NL", "Netherlands"),
+                ("ES", "Spain"),
+                ("IT", "Italy"),
+            ]
+            * 4
+        )
+    ]
+    receiver = AuthorityFactory(identifier="bench-q-receiver", country=germany, kind="point_24_7")
+    staff = [UserFactory(authority=receiver, roles=["contact_point_staff"]) for _ in range(8)]
+    user = staff[0]
+    client = Client()
+    client.force_login(user)
+    url = reverse("requests:queue")
+    large_count = int(os.environ.get("BENCH_QUEUE_ROWS", "1000000"))
+
+    def measure(size_label: str) -> dict[str, Result]:
+        results = {}
+        for name, params in FILTERS.items():
+
+            def page(params: dict[str, str] = params) -> None:
+                assert client.get(url, params).status_code == 200
+
+            result = harness.measure(
+                f"queue, {size_label}: {name}",
+                page,
+                runs=15,
+                target="< 50 ms" if size_label != "1,000" else "",
+            )
+            results[name] = result
+        return results
+
+    plan = SeedPlan(receiver=receiver, issuers=issuers, staff=staff, count=1_000)
+    requests_seed(plan=plan)
+    small = measure("1,000")
+    requests_seed(plan=SeedPlan(**{**plan.__dict__, "count": large_count - 1_000}))
+    assert Request.objects.filter(executing_authority=receiver).count() == large_count
+    large = measure(f"{large_count:,}")
+    for name in FILTERS:
+        large[name].note = f"queries {small[name].queries} at 1,000, {large[name].queries} here"
+
+    # Escalation: the first run notifies the backlog the seeding left (a few hundred due
+    # within a day or overdue); the next runs, as every five minutes, find nothing new.
+    UserFactory(authority=receiver, roles=["supervisor"])
+    first = time.perf_counter()
+    report = deadlines_escalate()
+    harness.record(
+        Result(
+            f"escalation, {large_count:,} open requests: first run",
+            (time.perf_counter() - first) * 1000,
+            1,
+            target="< 10 s",
+            note=f"{report}",
+        )
+    )
+    harness.measure(
+        f"escalation, {large_count:,} open requests: next runs",
+        lambda: deadlines_escalate(),
+        runs=3,
+        warmup=0,
+        target="< 10 s",
+    )
+
+    supervisor = UserFactory(authority=receiver, roles=["supervisor"])
+    client.force_login(supervisor)
+    statistics_url = reverse("requests:statistics")
+    for name, params in {
+        "all time": {},
+        "last 30 days": {"date_from": (timezone.localdate() - timedelta(days=30)).isoformat()},
+    }.items():
+
+        def statistics_page(params: dict[str, str] = params) -> None:
+            assert client.get(statistics_url, params).status_code == 200
+
+        harness.measure(
+            f"statistics page, {large_count:,} requests of the authority: {name}",
+            statistics_page,
+            runs=5,
+            warmup=1,
+            target="< 1 s",
+        )
