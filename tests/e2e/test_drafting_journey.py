@@ -5,7 +5,8 @@ from playwright.sync_api import Page, expect
 
 from contact_points.models import AcceptedLanguages
 from mla.requests.models import Request
-from tests.factories import TEST_PASSWORD, AuthorityFactory, CountryFactory, UserFactory
+from tests.e2e.journeys import log_in
+from tests.factories import AuthorityFactory, CountryFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,20 +36,12 @@ def prosecutor():
     return UserFactory(username="camille", authority=paris, preferred_language="en")
 
 
-def _log_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
-
-
 def test_a_prosecutor_drafts_an_eio_over_two_sittings_and_downloads_its_pdf(
     live_server, page: Page, prosecutor, tmp_path
 ):
     base = live_server.url
     # First sitting: start the EIO to Germany and write the facts.
-    _log_in(page, base, "camille")
+    log_in(page, base, "camille")
     page.get_by_role("link", name="Draft a new request").click()
     page.get_by_label("Executing country").select_option("DE")
     page.get_by_role("button", name="Show the possible requests").click()
@@ -72,7 +65,7 @@ def test_a_prosecutor_drafts_an_eio_over_two_sittings_and_downloads_its_pdf(
     page.get_by_role("button", name="Log out").click()
 
     # Second sitting: the facts are there; the completeness check says what is missing.
-    _log_in(page, base, "camille")
+    log_in(page, base, "camille")
     page.get_by_role("link", name="Requests", exact=True).first.click()
     page.get_by_role("link", name=reference).click()
     page.get_by_role("link", name=re.compile("SECTION G")).click()

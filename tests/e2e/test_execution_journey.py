@@ -5,18 +5,15 @@ step on their own copy."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from mla.requests.declarations import declaration_for
-from mla.requests.lifecycle import request_submit
 from mla.requests.models import Request
-from mla.requests.services import request_create
-from tests.factories import TEST_PASSWORD, AuthorityFactory, CountryFactory, UserFactory
-from tests.mla.requests.samples import complete_data
+from tests.e2e.journeys import log_in, log_out, ready_eio
+from tests.factories import AuthorityFactory, CountryFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def ready_eio():
+def eio_to_berlin():
     france = CountryFactory(code="FR", name="France", eio_bound=True, budapest_party=True)
     germany = CountryFactory(code="DE", name="Germany", eio_bound=True, budapest_party=True)
     paris = AuthorityFactory(
@@ -45,44 +42,23 @@ def ready_eio():
         roles=["contact_point_staff"],
         preferred_language="en",
     )
-    draft = request_create(
-        actor=prosecutor,
-        declaration_code="eio",
-        executing_country=germany,
-        executing_authority=berlin,
-    )
-    draft.data = complete_data(declaration_for("eio"))
-    draft.data["K"]["issuer_type"] = "prosecutor"
-    draft.data.pop("L")
-    draft.save()
-    return request_submit(request=draft, actor=prosecutor)
+    return ready_eio(prosecutor=prosecutor, country=germany, authority=berlin)
 
 
-def _log_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
-def _log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
-
-
-def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, ready_eio):
+def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, eio_to_berlin):
     base = live_server.url
-    reference = ready_eio.reference
+    reference = eio_to_berlin.reference
     heading = page.get_by_role("heading", level=1)
 
-    _log_in(page, base, "camille")
+    log_in(page, base, "camille")
     page.goto(f"{base}/requests/{reference}/")
     page.get_by_role("button", name="Send to the executing authority").click()
     expect(heading).to_contain_text("Delivered")
     expect(page.locator(".deadlines")).to_contain_text("Acknowledgement of receipt (Annex B)")
     expect(page.locator(".deadlines")).to_contain_text("Europe/Berlin")
-    _log_out(page)
+    log_out(page)
 
-    _log_in(page, base, "kai")
+    log_in(page, base, "kai")
     page.get_by_role("link", name="Requests", exact=True).first.click()
     expect(page.locator("table.incoming")).to_contain_text("Parquet de Paris")
     page.get_by_role("link", name=reference).click()
@@ -100,18 +76,18 @@ def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, ready
     page.get_by_label("What information is needed").fill("The IBAN of the second account?")
     page.get_by_role("button", name="Ask the issuer for information").click()
     expect(heading).to_contain_text("Additional information requested")
-    _log_out(page)
+    log_out(page)
 
-    _log_in(page, base, "camille")
+    log_in(page, base, "camille")
     page.goto(f"{base}/requests/{reference}/")
     expect(heading).to_contain_text("Additional information requested")
     expect(page.locator(".timeline")).to_contain_text("The IBAN of the second account?")
     page.get_by_label("The information asked for").fill("DE89 3704 0044 0532 0130 00")
     page.get_by_role("button", name="Send the answer").click()
     expect(heading).to_contain_text("Acknowledged")
-    _log_out(page)
+    log_out(page)
 
-    _log_in(page, base, "kai")
+    log_in(page, base, "kai")
     page.goto(f"{base}/requests/{reference}/")
     expect(heading).to_contain_text("Assigned")
     expect(page.locator(".timeline")).to_contain_text("DE89 3704 0044 0532 0130 00")
@@ -120,9 +96,9 @@ def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, ready
     page.get_by_label("What was done (optional)").fill("Bank records obtained.")
     page.get_by_role("button", name="Executed", exact=True).click()
     expect(heading).to_contain_text("Executed")
-    _log_out(page)
+    log_out(page)
 
-    _log_in(page, base, "camille")
+    log_in(page, base, "camille")
     page.goto(f"{base}/requests/{reference}/")
     expect(heading).to_contain_text("Executed")
     expect(page.locator(".timeline")).to_contain_text("Bank records obtained.")

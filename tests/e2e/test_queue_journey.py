@@ -8,7 +8,8 @@ from mla.requests.declarations import declaration_for
 from mla.requests.lifecycle import request_send, request_submit
 from mla.requests.models import Request
 from mla.requests.services import request_create
-from tests.factories import TEST_PASSWORD, AuthorityFactory, CountryFactory, UserFactory
+from tests.e2e.journeys import log_in
+from tests.factories import AuthorityFactory, CountryFactory, UserFactory
 from tests.mla.requests.samples import complete_data
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -44,10 +45,7 @@ def parties(settings):
 
 def test_an_urgent_preservation_appears_is_taken_and_acknowledged(live_server, page: Page, parties):
     prosecutor, romania, point = parties
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("andrei")
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "andrei")
     page.get_by_role("link", name="Queue").click()
     expect(page.locator("table.queue")).to_contain_text("Nothing in the queue")
 

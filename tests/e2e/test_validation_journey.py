@@ -4,7 +4,8 @@ from playwright.sync_api import Page, expect
 from mla.requests.declarations import declaration_for
 from mla.requests.models import Request
 from mla.requests.services import request_create
-from tests.factories import TEST_PASSWORD, AuthorityFactory, CountryFactory, UserFactory
+from tests.e2e.journeys import log_in
+from tests.factories import AuthorityFactory, CountryFactory, UserFactory
 from tests.mla.requests.samples import complete_data
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -46,23 +47,16 @@ def police_eio():
     return draft
 
 
-def _log_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_a_police_eio_is_submitted_then_validated_by_the_judge(live_server, page: Page, police_eio):
     base = live_server.url
-    _log_in(page, base, "officer")
+    log_in(page, base, "officer")
     page.goto(f"{base}/requests/{police_eio.reference}/")
     page.get_by_label("Validating authority").select_option(label="Juge d'instruction de Paris")
     page.get_by_role("button", name="Submit for validation").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Awaiting validation")
     page.get_by_role("button", name="Log out").click()
 
-    _log_in(page, base, "judge")
+    log_in(page, base, "judge")
     page.get_by_role("link", name="Requests", exact=True).first.click()
     page.get_by_role("link", name=police_eio.reference).click()
     page.get_by_label("Note (optional)").fill("Necessary and proportionate.")
