@@ -6,6 +6,7 @@ first run (``local``); ``production`` removes the defaults for secrets and servi
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -81,8 +82,21 @@ TEMPLATES = [
     },
 ]
 
+
+def database_tuned(database: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL without JIT compilation: the node's queries are short or index-driven,
+    and JIT would spend hundreds of milliseconds compiling the large aggregates (the
+    statistics, the escalation) for no gain."""
+    if "postgresql" in str(database.get("ENGINE", "")):
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    return database
+
+
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+    "default": database_tuned(
+        env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
+    ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))

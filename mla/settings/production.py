@@ -5,7 +5,7 @@ raises ImproperlyConfigured, so a node never starts half-configured.
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import database_tuned, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -14,7 +14,7 @@ if not ALLOWED_HOSTS:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable.")
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": database_tuned(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")

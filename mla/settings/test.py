@@ -1,13 +1,15 @@
 """The test suite: real PostgreSQL and Redis on localhost (override through the environment)."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, database_tuned, env
 
 SECRET_KEY = "test-only-secret-key"
 DEBUG = False
 # The suite connects to the server's maintenance database and creates its own test_mla.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/postgres"),
+    "default": database_tuned(
+        env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/postgres")
+    ),
 }
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_mla")}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
