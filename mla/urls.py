@@ -16,6 +16,7 @@ urlpatterns = [
     path("directory/", include("contact_points.urls")),
     path("requests/", include("mla.requests.urls")),
     path("notifications/", include("mla.notifications.urls")),
+    path("exchange/", include("mla.exchange.urls")),
     path("admin/", admin.site.urls),
     path("", include("mla.core.urls")),
 ]

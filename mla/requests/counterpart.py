@@ -151,6 +151,9 @@ def deliver(*, request: Request, actor: User, at: datetime.datetime) -> None:
     assert authority is not None
     if not hosted_here(authority=authority):
         # Between nodes the exchange delivers it; the request stays "sent" until then.
+        from mla.exchange.services import request_transmit
+
+        request_transmit(request=request, sent_by=_side(actor, request.issuing_authority)[0])
         return
     incoming = receive_copy(
         source=request,

@@ -207,6 +207,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "mla.requests.tasks.deadlines_escalate_task",
         "schedule": 300.0,
     },
+    # Pending exchange messages a broker outage or a crashed worker left behind.
+    "outbox-requeue": {"task": "mla.exchange.tasks.outbox_requeue_task", "schedule": 300.0},
 }
 
 LOGGING = {
@@ -235,3 +237,7 @@ NODE_KEY_PASSPHRASE = env("NODE_KEY_PASSPHRASE", default="")
 NODE_KEY_PASSPHRASE_FILE = env("NODE_KEY_PASSPHRASE_FILE", default="")
 # Domain of the e-mail in the user ID of keys made by `node_keys`: <authority identifier>@…
 NODE_KEY_EMAIL_DOMAIN = env("NODE_KEY_EMAIL_DOMAIN", default="keys.mla.invalid")
+# Delivery of outgoing messages: the timeout of one attempt, and the attempts before the
+# message is marked failed (retried with backoff from 30 s to an hour in between).
+EXCHANGE_DELIVERY_TIMEOUT_SECONDS = env.int("EXCHANGE_DELIVERY_TIMEOUT_SECONDS", default=30)
+EXCHANGE_MAX_ATTEMPTS = env.int("EXCHANGE_MAX_ATTEMPTS", default=8)

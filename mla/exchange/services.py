@@ -1,0 +1,428 @@
+"""The transport: an outbox of sealed messages delivered with retries, and the inbox that
+opens, applies and answers them with a signed receipt.
+
+A message is written to the outbox in the transaction of the act it carries, and handed to
+Celery once that commits; delivery is retried with backoff until the recipient answers with a
+receipt (or refuses). The inbox is idempotent by message id: a message delivered twice is
+applied once and answered with the same receipt.
+"""
+
+import json
+import logging
+import random
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contact_points.models import Authority
+from mla.accounts.models import User
+from mla.core.errors import ApplicationError
+from mla.exchange import effects
+from mla.exchange.keys import authority_is_hosted
+from mla.exchange.messages import (
+    MAX_RECEIPT_BYTES,
+    TOO_LARGE,
+    Document,
+    MessageRefused,
+    OpenedMessage,
+    manifest_as_dict,
+    manifest_build,
+    manifest_sha256,
+    message_open,
+    message_seal,
+    receipt_seal,
+    receipt_verify,
+)
+from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.requests import lifecycle_rules
+from mla.requests.models import Request
+from mla.requests.rendering import request_pdf
+
+logger = logging.getLogger(__name__)
+
+KIND_REQUEST = "request"
+# Refusal reasons of the inbox beyond those of message_open.
+UNSUPPORTED_KIND = "unsupported_kind"
+DUPLICATE_MESSAGE_ID = "duplicate_message_id"
+REJECTED = "rejected"
+
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+# A pending message this late was lost by the broker or a crashed worker: queue it again.
+STALE_AFTER = timedelta(minutes=5)
+# HTTP statuses that mean "later", not "never", even with a refusal body.
+RETRYABLE_CLIENT_STATUSES = (408, 425, 429)
+
+State = OutboxMessage.State
+
+
+def _max_attempts() -> int:
+    return int(getattr(settings, "EXCHANGE_MAX_ATTEMPTS", 8))
+
+
+def _timeout() -> float:
+    return float(getattr(settings, "EXCHANGE_DELIVERY_TIMEOUT_SECONDS", 30))
+
+
+def _max_message_bytes() -> int:
+    return int(settings.EXCHANGE_MAX_MESSAGE_BYTES)
+
+
+def _deliver_on_commit(message: OutboxMessage) -> None:
+    from mla.exchange.tasks import outbox_deliver_task
+
+    message_id = str(message.message_id)
+    # robust: a broker outage must not turn a committed send into an error page; the row
+    # is pending and outbox_requeue_stale queues it again.
+    transaction.on_commit(lambda: outbox_deliver_task.delay(message_id), robust=True)
+
+
+# Outbox ---------------------------------------------------------------------------------
+
+
+def outbox_enqueue(
+    *,
+    request: Request,
+    kind: str,
+    data: Mapping[str, Any],
+    documents: Sequence[Document],
+    sender: Authority,
+    recipient: Authority,
+    in_reply_to: str | None = None,
+    sent_by: str = "",
+    request_document: str = "",
+) -> OutboxMessage:
+    """Seal a message about ``request`` and write it to the outbox in the caller's
+    transaction; it is delivered once that commits."""
+    now = timezone.now()
+    manifest_data: dict[str, Any] = {
+        effects.DATA: dict(data),
+        effects.DECLARATION_CODE: request.declaration_code,
+        effects.ISSUING_LANGUAGE: request.issuing_language,
+        effects.EXECUTING_LANGUAGE: request.executing_language,
+        effects.SENT_AT: (request.sent_at or now).isoformat(),
+        effects.SENT_BY: sent_by,
+        effects.REQUEST_DOCUMENT: request_document,
+    }
+    manifest = manifest_build(
+        kind=kind,
+        sender=sender,
+        recipient=recipient,
+        reference=request.reference,
+        data=manifest_data,
+        documents=documents,
+        in_reply_to=in_reply_to,
+        created_at=now,
+    )
+    sealed = message_seal(
+        manifest=manifest, documents=documents, sender=sender, recipient=recipient
+    )
+    message = OutboxMessage.objects.create(
+        message_id=uuid.UUID(manifest.message_id),
+        request=request,
+        kind=kind,
+        sender=sender,
+        recipient=recipient,
+        sealed=sealed,
+        manifest_sha256=manifest_sha256(manifest),
+        state=State.PENDING,
+        next_attempt_at=now,
+    )
+    _deliver_on_commit(message)
+    return message
+
+
+def request_transmit(*, request: Request, sent_by: str) -> OutboxMessage | None:
+    """Send a request to an executing authority hosted on another node, through the outbox.
+
+    Not for a sender without a key pair on this node (not set up for the exchange): the
+    request then stays "sent", as before the exchange, and a warning is logged.
+    """
+    sender, recipient = request.issuing_authority, request.executing_authority
+    assert recipient is not None
+    if not authority_is_hosted(authority=sender):
+        logger.warning(
+            "Request %s stays sent: %s has no key pair on this node, so it is not transmitted.",
+            request.reference,
+            sender.identifier,
+        )
+        return None
+    name = f"{request.reference}.pdf"
+    documents = [
+        Document(name=name, media_type="application/pdf", content=request_pdf(request=request))
+    ]
+    taken = {name}
+    for attachment in request.attachments.all():
+        attachment_name = attachment.name
+        if attachment_name in taken:
+            # Names are unique in a manifest; a repeated one keeps its digest to tell it apart.
+            attachment_name = f"{attachment.sha256[:12]}-{attachment.name}"[:255]
+        taken.add(attachment_name)
+        with attachment.file.open("rb") as stored:
+            content = stored.read()
+        documents.append(
+            Document(name=attachment_name, media_type=attachment.media_type, content=content)
+        )
+    return outbox_enqueue(
+        request=request,
+        kind=KIND_REQUEST,
+        data=request.data,
+        documents=documents,
+        sender=sender,
+        recipient=recipient,
+        sent_by=sent_by,
+        request_document=name,
+    )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    receipt: bytes | None = None
+    error: str = ""
+    refused: bool = False
+
+
+def _refusal_from_body(body: bytes) -> tuple[str, str] | None:
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("refused"), str):
+        return None
+    return parsed["refused"], str(parsed.get("message", ""))[:1000]
+
+
+def _post(*, message: OutboxMessage) -> _Outcome:
+    url = message.recipient.inbox_url
+    if not url:
+        return _Outcome(
+            error=_("The directory gives no inbox URL for %(authority)s.")
+            % {"authority": message.recipient.identifier}
+        )
+    if not url.startswith(("https://", "http://")):
+        return _Outcome(
+            error=_("The inbox URL of %(authority)s is not an HTTP(S) URL.")
+            % {"authority": message.recipient.identifier}
+        )
+    outgoing = urllib.request.Request(  # noqa: S310  (the scheme is checked above)
+        url,
+        data=bytes(message.sealed),
+        headers={"Content-Type": "application/octet-stream"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(outgoing, timeout=_timeout()) as response:  # noqa: S310
+            body = response.read(MAX_RECEIPT_BYTES + 1)
+    except urllib.error.HTTPError as error:
+        body = error.read(64 * 1024) if error.fp is not None else b""
+        refusal = _refusal_from_body(body)
+        if 400 <= error.code < 500 and error.code not in RETRYABLE_CLIENT_STATUSES and refusal:
+            return _Outcome(
+                error=_("Refused (%(code)s): %(message)s")
+                % {"code": refusal[0], "message": refusal[1]},
+                refused=True,
+            )
+        return _Outcome(error=_("HTTP %(status)d from the inbox.") % {"status": error.code})
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        return _Outcome(error=_("Not delivered: %(reason)s") % {"reason": reason})
+    return _Outcome(receipt=body)
+
+
+def _deliver_here(*, message: OutboxMessage) -> _Outcome:
+    try:
+        return _Outcome(receipt=inbox_receive(sealed=bytes(message.sealed)))
+    except MessageRefused as error:
+        return _Outcome(
+            error=_("Refused (%(code)s): %(message)s")
+            % {"code": error.reason_code, "message": error.message},
+            refused=True,
+        )
+
+
+def _backoff(attempts: int) -> timedelta:
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    # Jitter: many messages failing together do not all come back at the same second.
+    return timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))  # noqa: S311
+
+
+def outbox_deliver(*, message_id: str) -> OutboxMessage:
+    """One delivery attempt; nothing for a message already delivered or failed.
+
+    Not one transaction: the attempt (an HTTP request, or the inbox's own transaction on
+    this node) runs outside any lock, and only its outcome is written under one. The inbox
+    being idempotent, two concurrent attempts deliver once.
+    """
+    message = OutboxMessage.objects.select_related("recipient").get(message_id=message_id)
+    if message.state != State.PENDING:
+        return message
+    if authority_is_hosted(authority=message.recipient):
+        outcome = _deliver_here(message=message)
+    else:
+        outcome = _post(message=message)
+    receipt_error = ""
+    if outcome.receipt is not None:
+        try:
+            receipt_verify(
+                receipt=outcome.receipt,
+                expected_message_id=str(message.message_id),
+                expected_manifest_digest=message.manifest_sha256,
+                recipient=message.recipient,
+            )
+        except MessageRefused as error:
+            receipt_error = _("The receipt is not valid (%(code)s): %(message)s") % {
+                "code": error.reason_code,
+                "message": error.message,
+            }
+    now = timezone.now()
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        if message.state != State.PENDING:
+            return message
+        if outcome.receipt is not None and not receipt_error:
+            message.receipt = outcome.receipt
+            message.state = State.DELIVERED
+            message.delivered_at = now
+            message.next_attempt_at = None
+            message.last_error = ""
+        else:
+            message.attempts += 1
+            message.last_error = (receipt_error or outcome.error)[:2000]
+            if outcome.refused or message.attempts >= _max_attempts():
+                message.state = State.FAILED
+                message.next_attempt_at = None
+            else:
+                message.next_attempt_at = now + _backoff(message.attempts)
+            logger.warning(
+                "Message %s to %s: attempt %d failed: %s",
+                message.message_id,
+                message.recipient.identifier,
+                message.attempts,
+                message.last_error,
+            )
+        message.save(
+            update_fields=[
+                "receipt",
+                "state",
+                "delivered_at",
+                "attempts",
+                "last_error",
+                "next_attempt_at",
+            ]
+        )
+    return message
+
+
+@transaction.atomic
+def outbox_retry(*, message: OutboxMessage, actor: User) -> OutboxMessage:
+    """Try a failed message again, from the first attempt."""
+    request = message.request
+    if request is None or not lifecycle_rules.may_act_for_issuer(request=request, user=actor):
+        raise ApplicationError(_("Only the issuing authority may send this message again."))
+    message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+    if message.state != State.FAILED:
+        raise ApplicationError(_("Only a message whose delivery failed can be sent again."))
+    message.state = State.PENDING
+    message.attempts = 0
+    message.next_attempt_at = timezone.now()
+    message.save(update_fields=["state", "attempts", "next_attempt_at"])
+    _deliver_on_commit(message)
+    return message
+
+
+def outbox_requeue_stale(*, now: datetime | None = None) -> int:
+    """Queue again the pending messages whose next attempt is long overdue."""
+    from mla.exchange.tasks import outbox_deliver_task
+
+    now = now or timezone.now()
+    stale = list(
+        OutboxMessage.objects.filter(
+            state=State.PENDING, next_attempt_at__lt=now - STALE_AFTER
+        ).values_list("pk", "message_id")
+    )
+    # Not requeued again for another STALE_AFTER, should this run find them still waiting.
+    OutboxMessage.objects.filter(pk__in=[pk for pk, _id in stale], state=State.PENDING).update(
+        next_attempt_at=now
+    )
+    for _pk, message_id in stale:
+        outbox_deliver_task.delay(str(message_id))
+    return len(stale)
+
+
+# Inbox ----------------------------------------------------------------------------------
+
+
+def _apply(*, opened: OpenedMessage, at: datetime) -> Request:
+    if opened.manifest.kind != KIND_REQUEST:
+        raise MessageRefused(
+            UNSUPPORTED_KIND,
+            _("Messages of kind %(kind)s are not accepted yet.") % {"kind": opened.manifest.kind},
+        )
+    try:
+        return effects.request_receive_from_manifest(opened=opened, at=at)
+    except MessageRefused:
+        raise
+    except ApplicationError as error:
+        raise MessageRefused(REJECTED, error.message) from error
+
+
+def _stored_receipt(*, message_id: str, manifest_digest: str) -> bytes | None:
+    stored = InboxMessage.objects.filter(message_id=message_id).first()
+    if stored is None:
+        return None
+    if stored.manifest_sha256 != manifest_digest:
+        raise MessageRefused(
+            DUPLICATE_MESSAGE_ID,
+            _("Another message with this message id was already received."),
+        )
+    return bytes(stored.receipt)
+
+
+def inbox_receive(*, sealed: bytes, now: datetime | None = None) -> bytes:
+    """Open, apply and store a received message; its signed receipt.
+
+    A message received before is answered with its stored receipt and changes nothing. A
+    refusal (MessageRefused) stores nothing.
+    """
+    now = now or timezone.now()
+    limit = _max_message_bytes()
+    if len(sealed) > limit:
+        raise MessageRefused(
+            TOO_LARGE, _("The message is larger than %(limit)d bytes.") % {"limit": limit}
+        )
+    opened = message_open(sealed=sealed, now=now)
+    message_id = opened.manifest.message_id
+    stored = _stored_receipt(message_id=message_id, manifest_digest=opened.manifest_sha256)
+    if stored is not None:
+        return stored
+    try:
+        with transaction.atomic():
+            incoming = _apply(opened=opened, at=now)
+            receipt = receipt_seal(opened=opened, received_at=now)
+            InboxMessage.objects.create(
+                message_id=uuid.UUID(message_id),
+                sender=opened.sender,
+                recipient=opened.recipient,
+                kind=opened.manifest.kind,
+                manifest_sha256=opened.manifest_sha256,
+                manifest=manifest_as_dict(opened.manifest),
+                received_at=now,
+                receipt=receipt,
+                request=incoming,
+            )
+    except IntegrityError:
+        # The same message delivered twice at once: the other delivery stored it first.
+        stored = _stored_receipt(message_id=message_id, manifest_digest=opened.manifest_sha256)
+        if stored is None:
+            raise
+        return stored
+    return receipt

@@ -1,0 +1,28 @@
+"""Delivery of the outbox (Celery). Each task only calls a service and may run twice: a
+delivered message is not sent again, and the inbox answers a repeat with the same receipt."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from mla.exchange.models import OutboxMessage
+from mla.exchange.services import outbox_deliver, outbox_requeue_stale
+
+
+@shared_task(acks_late=True)
+def outbox_deliver_task(message_id: str) -> str:
+    """One delivery attempt; the next one is scheduled when the service set its time."""
+    message = outbox_deliver(message_id=message_id)
+    if (
+        message.state == OutboxMessage.State.PENDING
+        and message.attempts > 0
+        and message.next_attempt_at is not None
+    ):
+        countdown = max(0.0, (message.next_attempt_at - timezone.now()).total_seconds())
+        outbox_deliver_task.apply_async(args=(message_id,), countdown=countdown)
+    return str(message.state)
+
+
+@shared_task(acks_late=True)
+def outbox_requeue_task() -> int:
+    """Queue again the pending messages a broker outage or a crashed worker left behind."""
+    return outbox_requeue_stale()

@@ -1,0 +1,463 @@
+import hashlib
+import io
+import json
+import urllib.error
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from django.utils import timezone
+
+from mla.core.errors import ApplicationError
+from mla.exchange import services, tasks
+from mla.exchange.messages import (
+    REASON_CODES,
+    Document,
+    MessageRefused,
+    receipt_verify,
+)
+from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.services import (
+    inbox_receive,
+    outbox_deliver,
+    outbox_enqueue,
+    outbox_requeue_stale,
+    outbox_retry,
+    request_transmit,
+)
+from mla.requests.declarations import declaration_for
+from mla.requests.models import Attachment, Request
+from tests.factories import UserFactory
+from tests.mla.exchange.conftest import PDF
+from tests.mla.requests.samples import complete_data
+
+pytestmark = pytest.mark.django_db
+
+State = OutboxMessage.State
+ANNEX = b"annex content \xc3\xa9\n" * 50
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[str]:
+    """Message ids handed to Celery (nothing reaches a broker)."""
+    ids: list[str] = []
+    monkeypatch.setattr(tasks.outbox_deliver_task, "delay", ids.append)
+    return ids
+
+
+@pytest.fixture
+def prosecutor(sender):
+    return UserFactory(authority=sender, roles=["prosecutor"])
+
+
+def _outgoing(issuer, executing, author) -> Request:
+    request = Request.objects.create(
+        reference=f"AA-2026-{uuid.uuid4().hex[:6]}",
+        direction=Request.Direction.OUTGOING,
+        declaration_code="eio",
+        issuing_authority=issuer,
+        executing_country=executing.country,
+        executing_authority=executing,
+        created_by=author,
+        data=complete_data(declaration_for("eio")),
+        state=Request.State.SENT,
+        sent_at=timezone.now(),
+    )
+    attachment = Attachment(
+        request=request,
+        name="annex 1.txt",
+        media_type="text/plain",
+        size=len(ANNEX),
+        sha256=hashlib.sha256(ANNEX).hexdigest(),
+        uploaded_by=author,
+    )
+    attachment.file.save(attachment.sha256, ContentFile(ANNEX), save=False)
+    attachment.save()
+    return request
+
+
+def _documents(request: Request) -> list[Document]:
+    return [
+        Document(f"{request.reference}.pdf", "application/pdf", PDF),
+        Document("annex 1.txt", "text/plain", ANNEX),
+    ]
+
+
+def _enqueue(request: Request, sender, recipient, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return outbox_enqueue(
+            request=request,
+            kind="request",
+            data=request.data,
+            documents=_documents(request),
+            sender=sender,
+            recipient=recipient,
+            sent_by="Ana Ionescu",
+            request_document=f"{request.reference}.pdf",
+        )
+
+
+def _incoming(request: Request, recipient) -> Request | None:
+    return Request.objects.filter(
+        direction=Request.Direction.INCOMING,
+        reference=request.reference,
+        executing_authority=recipient,
+    ).first()
+
+
+# On this node -----------------------------------------------------------------------------
+
+
+def test_a_request_message_is_delivered_here_with_its_data_documents_and_receipt(
+    sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
+):
+    request = _outgoing(sender, recipient, prosecutor)
+
+    message = _enqueue(request, sender, recipient, django_capture_on_commit_callbacks)
+
+    assert queued == [str(message.message_id)]
+    assert message.state == State.PENDING
+    delivered = outbox_deliver(message_id=str(message.message_id))
+
+    assert delivered.state == State.DELIVERED
+    assert delivered.delivered_at is not None
+    assert delivered.attempts == 0
+    receipt = receipt_verify(
+        receipt=bytes(delivered.receipt),
+        expected_message_id=str(message.message_id),
+        expected_manifest_digest=message.manifest_sha256,
+        recipient=recipient,
+    )
+    assert receipt.receiver == recipient.identifier
+    incoming = _incoming(request, recipient)
+    assert incoming is not None
+    assert incoming.state == Request.State.RECEIVED
+    assert incoming.issuing_authority == sender
+    assert incoming.data == request.data
+    assert incoming.received_at is not None
+    assert incoming.created_by is None
+    # The request PDF is the message's; the other documents become attachments.
+    assert [(a.name, a.sha256) for a in incoming.attachments.all()] == [
+        ("annex 1.txt", hashlib.sha256(ANNEX).hexdigest())
+    ]
+    assert incoming.attachments.get().file.read() == ANNEX
+    entry = incoming.audit_entries.get(event="received")
+    assert (entry.actor_name, entry.authority_name) == ("Ana Ionescu", sender.name)
+    assert entry.payload["message_id"] == str(message.message_id)
+    inbox = InboxMessage.objects.get(message_id=message.message_id)
+    assert inbox.request == incoming
+    assert bytes(inbox.receipt) == bytes(delivered.receipt)
+    assert inbox.manifest_sha256 == message.manifest_sha256
+
+
+def test_delivering_again_changes_nothing(
+    sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
+):
+    message = _enqueue(
+        _outgoing(sender, recipient, prosecutor),
+        sender,
+        recipient,
+        django_capture_on_commit_callbacks,
+    )
+    first = inbox_receive(sealed=bytes(message.sealed))
+
+    second = inbox_receive(sealed=bytes(message.sealed))
+
+    assert second == first
+    assert InboxMessage.objects.count() == 1
+    assert Request.objects.filter(direction=Request.Direction.INCOMING).count() == 1
+    delivered = outbox_deliver(message_id=str(message.message_id))
+    assert delivered.state == State.DELIVERED
+    assert bytes(delivered.receipt) == first
+    assert outbox_deliver(message_id=str(message.message_id)).delivered_at == delivered.delivered_at
+
+
+def test_a_tampered_message_is_refused_and_nothing_is_stored(
+    sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
+):
+    message = _enqueue(
+        _outgoing(sender, recipient, prosecutor),
+        sender,
+        recipient,
+        django_capture_on_commit_callbacks,
+    )
+    sealed = bytearray(message.sealed)
+    sealed[len(sealed) // 2] ^= 0x01
+
+    with pytest.raises(MessageRefused) as refused:
+        inbox_receive(sealed=bytes(sealed))
+
+    assert refused.value.reason_code in REASON_CODES
+    assert not InboxMessage.objects.exists()
+    assert not Request.objects.filter(direction=Request.Direction.INCOMING).exists()
+
+
+def test_a_request_already_received_under_another_message_is_refused_locally_at_once(
+    sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
+):
+    request = _outgoing(sender, recipient, prosecutor)
+    first = _enqueue(request, sender, recipient, django_capture_on_commit_callbacks)
+    outbox_deliver(message_id=str(first.message_id))
+    second = _enqueue(request, sender, recipient, django_capture_on_commit_callbacks)
+
+    failed = outbox_deliver(message_id=str(second.message_id))
+
+    assert failed.state == State.FAILED
+    assert failed.attempts == 1
+    assert services.REJECTED in failed.last_error
+    assert InboxMessage.objects.count() == 1
+
+
+# The inbox over HTTP ------------------------------------------------------------------------
+
+
+def test_the_inbox_answers_with_the_receipt(
+    client, sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
+):
+    message = _enqueue(
+        _outgoing(sender, recipient, prosecutor),
+        sender,
+        recipient,
+        django_capture_on_commit_callbacks,
+    )
+
+    response = client.post(
+        reverse("exchange:inbox"), bytes(message.sealed), content_type="application/octet-stream"
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    receipt_verify(
+        receipt=response.content,
+        expected_message_id=str(message.message_id),
+        expected_manifest_digest=message.manifest_sha256,
+        recipient=recipient,
+    )
+    assert InboxMessage.objects.filter(message_id=message.message_id).exists()
+
+
+def test_the_inbox_refuses_with_the_reason_code(client, recipient):
+    response = client.post(
+        reverse("exchange:inbox"), b"not a message", content_type="application/octet-stream"
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["refused"] in REASON_CODES
+    assert body["message"]
+    assert not InboxMessage.objects.exists()
+
+
+def test_the_inbox_takes_only_post(client):
+    assert client.get(reverse("exchange:inbox")).status_code == 405
+
+
+def test_the_inbox_refuses_an_oversized_message_before_reading_it(client, settings):
+    settings.EXCHANGE_MAX_MESSAGE_BYTES = 100
+
+    response = client.post(
+        reverse("exchange:inbox"), b"x" * 101, content_type="application/octet-stream"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["refused"] == "too_large"
+
+
+# To another node ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def remote(partner):
+    partner.inbox_url = "https://partner.example/exchange/inbox/"
+    partner.save()
+    return partner
+
+
+def _unreachable(monkeypatch) -> list[object]:
+    calls: list[object] = []
+
+    def urlopen(request, timeout):
+        calls.append((request.full_url, request.get_method(), request.headers, timeout))
+        raise urllib.error.URLError("connection refused")
+
+    monkeypatch.setattr(services.urllib.request, "urlopen", urlopen)
+    return calls
+
+
+def test_an_unreachable_inbox_leaves_the_message_pending_for_later(
+    sender, remote, prosecutor, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls = _unreachable(monkeypatch)
+    message = _enqueue(
+        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    )
+
+    attempted = outbox_deliver(message_id=str(message.message_id))
+
+    assert attempted.state == State.PENDING
+    assert attempted.attempts == 1
+    assert attempted.next_attempt_at > timezone.now()
+    assert "connection refused" in attempted.last_error
+    url, method, headers, timeout = calls[0]
+    assert (url, method, timeout) == (remote.inbox_url, "POST", 30.0)
+    assert headers["Content-type"] == "application/octet-stream"
+
+
+def test_the_task_schedules_the_next_attempt(
+    sender, remote, prosecutor, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    _unreachable(monkeypatch)
+    scheduled: list[dict[str, object]] = []
+    monkeypatch.setattr(
+        tasks.outbox_deliver_task, "apply_async", lambda **options: scheduled.append(options)
+    )
+    message = _enqueue(
+        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    )
+
+    assert tasks.outbox_deliver_task(str(message.message_id)) == State.PENDING
+
+    assert scheduled[0]["args"] == (str(message.message_id),)
+    assert 0 < scheduled[0]["countdown"] <= 30
+
+
+def test_the_message_fails_after_the_last_attempt(
+    sender, remote, prosecutor, queued, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.EXCHANGE_MAX_ATTEMPTS = 3
+    _unreachable(monkeypatch)
+    message = _enqueue(
+        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    )
+
+    states = [outbox_deliver(message_id=str(message.message_id)).state for _ in range(4)]
+
+    assert states == [State.PENDING, State.PENDING, State.FAILED, State.FAILED]
+    message.refresh_from_db()
+    assert message.attempts == 3
+    assert message.next_attempt_at is None
+
+
+def test_a_refusal_by_the_other_node_fails_at_once(
+    sender, remote, prosecutor, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    def urlopen(request, timeout):
+        body = json.dumps({"refused": "bad_signature", "message": "No."}).encode()
+        raise urllib.error.HTTPError(request.full_url, 422, "Unprocessable", {}, io.BytesIO(body))
+
+    monkeypatch.setattr(services.urllib.request, "urlopen", urlopen)
+    message = _enqueue(
+        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    )
+
+    failed = outbox_deliver(message_id=str(message.message_id))
+
+    assert failed.state == State.FAILED
+    assert failed.attempts == 1
+    assert "bad_signature" in failed.last_error
+
+
+def test_only_long_overdue_pending_messages_are_queued_again(
+    sender, remote, prosecutor, queued, django_capture_on_commit_callbacks
+):
+    request = _outgoing(sender, remote, prosecutor)
+    made = [_enqueue(request, sender, remote, django_capture_on_commit_callbacks) for _ in range(4)]
+    queued.clear()
+    now = timezone.now()
+    stale, recent, failed, delivered = made
+    OutboxMessage.objects.filter(pk=stale.pk).update(next_attempt_at=now - timedelta(minutes=6))
+    OutboxMessage.objects.filter(pk=recent.pk).update(next_attempt_at=now - timedelta(minutes=4))
+    OutboxMessage.objects.filter(pk=failed.pk).update(
+        state=State.FAILED, next_attempt_at=now - timedelta(hours=1)
+    )
+    OutboxMessage.objects.filter(pk=delivered.pk).update(
+        state=State.DELIVERED, next_attempt_at=now - timedelta(hours=1)
+    )
+
+    assert outbox_requeue_stale(now=now) == 1
+
+    assert queued == [str(stale.message_id)]
+    assert outbox_requeue_stale(now=now) == 0  # not again until it is overdue once more
+
+
+def test_the_issuer_retries_a_failed_message_and_an_outsider_may_not(
+    sender,
+    remote,
+    recipient,
+    prosecutor,
+    queued,
+    monkeypatch,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.EXCHANGE_MAX_ATTEMPTS = 1
+    _unreachable(monkeypatch)
+    message = _enqueue(
+        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    )
+    failed = outbox_deliver(message_id=str(message.message_id))
+    assert failed.state == State.FAILED
+    queued.clear()
+    outsider = UserFactory(authority=recipient, roles=["prosecutor"])
+
+    with pytest.raises(ApplicationError):
+        outbox_retry(message=failed, actor=outsider)
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = outbox_retry(message=failed, actor=prosecutor)
+
+    assert (retried.state, retried.attempts) == (State.PENDING, 0)
+    assert queued == [str(message.message_id)]
+    with pytest.raises(ApplicationError):
+        outbox_retry(message=retried, actor=prosecutor)  # not failed any more
+
+
+# From the lifecycle -------------------------------------------------------------------------
+
+
+def test_a_sent_request_is_transmitted_with_its_pdf_and_attachments(
+    sender, remote, prosecutor, queued, django_capture_on_commit_callbacks
+):
+    request = _outgoing(sender, remote, prosecutor)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message = request_transmit(request=request, sent_by="Ana Ionescu")
+
+    assert message is not None
+    assert (message.kind, message.request, message.recipient) == ("request", request, remote)
+    assert queued == [str(message.message_id)]
+
+
+def test_a_sender_without_a_key_stays_sent_without_a_message(
+    remote, prosecutor, queued, caplog, django_capture_on_commit_callbacks
+):
+    unkeyed = UserFactory(roles=["prosecutor"])
+    request = _outgoing(unkeyed.authority, remote, unkeyed)
+
+    assert request_transmit(request=request, sent_by="x") is None
+
+    assert not OutboxMessage.objects.exists()
+    assert "has no key pair on this node" in caplog.text
+
+
+def test_sending_to_an_authority_not_hosted_here_puts_the_request_in_the_outbox(
+    sender, remote, prosecutor, queued, django_capture_on_commit_callbacks
+):
+    from mla.requests import counterpart
+
+    request = _outgoing(sender, remote, prosecutor)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counterpart.deliver(request=request, actor=prosecutor, at=timezone.now())
+
+    message = OutboxMessage.objects.get(request=request)
+    assert (message.kind, message.recipient, message.state) == ("request", remote, State.PENDING)
+    assert queued == [str(message.message_id)]
+    request.refresh_from_db()
+    assert request.state == Request.State.SENT
