@@ -34,6 +34,7 @@ from mla.exchange.messages import (
     Document,
     MessageRefused,
     OpenedMessage,
+    Receipt,
     manifest_as_dict,
     manifest_build,
     manifest_sha256,
@@ -270,9 +271,10 @@ def outbox_deliver(*, message_id: str) -> OutboxMessage:
     else:
         outcome = _post(message=message)
     receipt_error = ""
+    verified: Receipt | None = None
     if outcome.receipt is not None:
         try:
-            receipt_verify(
+            verified = receipt_verify(
                 receipt=outcome.receipt,
                 expected_message_id=str(message.message_id),
                 expected_manifest_digest=message.manifest_sha256,
@@ -294,6 +296,8 @@ def outbox_deliver(*, message_id: str) -> OutboxMessage:
             message.delivered_at = now
             message.next_attempt_at = None
             message.last_error = ""
+            if verified is not None:
+                _request_delivered(message=message, receipt=verified)
         else:
             message.attempts += 1
             message.last_error = (receipt_error or outcome.error)[:2000]
@@ -320,6 +324,34 @@ def outbox_deliver(*, message_id: str) -> OutboxMessage:
             ]
         )
     return message
+
+
+def _request_delivered(*, message: OutboxMessage, receipt: Receipt) -> None:
+    """The signed receipt of a request message is the evidence it was delivered: the
+    issuing copy moves to "delivered" at the time the receiver gives, and its deadlines
+    start counting from it."""
+    if message.kind != "request" or message.request_id is None:
+        return
+    request = Request.objects.select_for_update().get(pk=message.request_id)
+    if request.state != Request.State.SENT:
+        return
+    from mla.requests.steps import run_transition
+
+    run_transition(
+        request=request,
+        actor=None,
+        action="follow_executing_side",
+        event="delivered",
+        arguments=(Request.State.DELIVERED,),
+        payload={
+            "to": message.recipient.identifier,
+            "message_id": str(message.message_id),
+            "manifest_sha256": message.manifest_sha256,
+            "receipt_signer": receipt.signer_fingerprint,
+        },
+        on_behalf_of=(_("the exchange"), message.recipient.name),
+        at=receipt.received_at,
+    )
 
 
 @transaction.atomic

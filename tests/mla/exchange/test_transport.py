@@ -155,6 +155,14 @@ def test_a_request_message_is_delivered_here_with_its_data_documents_and_receipt
     assert inbox.request == incoming
     assert bytes(inbox.receipt) == bytes(delivered.receipt)
     assert inbox.manifest_sha256 == message.manifest_sha256
+    # The receipt moves the issuing copy to "delivered", at the time the receiver gives.
+    request.refresh_from_db()
+    assert request.state == Request.State.DELIVERED
+    step = request.audit_entries.get(event="delivered")
+    assert step.at == receipt.received_at
+    assert step.payload["message_id"] == str(message.message_id)
+    assert step.authority_name == recipient.name
+    assert request.deadlines.get(code="acknowledgement").starts_at == receipt.received_at
 
 
 def test_delivering_again_changes_nothing(
