@@ -21,20 +21,40 @@ class KeysetPage(Generic[M]):
     first: bool  # no cursor was given
 
 
+def cursor_encode(*parts: str) -> str:
+    """An opaque, URL-safe cursor holding the sort key of a page's last row."""
+    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str, *, parts: int) -> list[str] | None:
+    """The parts of a cursor, or None when it cannot be read (edited by hand, truncated)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return values if len(values) == parts else None
+
+
+def aware_or_none(text: str) -> datetime.datetime | None:
+    """A cursor's date-time part; None when empty, unreadable or without a zone."""
+    try:
+        moment = datetime.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
 def _encode(moment: datetime.datetime, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{pk}".encode()).decode().rstrip("=")
+    return cursor_encode(moment.isoformat(), str(pk))
 
 
 def _decode(cursor: str) -> tuple[datetime.datetime, int] | None:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        moment, pk = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
-        parsed = datetime.datetime.fromisoformat(moment)
-        if parsed.tzinfo is None:
-            return None
-        return parsed, int(pk)
-    except (ValueError, UnicodeDecodeError):
+    parts = cursor_decode(cursor, parts=2)
+    if parts is None or not parts[1].isdigit():
         return None
+    moment = aware_or_none(parts[0])
+    return (moment, int(parts[1])) if moment is not None else None
 
 
 def keyset_page(

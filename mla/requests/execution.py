@@ -53,7 +53,7 @@ def _step(
     return request
 
 
-def _require_executor(*, request: Request, actor: User) -> None:
+def require_executor(*, request: Request, actor: User) -> None:
     if not may_act_for_executor(request=request, user=actor):
         raise ApplicationError(
             _("Only contact-point or central-authority staff of the receiving authority do this.")
@@ -103,7 +103,7 @@ def request_assign(
     An assignment of an acknowledged request moves it to "assigned"; one before the
     acknowledgement (a claim on arrival) or later only changes who holds it."""
     check_expected_state(request=request, expected_state=expected_state)
-    _require_executor(request=request, actor=actor)
+    require_executor(request=request, actor=actor)
     if assignee is not None and not may_act_for_executor(request=request, user=assignee):
         raise ApplicationError(
             _("%(user)s is not contact-point or central-authority staff of %(authority)s.")
@@ -371,7 +371,7 @@ def request_forward(
 def request_extend_recognition(*, request: Request, actor: User, days: int, reason: str) -> Request:
     """Take the one extension of the recognition deadline (EIO Art. 12(5)), with its reason;
     the issuing side is told."""
-    _require_executor(request=request, actor=actor)
+    require_executor(request=request, actor=actor)
     if request.state not in Request.UNDECIDED and request.state != Request.State.INFO_REQUESTED:
         raise ApplicationError(_("The recognition deadline runs only until the decision."))
     payload = {"days": days, "reason": reason.strip()}
@@ -397,7 +397,7 @@ def request_extend_recognition(*, request: Request, actor: User, days: int, reas
 @transaction.atomic
 def request_record_provisional_decision(*, request: Request, actor: User, note: str) -> Request:
     """Record the decision on a provisional measure (EIO Art. 32(2): within 24 hours)."""
-    _require_executor(request=request, actor=actor)
+    require_executor(request=request, actor=actor)
     if not request.is_open:
         raise ApplicationError(_("This request is closed."))
     if not note.strip():

@@ -4,7 +4,7 @@ Notifications are rows written in the step's transaction; their e-mail copies ar
 commit by mla.notifications. The actor is never told about their own step.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.accounts.roles import Role
+from mla.accounts.selectors import users_with_roles
 from mla.notifications.kinds import Kind
 from mla.notifications.services import notification_send
 from mla.requests.lifecycle_rules import EXECUTING_ROLES
@@ -22,12 +23,18 @@ from mla.requests.models import Request
 
 
 def _staff(authority: Authority | None, roles: Iterable[str]) -> QuerySet[User]:
-    return User.objects.filter(
-        authority=authority, is_active=True, groups__name__in=list(roles)
-    ).distinct()
+    return users_with_roles(authority_id=authority.pk if authority else None, roles=roles)
 
 
-def _send(
+def executing_side(*, request: Request) -> list[User]:
+    """Who hears of the issuer's steps on a received request: its holder, or while nobody
+    holds it, the receiving authority's executing staff."""
+    if request.assignee is not None and request.assignee.is_active:
+        return [request.assignee]
+    return list(_staff(request.executing_authority, EXECUTING_ROLES))
+
+
+def send(
     *,
     recipients: Iterable[User],
     request: Request,
@@ -35,11 +42,14 @@ def _send(
     subject: str,
     body: str = "",
     actor: User | None = None,
+    values: Mapping[str, str] | None = None,
+    postscript: str = "",
 ) -> None:
     """Send one notification per recipient, worded in the recipient's language.
 
-    ``subject`` and ``body`` are English source strings with %(reference)s and %(state)s,
-    translated per recipient."""
+    ``subject`` and ``body`` are English source strings with %(reference)s, %(state)s and
+    any of ``values``, translated per recipient; ``postscript`` (a user's own words) is
+    added to the body as typed."""
     url = reverse("requests:detail", kwargs={"reference": request.reference})
     by_language: dict[str, list[User]] = {}
     for user in recipients:
@@ -48,12 +58,17 @@ def _send(
         by_language.setdefault(user.preferred_language or "en", []).append(user)
     for language, users in by_language.items():
         with translation.override(language):
-            values = {"reference": request.reference, "state": request.get_state_display()}
+            words = {
+                "reference": request.reference,
+                "state": request.get_state_display(),
+                **(values or {}),
+            }
+            text = _(body) % words if body else ""
             notification_send(
                 recipients=users,
                 kind=kind,
-                subject=_(subject) % values,
-                body=_(body) % values if body else "",
+                subject=_(subject) % words,
+                body=f"{text}\n\n{postscript}" if text and postscript else text or postscript,
                 url=url,
                 request=request,
             )
@@ -67,7 +82,7 @@ RECEIVED = gettext_noop("New request received: %(reference)s")
 
 
 def validation_requested(*, request: Request) -> None:
-    _send(
+    send(
         recipients=_staff(request.validating_authority, [Role.VALIDATING_AUTHORITY]),
         request=request,
         kind=Kind.VALIDATION_REQUESTED,
@@ -80,7 +95,7 @@ def issuer_told(
 ) -> None:
     """The author of an outgoing request hears of each step taken on it by others."""
     recipients = [request.created_by] if request.created_by and request.created_by.is_active else []
-    _send(
+    send(
         recipients=recipients,
         request=request,
         kind=Kind.REQUEST_RETURNED if returned else Kind.REQUEST_STATE_CHANGED,
@@ -90,7 +105,7 @@ def issuer_told(
 
 
 def request_received(*, request: Request) -> None:
-    _send(
+    send(
         recipients=_staff(request.executing_authority, EXECUTING_ROLES),
         request=request,
         kind=Kind.REQUEST_RECEIVED,
@@ -100,13 +115,8 @@ def request_received(*, request: Request) -> None:
 
 def executor_told(*, request: Request, event: str) -> None:
     """The executing side hears of the issuer's steps: its assignee, or else its staff."""
-    recipients: Iterable[User] = (
-        [request.assignee]
-        if request.assignee is not None
-        else _staff(request.executing_authority, EXECUTING_ROLES)
-    )
-    _send(
-        recipients=recipients,
+    send(
+        recipients=executing_side(request=request),
         request=request,
         kind=Kind.REQUEST_STATE_CHANGED,
         subject=STATE_CHANGED,

@@ -7,7 +7,6 @@ and the next page starts after the last row of this one, so it costs the same on
 of a thousand or a million requests.
 """
 
-import base64
 import datetime
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +19,10 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority, search_fold
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.core.pagination import aware_or_none, cursor_decode, cursor_encode
 from mla.requests.audit import audit_record
 from mla.requests.declarations import DECLARATIONS
-from mla.requests.execution import request_acknowledge, request_assign
-from mla.requests.lifecycle_rules import may_act_for_executor
+from mla.requests.execution import request_acknowledge, request_assign, require_executor
 from mla.requests.models import Request, Urgency
 
 PAGE_SIZE = 50
@@ -105,20 +104,17 @@ def _filtered(*, user: User, filters: QueueFilters, now: datetime.datetime) -> Q
 
 
 def _encode(urgency: int, due: datetime.datetime | None, pk: int) -> str:
-    raw = f"{urgency}|{due.isoformat() if due else ''}|{pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursor_encode(str(urgency), due.isoformat() if due else "", str(pk))
 
 
 def _decode(cursor: str) -> tuple[int, datetime.datetime | None, int] | None:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        urgency, due, pk = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
-        moment = datetime.datetime.fromisoformat(due) if due else None
-        if moment is not None and moment.tzinfo is None:
-            return None
-        return int(urgency), moment, int(pk)
-    except (ValueError, UnicodeDecodeError):
+    parts = cursor_decode(cursor, parts=3)
+    if parts is None or not parts[0].isdigit() or not parts[2].isdigit():
         return None
+    due = aware_or_none(parts[1])
+    if parts[1] and due is None:
+        return None
+    return int(parts[0]), due, int(parts[2])
 
 
 def _after(key: tuple[int, datetime.datetime | None, int]) -> Q:
@@ -234,10 +230,7 @@ def request_claim(*, request: Request, actor: User) -> Request:
     """Take a received request: of two people claiming at once, one gets it and the other
     is told who has it."""
     locked = Request.objects.select_for_update().get(pk=request.pk)
-    if not may_act_for_executor(request=locked, user=actor):
-        raise ApplicationError(
-            _("Only contact-point or central-authority staff of the receiving authority do this.")
-        )
+    require_executor(request=locked, actor=actor)
     holder = locked.assignee
     if holder is not None and holder.pk != actor.pk:
         raise ApplicationError(
@@ -293,10 +286,7 @@ def requests_acknowledge_bulk(*, references: list[str], actor: User) -> list[Bul
 @transaction.atomic
 def request_handover_note_set(*, request: Request, actor: User, note: str) -> Request:
     """Leave a note for the next shift on a received request; the timeline keeps each."""
-    if not may_act_for_executor(request=request, user=actor):
-        raise ApplicationError(
-            _("Only contact-point or central-authority staff of the receiving authority do this.")
-        )
+    require_executor(request=request, actor=actor)
     text = note.strip()[:2000]
     request.handover_note = text
     request.save(update_fields=["handover_note", "updated_at"])

@@ -7,7 +7,6 @@ own authority; a request they may not see answers 404, as one that does not exis
 import datetime
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django_fsm import has_transition_perm
 from contact_points.instruments import instrument_applicability
 from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrument, Country
 from mla.accounts.models import User
+from mla.accounts.selectors import users_with_roles
 from mla.accounts.services import authority_group
 from mla.requests.access import visible_requests
 from mla.requests.annex_b import AnnexBFacts
@@ -225,16 +225,10 @@ EXECUTING_STEPS = (
 
 def executing_colleagues(*, request: Request) -> list[User]:
     """Who may be given a received request: the receiving authority's executing staff."""
-    if request.executing_authority_id is None:
-        return []
     return list(
-        User.objects.filter(
-            authority_id=request.executing_authority_id,
-            is_active=True,
-            groups__name__in=list(EXECUTING_ROLES),
-        )
-        .distinct()
-        .order_by("last_name", "first_name", "username")
+        users_with_roles(
+            authority_id=request.executing_authority_id, roles=EXECUTING_ROLES
+        ).order_by("last_name", "first_name", "username")
     )
 
 
@@ -343,7 +337,7 @@ def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
         issuing_authority_name=issuing.name,
         issuing_authority_address=issuing.postal_address,
         issuing_country_name=issuing.country.name,
-        date_of_issue=timezone.localtime(sent, _zone(issuing.time_zone)).date() if sent else None,
+        date_of_issue=in_zone(sent, issuing.time_zone or "UTC").date() if sent else None,
         received_at=request.received_at or received.at,
         acknowledged_at=acknowledged.at,
         receiving_authority_name=receiving.name,
@@ -362,7 +356,3 @@ def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
         issuing_language=request.issuing_language,
         executing_language=request.executing_language,
     )
-
-
-def _zone(name: str) -> datetime.tzinfo:
-    return ZoneInfo(name or "UTC")

@@ -8,15 +8,14 @@ open deadlines, and the latest audit entries per request read in two queries.
 """
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -24,12 +23,12 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.pagination import keyset_page
 from mla.notifications.kinds import Kind
-from mla.notifications.services import notification_send
+from mla.requests import notify
 from mla.requests.deadline_store import PENDING_STATES
 from mla.requests.deadlines import DeadlineState, format_remaining, in_zone
 from mla.requests.declarations import declaration_for
 from mla.requests.labels import label
-from mla.requests.lifecycle_rules import EXECUTING_ROLES, may_act_for_issuer
+from mla.requests.lifecycle_rules import may_act_for_issuer
 from mla.requests.models import AuditEntry, Deadline, Request
 from mla.requests.selectors import outgoing_requests
 from mla.requests.steps import record_act
@@ -279,45 +278,22 @@ def tracker_rows(
     return TrackerPage(rows=rows, next_cursor=page.next_cursor, first=page.first)
 
 
-def _executing_staff(request: Request) -> QuerySet[User]:
-    if request.executing_authority_id is None:
-        return User.objects.none()
-    return User.objects.filter(
-        authority_id=request.executing_authority_id,
-        is_active=True,
-        groups__name__in=list(EXECUTING_ROLES),
-    ).distinct()
-
-
 def _tell_executing_side(*, executing: Request, actor: User, note: str) -> None:
-    """The executing copy's assignee hears of the chase, or while nobody holds it, its staff;
+    """The executing copy's holder hears of the chase, or while nobody holds it, its staff;
     each in their language."""
-    recipients: Iterable[User] = (
-        [executing.assignee]
-        if executing.assignee is not None and executing.assignee.is_active
-        else _executing_staff(executing)
+    notify.send(
+        recipients=notify.executing_side(request=executing),
+        request=executing,
+        # Not a new kind: that would change the notification model's choices.
+        kind=Kind.REQUEST_STATE_CHANGED,
+        subject=CHASED_SUBJECT,
+        body=CHASED_BODY,
+        values={
+            "authority": actor.authority.name,
+            "person": actor.get_full_name() or actor.username,
+        },
+        postscript=note,
     )
-    by_language: dict[str, list[User]] = {}
-    for user in recipients:
-        by_language.setdefault(user.preferred_language or "en", []).append(user)
-    url = reverse("requests:detail", kwargs={"reference": executing.reference})
-    for language, users in sorted(by_language.items()):
-        with translation.override(language):
-            values = {
-                "reference": executing.reference,
-                "authority": actor.authority.name,
-                "person": actor.get_full_name() or actor.username,
-            }
-            body = _(CHASED_BODY) % values
-            notification_send(
-                recipients=users,
-                # Not a new kind: that would change the notification model's choices.
-                kind=Kind.REQUEST_STATE_CHANGED,
-                subject=_(CHASED_SUBJECT) % values,
-                body=f"{body}\n\n{note}" if note else body,
-                url=url,
-                request=executing,
-            )
 
 
 @transaction.atomic

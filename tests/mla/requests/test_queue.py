@@ -347,3 +347,14 @@ def test_deadlines_refresh_sets_the_nearest_deadline(sent_eio):
     # Overdue deadlines count: the sample's requested date has passed, so it is the nearest.
     nearest = min(d.due_at for d in executing.deadlines.all() if d.state in ("running", "missed"))
     assert executing.next_due_at == nearest
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cursor", ["garbage", "MXx8", "MXxub3QtYS1kYXRlfDE", "!!"])
+def test_an_unreadable_cursor_gives_the_first_page(make, berlin_staff, cursor):
+    made = [make(due_in=datetime.timedelta(hours=n)) for n in range(3)]
+
+    page = queue_page(user=berlin_staff, filters=QueueFilters(), cursor=cursor)
+
+    assert page.first
+    assert [r.pk for r in page.rows] == [r.pk for r in made]
