@@ -58,6 +58,9 @@ class InboxMessage(models.Model):
     kind = models.CharField(_("kind"), max_length=16)
     manifest_sha256 = models.CharField(max_length=64)
     manifest = models.JSONField()
+    # The message as it arrived (encrypted to this node): its signed manifest and documents
+    # are the recipient's evidence, opened again for the evidence bundle or an export.
+    sealed = models.BinaryField(null=True, blank=True)
     received_at = models.DateTimeField(_("received"))
     receipt = models.BinaryField()
     # The incoming copy a request message created.

@@ -447,6 +447,7 @@ def inbox_receive(*, sealed: bytes, now: datetime | None = None) -> bytes:
                 kind=opened.manifest.kind,
                 manifest_sha256=opened.manifest_sha256,
                 manifest=manifest_as_dict(opened.manifest),
+                sealed=sealed,
                 received_at=now,
                 receipt=receipt,
                 request=incoming,
