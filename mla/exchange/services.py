@@ -56,10 +56,6 @@ UNSUPPORTED_KIND = "unsupported_kind"
 DUPLICATE_MESSAGE_ID = "duplicate_message_id"
 REJECTED = "rejected"
 
-BACKOFF_BASE_SECONDS = 30
-BACKOFF_CAP_SECONDS = 3600
-# A pending message this late was lost by the broker or a crashed worker: queue it again.
-STALE_AFTER = timedelta(minutes=5)
 # HTTP statuses that mean "later", not "never", even with a refusal body.
 RETRYABLE_CLIENT_STATUSES = (408, 425, 429)
 
@@ -72,6 +68,10 @@ def _max_attempts() -> int:
 
 def _timeout() -> float:
     return float(getattr(settings, "EXCHANGE_DELIVERY_TIMEOUT_SECONDS", 30))
+
+
+def _stale_after() -> timedelta:
+    return timedelta(seconds=int(settings.EXCHANGE_STALE_AFTER_SECONDS))
 
 
 def _max_message_bytes() -> int:
@@ -251,20 +251,85 @@ def _deliver_here(*, message: OutboxMessage) -> _Outcome:
 
 
 def _backoff(attempts: int) -> timedelta:
-    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    base = int(settings.EXCHANGE_BACKOFF_BASE_SECONDS)
+    delay = min(int(settings.EXCHANGE_BACKOFF_CAP_SECONDS), base * 2 ** max(0, attempts - 1))
     # Jitter: many messages failing together do not all come back at the same second.
     return timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))  # noqa: S311
 
 
+def _waits_for_earlier(message: OutboxMessage) -> bool:
+    """Whether an earlier message about the same request to the same recipient is not yet
+    delivered: the steps of a request are applied in the order they were taken, so a later
+    one waits (it is queued again when the earlier one is delivered)."""
+    if message.request_id is None:
+        return False
+    return (
+        OutboxMessage.objects.filter(
+            request_id=message.request_id, recipient_id=message.recipient_id, pk__lt=message.pk
+        )
+        .exclude(state=State.DELIVERED)
+        .exists()
+    )
+
+
+def _queue_next(message: OutboxMessage) -> None:
+    following = (
+        OutboxMessage.objects.filter(
+            request_id=message.request_id,
+            recipient_id=message.recipient_id,
+            pk__gt=message.pk,
+            state=State.PENDING,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if following is not None:
+        _deliver_on_commit(following)
+
+
+def _receipt_check(*, message: OutboxMessage, receipt: bytes) -> tuple[Receipt | None, str]:
+    """The verified receipt, or why it is not one for this message."""
+    try:
+        verified = receipt_verify(
+            receipt=receipt,
+            expected_message_id=str(message.message_id),
+            expected_manifest_digest=message.manifest_sha256,
+            recipient=message.recipient,
+        )
+    except MessageRefused as error:
+        return None, _("The receipt is not valid (%(code)s): %(message)s") % {
+            "code": error.reason_code,
+            "message": error.message,
+        }
+    return verified, ""
+
+
+def _delivered(*, message: OutboxMessage, receipt: bytes, verified: Receipt) -> None:
+    """Record a verified receipt on a locked pending message, and what it means for the
+    request; the next message about the same request may go."""
+    message.receipt = receipt
+    message.state = State.DELIVERED
+    message.delivered_at = timezone.now()
+    message.next_attempt_at = None
+    message.last_error = ""
+    message.save(
+        update_fields=["receipt", "state", "delivered_at", "next_attempt_at", "last_error"]
+    )
+    _request_delivered(message=message, receipt=verified)
+    if message.request_id is not None:
+        _queue_next(message)
+
+
 def outbox_deliver(*, message_id: str) -> OutboxMessage:
-    """One delivery attempt; nothing for a message already delivered or failed.
+    """One delivery attempt; nothing for a message already delivered or failed, or one
+    waiting for an earlier message about the same request.
 
     Not one transaction: the attempt (an HTTP request, or the inbox's own transaction on
     this node) runs outside any lock, and only its outcome is written under one. The inbox
     being idempotent, two concurrent attempts deliver once.
     """
     message = OutboxMessage.objects.select_related("recipient").get(message_id=message_id)
-    if message.state != State.PENDING:
+    if message.state != State.PENDING or _waits_for_earlier(message):
         return message
     if authority_is_hosted(authority=message.recipient):
         outcome = _deliver_here(message=message)
@@ -273,56 +338,48 @@ def outbox_deliver(*, message_id: str) -> OutboxMessage:
     receipt_error = ""
     verified: Receipt | None = None
     if outcome.receipt is not None:
-        try:
-            verified = receipt_verify(
-                receipt=outcome.receipt,
-                expected_message_id=str(message.message_id),
-                expected_manifest_digest=message.manifest_sha256,
-                recipient=message.recipient,
-            )
-        except MessageRefused as error:
-            receipt_error = _("The receipt is not valid (%(code)s): %(message)s") % {
-                "code": error.reason_code,
-                "message": error.message,
-            }
+        verified, receipt_error = _receipt_check(message=message, receipt=outcome.receipt)
     now = timezone.now()
     with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        message = (
+            OutboxMessage.objects.select_for_update().select_related("recipient").get(pk=message.pk)
+        )
         if message.state != State.PENDING:
             return message
-        if outcome.receipt is not None and not receipt_error:
-            message.receipt = outcome.receipt
-            message.state = State.DELIVERED
-            message.delivered_at = now
+        if outcome.receipt is not None and verified is not None:
+            _delivered(message=message, receipt=outcome.receipt, verified=verified)
+            return message
+        message.attempts += 1
+        message.last_error = (receipt_error or outcome.error)[:2000]
+        if outcome.refused or message.attempts >= _max_attempts():
+            message.state = State.FAILED
             message.next_attempt_at = None
-            message.last_error = ""
-            if verified is not None:
-                _request_delivered(message=message, receipt=verified)
         else:
-            message.attempts += 1
-            message.last_error = (receipt_error or outcome.error)[:2000]
-            if outcome.refused or message.attempts >= _max_attempts():
-                message.state = State.FAILED
-                message.next_attempt_at = None
-            else:
-                message.next_attempt_at = now + _backoff(message.attempts)
-            logger.warning(
-                "Message %s to %s: attempt %d failed: %s",
-                message.message_id,
-                message.recipient.identifier,
-                message.attempts,
-                message.last_error,
-            )
-        message.save(
-            update_fields=[
-                "receipt",
-                "state",
-                "delivered_at",
-                "attempts",
-                "last_error",
-                "next_attempt_at",
-            ]
+            message.next_attempt_at = now + _backoff(message.attempts)
+        logger.warning(
+            "Message %s to %s: attempt %d failed: %s",
+            message.message_id,
+            message.recipient.identifier,
+            message.attempts,
+            message.last_error,
         )
+        message.save(update_fields=["state", "attempts", "last_error", "next_attempt_at"])
+    return message
+
+
+@transaction.atomic
+def outbox_receipt_accept(*, message: OutboxMessage, receipt: bytes) -> OutboxMessage:
+    """A receipt that came back by another channel (a file carried by hand or e-mail): once
+    verified for this message, it is delivered as if the inbox had answered it."""
+    message = (
+        OutboxMessage.objects.select_for_update().select_related("recipient").get(pk=message.pk)
+    )
+    verified, error = _receipt_check(message=message, receipt=receipt)
+    if verified is None:
+        raise ApplicationError(error)
+    if message.state == State.DELIVERED:
+        return message
+    _delivered(message=message, receipt=receipt, verified=verified)
     return message
 
 
@@ -330,7 +387,7 @@ def _request_delivered(*, message: OutboxMessage, receipt: Receipt) -> None:
     """The signed receipt of a request message is the evidence it was delivered: the
     issuing copy moves to "delivered" at the time the receiver gives, and its deadlines
     start counting from it."""
-    if message.kind != "request" or message.request_id is None:
+    if message.kind != KIND_REQUEST or message.request_id is None:
         return
     request = Request.objects.select_for_update().get(pk=message.request_id)
     if request.state != Request.State.SENT:
@@ -378,10 +435,10 @@ def outbox_requeue_stale(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     stale = list(
         OutboxMessage.objects.filter(
-            state=State.PENDING, next_attempt_at__lt=now - STALE_AFTER
+            state=State.PENDING, next_attempt_at__lt=now - _stale_after()
         ).values_list("pk", "message_id")
     )
-    # Not requeued again for another STALE_AFTER, should this run find them still waiting.
+    # Not requeued again for another stale period, should this run find them still waiting.
     OutboxMessage.objects.filter(pk__in=[pk for pk, _id in stale], state=State.PENDING).update(
         next_attempt_at=now
     )

@@ -12,12 +12,15 @@ from mla.exchange.services import outbox_deliver, outbox_requeue_stale
 def outbox_deliver_task(message_id: str) -> str:
     """One delivery attempt; the next one is scheduled when the service set its time."""
     message = outbox_deliver(message_id=message_id)
+    # A failed attempt set the time of the next one; a message waiting for an earlier one
+    # is queued again when that one is delivered (and by the periodic requeue otherwise).
     if (
         message.state == OutboxMessage.State.PENDING
         and message.attempts > 0
         and message.next_attempt_at is not None
+        and message.next_attempt_at > timezone.now()
     ):
-        countdown = max(0.0, (message.next_attempt_at - timezone.now()).total_seconds())
+        countdown = (message.next_attempt_at - timezone.now()).total_seconds()
         outbox_deliver_task.apply_async(args=(message_id,), countdown=countdown)
     return str(message.state)
 

@@ -238,6 +238,11 @@ NODE_KEY_PASSPHRASE_FILE = env("NODE_KEY_PASSPHRASE_FILE", default="")
 # Domain of the e-mail in the user ID of keys made by `node_keys`: <authority identifier>@…
 NODE_KEY_EMAIL_DOMAIN = env("NODE_KEY_EMAIL_DOMAIN", default="keys.mla.invalid")
 # Delivery of outgoing messages: the timeout of one attempt, and the attempts before the
-# message is marked failed (retried with backoff from 30 s to an hour in between).
+# message is marked failed (retried with backoff from 30 s to an hour in between). A pending
+# message whose attempt is this late was lost by the broker or a crashed worker: the periodic
+# task queues it again.
 EXCHANGE_DELIVERY_TIMEOUT_SECONDS = env.int("EXCHANGE_DELIVERY_TIMEOUT_SECONDS", default=30)
 EXCHANGE_MAX_ATTEMPTS = env.int("EXCHANGE_MAX_ATTEMPTS", default=8)
+EXCHANGE_BACKOFF_BASE_SECONDS = env.int("EXCHANGE_BACKOFF_BASE_SECONDS", default=30)
+EXCHANGE_BACKOFF_CAP_SECONDS = env.int("EXCHANGE_BACKOFF_CAP_SECONDS", default=3600)
+EXCHANGE_STALE_AFTER_SECONDS = env.int("EXCHANGE_STALE_AFTER_SECONDS", default=300)
