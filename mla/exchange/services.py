@@ -99,27 +99,16 @@ def outbox_enqueue(
     sender: Authority,
     recipient: Authority,
     in_reply_to: str | None = None,
-    sent_by: str = "",
-    request_document: str = "",
 ) -> OutboxMessage:
-    """Seal a message about ``request`` and write it to the outbox in the caller's
-    transaction; it is delivered once that commits."""
+    """Seal a message about ``request`` (``data`` is the manifest's data) and write it to the
+    outbox in the caller's transaction; it is delivered once that commits."""
     now = timezone.now()
-    manifest_data: dict[str, Any] = {
-        effects.DATA: dict(data),
-        effects.DECLARATION_CODE: request.declaration_code,
-        effects.ISSUING_LANGUAGE: request.issuing_language,
-        effects.EXECUTING_LANGUAGE: request.executing_language,
-        effects.SENT_AT: (request.sent_at or now).isoformat(),
-        effects.SENT_BY: sent_by,
-        effects.REQUEST_DOCUMENT: request_document,
-    }
     manifest = manifest_build(
         kind=kind,
         sender=sender,
         recipient=recipient,
         reference=request.reference,
-        data=manifest_data,
+        data=dict(data),
         documents=documents,
         in_reply_to=in_reply_to,
         created_at=now,
@@ -140,6 +129,22 @@ def outbox_enqueue(
     )
     _deliver_on_commit(message)
     return message
+
+
+def request_message_data(
+    *, request: Request, sent_by: str, request_document: str
+) -> dict[str, Any]:
+    """The manifest data of a request message: the request's structured data and what the
+    receiving side needs to make its copy (effects.request_receive_from_manifest)."""
+    return {
+        effects.DATA: request.data,
+        effects.DECLARATION_CODE: request.declaration_code,
+        effects.ISSUING_LANGUAGE: request.issuing_language,
+        effects.EXECUTING_LANGUAGE: request.executing_language,
+        effects.SENT_AT: (request.sent_at or timezone.now()).isoformat(),
+        effects.SENT_BY: sent_by,
+        effects.REQUEST_DOCUMENT: request_document,
+    }
 
 
 def request_transmit(*, request: Request, sent_by: str) -> OutboxMessage | None:
@@ -176,12 +181,10 @@ def request_transmit(*, request: Request, sent_by: str) -> OutboxMessage | None:
     return outbox_enqueue(
         request=request,
         kind=KIND_REQUEST,
-        data=request.data,
+        data=request_message_data(request=request, sent_by=sent_by, request_document=name),
         documents=documents,
         sender=sender,
         recipient=recipient,
-        sent_by=sent_by,
-        request_document=name,
     )
 
 
@@ -273,6 +276,8 @@ def _waits_for_earlier(message: OutboxMessage) -> bool:
 
 
 def _queue_next(message: OutboxMessage) -> None:
+    if message.request_id is None:
+        return
     following = (
         OutboxMessage.objects.filter(
             request_id=message.request_id,
@@ -316,8 +321,7 @@ def _delivered(*, message: OutboxMessage, receipt: bytes, verified: Receipt) -> 
         update_fields=["receipt", "state", "delivered_at", "next_attempt_at", "last_error"]
     )
     _request_delivered(message=message, receipt=verified)
-    if message.request_id is not None:
-        _queue_next(message)
+    _queue_next(message)
 
 
 def outbox_deliver(*, message_id: str) -> OutboxMessage:
@@ -451,12 +455,17 @@ def outbox_requeue_stale(*, now: datetime | None = None) -> int:
 
 
 def _apply(*, opened: OpenedMessage, at: datetime) -> Request:
-    if opened.manifest.kind != KIND_REQUEST:
+    from mla.exchange.status import KIND_STATUS, status_apply
+
+    kind = opened.manifest.kind
+    if kind not in (KIND_REQUEST, KIND_STATUS):
         raise MessageRefused(
             UNSUPPORTED_KIND,
-            _("Messages of kind %(kind)s are not accepted yet.") % {"kind": opened.manifest.kind},
+            _("Messages of kind %(kind)s are not accepted.") % {"kind": kind},
         )
     try:
+        if kind == KIND_STATUS:
+            return status_apply(opened=opened, at=at)
         return effects.request_receive_from_manifest(opened=opened, at=at)
     except MessageRefused:
         raise

@@ -191,11 +191,53 @@ def executor_step(
     forwarded_copy: Request | None = None,
     at: datetime.datetime,
 ) -> None:
-    """Record a step of the executing side (``request`` is its copy) on the issuing copy."""
+    """Record a step of the executing side (``request`` is its copy) on the issuing copy:
+    here when the issuing authority is on this node, else by a status message."""
     issuing = request.counterpart
-    if issuing is None:
-        return  # issued on another node: the exchange tells it
     on_behalf_of = _side(actor, request.executing_authority or request.issuing_authority)
+    if issuing is None:
+        if not hosted_here(authority=request.issuing_authority):
+            from mla.exchange.status import status_send
+
+            status_send(
+                request=request,
+                from_executing_side=True,
+                acted_by=on_behalf_of[0],
+                event=event,
+                note=note,
+                payload=payload,
+                at=at,
+            )
+        return
+    if event == "forwarded":
+        # The forwarding copy no longer answers for it; the one-to-one moves to the new copy.
+        request.counterpart = None
+        request.save(update_fields=["counterpart"])
+    issuing_follow(
+        issuing=issuing,
+        event=event,
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        forwarded_copy=forwarded_copy,
+        at=at,
+    )
+
+
+def issuing_follow(
+    *,
+    issuing: Request,
+    event: str,
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    on_behalf_of: tuple[str, str],
+    forwarded_copy: Request | None = None,
+    at: datetime.datetime,
+) -> None:
+    """The issuing copy follows a step of the executing side, taken on this node or
+    received in a status message. A forwarding names the competent authority in its payload
+    ("to"); when that authority did not receive it from the forwarding side ("delivered"
+    false), the issuing side delivers it there itself."""
     if event in RECORDED_ONLY:
         record_act(
             request=issuing,
@@ -219,18 +261,17 @@ def executor_step(
     if event in ("resumed", "info_answered"):
         target = _resume_target(issuing)
     previous = issuing.state
+    competent: Authority | None = None
+    if event == "forwarded":
+        competent = _competent_authority(issuing=issuing, payload=payload, copy=forwarded_copy)
 
     def prepare() -> None:
         if event in ("postponed", "info_requested"):
             issuing.resume_state = previous
-        if event == "forwarded" and forwarded_copy is not None:
-            issuing.executing_authority = forwarded_copy.executing_authority
+        if competent is not None:
+            issuing.executing_authority = competent
             issuing.counterpart = forwarded_copy
 
-    if event == "forwarded" and forwarded_copy is not None:
-        # The forwarding copy no longer answers for it; the one-to-one moves to the new copy.
-        request.counterpart = None
-        request.save(update_fields=["counterpart"])
     run_transition(
         request=issuing,
         actor=None,
@@ -246,9 +287,60 @@ def executor_step(
     if forwarded_copy is not None:
         forwarded_copy.counterpart = issuing
         forwarded_copy.save(update_fields=["counterpart"])
+    elif competent is not None and not (payload or {}).get("delivered", True):
+        _deliver_to_competent(issuing=issuing, authority=competent, at=at)
     if event in DECISIONS:
         _followed_preservations_decided(follow_up=issuing, at=at)
     notify.issuer_told(request=issuing, actor=None, event=event)
+
+
+def _competent_authority(
+    *, issuing: Request, payload: dict[str, Any] | None, copy: Request | None
+) -> Authority:
+    if copy is not None:
+        assert copy.executing_authority is not None
+        return copy.executing_authority
+    identifier = (payload or {}).get("to")
+    competent = (
+        Authority.objects.filter(identifier=identifier).first()
+        if isinstance(identifier, str)
+        else None
+    )
+    if competent is None or competent.country_id != issuing.executing_country_id:
+        raise ApplicationError(
+            _("The authority it was forwarded to is not in the directory for %(country)s.")
+            % {"country": issuing.executing_country.name}
+        )
+    return competent
+
+
+def _deliver_to_competent(*, issuing: Request, authority: Authority, at: datetime.datetime) -> None:
+    """The forwarding side could not pass it on itself (the competent authority works on
+    another node): the issuing side sends it there, as the node."""
+    if hosted_here(authority=authority):
+        incoming = receive_copy(
+            source=issuing, authority=authority, actor=None, sender=issuing.issuing_authority, at=at
+        )
+        incoming.counterpart = issuing
+        incoming.save(update_fields=["counterpart"])
+        issuing.counterpart = incoming
+        issuing.save(update_fields=["counterpart"])
+        return
+    from mla.exchange.services import request_transmit
+
+    try:
+        request_transmit(request=issuing, sent_by=_("the node"))
+    except ApplicationError as error:
+        # The forwarding stands (it happened there); that it could not be sent on is recorded
+        # on the timeline, for the issuing side to send it by another channel.
+        record_act(
+            request=issuing,
+            actor=None,
+            event="not_transmitted",
+            note=error.message,
+            payload={"to": authority.identifier},
+            at=at,
+        )
 
 
 # The steps that decide a request, and so release a preservation it follows up.
@@ -261,40 +353,119 @@ def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime
     preservations = Request.objects.filter(
         links_in__from_request=follow_up, state=State.FOLLOWED_UP
     ).select_related("counterpart")
+    payload = {"request": follow_up.reference, "state": follow_up.state}
     for preservation in preservations:
         for copy_ in (preservation, preservation.counterpart):
             if copy_ is None or copy_.state != State.FOLLOWED_UP:
                 continue
             if copy_.audit_entries.filter(event="follow_up_decided").exists():
                 continue
-            record_act(
-                request=copy_,
-                actor=None,
-                event="follow_up_decided",
-                payload={"request": follow_up.reference, "state": follow_up.state},
-                at=at,
-            )
+            record_act(request=copy_, actor=None, event="follow_up_decided", payload=payload, at=at)
+            if copy_ is preservation and preservation.counterpart is None:
+                # The preserving authority is on another node: it hears of it there.
+                issuer_step(
+                    request=preservation,
+                    actor=None,
+                    event="follow_up_decided",
+                    payload=payload,
+                    at=at,
+                )
+
+
+# Steps of the issuing side the executing copy records without changing state, and the
+# transition each of the others takes there.
+ISSUER_RECORDED_ONLY = ("chased", "follow_up_decided")
+ISSUER_ACTIONS = {
+    "info_answered": "receive_information",
+    "followed_up": "record_follow_up",
+    "withdrawn": "record_withdrawal",
+}
 
 
 def issuer_step(
     *,
     request: Request,
-    actor: User,
+    actor: User | None,
     event: str,
     note: str = "",
     payload: dict[str, Any] | None = None,
     at: datetime.datetime,
 ) -> None:
-    """Record a step of the issuing side (``request`` is its copy) on the executing copy."""
+    """Record a step of the issuing side (``request`` is its copy) on the executing copy:
+    here when the executing authority is on this node, else by a status message."""
     executing = request.counterpart
-    if executing is None:
-        return
     on_behalf_of = _side(actor, request.issuing_authority)
-    action = {
-        "info_answered": "receive_information",
-        "followed_up": "record_follow_up",
-        "withdrawn": "record_withdrawal",
-    }[event]
+    if executing is None:
+        if _transmitted(request):
+            from mla.exchange.status import status_send
+
+            status_send(
+                request=request,
+                from_executing_side=False,
+                acted_by=on_behalf_of[0],
+                event=event,
+                note=note,
+                payload=payload,
+                at=at,
+            )
+        return
+    executing_follow(
+        executing=executing,
+        event=event,
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        at=at,
+    )
+
+
+def _transmitted(request: Request) -> bool:
+    """Whether the executing copy is on another node: the request went there by the exchange."""
+    authority = request.executing_authority
+    return (
+        authority is not None
+        and not hosted_here(authority=authority)
+        # Sent by the exchange (to it, or to the authority that forwarded it there).
+        and request.outbox_messages.filter(kind="request").exists()
+    )
+
+
+def executing_follow(
+    *,
+    executing: Request,
+    event: str,
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    on_behalf_of: tuple[str, str],
+    at: datetime.datetime,
+) -> None:
+    """The executing copy follows a step of the issuing side, taken on this node or received
+    in a status message."""
+    if event in ISSUER_RECORDED_ONLY:
+        if event == "follow_up_decided" and (
+            executing.state != State.FOLLOWED_UP
+            or executing.audit_entries.filter(event=event).exists()
+        ):
+            return
+        if event == "chased" and not executing.is_open:
+            return
+        record_act(
+            request=executing,
+            actor=None,
+            event=event,
+            note=note,
+            payload=payload,
+            on_behalf_of=on_behalf_of,
+            at=at,
+        )
+        if event == "chased":
+            from mla.requests.tracker import chase_told
+
+            chase_told(
+                executing=executing, person=on_behalf_of[0], authority=on_behalf_of[1], note=note
+            )
+        return
+    action = ISSUER_ACTIONS[event]
     if executing.state in Request.FINAL:
         return  # already closed there (refused, executed…): nothing left to move
     run_transition(

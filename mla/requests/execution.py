@@ -347,6 +347,7 @@ def request_forward(
         note=note.strip(),
         payload=payload,
     )
+    new_copy = None
     if counterpart.hosted_here(authority=to):
         new_copy = counterpart.receive_copy(
             source=request,
@@ -355,15 +356,17 @@ def request_forward(
             sender=forwarding_authority,
             at=forwarded.at,
         )
-        counterpart.executor_step(
-            request=request,
-            actor=actor,
-            event="forwarded",
-            note=note.strip(),
-            payload=payload,
-            forwarded_copy=new_copy,
-            at=forwarded.at,
-        )
+    # When the competent authority works on another node, the issuing side delivers it
+    # there ("delivered" false): it alone can send the request in its own name.
+    counterpart.executor_step(
+        request=request,
+        actor=actor,
+        event="forwarded",
+        note=note.strip(),
+        payload={**payload, "delivered": new_copy is not None},
+        forwarded_copy=new_copy,
+        at=forwarded.at,
+    )
     return request
 
 

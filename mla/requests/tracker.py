@@ -23,7 +23,7 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.pagination import keyset_page
 from mla.notifications.kinds import Kind
-from mla.requests import notify
+from mla.requests import counterpart, notify
 from mla.requests.deadline_store import PENDING_STATES
 from mla.requests.deadlines import DeadlineState, format_remaining, in_zone
 from mla.requests.declarations import declaration_for
@@ -278,7 +278,7 @@ def tracker_rows(
     return TrackerPage(rows=rows, next_cursor=page.next_cursor, first=page.first)
 
 
-def _tell_executing_side(*, executing: Request, actor: User, note: str) -> None:
+def chase_told(*, executing: Request, person: str, authority: str, note: str) -> None:
     """The executing copy's holder hears of the chase, or while nobody holds it, its staff;
     each in their language."""
     notify.send(
@@ -288,10 +288,7 @@ def _tell_executing_side(*, executing: Request, actor: User, note: str) -> None:
         kind=Kind.REQUEST_STATE_CHANGED,
         subject=CHASED_SUBJECT,
         body=CHASED_BODY,
-        values={
-            "authority": actor.authority.name,
-            "person": actor.get_full_name() or actor.username,
-        },
+        values={"authority": authority, "person": person},
         postscript=note,
     )
 
@@ -334,15 +331,6 @@ def request_chase(*, request: Request, actor: User, note: str = "") -> AuditEntr
         )
     note = note.strip()
     entry = record_act(request=locked, actor=actor, event=CHASED, note=note, at=now)
-    executing = locked.counterpart
-    if executing is not None and executing.is_open:
-        record_act(
-            request=executing,
-            actor=None,
-            event=CHASED,
-            note=note,
-            on_behalf_of=(actor.get_full_name() or actor.username, actor.authority.name),
-            at=now,
-        )
-        _tell_executing_side(executing=executing, actor=actor, note=note)
+    # The executing copy records it and its people are told, here or on its node.
+    counterpart.issuer_step(request=locked, actor=actor, event=CHASED, note=note, at=now)
     return entry

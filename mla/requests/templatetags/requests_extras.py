@@ -45,6 +45,7 @@ AUDIT_EVENTS = {
     "follow_up_decided": _("Follow-up request decided"),
     "expired": _("Preservation ended"),
     "chased": _("Reminder sent to the executing side"),
+    "not_transmitted": _("Could not be sent to the competent authority"),
     "deadline_missed": _("Deadline missed"),
     "handover_note": _("Handover note"),
 }

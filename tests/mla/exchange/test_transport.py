@@ -25,6 +25,7 @@ from mla.exchange.services import (
     outbox_enqueue,
     outbox_requeue_stale,
     outbox_retry,
+    request_message_data,
     request_transmit,
 )
 from mla.requests.declarations import declaration_for
@@ -95,12 +96,14 @@ def _enqueue(request: Request, sender, recipient, django_capture_on_commit_callb
         return outbox_enqueue(
             request=request,
             kind="request",
-            data=request.data,
+            data=request_message_data(
+                request=request,
+                sent_by="Ana Ionescu",
+                request_document=f"{request.reference}.pdf",
+            ),
             documents=_documents(request),
             sender=sender,
             recipient=recipient,
-            sent_by="Ana Ionescu",
-            request_document=f"{request.reference}.pdf",
         )
 
 
