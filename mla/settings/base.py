@@ -246,3 +246,7 @@ EXCHANGE_MAX_ATTEMPTS = env.int("EXCHANGE_MAX_ATTEMPTS", default=8)
 EXCHANGE_BACKOFF_BASE_SECONDS = env.int("EXCHANGE_BACKOFF_BASE_SECONDS", default=30)
 EXCHANGE_BACKOFF_CAP_SECONDS = env.int("EXCHANGE_BACKOFF_CAP_SECONDS", default=3600)
 EXCHANGE_STALE_AFTER_SECONDS = env.int("EXCHANGE_STALE_AFTER_SECONDS", default=300)
+# Publishers whose signature a shared directory must carry to be imported (import_directory),
+# and where their public keys are kept (*.asc). Unset: no signature is required.
+DIRECTORY_PUBLISHER_FINGERPRINTS = env.list("DIRECTORY_PUBLISHER_FINGERPRINTS", default=[])
+DIRECTORY_PUBLISHER_KEYS_DIR = env("DIRECTORY_PUBLISHER_KEYS_DIR", default="")
