@@ -424,7 +424,7 @@ def _tar(entries: Sequence[tuple[str, bytes]], *, mtime: datetime) -> bytes:
     return buffer.getvalue()
 
 
-def _untar(data: bytes, *, allowed: Callable[[str], bool]) -> dict[str, bytes]:
+def archive_entries(data: bytes, *, allowed: Callable[[str], bool]) -> dict[str, bytes]:
     """The regular files of a tar archive; anything else, twice or unexpected, is malformed."""
     entries: dict[str, bytes] = {}
     try:
@@ -447,7 +447,7 @@ def _untar(data: bytes, *, allowed: Callable[[str], bool]) -> dict[str, bytes]:
     return entries
 
 
-def _message_entry_allowed(name: str) -> bool:
+def message_entry_allowed(name: str) -> bool:
     if name in {MANIFEST_ENTRY, SIGNATURE_ENTRY}:
         return True
     return name.startswith(DOCUMENTS_PREFIX) and bool(
@@ -523,7 +523,7 @@ def message_encrypt(*, container: bytes, fingerprints: Sequence[str]) -> bytes:
     return bytes(encrypted.data)
 
 
-def _decrypt(sealed: bytes) -> bytes:
+def message_decrypt(sealed: bytes) -> bytes:
     limit = _max_bytes()
     decrypted = hosted_keyring().decrypt(
         sealed,
@@ -747,7 +747,7 @@ def message_open(*, sealed: bytes, now: datetime | None = None) -> OpenedMessage
         raise MessageRefused(
             TOO_LARGE, _("The message is larger than %(limit)d bytes.") % {"limit": limit}
         )
-    entries = _untar(_decrypt(sealed), allowed=_message_entry_allowed)
+    entries = archive_entries(message_decrypt(sealed), allowed=message_entry_allowed)
     if MANIFEST_ENTRY not in entries:
         raise _malformed(_("The message holds no manifest."))
     manifest_bytes = entries[MANIFEST_ENTRY]
@@ -872,7 +872,9 @@ def receipt_verify(
             TOO_LARGE,
             _("The receipt is larger than %(limit)d bytes.") % {"limit": MAX_RECEIPT_BYTES},
         )
-    entries = _untar(receipt, allowed=lambda name: name in {RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY})
+    entries = archive_entries(
+        receipt, allowed=lambda name: name in {RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY}
+    )
     if RECEIPT_ENTRY not in entries:
         raise _malformed(_("The receipt holds no receipt.json."))
     receipt_bytes = entries[RECEIPT_ENTRY]

@@ -23,6 +23,8 @@ class OutboxMessage(models.Model):
         related_name="outbox_messages",
     )
     kind = models.CharField(_("kind"), max_length=16)
+    # The step a status message carries, kept in clear: the sealed copy is encrypted.
+    event = models.CharField(_("step"), max_length=40, blank=True)
     sender = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey(Authority, on_delete=models.PROTECT, related_name="+")
     sealed = models.BinaryField()

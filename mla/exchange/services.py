@@ -120,6 +120,7 @@ def outbox_enqueue(
         message_id=uuid.UUID(manifest.message_id),
         request=request,
         kind=kind,
+        event=str(data.get("event", ""))[:40],
         sender=sender,
         recipient=recipient,
         sealed=sealed,

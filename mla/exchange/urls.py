@@ -1,9 +1,40 @@
 from django.urls import path
 
-from mla.exchange import views
+from mla.exchange import views, views_transfer
 
 app_name = "exchange"
 
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
+    path("import/", views_transfer.import_page, name="import"),
+    path(
+        "import/<uuid:message_id>/receipt/",
+        views_transfer.imported_receipt,
+        name="imported_receipt",
+    ),
+    path(
+        "requests/<str:reference>/evidence/",
+        views_transfer.evidence_download,
+        name="evidence",
+    ),
+    path(
+        "requests/<str:reference>/messages/<uuid:message_id>/retry/",
+        views_transfer.message_retry,
+        name="retry",
+    ),
+    path(
+        "requests/<str:reference>/messages/<uuid:message_id>/file/",
+        views_transfer.message_download,
+        name="message_file",
+    ),
+    path(
+        "requests/<str:reference>/messages/<uuid:message_id>/receipt/",
+        views_transfer.receipt_download,
+        name="receipt_file",
+    ),
+    path(
+        "requests/<str:reference>/messages/<uuid:message_id>/receipt/upload/",
+        views_transfer.receipt_upload,
+        name="receipt_upload",
+    ),
 ]

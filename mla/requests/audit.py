@@ -21,7 +21,7 @@ from mla.requests.models import AuditChainHead, AuditEntry, Request
 GENESIS = "0" * 64
 
 
-def _body(entry: AuditEntry) -> bytes:
+def audit_entry_body(entry: AuditEntry) -> bytes:
     return json.dumps(
         {
             "request": entry.request_reference,
@@ -93,7 +93,7 @@ def audit_record(
         note=note,
         payload=payload or {},
     )
-    body = _body(entry)
+    body = audit_entry_body(entry)
     entry.request_hash = _chain(
         previous_in_request.request_hash if previous_in_request else GENESIS, body
     )
@@ -124,7 +124,7 @@ def audit_verify() -> list[AuditBreak]:
     request_state: dict[int, tuple[int, str]] = {}
     entries = AuditEntry.objects.order_by("position").iterator(chunk_size=2000)
     for entry in entries:
-        body = _body(entry)
+        body = audit_entry_body(entry)
         if entry.position != expected_position:
             breaks.append(
                 AuditBreak(

@@ -16,6 +16,9 @@ from contact_points.models import Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.pagination import keyset_page
+from mla.exchange.selectors import request_messages
+from mla.exchange.status import received_annex_b
+from mla.exchange.transfer import may_import
 from mla.requests.access import may_share, request_revoke, request_share, request_shares
 from mla.requests.annex_b import annex_b_pdf
 from mla.requests.completeness import (
@@ -226,6 +229,10 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "colleagues": executing_colleagues(request=item) if actions.get("assign") else [],
             "annex_b": item.instrument == "eio"
             and any(entry.event == "acknowledged" for entry in item.audit_entries.all()),
+            "exchange": {
+                "messages": request_messages(request=item),
+                "may_import": may_import(user=user),
+            },
         },
     )
 
@@ -499,7 +506,11 @@ def request_annex_b(request: HttpRequest, reference: str) -> HttpResponse:
     if facts is None:
         raise Http404
     _audit_confidential_download(request, item, "annex_b")
-    response = HttpResponse(annex_b_pdf(facts=facts), content_type="application/pdf")
+    # On the issuing side of another node's acknowledgement: the Annex B that node signed
+    # and sent, as received, rather than one drawn here from this copy's timeline.
+    received = received_annex_b(request=item) if item.direction == "outgoing" else None
+    content = received if received is not None else annex_b_pdf(facts=facts)
+    response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}-annex-b.pdf"'
     return response
 

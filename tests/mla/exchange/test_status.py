@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from django.utils import timezone
 
 from contact_points.models import Authority
@@ -25,6 +26,7 @@ from mla.exchange.messages import MessageRefused, manifest_build, message_open, 
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.services import inbox_receive, outbox_deliver
 from mla.requests import counterpart, execution, lifecycle, tracker
+from mla.requests.access import request_grant_authority
 from mla.requests.declarations import declaration_for
 from mla.requests.models import Attachment, AuditEntry, Request
 from tests.factories import AuthorityFactory, CountryFactory, UserFactory
@@ -110,6 +112,7 @@ def _sent(issuer: Authority, executor: Authority, author, code: str = "eio") -> 
     )
     attachment.file.save(attachment.sha256, ContentFile(ANNEX), save=False)
     attachment.save()
+    request_grant_authority(request=request, authority=issuer)
     return request
 
 
@@ -136,7 +139,7 @@ def _fresh(request: Request) -> Request:
 
 
 def test_an_eio_runs_its_course_with_each_step_as_a_message(
-    nodes, prosecutor, staff, django_capture_on_commit_callbacks
+    nodes, prosecutor, staff, client, django_capture_on_commit_callbacks
 ):
     capture = django_capture_on_commit_callbacks
     issuing = _sent(nodes.issuer, nodes.executor, prosecutor)
@@ -161,6 +164,10 @@ def test_an_eio_runs_its_course_with_each_step_as_a_message(
     assert annex_b.name == f"annex-b-{issuing.reference}.pdf"
     assert annex_b.content.startswith(b"%PDF")
     assert status.received_annex_b(request=issuing) == annex_b.content
+    client.force_login(prosecutor)
+    download = client.get(reverse("requests:annex_b", args=[issuing.reference]))
+    assert download.status_code == 200
+    assert download.content == annex_b.content
 
     with nodes.on(nodes.executor, capture):
         execution.request_recognise(request=_fresh(executing), actor=staff)

@@ -1,0 +1,671 @@
+"""The evidence bundle of a request: what was sent and received about it, signed, with the
+keys and the instructions to check every signature with the standard gpg tool alone.
+
+A ZIP archive:
+
+    messages/<n>-<kind>-<message id>/manifest.json, manifest.json.sig, documents/<name>,
+                                     receipt.json, receipt.json.sig (when a receipt is kept)
+    keys/<authority identifier>.asc   the public keys the directory pins for each signer
+    timeline.json, timeline.txt       the request's audit trail with its hash chain
+    index.json                        what the bundle holds, for programs
+    VERIFY.txt                        how to check it, and what this node found
+
+The node checks each signature itself while it makes the bundle, in an empty GnuPG home
+holding only the keys it puts in it, exactly as a reader would: VERIFY.txt gives the
+fingerprint each signature must show. A bundle is still made when something cannot be read
+(a key no longer on the node, a copy kept before messages were kept as received): what is
+missing is said in VERIFY.txt and in the message's NOTE.txt.
+"""
+
+import datetime
+import hashlib
+import io
+import json
+import re
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contact_points.models import Authority
+from mla.core.errors import ApplicationError
+from mla.exchange.messages import (
+    MANIFEST_ENTRY,
+    RECEIPT_ENTRY,
+    RECEIPT_SIGNATURE_ENTRY,
+    SIGNATURE_ENTRY,
+)
+from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.selectors import INCOMING, OUTGOING
+from mla.exchange.stored import manifest_event, stored_message_open, stored_receipt_entries
+from mla.requests.audit import GENESIS, audit_entry_body
+from mla.requests.models import AuditEntry, Request, canonical_json
+
+GPG_TIMEOUT_SECONDS = 60
+_UNSAFE_FILE_CHARACTERS = re.compile(r"[^-A-Za-z0-9_.]")
+
+
+@dataclass(frozen=True)
+class _DirectoryKey:
+    fingerprint: str
+    armored: str
+    pinned_now: bool
+
+
+@dataclass
+class _Signed:
+    """A file and its detached signature, and who must have signed it."""
+
+    path: str
+    data: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+    signer: Authority
+    found_fingerprint: str = ""
+    problem: str = ""
+
+
+@dataclass
+class _Folder:
+    name: str
+    direction: str
+    kind: str
+    event: str
+    message_id: str
+    sender: Authority
+    recipient: Authority
+    moment: datetime.datetime
+    state: str
+    manifest_sha256: str
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    signed: list[_Signed] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+# The messages -------------------------------------------------------------------------------
+
+
+def _add_message(folder: _Folder, *, sealed: bytes) -> None:
+    try:
+        stored = stored_message_open(sealed=sealed)
+    except ApplicationError as error:
+        folder.problems.append(
+            _("The kept copy of the message cannot be read: %(error)s") % {"error": error.message}
+        )
+        return
+    if stored.manifest_sha256 != folder.manifest_sha256:
+        folder.problems.append(
+            _("The kept copy's manifest is not the one recorded when the message was exchanged.")
+        )
+    folder.event = manifest_event(stored.manifest.data)
+    prefix = f"{folder.name}/"
+    folder.files.append((prefix + MANIFEST_ENTRY, stored.manifest_bytes))
+    if stored.signature:
+        folder.files.append((prefix + SIGNATURE_ENTRY, stored.signature))
+        folder.signed.append(
+            _Signed(
+                path=prefix + MANIFEST_ENTRY,
+                data=stored.manifest_bytes,
+                signature=stored.signature,
+                signer=folder.sender,
+            )
+        )
+    else:
+        folder.problems.append(_("The message carries no signature of its manifest."))
+    for name, content in stored.documents.items():
+        folder.files.append((f"{prefix}documents/{name}", content))
+
+
+def _add_manifest_only(folder: _Folder, *, manifest: Any) -> None:
+    """An incoming message kept before messages were kept as received: its manifest only."""
+    folder.problems.append(
+        _(
+            "This message was received before this node kept messages as they arrived: only "
+            "its manifest is here, without its signature or documents."
+        )
+    )
+    try:
+        manifest_bytes = canonical_json(manifest)
+    except (TypeError, ValueError):
+        return
+    if hashlib.sha256(manifest_bytes).hexdigest() == folder.manifest_sha256:
+        folder.files.append((f"{folder.name}/{MANIFEST_ENTRY}", manifest_bytes))
+
+
+def _add_receipt(folder: _Folder, *, receipt: bytes | None) -> None:
+    if receipt is None:
+        return
+    try:
+        entries = stored_receipt_entries(receipt=receipt)
+    except ApplicationError as error:
+        folder.problems.append(
+            _("The kept receipt cannot be read: %(error)s") % {"error": error.message}
+        )
+        return
+    prefix = f"{folder.name}/"
+    folder.files.append((prefix + RECEIPT_ENTRY, entries.receipt_bytes))
+    if entries.signature:
+        folder.files.append((prefix + RECEIPT_SIGNATURE_ENTRY, entries.signature))
+        # The recipient signs the receipt of a message.
+        folder.signed.append(
+            _Signed(
+                path=prefix + RECEIPT_ENTRY,
+                data=entries.receipt_bytes,
+                signature=entries.signature,
+                signer=folder.recipient,
+            )
+        )
+
+
+def _folders(*, request: Request) -> list[_Folder]:
+    outbox = list(
+        OutboxMessage.objects.filter(request=request)
+        .select_related("sender__country", "recipient__country")
+        .defer("sealed", "receipt")
+    )
+    inbox = list(
+        InboxMessage.objects.filter(request=request)
+        .select_related("sender__country", "recipient__country")
+        .defer("sealed", "receipt")
+    )
+    exchanged: list[tuple[datetime.datetime, str, OutboxMessage | InboxMessage]] = [
+        (message.created_at, OUTGOING, message) for message in outbox
+    ] + [(message.received_at, INCOMING, message) for message in inbox]
+    exchanged.sort(key=lambda item: (item[0], str(item[2].message_id)))
+    width = max(2, len(str(len(exchanged))))
+    folders = []
+    for number, (moment, direction, message) in enumerate(exchanged, start=1):
+        folder = _Folder(
+            name=f"messages/{number:0{width}d}-{message.kind}-{message.message_id}",
+            direction=direction,
+            kind=message.kind,
+            event="",
+            message_id=str(message.message_id),
+            sender=message.sender,
+            recipient=message.recipient,
+            moment=moment,
+            state=message.state if isinstance(message, OutboxMessage) else "received",
+            manifest_sha256=message.manifest_sha256,
+        )
+        # One message's bytes at a time: documents are megabytes.
+        kept = OutboxMessage.objects if isinstance(message, OutboxMessage) else InboxMessage.objects
+        sealed, receipt = kept.values_list("sealed", "receipt").get(pk=message.pk)
+        if sealed is not None:
+            _add_message(folder, sealed=bytes(sealed))
+        elif isinstance(message, InboxMessage):
+            _add_manifest_only(folder, manifest=message.manifest)
+        _add_receipt(folder, receipt=bytes(receipt) if receipt is not None else None)
+        folders.append(folder)
+    return folders
+
+
+# Keys and signatures ------------------------------------------------------------------------
+
+
+def _directory_keys(*, authority: Authority) -> list[_DirectoryKey]:
+    """The key the directory pins for ``authority`` now, then those it pinned before (from
+    the entry's history): a signature made before a key rotation is checked with the key of
+    its time."""
+    keys: dict[str, _DirectoryKey] = {}
+    if authority.key_fingerprint and authority.public_key.strip():
+        fingerprint = authority.key_fingerprint.upper()
+        keys[fingerprint] = _DirectoryKey(fingerprint, authority.public_key, pinned_now=True)
+    earlier = (
+        authority.history.exclude(key_fingerprint="")
+        .order_by("-history_date", "-history_id")
+        .values_list("key_fingerprint", "public_key")
+    )
+    for fingerprint, armored in earlier:
+        if armored and armored.strip():
+            keys.setdefault(
+                fingerprint.upper(), _DirectoryKey(fingerprint.upper(), armored, pinned_now=False)
+            )
+    return list(keys.values())
+
+
+def _status(output: bytes) -> list[tuple[str, list[str]]]:
+    lines = []
+    for line in output.decode("utf-8", "replace").splitlines():
+        if line.startswith("[GNUPG:] "):
+            keyword, _sep, rest = line[9:].partition(" ")
+            lines.append((keyword, rest.split()))
+    return lines
+
+
+def _gpg(home: Path, *arguments: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [
+            str(settings.GNUPG_BINARY),
+            "--homedir",
+            str(home),
+            "--batch",
+            "--no-tty",
+            "--no-autostart",
+            *arguments,
+        ],
+        capture_output=True,
+        timeout=GPG_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+def _signatures_check(*, signed: list[_Signed], armored: Iterable[str]) -> None:
+    """Verify each signature as a reader of the bundle would: an empty GnuPG home, the
+    bundle's keys imported, ``gpg --verify``; record the signing key's fingerprint."""
+    if not signed:
+        return
+    with tempfile.TemporaryDirectory(prefix="mla-evidence-") as work:
+        home = Path(work) / "home"
+        home.mkdir(mode=0o700)
+        keys = Path(work) / "keys.asc"
+        keys.write_text("\n".join(armored), encoding="utf-8")
+        _gpg(home, "--import", str(keys))
+        for index, item in enumerate(signed):
+            data, signature = Path(work) / f"{index}.data", Path(work) / f"{index}.sig"
+            data.write_bytes(item.data)
+            signature.write_bytes(item.signature)
+            try:
+                result = _gpg(home, "--status-fd", "1", "--verify", str(signature), str(data))
+            except subprocess.TimeoutExpired:
+                item.problem = _("gpg did not answer in time.")
+                continue
+            statuses = _status(result.stdout)
+            keywords = [keyword for keyword, _args in statuses]
+            valid = [args for keyword, args in statuses if keyword == "VALIDSIG"]
+            if result.returncode != 0 or "BADSIG" in keywords or len(valid) != 1:
+                item.problem = _("gpg does not find a valid signature (%(status)s).") % {
+                    "status": " ".join(keywords) or result.stderr.decode("utf-8", "replace")[-200:]
+                }
+                continue
+            # The primary key's fingerprint (the 10th field), also when a subkey signed.
+            item.found_fingerprint = (valid[0][9] if len(valid[0]) >= 10 else valid[0][0]).upper()
+
+
+# The timeline -------------------------------------------------------------------------------
+
+
+def _timeline(*, request: Request) -> tuple[dict[str, Any], str, list[str]]:
+    entries = list(AuditEntry.objects.filter(request=request).order_by("sequence"))
+    problems: list[str] = []
+    previous = GENESIS
+    rows = []
+    lines = []
+    for entry in entries:
+        body = audit_entry_body(entry)
+        if hashlib.sha256(previous.encode() + b"\n" + body).hexdigest() != entry.request_hash:
+            problems.append(
+                _("Timeline entry %(sequence)d does not match its hash chain.")
+                % {"sequence": entry.sequence}
+            )
+        previous = entry.request_hash
+        rows.append(
+            {
+                "sequence": entry.sequence,
+                "position": entry.position,
+                "at": entry.at.isoformat(),
+                "actor": entry.actor_name,
+                "authority": entry.authority_name,
+                "event": entry.event,
+                "from": entry.from_state,
+                "to": entry.to_state,
+                "note": entry.note,
+                "payload": entry.payload,
+                "body": body.decode("utf-8"),
+                "request_hash": entry.request_hash,
+                "node_hash": entry.node_hash,
+            }
+        )
+        states = f" ({entry.from_state} -> {entry.to_state})" if entry.to_state else ""
+        who = entry.actor_name + (f", {entry.authority_name}" if entry.authority_name else "")
+        note = f": {entry.note}" if entry.note else ""
+        lines.append(
+            f"#{entry.sequence} {entry.at.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC  "
+            f"{entry.event}{states}  {who}{note}\n    request_hash {entry.request_hash}"
+        )
+    timeline = {
+        "request": request.reference,
+        "copy": request.direction,
+        "genesis": GENESIS,
+        "entries": rows,
+    }
+    text = "\n".join(lines) + "\n" if lines else _("No entry.") + "\n"
+    return timeline, text, problems
+
+
+# The bundle ---------------------------------------------------------------------------------
+
+
+def _owner(request: Request) -> Authority:
+    if request.direction == Request.Direction.INCOMING and request.executing_authority:
+        return request.executing_authority
+    return request.issuing_authority
+
+
+def evidence_file_name(*, request: Request, at: datetime.datetime | None = None) -> str:
+    stamp = (at or timezone.now()).astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    reference = _UNSAFE_FILE_CHARACTERS.sub("_", request.reference)
+    return f"evidence_{reference}_{_owner(request).identifier}_{stamp}.zip"
+
+
+def _pin_label(key: _DirectoryKey | None) -> str:
+    if key is None:
+        return _("NOT a key the directory pins for this authority")
+    return _("pinned now") if key.pinned_now else _("pinned earlier, since replaced")
+
+
+def _signature_line(item: _Signed, keys: dict[str, list[_DirectoryKey]]) -> str:
+    name = item.path.rsplit("/", 1)[-1]
+    if item.problem:
+        return _("%(file)s.sig: NOT VERIFIED: %(problem)s") % {
+            "file": name,
+            "problem": item.problem,
+        }
+    known = {key.fingerprint: key for key in keys.get(item.signer.identifier, [])}
+    return _("%(file)s.sig: good signature by %(authority)s, key %(fingerprint)s (%(pin)s)") % {
+        "file": name,
+        "authority": item.signer.identifier,
+        "fingerprint": item.found_fingerprint,
+        "pin": _pin_label(known.get(item.found_fingerprint)),
+    }
+
+
+def _verify_text(
+    *,
+    request: Request,
+    made_at: datetime.datetime,
+    folders: list[_Folder],
+    keys: dict[str, list[_DirectoryKey]],
+    signers: dict[str, Authority],
+    problems: list[str],
+) -> str:
+    owner = _owner(request)
+    example = folders[0].name if folders else "messages/01-request-<message id>"
+    parts = [
+        _("Evidence bundle of request %(reference)s, the %(copy)s copy held by %(authority)s.")
+        % {
+            "reference": request.reference,
+            "copy": request.get_direction_display().lower(),
+            "authority": f"{owner.name} ({owner.identifier})",
+        },
+        _("Made on %(time)s UTC by %(node)s.")
+        % {
+            "time": f"{made_at.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S}",
+            "node": settings.NODE_NAME,
+        },
+        "",
+        _("WHAT IS IN IT"),
+        "",
+        _(
+            "messages/<n>-<kind>-<message id>/  one folder per message sent or received about "
+            "this request, in the order they were exchanged:"
+        ),
+        "  manifest.json       " + _("the message's manifest, exactly the bytes the sender signed"),
+        "  manifest.json.sig   " + _("the sender's detached OpenPGP signature of manifest.json"),
+        "  documents/<name>    "
+        + _("each document the manifest lists, under the name the manifest gives"),
+        "  receipt.json        " + _("the receipt the recipient signed, when one was received"),
+        "  receipt.json.sig    " + _("the recipient's detached OpenPGP signature of receipt.json"),
+        "  NOTE.txt            " + _("what could not be included, if anything"),
+        "keys/<authority>.asc  "
+        + _(
+            "the OpenPGP public keys the directory of this node pins (or pinned before) for "
+            "each authority that signed something here"
+        ),
+        "timeline.json, timeline.txt  "
+        + _("the request's audit trail, each entry chained to the previous one by SHA-256"),
+        "index.json            " + _("the same content, for programs"),
+        "",
+        _(
+            "Nothing here needs this software to be checked: GnuPG (gpg), sha256sum and, for "
+            "the timeline, Python 3 are enough."
+        ),
+        "",
+    ]
+    if not folders:
+        parts += [
+            _(
+                "No message has been sent or received about this request through the exchange "
+                "of this node (it was not sent, or it was exchanged by other means): this "
+                "bundle holds its timeline only. Step 5 below still applies."
+            ),
+            "",
+        ]
+    parts += [
+        _("1. IMPORT THE KEYS INTO A FRESH, EMPTY KEYRING"),
+        "",
+        "  mkdir -m 700 /tmp/evidence-keys",
+        "  gpg --homedir /tmp/evidence-keys --import keys/*.asc",
+        "",
+        _("2. CHECK EACH SIGNATURE"),
+        "",
+        _(
+            "In each folder under messages/ (from the bundle's top folder; the receipt only "
+            "where there is one), for example:"
+        ),
+        "",
+        f"  cd {example}",
+        "  gpg --homedir /tmp/evidence-keys --status-fd 1 --verify manifest.json.sig manifest.json",
+        "  gpg --homedir /tmp/evidence-keys --status-fd 1 --verify receipt.json.sig receipt.json",
+        "",
+        _(
+            'gpg must say "Good signature" and print one VALIDSIG line; the last field of '
+            "that line is the fingerprint of the key that signed. Compare it with the "
+            "fingerprint the directory pins for the sender (for manifest.json) or the "
+            "recipient (for receipt.json), listed below; for full assurance, compare it with "
+            "the directory itself or have the authority read it to you. That comparison is "
+            "what says who signed: gpg's warning that the key \"is not certified with a "
+            "trusted signature\" is expected, since trust comes from the directory's pin, not "
+            "from the web of trust. Any other answer (BAD signature, no public key, another "
+            "fingerprint) means the file is not what was signed."
+        ),
+        "",
+        _("3. CHECK THE DOCUMENTS AGAINST THE MANIFEST"),
+        "",
+        _("In the same folder:"),
+        "",
+        "  sha256sum documents/*",
+        "  python3 -m json.tool manifest.json",
+        "",
+        _(
+            'Each document\'s SHA-256 must equal the "sha256" the manifest gives for that '
+            'name (and its size the "size"). The manifest being signed, a matching digest '
+            "binds the document to the sender's signature."
+        ),
+        "",
+        _("4. CHECK THAT THE RECEIPT IS FOR THIS MESSAGE"),
+        "",
+        "  sha256sum manifest.json",
+        "  python3 -m json.tool receipt.json",
+        "",
+        _(
+            'The receipt\'s "message_id" must be the manifest\'s "message_id", its '
+            '"manifest_sha256" the SHA-256 of manifest.json, and its "receiver" the '
+            'manifest\'s "recipient"; "received_at" is when the recipient received it '
+            "(UTC)."
+        ),
+        "",
+        _("5. CHECK THE TIMELINE'S HASH CHAIN"),
+        "",
+        _(
+            "Each entry's request_hash is the SHA-256 of the previous entry's request_hash "
+            '(64 zeros for the first), a line feed, and the entry\'s "body" (UTF-8), whose '
+            "fields are those shown in the entry. A changed, removed or reordered entry "
+            "breaks the chain from there on. From the bundle's top folder:"
+        ),
+        "",
+        "  python3 - <<'EOF'",
+        "  import hashlib, json",
+        '  timeline = json.load(open("timeline.json", encoding="utf-8"))',
+        '  previous = timeline["genesis"]',
+        '  for entry in timeline["entries"]:',
+        '      digest = hashlib.sha256((previous + "\\n" + entry["body"]).encode()).hexdigest()',
+        '      print(entry["sequence"], "ok" if digest == entry["request_hash"] else "BROKEN")',
+        '      previous = entry["request_hash"]',
+        "  EOF",
+        "",
+        _(
+            "(node_hash chains the entry to the entries of every request of the node; it is "
+            "checked on the node with: python manage.py verify_audit.)"
+        ),
+        "",
+        _("KEYS THE DIRECTORY PINS"),
+        "",
+    ]
+    if not signers:
+        parts.append("  " + _("None: nothing in this bundle is signed."))
+    for identifier, authority in sorted(signers.items()):
+        parts.append(f"  {identifier} — {authority.name}")
+        for key in keys.get(identifier, []):
+            parts.append(f"    {key.fingerprint}  {_pin_label(key)}")
+        if not keys.get(identifier):
+            parts.append("    " + _("no key in the directory"))
+    parts += ["", _("WHAT THIS NODE FOUND WHEN IT MADE THE BUNDLE"), ""]
+    for folder in folders:
+        parts.append(f"  {folder.name}")
+        parts.append(
+            "    "
+            + _("%(kind)s from %(sender)s to %(recipient)s")
+            % {
+                "kind": folder.kind + (f" ({folder.event})" if folder.event else ""),
+                "sender": folder.sender.identifier,
+                "recipient": folder.recipient.identifier,
+            }
+        )
+        parts += ["    " + _signature_line(item, keys) for item in folder.signed]
+        parts += ["    " + problem for problem in folder.problems]
+    if not problems:
+        parts += ["", "  " + _("No problem found.")]
+    else:
+        parts += ["", _("PROBLEMS"), ""] + [f"  - {problem}" for problem in problems]
+    return "\n".join(parts) + "\n"
+
+
+def _index(
+    *,
+    request: Request,
+    made_at: datetime.datetime,
+    folders: list[_Folder],
+    keys: dict[str, list[_DirectoryKey]],
+    problems: list[str],
+) -> dict[str, Any]:
+    return {
+        "request": request.reference,
+        "copy": request.direction,
+        "authority": _owner(request).identifier,
+        "made_at": made_at.astimezone(datetime.UTC).isoformat(),
+        "node": str(settings.NODE_NAME),
+        "messages": [
+            {
+                "folder": folder.name,
+                "direction": folder.direction,
+                "kind": folder.kind,
+                "event": folder.event,
+                "message_id": folder.message_id,
+                "sender": folder.sender.identifier,
+                "recipient": folder.recipient.identifier,
+                "state": folder.state,
+                "manifest_sha256": folder.manifest_sha256,
+                "signatures": [
+                    {
+                        "file": item.path.rsplit("/", 1)[-1],
+                        "signer": item.signer.identifier,
+                        "fingerprint": item.found_fingerprint,
+                        "problem": item.problem,
+                    }
+                    for item in folder.signed
+                ],
+                "problems": folder.problems,
+            }
+            for folder in folders
+        ],
+        "keys": {
+            identifier: [
+                {"fingerprint": key.fingerprint, "pinned_now": key.pinned_now} for key in listed
+            ]
+            for identifier, listed in keys.items()
+        },
+        "problems": problems,
+    }
+
+
+def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -> bytes:
+    """The evidence bundle of this copy of a request (a ZIP archive)."""
+    made_at = now or timezone.now()
+    folders = _folders(request=request)
+    signed = [item for folder in folders for item in folder.signed]
+    signers = {item.signer.identifier: item.signer for item in signed}
+    keys = {
+        identifier: _directory_keys(authority=authority)
+        for identifier, authority in signers.items()
+    }
+    _signatures_check(
+        signed=signed, armored=[key.armored for listed in keys.values() for key in listed]
+    )
+    timeline, timeline_text, problems = _timeline(request=request)
+    for folder in folders:
+        for item in folder.signed:
+            pinned = {key.fingerprint for key in keys.get(item.signer.identifier, [])}
+            if item.problem:
+                problems.append(f"{item.path}.sig: {item.problem}")
+            elif item.found_fingerprint not in pinned:
+                problems.append(
+                    _(
+                        "%(file)s.sig is signed by key %(fingerprint)s, which the directory does "
+                        "not pin for %(authority)s."
+                    )
+                    % {
+                        "file": item.path,
+                        "fingerprint": item.found_fingerprint,
+                        "authority": item.signer.identifier,
+                    }
+                )
+        problems += [f"{folder.name}: {problem}" for problem in folder.problems]
+
+    buffer = io.BytesIO()
+    stamp = made_at.astimezone(datetime.UTC).timetuple()[:6]
+
+    def add(name: str, content: bytes) -> None:
+        info = zipfile.ZipInfo(name, date_time=stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        archive.writestr(info, content)
+
+    with zipfile.ZipFile(buffer, "w") as archive:
+        add(
+            "VERIFY.txt",
+            _verify_text(
+                request=request,
+                made_at=made_at,
+                folders=folders,
+                keys=keys,
+                signers=signers,
+                problems=problems,
+            ).encode("utf-8"),
+        )
+        for folder in folders:
+            for name, content in folder.files:
+                add(name, content)
+            if folder.problems:
+                add(f"{folder.name}/NOTE.txt", ("\n".join(folder.problems) + "\n").encode())
+        for identifier, listed in sorted(keys.items()):
+            if listed:
+                add(f"keys/{identifier}.asc", "\n".join(key.armored for key in listed).encode())
+        add("timeline.json", json.dumps(timeline, ensure_ascii=False, indent=2).encode("utf-8"))
+        add("timeline.txt", timeline_text.encode("utf-8"))
+        add(
+            "index.json",
+            json.dumps(
+                _index(
+                    request=request, made_at=made_at, folders=folders, keys=keys, problems=problems
+                ),
+                ensure_ascii=False,
+                indent=2,
+            ).encode("utf-8"),
+        )
+    return buffer.getvalue()

@@ -1,0 +1,117 @@
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils.translation import gettext as _
+
+from contact_points.models import Authority
+from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.stored import manifest_event
+from mla.requests.models import Request
+
+logger = logging.getLogger(__name__)
+
+OUTGOING = "outgoing"
+INCOMING = "incoming"
+RECEIVED = "received"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExchangeMessage:
+    """One message about a request, sent or received, as the request page lists it."""
+
+    direction: str  # OUTGOING (this node's outbox) or INCOMING (its inbox)
+    message_id: str
+    kind: str
+    event: str  # the step a status message carries, "" for others
+    sender: Authority
+    recipient: Authority
+    state: str  # pending, delivered, failed (outbox) or received (inbox)
+    state_display: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    received_at: datetime | None
+    has_receipt: bool
+
+    @property
+    def failed(self) -> bool:
+        return self.state == OutboxMessage.State.FAILED
+
+    @property
+    def pending(self) -> bool:
+        return self.state == OutboxMessage.State.PENDING
+
+    @property
+    def outgoing(self) -> bool:
+        return self.direction == OUTGOING
+
+
+def request_messages(*, request: Request) -> list[ExchangeMessage]:
+    """The messages sent and received about this copy of a request, oldest first."""
+    outbox = list(
+        OutboxMessage.objects.filter(request=request)
+        .select_related("sender__country", "recipient__country")
+        .defer("sealed", "receipt")
+        .annotate(
+            stored_receipt=ExpressionWrapper(Q(receipt__isnull=False), output_field=BooleanField())
+        )
+    )
+    inbox = list(
+        InboxMessage.objects.filter(request=request)
+        .select_related("sender__country", "recipient__country")
+        .defer("sealed", "receipt")
+    )
+    states = dict(OutboxMessage.State.choices)
+    rows = [
+        ExchangeMessage(
+            direction=OUTGOING,
+            message_id=str(message.message_id),
+            kind=message.kind,
+            event=message.event,
+            sender=message.sender,
+            recipient=message.recipient,
+            state=message.state,
+            state_display=str(states.get(message.state, message.state)),
+            attempts=message.attempts,
+            last_error=message.last_error,
+            created_at=message.created_at,
+            next_attempt_at=message.next_attempt_at
+            if message.state == OutboxMessage.State.PENDING
+            else None,
+            delivered_at=message.delivered_at,
+            received_at=None,
+            has_receipt=bool(message.stored_receipt),
+        )
+        for message in outbox
+    ]
+    rows += [
+        ExchangeMessage(
+            direction=INCOMING,
+            message_id=str(message.message_id),
+            kind=message.kind,
+            event=_inbox_event(message.manifest),
+            sender=message.sender,
+            recipient=message.recipient,
+            state=RECEIVED,
+            state_display=_("received"),
+            attempts=0,
+            last_error="",
+            created_at=message.received_at,
+            next_attempt_at=None,
+            delivered_at=None,
+            received_at=message.received_at,
+            # The inbox answers every message with a receipt, stored with it.
+            has_receipt=True,
+        )
+        for message in inbox
+    ]
+    return sorted(rows, key=lambda row: (row.created_at, row.message_id))
+
+
+def _inbox_event(manifest: object) -> str:
+    data = manifest.get("data") if isinstance(manifest, dict) else None
+    return manifest_event(data) if isinstance(data, dict) else ""
