@@ -62,3 +62,14 @@ def can_see_queue(user: object) -> bool:
     """Whether the incoming queue is in the user's menu (executing staff, supervisors,
     auditors)."""
     return isinstance(user, User) and any(user.has_role(role) for role in QUEUE_READER_ROLES)
+
+
+@register.filter
+def can_import_messages(user: object) -> bool:
+    """Whether the "import a message" page is in the user's menu (staff of an authority this
+    node hosts): for a message or receipt that came on a file, not over the network."""
+    if not isinstance(user, User) or user.authority_id is None:
+        return False
+    from mla.exchange.transfer import may_import
+
+    return may_import(user=user)

@@ -254,14 +254,17 @@ def test_only_staff_and_administrators_of_a_hosted_authority_import(
     administrator = UserFactory(authority=recipient, roles=["directory_administrator"])
     central = UserFactory(authority=sender, roles=["central_authority_staff"])
 
+    menu_link = f'href="{reverse("exchange:import")}"'
     for allowed in (staff, administrator, central):
         client.force_login(allowed)
         assert client.get(reverse("exchange:import")).status_code == 200
+        assert menu_link in client.get(reverse("core:home")).content.decode()
     # A prosecutor works the outgoing side; the partner's staff are not on this node.
     for refused in (prosecutor, outsider):
         client.force_login(refused)
         assert client.get(reverse("exchange:import")).status_code == 404
         assert _import(client, b"anything").status_code == 404
+        assert menu_link not in client.get(reverse("core:home")).content.decode()
 
 
 def test_the_receipt_of_an_import_is_only_for_who_imported_it(
