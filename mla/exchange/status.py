@@ -15,7 +15,6 @@ import datetime
 import logging
 from typing import Any
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
@@ -165,42 +164,28 @@ def _acted_at(data: dict[str, Any], *, received_at: datetime.datetime) -> dateti
     return min(moment, received_at)
 
 
-def _issuing_copy(*, reference: str, issuer: Authority, executor: Authority) -> Request:
+def _copy(*, direction: str, reference: str, issuer: Authority, executor: Authority) -> Request:
+    """This node's copy the step applies to, locked; refused when there is none."""
     copy = (
         Request.objects.select_for_update(of=("self",))
         .filter(
-            direction=Request.Direction.OUTGOING,
+            direction=direction,
             reference=reference,
             issuing_authority=issuer,
             executing_authority=executor,
         )
         .first()
     )
-    if copy is None:
+    if copy is not None:
+        return copy
+    values = {"issuer": issuer.name, "reference": reference, "executor": executor.name}
+    if direction == Request.Direction.OUTGOING:
         raise ApplicationError(
-            _("%(issuer)s sent no request %(reference)s to %(executor)s.")
-            % {"issuer": issuer.name, "reference": reference, "executor": executor.name}
+            _("%(issuer)s sent no request %(reference)s to %(executor)s.") % values
         )
-    return copy
-
-
-def _executing_copy(*, reference: str, issuer: Authority, executor: Authority) -> Request:
-    copy = (
-        Request.objects.select_for_update(of=("self",))
-        .filter(
-            Q(direction=Request.Direction.INCOMING),
-            reference=reference,
-            issuing_authority=issuer,
-            executing_authority=executor,
-        )
-        .first()
+    raise ApplicationError(
+        _("%(executor)s has received no request %(reference)s from %(issuer)s.") % values
     )
-    if copy is None:
-        raise ApplicationError(
-            _("%(executor)s has received no request %(reference)s from %(issuer)s.")
-            % {"issuer": issuer.name, "reference": reference, "executor": executor.name}
-        )
-    return copy
 
 
 def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
@@ -226,8 +211,11 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
     acted_at = _acted_at(data, received_at=at)
     on_behalf_of = (acted_by, opened.sender.name)
     if side == EXECUTING:
-        copy = _issuing_copy(
-            reference=manifest.reference, issuer=opened.recipient, executor=opened.sender
+        copy = _copy(
+            direction=Request.Direction.OUTGOING,
+            reference=manifest.reference,
+            issuer=opened.recipient,
+            executor=opened.sender,
         )
         counterpart.issuing_follow(
             issuing=copy,
@@ -238,8 +226,11 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
             at=acted_at,
         )
     else:
-        copy = _executing_copy(
-            reference=manifest.reference, issuer=opened.sender, executor=opened.recipient
+        copy = _copy(
+            direction=Request.Direction.INCOMING,
+            reference=manifest.reference,
+            issuer=opened.sender,
+            executor=opened.recipient,
         )
         counterpart.executing_follow(
             executing=copy,

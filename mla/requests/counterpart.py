@@ -181,6 +181,30 @@ def _resume_target(issuing: Request) -> str:
     return issuing.resume_state or State.DELIVERED
 
 
+def _tell_other_node(
+    *,
+    request: Request,
+    from_executing_side: bool,
+    acted_by: str,
+    event: str,
+    note: str,
+    payload: dict[str, Any] | None,
+    at: datetime.datetime,
+) -> None:
+    """The other side's copy is on another node: the step goes there as a status message."""
+    from mla.exchange.status import status_send
+
+    status_send(
+        request=request,
+        from_executing_side=from_executing_side,
+        acted_by=acted_by,
+        event=event,
+        note=note,
+        payload=payload,
+        at=at,
+    )
+
+
 def executor_step(
     *,
     request: Request,
@@ -197,9 +221,7 @@ def executor_step(
     on_behalf_of = _side(actor, request.executing_authority or request.issuing_authority)
     if issuing is None:
         if not hosted_here(authority=request.issuing_authority):
-            from mla.exchange.status import status_send
-
-            status_send(
+            _tell_other_node(
                 request=request,
                 from_executing_side=True,
                 acted_by=on_behalf_of[0],
@@ -397,9 +419,7 @@ def issuer_step(
     on_behalf_of = _side(actor, request.issuing_authority)
     if executing is None:
         if _transmitted(request):
-            from mla.exchange.status import status_send
-
-            status_send(
+            _tell_other_node(
                 request=request,
                 from_executing_side=False,
                 acted_by=on_behalf_of[0],

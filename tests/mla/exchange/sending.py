@@ -22,17 +22,26 @@ ANNEX = b"annex content \xc3\xa9\n" * 50
 
 
 def outgoing_request(
-    issuer: Authority, executing: Authority, author: User, *, confidential: bool = False
+    issuer: Authority,
+    executing: Authority,
+    author: User,
+    *,
+    confidential: bool = False,
+    code: str = "eio",
 ) -> Request:
-    """A sent request of ``issuer``, visible to its users, with one attachment."""
-    data = complete_data(declaration_for("eio"))
+    """A sent request of ``issuer`` (an EIO by default), visible to its users, with one
+    attachment."""
+    data = complete_data(declaration_for(code))
+    for section in data.values():
+        if isinstance(section, dict):
+            section.pop("confidential", None)
     if confidential:
         # The EIO form has no confidentiality section: any section asking for it counts.
         next(iter(data.values()))["confidential"] = True
     request = Request.objects.create(
         reference=f"AA-2026-{uuid.uuid4().hex[:6]}",
         direction=Request.Direction.OUTGOING,
-        declaration_code="eio",
+        declaration_code=code,
         issuing_authority=issuer,
         executing_country=executing.country,
         executing_authority=executing,

@@ -7,14 +7,11 @@ test of mla.requests.counterpart) is switched per step, so that each side reache
 by messages alone, as it would between two nodes.
 """
 
-import hashlib
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,16 +23,13 @@ from mla.exchange.messages import MessageRefused, manifest_build, message_open, 
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.services import inbox_receive, outbox_deliver
 from mla.requests import counterpart, execution, lifecycle, tracker
-from mla.requests.access import request_grant_authority
-from mla.requests.declarations import declaration_for
-from mla.requests.models import Attachment, AuditEntry, Request
+from mla.requests.models import AuditEntry, Request
 from tests.factories import AuthorityFactory, CountryFactory, UserFactory
-from tests.mla.requests.samples import complete_data
+from tests.mla.exchange.sending import outgoing_request
 
 pytestmark = pytest.mark.django_db
 
 State = Request.State
-ANNEX = b"annex content\n" * 40
 
 
 @pytest.fixture(autouse=True)
@@ -90,30 +84,7 @@ def staff(recipient):
 
 
 def _sent(issuer: Authority, executor: Authority, author, code: str = "eio") -> Request:
-    request = Request.objects.create(
-        reference=f"AA-2026-{uuid.uuid4().hex[:6]}",
-        direction=Request.Direction.OUTGOING,
-        declaration_code=code,
-        issuing_authority=issuer,
-        executing_country=executor.country,
-        executing_authority=executor,
-        created_by=author,
-        data=complete_data(declaration_for(code)),
-        state=State.SENT,
-        sent_at=timezone.now(),
-    )
-    attachment = Attachment(
-        request=request,
-        name="annex 1.txt",
-        media_type="text/plain",
-        size=len(ANNEX),
-        sha256=hashlib.sha256(ANNEX).hexdigest(),
-        uploaded_by=author,
-    )
-    attachment.file.save(attachment.sha256, ContentFile(ANNEX), save=False)
-    attachment.save()
-    request_grant_authority(request=request, authority=issuer)
-    return request
+    return outgoing_request(issuer, executor, author, code=code)
 
 
 def _transmitted(nodes: Nodes, request: Request, prosecutor, capture) -> Request:

@@ -2,11 +2,9 @@ import hashlib
 import io
 import json
 import urllib.error
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,16 +26,14 @@ from mla.exchange.services import (
     request_message_data,
     request_transmit,
 )
-from mla.requests.declarations import declaration_for
-from mla.requests.models import Attachment, Request
+from mla.requests.models import Request
 from tests.factories import UserFactory
 from tests.mla.exchange.conftest import PDF
-from tests.mla.requests.samples import complete_data
+from tests.mla.exchange.sending import ANNEX, outgoing_request
 
 pytestmark = pytest.mark.django_db
 
 State = OutboxMessage.State
-ANNEX = b"annex content \xc3\xa9\n" * 50
 
 
 @pytest.fixture(autouse=True)
@@ -59,29 +55,7 @@ def prosecutor(sender):
 
 
 def _outgoing(issuer, executing, author) -> Request:
-    request = Request.objects.create(
-        reference=f"AA-2026-{uuid.uuid4().hex[:6]}",
-        direction=Request.Direction.OUTGOING,
-        declaration_code="eio",
-        issuing_authority=issuer,
-        executing_country=executing.country,
-        executing_authority=executing,
-        created_by=author,
-        data=complete_data(declaration_for("eio")),
-        state=Request.State.SENT,
-        sent_at=timezone.now(),
-    )
-    attachment = Attachment(
-        request=request,
-        name="annex 1.txt",
-        media_type="text/plain",
-        size=len(ANNEX),
-        sha256=hashlib.sha256(ANNEX).hexdigest(),
-        uploaded_by=author,
-    )
-    attachment.file.save(attachment.sha256, ContentFile(ANNEX), save=False)
-    attachment.save()
-    return request
+    return outgoing_request(issuer, executing, author)
 
 
 def _documents(request: Request) -> list[Document]:
