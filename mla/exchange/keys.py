@@ -17,6 +17,7 @@ directory pins for it (``authority_is_hosted``).
 """
 
 import hashlib
+import time
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -163,13 +164,29 @@ def hosted_fingerprints(*, refresh: bool = False) -> frozenset[str]:
         return _hosted[str(settings.NODE_SECRET_GNUPG_HOME)]
 
 
+# How long a "not hosted here" answer stands before the secret home is listed again: every
+# delivery to another node asks, and listing the keys is a gpg process each time.
+HOSTED_RECHECK_SECONDS = 10.0
+_rechecked_at: dict[str, float] = {}
+
+
 def authority_is_hosted(*, authority: Authority) -> bool:
     """Whether this node holds the secret key the directory pins for ``authority``."""
     fingerprint = authority.key_fingerprint.upper()
     if not fingerprint:
         return False
-    # A key made by another process (the node_keys command) is found on the second look.
-    return fingerprint in hosted_fingerprints() or fingerprint in hosted_fingerprints(refresh=True)
+    if fingerprint in hosted_fingerprints():
+        return True
+    # A key made by another process (the node_keys command) is found on a later look.
+    home = str(settings.NODE_SECRET_GNUPG_HOME)
+    now = time.monotonic()
+    with _lock:
+        recent = now - _rechecked_at.get(home, -HOSTED_RECHECK_SECONDS) < HOSTED_RECHECK_SECONDS
+        if not recent:
+            _rechecked_at[home] = now
+    if recent:
+        return False
+    return fingerprint in hosted_fingerprints(refresh=True)
 
 
 def partner_key_sync(*, authority: Authority, force: bool = False) -> str:

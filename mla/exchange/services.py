@@ -46,7 +46,7 @@ from mla.exchange.messages import (
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.requests import lifecycle_rules
 from mla.requests.models import Request
-from mla.requests.rendering import request_pdf
+from mla.requests.prepared import request_document_for_sending
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,11 @@ def request_transmit(*, request: Request, sent_by: str) -> OutboxMessage | None:
         return None
     name = f"{request.reference}.pdf"
     documents = [
-        Document(name=name, media_type="application/pdf", content=request_pdf(request=request))
+        Document(
+            name=name,
+            media_type="application/pdf",
+            content=request_document_for_sending(request=request),
+        )
     ]
     taken = {name}
     for attachment in request.attachments.all():

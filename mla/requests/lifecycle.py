@@ -20,6 +20,7 @@ from mla.requests import counterpart, notify
 from mla.requests.access import request_grant_authority
 from mla.requests.lifecycle_rules import JUDICIAL_KINDS
 from mla.requests.models import Request, RequestLink
+from mla.requests.prepared import request_document_prepare_on_commit
 from mla.requests.steps import check_expected_state, run_transition
 
 
@@ -65,6 +66,7 @@ def request_submit(
     run_transition(request=request, actor=actor, action="submit", event="submit", payload=payload)
     if request.state == Request.State.AWAITING_VALIDATION:
         notify.validation_requested(request=request)
+    request_document_prepare_on_commit(request=request)
     return request
 
 
@@ -81,6 +83,7 @@ def request_validate(
         note=note,
     )
     notify.issuer_told(request=request, actor=actor)
+    request_document_prepare_on_commit(request=request)
     return request
 
 

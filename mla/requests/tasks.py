@@ -8,6 +8,7 @@ from celery import shared_task
 from mla.requests.deadline_store import deadlines_mark_missed
 from mla.requests.escalation import deadlines_escalate
 from mla.requests.execution import preservations_lapsed_end
+from mla.requests.prepared import request_document_prepare
 
 
 @shared_task(acks_late=True)
@@ -26,3 +27,9 @@ def preservations_check() -> int:
 def deadlines_escalate_task() -> dict[str, int]:
     """Notify the approaching, missed and soon-ending deadlines (each once: see the service)."""
     return dataclasses.asdict(deadlines_escalate())
+
+
+@shared_task(acks_late=True)
+def request_document_prepare_task(request_id: int) -> bool:
+    """Make the PDF of a request that became ready to send, ahead of its sending."""
+    return request_document_prepare(request_id=request_id)

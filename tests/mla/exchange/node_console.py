@@ -158,6 +158,17 @@ def request_ready(
     return str(draft.reference)
 
 
+def request_document_prepared(*, reference: str) -> bool:
+    """Whether the worker has made the PDF of the ready request ahead of its sending."""
+    from django.core.files.storage import default_storage
+
+    from mla.requests.prepared import prepared_document_name
+
+    return bool(
+        default_storage.exists(prepared_document_name(request=_request(reference, "outgoing")))
+    )
+
+
 def request_send(*, reference: str, username: str) -> float:
     """Send the outgoing request; how long the send took (seconds)."""
     from mla.requests.lifecycle import request_send as send
