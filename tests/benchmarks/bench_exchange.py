@@ -26,13 +26,17 @@ from tests.mla.exchange.nodes import FRENCH, GERMAN, PROSECUTOR, Postgres, TwoNo
 FLOOD = int(os.environ.get("BENCH_EXCHANGE_MESSAGES", "300"))
 LATENCY_RUNS = 20
 SEAL_RUNS = 30
-# A's worker: prefork, one process per core, as deployed (deploy/systemd/mla-worker.service).
-WORKER_POOL, WORKER_CONCURRENCY = "prefork", 2
-# B's web server: one gunicorn process of threads (the nodes' default).
-WEB_THREADS = 4
+# A's worker: prefork, one process per core, as deployed (deploy/systemd/mla-worker.service);
+# B's web server: gunicorn gthread. Both can be changed to compare (BENCH_EXCHANGE_WORKERS,
+# BENCH_EXCHANGE_WEB processes, BENCH_EXCHANGE_THREADS each); more processes did not help on
+# 2 cores: the exchange is bound by its CPU per message.
+WORKER_POOL = "prefork"
+WORKER_CONCURRENCY = int(os.environ.get("BENCH_EXCHANGE_WORKERS", "2"))
+WEB_WORKERS = int(os.environ.get("BENCH_EXCHANGE_WEB", "1"))
+WEB_THREADS = int(os.environ.get("BENCH_EXCHANGE_THREADS", "4"))
 SETUP = (
     f"A: celery {WORKER_POOL} x{WORKER_CONCURRENCY}; "
-    f"B: gunicorn gthread 1x{WEB_THREADS}; 2 cores for both nodes"
+    f"B: gunicorn gthread {WEB_WORKERS}x{WEB_THREADS}; 2 cores for both nodes"
 )
 
 
@@ -210,6 +214,7 @@ def run(harness: Harness) -> None:
     with TwoNodes.start(
         prefix=prefix,
         postgres=Postgres.from_django(),
+        web_workers=WEB_WORKERS,
         web_threads=WEB_THREADS,
         worker_pool=WORKER_POOL,
         worker_concurrency=WORKER_CONCURRENCY,
