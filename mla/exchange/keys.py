@@ -17,8 +17,8 @@ directory pins for it (``authority_is_hosted``).
 """
 
 import hashlib
-import time
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime

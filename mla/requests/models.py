@@ -1,3 +1,4 @@
+import datetime
 import hashlib
 import json
 from typing import Any
@@ -389,6 +390,17 @@ class Request(ConcurrentTransitionMixin, models.Model):
                 ],
                 condition=models.Q(direction="incoming"),
                 name="request_stats_incoming",
+            ),
+            # The lapsed preservations listed on the statistics page: the expired ones only.
+            models.Index(
+                fields=["issuing_authority", "created_at"],
+                condition=models.Q(direction="outgoing", state="expired"),
+                name="request_expired_outgoing",
+            ),
+            models.Index(
+                fields=["executing_authority", "received_at"],
+                condition=models.Q(direction="incoming", state="expired"),
+                name="request_expired_incoming",
             ),
         ]
         constraints = [
@@ -911,3 +923,175 @@ class Deadline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request} {self.code} {self.state}"
+
+
+class StatisticsRequestCount(models.Model):
+    """How many of an authority's own copies share one key, for the statistics page.
+
+    Kept by PostgreSQL triggers on the requests, their offences and their audit entries
+    (migration 0013), in the transaction of each change, whatever wrote it: never written
+    from Python. A key may have several rows, to be summed: a change adds to a row of its
+    key that no other open transaction holds, or starts one, so that writers never wait
+    for each other here. ``day`` is the UTC day of the instant the period counts from
+    (created for outgoing copies, received for incoming ones), UNDATED without one; the
+    statistics cut the authority's own days from whole UTC days and read the few hours at
+    either end from the requests themselves. ``offence`` is empty on the rows that count
+    every request; a request naming offence categories counts once more under each.
+    """
+
+    UNDATED = datetime.date(1, 1, 1)
+
+    authority = models.ForeignKey(
+        Authority,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    offence = models.CharField(max_length=64)
+    direction = models.CharField(max_length=8)
+    day = models.DateField()
+    declaration_code = models.CharField(max_length=40)
+    issuing_country_code = models.CharField(max_length=2)
+    executing_country = models.ForeignKey(
+        Country,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    state = models.CharField(max_length=32)
+    outcome_ground = models.CharField(max_length=32)
+    followed_up = models.BooleanField()  # an audit entry "followed_up" exists
+    n = models.IntegerField()
+
+    class Meta:
+        db_table = "mla_requests_stats_requests"
+        indexes = [
+            models.Index(
+                fields=[
+                    "authority",
+                    "offence",
+                    "direction",
+                    "day",
+                    "declaration_code",
+                    "issuing_country_code",
+                    "executing_country",
+                    "state",
+                    "outcome_ground",
+                    "followed_up",
+                ],
+                name="stats_requests_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority_id} {self.direction} {self.day} {self.state}: {self.n}"
+
+
+class StatisticsDeadlineCount(models.Model):
+    """How many met or missed deadlines of an authority's own copies share one key: as
+    StatisticsRequestCount, kept by the triggers on the deadlines (and on their requests and
+    offences)."""
+
+    authority = models.ForeignKey(
+        Authority,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    offence = models.CharField(max_length=64)
+    direction = models.CharField(max_length=8)
+    day = models.DateField()
+    declaration_code = models.CharField(max_length=40)
+    code = models.CharField(max_length=40)
+    state = models.CharField(max_length=16)
+    late = models.BooleanField()
+    n = models.IntegerField()
+
+    class Meta:
+        db_table = "mla_requests_stats_deadlines"
+        indexes = [
+            models.Index(
+                fields=[
+                    "authority",
+                    "offence",
+                    "direction",
+                    "day",
+                    "declaration_code",
+                    "code",
+                    "state",
+                    "late",
+                ],
+                name="stats_deadlines_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority_id} {self.direction} {self.day} {self.code}: {self.n}"
+
+
+class StatisticsDuration(models.Model):
+    """The durations of one of an authority's own copies that carries a receipt, for the
+    medians and percentiles of the statistics page, in seconds from the receipt.
+
+    Kept by the same triggers as StatisticsRequestCount, in the transaction of each change:
+    one row per request (``offence`` empty) and one more per offence category it names, so
+    that every filter of the page is a range of one of the indexes below and the rows of a
+    (country, request type) group are read without a join. ``instant`` is when the copy
+    entered the authority's work (created for outgoing copies, received for incoming
+    ones); ``execute`` is set for executed and partially executed requests only.
+    """
+
+    request = models.ForeignKey(
+        Request, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    authority = models.ForeignKey(
+        Authority,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    offence = models.CharField(max_length=64)
+    direction = models.CharField(max_length=8)
+    issuing_country_code = models.CharField(max_length=2)
+    executing_country = models.ForeignKey(
+        Country,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    declaration_code = models.CharField(max_length=40)
+    instant = models.DateTimeField()
+    acknowledge = models.FloatField(null=True)
+    decide = models.FloatField(null=True)
+    execute = models.FloatField(null=True)
+
+    class Meta:
+        db_table = "mla_requests_stats_durations"
+        indexes = [
+            models.Index(
+                fields=[
+                    "authority",
+                    "offence",
+                    "issuing_country_code",
+                    "declaration_code",
+                    "instant",
+                ],
+                include=["acknowledge", "decide", "execute"],
+                condition=models.Q(direction="incoming"),
+                name="stats_durations_incoming",
+            ),
+            models.Index(
+                fields=["authority", "offence", "executing_country", "declaration_code", "instant"],
+                include=["acknowledge", "decide", "execute"],
+                condition=models.Q(direction="outgoing"),
+                name="stats_durations_outgoing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.offence}: {self.acknowledge}, {self.decide}"

@@ -1,6 +1,7 @@
 """Bulk requests for load tests and benchmarks: a million rows in well under a minute.
 
-On PostgreSQL rows go in with COPY; elsewhere with bulk_create. The rows are plausible
+On PostgreSQL rows go in with COPY, with the statistics' triggers paused and the rows counted
+in the rollups in bulk; elsewhere with bulk_create. The rows are plausible
 (received requests spread over urgencies, states, countries, instruments, deadlines near
 and far, some taken, some overdue) but carry no structured data: they exist to be listed,
 counted and escalated, not opened.
@@ -123,9 +124,36 @@ def _copy_text(value: object) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
+def _statistics_paused(paused: bool) -> None:
+    """Pause the triggers that keep the statistics' rollups (migration 0013), for this
+    transaction: the load counts its rows in bulk instead (_statistics_count), in a fraction
+    of the time the triggers take a row at a time."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('mla.statistics_rollup', %s, true)", ["off" if paused else "on"]
+        )
+
+
+def _statistics_count(ids: list[int]) -> None:
+    """Count the requests ``ids``, their durations and their deadlines in the rollups, as
+    the triggers would have."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT mla_stats_add_requests(%s::bigint[])", [ids])
+
+
 @transaction.atomic
 def requests_seed(*, plan: SeedPlan, batch: int = 50_000) -> int:
     """Add ``plan.count`` received requests, each with a deadline. Returns the count."""
+    if connection.vendor != "postgresql":
+        return _seed(plan=plan, batch=batch)
+    _statistics_paused(True)
+    done = _seed(plan=plan, batch=batch)
+    # On an error the rollback undoes the pause too.
+    _statistics_paused(False)
+    return done
+
+
+def _seed(*, plan: SeedPlan, batch: int) -> int:
     start = Request.objects.filter(reference__startswith=f"{plan.prefix}-").count()
     request_defaults = _defaults(Request)
     deadline_defaults = _defaults(Deadline)
@@ -152,11 +180,18 @@ def requests_seed(*, plan: SeedPlan, batch: int = 50_000) -> int:
             ],
             batch_size=10_000,
         )
+        if connection.vendor == "postgresql":
+            _statistics_count(ids)
         done += len(chunk)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            # Each batch added rows for the same keys: one per key again.
+            cursor.execute("SELECT mla_stats_compact()")
             cursor.execute("ANALYZE mla_requests_request")
             cursor.execute("ANALYZE mla_requests_deadline")
+            cursor.execute("ANALYZE mla_requests_stats_requests")
+            cursor.execute("ANALYZE mla_requests_stats_deadlines")
+            cursor.execute("ANALYZE mla_requests_stats_durations")
     return done
 
 

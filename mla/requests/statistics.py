@@ -15,9 +15,17 @@ the incoming ones: this authority's own speed, per requesting country. They are 
 the median and 90th percentile by linear interpolation (PostgreSQL's ``percentile_cont``;
 the same formula in Python on the embedded SQLite).
 
-The whole set costs four queries (three when no preservation lapsed), whatever the number
-of requests: aggregates over each side's covering index (migration statistics_indexes), so
-that the table itself is not read. No personal data: counts, durations and references.
+Cost, on PostgreSQL: the counts (of requests, and of deadlines met and missed) are summed
+from rollups that triggers keep in the transaction of every change (StatisticsRequestCount,
+StatisticsDeadlineCount: one row per UTC day and key, not per request); the hours at either
+end of a period that are not whole UTC days in the authority's zone are counted from the
+requests themselves. Medians and percentiles cannot be summed: they are computed from the
+durations the same triggers store (StatisticsDuration, one row per request and offence
+category), one (other country, request type) group at a time, each a range of an index, so
+that nothing sorts the side's rows by group and no filter needs a join. Four queries (three
+when no preservation lapsed), whatever the number of requests. On other databases
+everything is counted from the requests. No personal data: counts, durations and
+references.
 """
 
 import datetime
@@ -30,21 +38,27 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
+from django.contrib.postgres.fields import ArrayField
 from django.db import connections
 from django.db.models import (
     Aggregate,
+    BigIntegerField,
+    BooleanField,
     Case,
     CharField,
     Count,
     DurationField,
     Exists,
+    Expression,
     ExpressionWrapper,
     F,
+    Field,
     FloatField,
     Func,
     OuterRef,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
@@ -59,7 +73,16 @@ from mla.requests.deadlines import DeadlineState
 from mla.requests.declarations import DECLARATIONS
 from mla.requests.declarations.eio import OFFENCE_CATEGORIES
 from mla.requests.labels import label
-from mla.requests.models import AuditEntry, Deadline, RefusalGround, Request, RequestOffence
+from mla.requests.models import (
+    AuditEntry,
+    Deadline,
+    RefusalGround,
+    Request,
+    RequestOffence,
+    StatisticsDeadlineCount,
+    StatisticsDuration,
+    StatisticsRequestCount,
+)
 
 STATISTICS_ROLES = (Role.SUPERVISOR, Role.AUDITOR)
 
@@ -167,14 +190,25 @@ def _midnight(day: datetime.date, zone: ZoneInfo) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
 
 
-def _in_period(field: str, filters: StatisticsFilter, zone: ZoneInfo) -> Q:
-    period = Q()
-    if filters.date_from:
-        period &= Q(**{f"{field}__gte": _midnight(filters.date_from, zone)})
-    if filters.date_to:
-        next_day = filters.date_to + datetime.timedelta(days=1)
-        period &= Q(**{f"{field}__lt": _midnight(next_day, zone)})
-    return period
+Span = tuple[datetime.datetime | None, datetime.datetime | None]  # [from, until); None: open
+
+
+def _period(filters: StatisticsFilter, zone: ZoneInfo) -> Span | None:
+    """The filters' days as instants; None for all time."""
+    if not filters.date_from and not filters.date_to:
+        return None
+    start = _midnight(filters.date_from, zone) if filters.date_from else None
+    next_day = filters.date_to + datetime.timedelta(days=1) if filters.date_to else None
+    return (start, _midnight(next_day, zone) if next_day else None)
+
+
+def _within(field: str, span: Span | None) -> Q:
+    within = Q()
+    if span is not None and span[0] is not None:
+        within &= Q(**{f"{field}__gte": span[0]})
+    if span is not None and span[1] is not None:
+        within &= Q(**{f"{field}__lt": span[1]})
+    return within
 
 
 @dataclass(frozen=True)
@@ -184,28 +218,25 @@ class Side:
     direction: str
     requests: QuerySet[Request]  # the copies of this side the filters select, unordered
     other_country: F  # the country of the other side, on these copies
+    # On PostgreSQL: the (country, request type) groups these copies fall in, as the counts
+    # found them, and the durations of these copies (StatisticsDuration rows).
+    groups: tuple["Group", ...] | None = None
+    durations: QuerySet[StatisticsDuration] | None = None
 
 
-def statistics_sides(*, authority: Authority, filters: StatisticsFilter) -> list[Side]:
-    """The authority's own copies that the filters select, one queryset per direction.
-
-    Apart, because each side is then read from its own covering index (see the
-    statistics_indexes migration) without visiting the table; the aggregates below are the
-    UNION ALL of both sides' GROUP BY, still one query each."""
-    _check(filters)
-    zone = _zone(authority)
+def _sides(*, authority: Authority, filters: StatisticsFilter, span: Span | None) -> list[Side]:
     outgoing, incoming = Request.Direction.OUTGOING, Request.Direction.INCOMING
     sides = []
     if filters.direction in (BOTH, outgoing):
         requests = Request.objects.filter(
-            _in_period("created_at", filters, zone),
+            _within("created_at", span),
             issuing_authority_id=authority.pk,
             direction=outgoing,
         )
         sides.append(Side(outgoing, requests, F("executing_country__code")))
     if filters.direction in (BOTH, incoming):
         requests = Request.objects.filter(
-            _in_period("received_at", filters, zone),
+            _within("received_at", span),
             executing_authority_id=authority.pk,
             direction=incoming,
         )
@@ -223,9 +254,26 @@ def statistics_sides(*, authority: Authority, filters: StatisticsFilter) -> list
     ]
 
 
+def statistics_sides(*, authority: Authority, filters: StatisticsFilter) -> list[Side]:
+    """The authority's own copies that the filters select, one queryset per direction.
+
+    Apart, because each side is then read from its own covering index (see the
+    statistics_indexes migration) without visiting the table; the aggregates below are the
+    UNION ALL of both sides' parts, still one query each."""
+    _check(filters)
+    return _sides(authority=authority, filters=filters, span=_period(filters, _zone(authority)))
+
+
 def _union_all(querysets: Sequence[QuerySet[Any, Any]]) -> QuerySet[Any, Any]:
     first, *rest = querysets
     return first.union(*rest, all=True) if rest else first
+
+
+def _group_instrument(declaration_code: str) -> str:
+    """What _instrument() gives in SQL: the instrument, or the code of an unknown type."""
+    return next(
+        (code for code in INSTRUMENTS if declaration_code in codes_of(code)), declaration_code
+    )
 
 
 def _instrument() -> Case:
@@ -244,6 +292,103 @@ def _lapsed() -> Q:
         Q(declaration_code__in=codes_of("preservation"), state=Request.State.EXPIRED),
         ~Exists(followed_up),
     )
+
+
+# The rollups --------------------------------------------------------------------------
+
+
+def _rollups_kept() -> bool:
+    """Whether triggers keep the rollups: on PostgreSQL (migration statistics_rollup)."""
+    return connections[Request.objects.db].vendor == "postgresql"
+
+
+_DAY = datetime.timedelta(days=1)
+
+
+def _utc_midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """A period as the rollups can give it: the whole UTC days in it, from the rollup rows
+    (``days``: the first and the one after the last, None when open; None when the period
+    holds no whole UTC day), and the hours left at either end, from the requests."""
+
+    dated: bool  # a period was asked for: the rows without a day are left out
+    days: tuple[datetime.date | None, datetime.date | None] | None
+    edges: tuple[Span, ...]
+
+
+def _cut(period: Span | None) -> _Cut:
+    if period is None:
+        return _Cut(dated=False, days=(None, None), edges=())
+    start, stop = period
+    first = end = None
+    if start is not None:
+        utc = start.astimezone(datetime.UTC)
+        first = utc.date() if utc == _utc_midnight(utc.date()) else utc.date() + _DAY
+    if stop is not None:
+        end = stop.astimezone(datetime.UTC).date()
+    if first is not None and end is not None and first >= end:
+        return _Cut(dated=True, days=None, edges=(period,))
+    edges = []
+    if start is not None and first is not None and start != _utc_midnight(first):
+        edges.append((start, _utc_midnight(first)))
+    if stop is not None and end is not None and stop != _utc_midnight(end):
+        edges.append((_utc_midnight(end), stop))
+    return _Cut(dated=True, days=(first, end), edges=tuple(edges))
+
+
+def _rollup(
+    rows: QuerySet[Any, Any], *, authority: Authority, filters: StatisticsFilter, cut: _Cut
+) -> QuerySet[Any, Any]:
+    """The rollup rows of the period's whole days that the filters select."""
+    assert cut.days is not None
+    first, end = cut.days
+    rows = rows.filter(authority_id=authority.pk, offence=filters.offence)
+    if cut.dated:
+        rows = (
+            rows.filter(day__gte=first)
+            if first
+            else rows.filter(day__gt=StatisticsRequestCount.UNDATED)
+        )
+    if end is not None:
+        rows = rows.filter(day__lt=end)
+    if filters.instrument:
+        rows = rows.filter(declaration_code__in=codes_of(filters.instrument))
+    return rows.order_by()
+
+
+def _parts(
+    *,
+    authority: Authority,
+    filters: StatisticsFilter,
+    from_rollup: Callable[[str, _Cut], QuerySet[Any, Any]],
+    from_requests: Callable[[Side], QuerySet[Any, Any]],
+) -> list[QuerySet[Any, Any]]:
+    """The querysets whose UNION ALL gives a section's rows: on PostgreSQL the rollups for
+    the period's whole UTC days and the requests for the hours left at either end;
+    elsewhere the requests of the whole period."""
+    if not _rollups_kept():
+        return [
+            from_requests(side) for side in statistics_sides(authority=authority, filters=filters)
+        ]
+    _check(filters)
+    cut = _cut(_period(filters, _zone(authority)))
+    parts = []
+    if cut.days is not None:
+        outgoing, incoming = Request.Direction.OUTGOING.value, Request.Direction.INCOMING.value
+        parts += [
+            from_rollup(direction, cut)
+            for direction in (outgoing, incoming)
+            if filters.direction in (BOTH, direction)
+        ]
+    for span in cut.edges:
+        parts += [
+            from_requests(side) for side in _sides(authority=authority, filters=filters, span=span)
+        ]
+    return parts
 
 
 # Counts -------------------------------------------------------------------------------
@@ -266,6 +411,17 @@ class Counts:
     lapsed: int  # preservations that expired without a follow-up
 
 
+@dataclass(frozen=True)
+class Group:
+    """The copies of one row of the durations: a side, the other side's country, a type."""
+
+    direction: str
+    country: str
+    country_id: int | None  # on the outgoing side, the executing country's id
+    instrument: str
+    codes: frozenset[str]  # the declaration codes of that type among them
+
+
 def _tallies(
     counted: Mapping[str, int], order: Sequence[str], labelled: Callable[[str], str]
 ) -> list[Tally]:
@@ -284,24 +440,69 @@ def _ground_label(ground: str) -> str:
     return str(RefusalGround(ground).label) if ground in RefusalGround.values else ground
 
 
-def statistics_counts(*, authority: Authority, filters: StatisticsFilter) -> Counts:
-    """Requests by instrument, by the other side's country and by state, the grounds of the
-    refusals, and the preservations that lapsed. One query."""
-    rows = _union_all(
-        [
-            side.requests.values(
-                "declaration_code", "state", "outcome_ground", country=side.other_country
-            ).annotate(n=Count("*"), lapsed=Count("id", filter=_lapsed()))
-            for side in statistics_sides(authority=authority, filters=filters)
-        ]
+def _country_id(direction: str) -> Any:
+    if direction == Request.Direction.OUTGOING:
+        return F("executing_country_id")
+    return Value(None, output_field=BigIntegerField())
+
+
+def _counted_rows(*, authority: Authority, filters: StatisticsFilter) -> list[Mapping[str, Any]]:
+    """(side, declaration code, state, ground, country, country id): how many, how many
+    lapsed. One query."""
+
+    def from_rollup(direction: str, cut: _Cut) -> QuerySet[Any, Any]:
+        country = (
+            F("executing_country__code")
+            if direction == Request.Direction.OUTGOING
+            else F("issuing_country_code")
+        )
+        lapsed = Q(
+            followed_up=False,
+            state=Request.State.EXPIRED,
+            declaration_code__in=codes_of("preservation"),
+        )
+        return (
+            _rollup(
+                StatisticsRequestCount.objects.filter(direction=direction),
+                authority=authority,
+                filters=filters,
+                cut=cut,
+            )
+            .values(
+                "declaration_code",
+                "state",
+                "outcome_ground",
+                side=Value(direction, output_field=CharField()),
+                country=country,
+                country_id=_country_id(direction),
+            )
+            .annotate(tally=Sum("n"), lapsed=Sum("n", filter=lapsed, default=0))
+        )
+
+    def from_requests(side: Side) -> QuerySet[Any, Any]:
+        return side.requests.values(
+            "declaration_code",
+            "state",
+            "outcome_ground",
+            side=Value(side.direction, output_field=CharField()),
+            country=side.other_country,
+            country_id=_country_id(side.direction),
+        ).annotate(tally=Count("*"), lapsed=Count("id", filter=_lapsed()))
+
+    parts = _parts(
+        authority=authority, filters=filters, from_rollup=from_rollup, from_requests=from_requests
     )
+    return [row for row in _union_all(parts) if row["tally"]] if parts else []
+
+
+def _counts(rows: Iterable[Mapping[str, Any]]) -> Counts:
     instruments: dict[str, int] = defaultdict(int)
     countries: dict[str, int] = defaultdict(int)
     states: dict[str, int] = defaultdict(int)
     grounds: dict[str, int] = defaultdict(int)
     lapsed = 0
     for row in rows:
-        n = row["n"]
+        n = row["tally"]
         lapsed += row["lapsed"]
         instruments[instrument_of(row["declaration_code"])] += n
         countries[row["country"] or ""] += n
@@ -322,21 +523,53 @@ def statistics_counts(*, authority: Authority, filters: StatisticsFilter) -> Cou
     )
 
 
+def _groups(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[Group, ...]]:
+    """Each side's (country, request type) groups among the counted rows."""
+    codes: dict[tuple[str, str, int | None, str], set[str]] = defaultdict(set)
+    for row in rows:
+        country = row["country"] or ""
+        instrument = _group_instrument(row["declaration_code"])
+        codes[(row["side"], country, row["country_id"], instrument)].add(row["declaration_code"])
+    groups: dict[str, list[Group]] = defaultdict(list)
+    for (direction, country, country_id, instrument), found in sorted(
+        codes.items(), key=lambda item: (item[0][0], item[0][1], item[0][3])
+    ):
+        groups[direction].append(
+            Group(direction, country, country_id, instrument, frozenset(found))
+        )
+    return {direction: tuple(found) for direction, found in groups.items()}
+
+
+def statistics_counts(*, authority: Authority, filters: StatisticsFilter) -> Counts:
+    """Requests by instrument, by the other side's country and by state, the grounds of the
+    refusals, and the preservations that lapsed. One query."""
+    return _counts(_counted_rows(authority=authority, filters=filters))
+
+
 # Durations ----------------------------------------------------------------------------
 
 
 class PercentileCont(Aggregate):
-    """PostgreSQL's ordered-set ``percentile_cont(fraction) WITHIN GROUP (ORDER BY …)``."""
+    """PostgreSQL's ordered-set ``percentile_cont(fractions) WITHIN GROUP (ORDER BY …)``: the
+    percentiles at each fraction, from one sort of the values."""
 
     function = "PERCENTILE_CONT"
     name = "PercentileCont"
-    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    template = "%(function)s(%(percentiles)s) WITHIN GROUP (ORDER BY %(expressions)s)"
 
-    def __init__(self, expression: Any, *, fraction: float, **extra: Any) -> None:
-        fraction = float(fraction)  # interpolated into the SQL: a number, never text
-        if not 0 <= fraction <= 1:
-            raise ValueError(f"A percentile is a fraction between 0 and 1, not {fraction}.")
-        super().__init__(expression, percentile=repr(fraction), **extra)
+    def __init__(self, expression: Any, *, fractions: Sequence[float], **extra: Any) -> None:
+        # Interpolated into the SQL: numbers, never text.
+        numbers = [float(fraction) for fraction in fractions]
+        for fraction in numbers:
+            if not 0 <= fraction <= 1:
+                raise ValueError(f"A percentile is a fraction between 0 and 1, not {fraction}.")
+        percentiles = f"ARRAY[{', '.join(map(repr, numbers))}]::double precision[]"
+        super().__init__(
+            expression,
+            percentiles=percentiles,
+            output_field=ArrayField(FloatField()),
+            **extra,
+        )
 
 
 @dataclass(frozen=True)
@@ -397,31 +630,132 @@ def _seconds(end: str) -> Func:
     return Func(Value("epoch"), elapsed, function="DATE_PART", output_field=FloatField())
 
 
-def _spreads_in_database(sides: Sequence[Side]) -> list[Mapping[str, Any]]:
-    aggregates: dict[str, Any] = {}
+def _spread_aggregates() -> dict[str, Any]:
+    aggregates: dict[str, Any] = {"rows": Count("*")}
     for measure, (end, states) in MEASURES.items():
         only = Q(state__in=states) if states else None
         aggregates[f"{measure}_n"] = Count(end, filter=only)
-        for fraction in PERCENTILES:
-            aggregates[f"{measure}_{fraction}"] = PercentileCont(
-                _seconds(end), fraction=fraction, filter=only, output_field=FloatField()
-            )
-    return list(
-        _union_all(
-            [
-                side.requests.filter(received_at__isnull=False)
-                # The side as a constant: selecting the direction column itself would make
-                # the scan visit the table (it is in the index's condition, not its columns).
-                .values(
-                    side=Value(side.direction, output_field=CharField()),
-                    country=side.other_country,
-                    instrument=_instrument(),
-                )
-                .annotate(**aggregates)
-                for side in sides
-            ]
+        aggregates[f"{measure}_spread"] = PercentileCont(
+            _seconds(end), fractions=PERCENTILES, filter=only
         )
+    return aggregates
+
+
+class _Slot(Expression):
+    """A parameter of a query compiled once and run for several values (_group_parts)."""
+
+    def __init__(self, output_field: "Field[Any, Any]") -> None:
+        super().__init__(output_field=output_field)
+        self.marker = object()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        return "%s", (self.marker,)
+
+    def get_group_by_cols(self) -> list[Any]:
+        return []  # a constant
+
+
+class _EqualsAny(Expression):
+    """``column = ANY(array)``: one SQL text for any number of values."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, values: Expression) -> None:
+        super().__init__()
+        self.column, self.values = F(column), values
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column, self.values]
+
+    def set_source_expressions(self, expressions: Sequence[Any]) -> None:
+        self.column, self.values = expressions
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        column, column_params = compiler.compile(self.column)
+        values, values_params = compiler.compile(self.values)
+        return f"{column} = ANY({values})", (*column_params, *values_params)
+
+
+def _group_parts(
+    side: Side, durations: QuerySet[StatisticsDuration], groups: Sequence[Group]
+) -> list[tuple[str, Sequence[Any]]]:
+    """The SQL of each (country, request type) group of a side: a range of its durations'
+    index (stats_durations_*), so that the percentiles sort only the group's durations and
+    nothing sorts the side's rows by group. One row each; ``rows`` 0 when none of the group's
+    copies carries a receipt.
+
+    Compiled once per side and run with each group's values: building and compiling one
+    queryset per group costs milliseconds of Python each, more than the query itself for an
+    authority dealing with many countries."""
+    country, instrument = _Slot(CharField()), _Slot(CharField())
+    # The other side's country as the rows hold it: the executing country's id on the
+    # outgoing side, the issuing country's code on the incoming one.
+    codes, other = _Slot(CharField()), _Slot(CharField())
+    outgoing = side.direction == Request.Direction.OUTGOING
+    aggregates: dict[str, Any] = {"rows": Count("*")}
+    for measure in MEASURES:
+        aggregates[f"{measure}_n"] = Count(measure)
+        aggregates[f"{measure}_spread"] = PercentileCont(F(measure), fractions=PERCENTILES)
+    sql, template = (
+        durations.filter(
+            _EqualsAny("declaration_code", codes),
+            Q(executing_country_id=other) if outgoing else Q(issuing_country_code=other),
+        )
+        .values(
+            side=Value(side.direction, output_field=CharField()),
+            country=country,
+            instrument=instrument,
+        )
+        .annotate(**aggregates)
+        .query.sql_with_params()
     )
+    parts: list[tuple[str, Sequence[Any]]] = []
+    for group in groups:
+        # By identity: the markers are the only parameters that are these objects.
+        values = {
+            id(country.marker): group.country,
+            id(instrument.marker): group.instrument,
+            id(codes.marker): sorted(group.codes),
+            id(other.marker): group.country_id if outgoing else group.country,
+        }
+        parts.append((sql, [values.get(id(param), param) for param in template]))
+    return parts
+
+
+def _spreads_in_database(sides: Sequence[Side]) -> list[Mapping[str, Any]]:
+    parts: list[tuple[str, Sequence[Any]]] = []
+    for side in sides:
+        if side.groups is not None and side.durations is not None:
+            parts += _group_parts(side, side.durations, side.groups) if side.groups else []
+            continue
+        # Without the stored durations: one GROUP BY over the side's requests.
+        grouped = (
+            side.requests.filter(received_at__isnull=False)
+            # The side as a constant: selecting the direction column itself would make the
+            # scan visit the table (it is in the index's condition, not its columns).
+            .values(
+                side=Value(side.direction, output_field=CharField()),
+                country=side.other_country,
+                instrument=_instrument(),
+            )
+            .annotate(**_spread_aggregates())
+        )
+        parts.append(grouped.query.sql_with_params())
+    if not parts:
+        return []
+    with connections[Request.objects.db].cursor() as cursor:
+        cursor.execute(
+            " UNION ALL ".join(f"({sql})" for sql, _params in parts),
+            [param for _sql, params in parts for param in params],
+        )
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        for measure in MEASURES:
+            spread = row.pop(f"{measure}_spread") or [None] * len(PERCENTILES)
+            for fraction, value in zip(PERCENTILES, spread, strict=True):
+                row[f"{measure}_{fraction}"] = value
+    return [row for row in rows if row["rows"]]
 
 
 def _spreads_in_python(sides: Sequence[Side]) -> list[Mapping[str, Any]]:
@@ -459,10 +793,7 @@ def _spreads_in_python(sides: Sequence[Side]) -> list[Mapping[str, Any]]:
     return result
 
 
-def statistics_durations(*, authority: Authority, filters: StatisticsFilter) -> list[DurationRow]:
-    """Time to acknowledge, to decide and to execute, by direction, the other side's country
-    and instrument. One query on PostgreSQL."""
-    sides = statistics_sides(authority=authority, filters=filters)
+def _durations(sides: Sequence[Side]) -> list[DurationRow]:
     rows: list[Mapping[str, Any]]
     if connections[Request.objects.db].vendor == "postgresql":
         rows = _spreads_in_database(sides)
@@ -489,6 +820,43 @@ def statistics_durations(*, authority: Authority, filters: StatisticsFilter) -> 
     ]
 
 
+def _with_durations(
+    sides: Sequence[Side],
+    groups: Mapping[str, tuple[Group, ...]],
+    *,
+    authority: Authority,
+    filters: StatisticsFilter,
+) -> list[Side]:
+    """The sides with their groups and their stored durations (PostgreSQL)."""
+    period = _period(filters, _zone(authority))
+    durations = StatisticsDuration.objects.filter(
+        _within("instant", period), authority_id=authority.pk, offence=filters.offence
+    )
+    if filters.instrument:
+        durations = durations.filter(declaration_code__in=codes_of(filters.instrument))
+    return [
+        Side(
+            side.direction,
+            side.requests,
+            side.other_country,
+            groups.get(side.direction, ()),
+            durations.filter(direction=side.direction).order_by(),
+        )
+        for side in sides
+    ]
+
+
+def statistics_durations(*, authority: Authority, filters: StatisticsFilter) -> list[DurationRow]:
+    """Time to acknowledge, to decide and to execute, by direction, the other side's country
+    and instrument. On PostgreSQL two queries: the groups (from the counts), then their
+    stored durations."""
+    sides = statistics_sides(authority=authority, filters=filters)
+    if _rollups_kept():
+        groups = _groups(_counted_rows(authority=authority, filters=filters))
+        sides = _with_durations(sides, groups, authority=authority, filters=filters)
+    return _durations(sides)
+
+
 # Deadlines ----------------------------------------------------------------------------
 
 
@@ -503,33 +871,45 @@ class DeadlineTally:
 
 def statistics_deadlines(*, authority: Authority, filters: StatisticsFilter) -> list[DeadlineTally]:
     """Deadlines met on time, met late and missed, by deadline. One query."""
-    # A GROUP BY per side rather than one over both sides' ids: the planner sizes each
-    # side's ids right (for a union of them it guesses 200 and probes the deadlines of
-    # every request one by one).
-    rows = _union_all(
-        [
+
+    def from_rollup(direction: str, cut: _Cut) -> QuerySet[Any, Any]:
+        rows = StatisticsDeadlineCount.objects.filter(direction=direction)
+        return (
+            _rollup(rows, authority=authority, filters=filters, cut=cut)
+            .values("code", "state", "late")
+            .annotate(tally=Sum("n"))
+        )
+
+    def from_requests(side: Side) -> QuerySet[Any, Any]:
+        # A GROUP BY per side rather than one over both sides' ids: the planner sizes each
+        # side's ids right (for a union of them it guesses 200 and probes the deadlines of
+        # every request one by one).
+        return (
             Deadline.objects.filter(
                 request__in=side.requests.values("pk"),
                 state__in=[DeadlineState.MET, DeadlineState.MISSED],
             )
             .values("code", "state", "late")
-            .annotate(n=Count("id"))
+            .annotate(tally=Count("id"))
             .order_by()
-            for side in statistics_sides(authority=authority, filters=filters)
-        ]
+        )
+
+    parts = _parts(
+        authority=authority, filters=filters, from_rollup=from_rollup, from_requests=from_requests
     )
     counted: dict[str, dict[str, int]] = defaultdict(lambda: {"on_time": 0, "late": 0, "missed": 0})
-    for row in rows:
+    for row in _union_all(parts) if parts else []:
         if row["state"] == DeadlineState.MISSED:
             bucket = "missed"
         else:
             bucket = "late" if row["late"] else "on_time"
-        counted[row["code"]][bucket] += row["n"]
+        counted[row["code"]][bucket] += row["tally"]
     order = list(DEADLINE_LABELS)
     return [
         DeadlineTally(code=code, label=str(DEADLINE_LABELS.get(code, code)), **counted[code])
         for code in sorted(
-            counted, key=lambda code: (order.index(code) if code in order else 99, code)
+            (code for code, found in counted.items() if any(found.values())),
+            key=lambda code: (order.index(code) if code in order else 99, code),
         )
     ]
 
@@ -548,7 +928,8 @@ def statistics_lapsed_preservations(
 ) -> list[str]:
     """References of the preservation requests that expired without being followed up by a
     request for the data (Budapest Art. 29(7)), most recently closed first, at most
-    ``limit``; statistics_counts counts them all. One query."""
+    ``limit``; statistics_counts counts them all. One query, over the expired copies only
+    (request_expired_* indexes)."""
     sides = statistics_sides(authority=authority, filters=filters)
     lapsed = _union_all([side.requests.filter(_lapsed()).values("pk") for side in sides])
     listed = (
@@ -580,17 +961,21 @@ def authority_statistics(
 ) -> AuthorityStatistics:
     """Every section of the statistics page: four queries, three when no preservation
     lapsed."""
-    counts = statistics_counts(authority=authority, filters=filters)
+    rows = _counted_rows(authority=authority, filters=filters)
+    counts = _counts(rows)
     references = (
         statistics_lapsed_preservations(authority=authority, filters=filters, limit=lapsed_limit)
         if counts.lapsed
         else []
     )
+    sides = statistics_sides(authority=authority, filters=filters)
+    if _rollups_kept():
+        sides = _with_durations(sides, _groups(rows), authority=authority, filters=filters)
     return AuthorityStatistics(
         authority=authority,
         filters=filters,
         counts=counts,
-        durations=statistics_durations(authority=authority, filters=filters),
+        durations=_durations(sides),
         deadlines=statistics_deadlines(authority=authority, filters=filters),
         lapsed=LapsedPreservations(count=counts.lapsed, references=references),
     )
