@@ -925,7 +925,26 @@ class Deadline(models.Model):
         return f"{self.request} {self.code} {self.state}"
 
 
-class StatisticsRequestCount(models.Model):
+class StatisticsRollup(models.Model):
+    """What every row of the statistics' rollups is keyed by first: the authority whose own
+    copy it counts, the offence category (empty on the rows that count every request) and
+    the side. Written by PostgreSQL triggers only (migration 0013)."""
+
+    authority = models.ForeignKey(
+        Authority,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    offence = models.CharField(max_length=64)
+    direction = models.CharField(max_length=8)
+
+    class Meta:
+        abstract = True
+
+
+class StatisticsRequestCount(StatisticsRollup):
     """How many of an authority's own copies share one key, for the statistics page.
 
     Kept by PostgreSQL triggers on the requests, their offences and their audit entries
@@ -941,15 +960,6 @@ class StatisticsRequestCount(models.Model):
 
     UNDATED = datetime.date(1, 1, 1)
 
-    authority = models.ForeignKey(
-        Authority,
-        on_delete=models.CASCADE,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    offence = models.CharField(max_length=64)
-    direction = models.CharField(max_length=8)
     day = models.DateField()
     declaration_code = models.CharField(max_length=40)
     issuing_country_code = models.CharField(max_length=2)
@@ -989,20 +999,11 @@ class StatisticsRequestCount(models.Model):
         return f"{self.authority_id} {self.direction} {self.day} {self.state}: {self.n}"
 
 
-class StatisticsDeadlineCount(models.Model):
+class StatisticsDeadlineCount(StatisticsRollup):
     """How many met or missed deadlines of an authority's own copies share one key: as
     StatisticsRequestCount, kept by the triggers on the deadlines (and on their requests and
     offences)."""
 
-    authority = models.ForeignKey(
-        Authority,
-        on_delete=models.CASCADE,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    offence = models.CharField(max_length=64)
-    direction = models.CharField(max_length=8)
     day = models.DateField()
     declaration_code = models.CharField(max_length=40)
     code = models.CharField(max_length=40)
@@ -1032,7 +1033,7 @@ class StatisticsDeadlineCount(models.Model):
         return f"{self.authority_id} {self.direction} {self.day} {self.code}: {self.n}"
 
 
-class StatisticsDuration(models.Model):
+class StatisticsDuration(StatisticsRollup):
     """The durations of one of an authority's own copies that carries a receipt, for the
     medians and percentiles of the statistics page, in seconds from the receipt.
 
@@ -1047,15 +1048,6 @@ class StatisticsDuration(models.Model):
     request = models.ForeignKey(
         Request, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
-    authority = models.ForeignKey(
-        Authority,
-        on_delete=models.CASCADE,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    offence = models.CharField(max_length=64)
-    direction = models.CharField(max_length=8)
     issuing_country_code = models.CharField(max_length=2)
     executing_country = models.ForeignKey(
         Country,
