@@ -34,26 +34,14 @@ from mla.exchange.transfer import (
     outbox_receipt_file,
     receipt_import,
 )
+from mla.requests.edge import confidential_download_record, request_or_404, signed_in_user
 from mla.requests.models import Request
-from mla.requests.selectors import request_for_user, requests_for_user
-from mla.requests.services import request_download_record
+from mla.requests.selectors import requests_for_user
 
 # Message ids imported in this session: their receipts may be downloaded by who imported
 # them, also when the request they carry is not visible to that person.
 _IMPORTED_SESSION_KEY = "exchange_imported"
 _IMPORTED_KEPT = 50
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _request_or_404(request: HttpRequest, reference: str) -> Request:
-    found = request_for_user(user=_user(request), reference=reference)
-    if found is None:
-        raise Http404
-    return found
 
 
 def _outbox_or_404(item: Request, message_id: uuid.UUID) -> OutboxMessage:
@@ -65,12 +53,6 @@ def _outbox_or_404(item: Request, message_id: uuid.UUID) -> OutboxMessage:
     if message is None:
         raise Http404
     return message
-
-
-def _audit_confidential_download(request: HttpRequest, item: Request, what: str) -> None:
-    # As the request's other downloads: a copy of a confidential request is an act of record.
-    if item.is_confidential:
-        request_download_record(request=item, actor=_user(request), document=what)
 
 
 def _attachment(content: bytes, name: str, content_type: str) -> HttpResponse:
@@ -85,10 +67,10 @@ def _back(item: Request) -> HttpResponse:
 
 @require_POST
 def message_retry(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     message = _outbox_or_404(item, message_id)
     try:
-        outbox_retry(message=message, actor=_user(request))
+        outbox_retry(message=message, actor=signed_in_user(request))
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -102,20 +84,20 @@ def message_retry(request: HttpRequest, reference: str, message_id: uuid.UUID) -
 
 def message_download(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
     """A sent message as a file, for a channel that is not online."""
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     message = _outbox_or_404(item, message_id)
     try:
         name, sealed = outbox_message_file(message=message)
     except ApplicationError as error:
         messages.error(request, error.message)
         return _back(item)
-    _audit_confidential_download(request, item, f"message:{message.message_id}")
+    confidential_download_record(request, item, f"message:{message.message_id}")
     return _attachment(sealed, name, "application/octet-stream")
 
 
 def receipt_download(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
     """The signed receipt kept for a message of this request, sent or received."""
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     sent = (
         OutboxMessage.objects.select_related("sender", "recipient")
         .filter(request=item, message_id=message_id)
@@ -133,16 +115,16 @@ def receipt_download(request: HttpRequest, reference: str, message_id: uuid.UUID
         file = inbox_receipt_file(message=received) if received is not None else None
     if file is None:
         raise Http404
-    _audit_confidential_download(request, item, f"receipt:{message_id}")
+    confidential_download_record(request, item, f"receipt:{message_id}")
     return _attachment(file[1], file[0], "application/octet-stream")
 
 
 @require_POST
 def receipt_upload(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
     """A receipt brought back as a file for a message of this request."""
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     message = _outbox_or_404(item, message_id)
-    user = _user(request)
+    user = signed_in_user(request)
     try:
         if user.authority_id != message.sender_id:
             raise ApplicationError(
@@ -162,9 +144,9 @@ def receipt_upload(request: HttpRequest, reference: str, message_id: uuid.UUID) 
 
 
 def evidence_download(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     bundle = evidence_bundle(request=item)
-    _audit_confidential_download(request, item, "evidence")
+    confidential_download_record(request, item, "evidence")
     return _attachment(bundle, evidence_file_name(request=item), "application/zip")
 
 
@@ -172,7 +154,7 @@ def evidence_download(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _importer(request: HttpRequest) -> User:
-    user = _user(request)
+    user = signed_in_user(request)
     if not may_import(user=user):
         raise Http404
     return user

@@ -28,6 +28,7 @@ from mla.requests.completeness import (
     section_problems,
 )
 from mla.requests.declarations import declaration_for
+from mla.requests.edge import confidential_download_record, request_or_404, signed_in_user
 from mla.requests.editor import section_controls, section_values_from_post
 from mla.requests.execution import (
     forward_choices,
@@ -80,30 +81,16 @@ from mla.requests.services import (
     attachment_remove,
     attachment_size_check,
     request_create,
-    request_download_record,
     request_duplicate,
     request_link,
     request_save_section,
 )
 
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _request_or_404(request: HttpRequest, reference: str) -> Request:
-    found = request_for_user(user=_user(request), reference=reference)
-    if found is None:
-        raise Http404
-    return found
-
-
 LIST_PAGE_SIZE = 50
 
 
 def request_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     language = user.preferred_language
 
     def titled(items: Any) -> list[tuple[Request, str]]:
@@ -131,7 +118,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 def request_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     language = user.preferred_language
     country_code = request.GET.get("country") or request.POST.get("country") or ""
     country = Country.objects.filter(code=country_code.upper()).first() if country_code else None
@@ -194,9 +181,9 @@ def _progress(item: Request, problems: list[Problem]) -> list[dict[str, Any]]:
 
 
 def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     declaration = declaration_for(item.declaration_code)
-    user = _user(request)
+    user = signed_in_user(request)
     language = user.preferred_language
     actions = request_actions(request=item, user=user)
     problems = (
@@ -238,7 +225,7 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def request_section(request: HttpRequest, reference: str, section: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     declaration = declaration_for(item.declaration_code)
     sections = list(declaration.sections)
     current = next((s for s in sections if s.code == section), None)
@@ -257,7 +244,7 @@ def request_section(request: HttpRequest, reference: str, section: str) -> HttpR
         try:
             item = request_save_section(
                 request=item,
-                actor=_user(request),
+                actor=signed_in_user(request),
                 section_code=current.code,
                 values=values,
                 expected_version=expected,
@@ -484,12 +471,12 @@ STEPS: dict[str, Step] = {
 
 @require_POST
 def request_transition_view(request: HttpRequest, reference: str, action: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     step = STEPS.get(action)
     if step is None:
         raise Http404
     try:
-        step(request, item, _user(request), request.POST.get("expected_state") or None)
+        step(request, item, signed_in_user(request), request.POST.get("expected_state") or None)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -501,11 +488,11 @@ def request_transition_view(request: HttpRequest, reference: str, action: str) -
 
 def request_annex_b(request: HttpRequest, reference: str) -> HttpResponse:
     """The EIO's Annex B acknowledgement of receipt, once acknowledged."""
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     facts = annex_b_facts(request=item)
     if facts is None:
         raise Http404
-    _audit_confidential_download(request, item, "annex_b")
+    confidential_download_record(request, item, "annex_b")
     # On the issuing side of another node's acknowledgement: the Annex B that node signed
     # and sent, as received, rather than one drawn here from this copy's timeline.
     received = received_annex_b(request=item) if item.direction == "outgoing" else None
@@ -515,14 +502,8 @@ def request_annex_b(request: HttpRequest, reference: str) -> HttpResponse:
     return response
 
 
-def _audit_confidential_download(request: HttpRequest, item: Request, what: str) -> None:
-    """A download of a confidential request is an act of record (who took a copy, when)."""
-    if item.is_confidential:
-        request_download_record(request=item, actor=_user(request), document=what)
-
-
 def request_check(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     declaration = declaration_for(item.declaration_code)
     problems = request_completeness(declaration=declaration, data=item.data)
     language = item.issuing_language
@@ -562,23 +543,23 @@ def request_check(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def request_preview(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     context = document_context(request=item)
     context["for_screen"] = True
     return render(request, "requests/document.html", context)
 
 
 def request_pdf_download(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
-    _audit_confidential_download(request, item, "pdf")
+    item = request_or_404(request, reference)
+    confidential_download_record(request, item, "pdf")
     response = HttpResponse(request_pdf(request=item), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}.pdf"'
     return response
 
 
 def request_json_download(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
-    _audit_confidential_download(request, item, "json")
+    item = request_or_404(request, reference)
+    confidential_download_record(request, item, "json")
     response = HttpResponse(structured_export(request=item), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}.json"'
     return response
@@ -586,9 +567,9 @@ def request_json_download(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 def request_duplicate_view(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     try:
-        duplicate = request_duplicate(request=item, actor=_user(request))
+        duplicate = request_duplicate(request=item, actor=signed_in_user(request))
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("requests:detail", reference=item.reference)
@@ -619,13 +600,13 @@ def _share_target(request: HttpRequest) -> dict[str, Any]:
 
 @require_POST
 def request_share_view(request: HttpRequest, reference: str, revoke: bool = False) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     try:
         target = _share_target(request)
         if revoke:
-            request_revoke(request=item, actor=_user(request), **target)
+            request_revoke(request=item, actor=signed_in_user(request), **target)
         else:
-            request_share(request=item, actor=_user(request), **target)
+            request_share(request=item, actor=signed_in_user(request), **target)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -635,16 +616,19 @@ def request_share_view(request: HttpRequest, reference: str, revoke: bool = Fals
 
 @require_POST
 def request_link_view(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     target_reference = request.POST.get("target", "").strip()
-    target = request_for_user(user=_user(request), reference=target_reference)
+    target = request_for_user(user=signed_in_user(request), reference=target_reference)
     try:
         if target is None:
             raise ApplicationError(
                 _("No request %(reference)s among yours.") % {"reference": target_reference}
             )
         request_link(
-            request=item, target=target, actor=_user(request), note=request.POST.get("note", "")
+            request=item,
+            target=target,
+            actor=signed_in_user(request),
+            note=request.POST.get("note", ""),
         )
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -655,7 +639,7 @@ def request_link_view(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 def attachment_upload(request: HttpRequest, reference: str) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     upload = request.FILES.get("file")
     try:
         if upload is None:
@@ -664,7 +648,7 @@ def attachment_upload(request: HttpRequest, reference: str) -> HttpResponse:
         attachment_size_check(name=upload.name or "document", size=upload.size or 0)
         attachment_add(
             request=item,
-            actor=_user(request),
+            actor=signed_in_user(request),
             name=upload.name or "document",
             content=upload.read(),
         )
@@ -676,11 +660,11 @@ def attachment_upload(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     attachment = item.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404
-    _audit_confidential_download(request, item, f"attachment:{attachment.sha256}")
+    confidential_download_record(request, item, f"attachment:{attachment.sha256}")
     return FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
@@ -691,12 +675,12 @@ def attachment_download(request: HttpRequest, reference: str, attachment_id: int
 
 @require_POST
 def attachment_delete(request: HttpRequest, reference: str, attachment_id: int) -> HttpResponse:
-    item = _request_or_404(request, reference)
+    item = request_or_404(request, reference)
     attachment = item.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404
     try:
-        attachment_remove(attachment=attachment, actor=_user(request))
+        attachment_remove(attachment=attachment, actor=signed_in_user(request))
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("requests:detail", reference=item.reference)

@@ -1,40 +1,33 @@
 """The prosecutor's tracker page and its chase action (thin: the work is in tracker.py)."""
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from mla.accounts.models import User
 from mla.core.errors import ApplicationError
-from mla.requests.selectors import request_for_user
+from mla.requests.edge import request_or_404, signed_in_user
 from mla.requests.tracker import request_chase, tracker_rows
 
 TRACKER_PAGE_SIZE = 50
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 @require_GET
 def tracker(request: HttpRequest) -> HttpResponse:
     page = tracker_rows(
-        user=_user(request), cursor=request.GET.get("after"), size=TRACKER_PAGE_SIZE
+        user=signed_in_user(request), cursor=request.GET.get("after"), size=TRACKER_PAGE_SIZE
     )
     return render(request, "requests/tracker.html", {"page": page})
 
 
 @require_POST
 def chase(request: HttpRequest, reference: str) -> HttpResponse:
-    user = _user(request)
-    item = request_for_user(user=user, reference=reference)
-    if item is None:
-        raise Http404
+    item = request_or_404(request, reference)
     try:
-        request_chase(request=item, actor=user, note=request.POST.get("note", ""))
+        request_chase(
+            request=item, actor=signed_in_user(request), note=request.POST.get("note", "")
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
