@@ -13,10 +13,22 @@ def _home(path: Path) -> Path:
     return path
 
 
+def _secret_home(path: Path) -> Path:
+    home = _home(path)
+    if not (home / "pubring.kbx").exists():
+        # The public halves of our key pairs in a keyring file (pubring.gpg) rather than a
+        # keybox (pubring.kbx, what a new home gets): gpg caches the checks of their
+        # self-signatures in a keyring only, and checks them again on every signature and
+        # decryption otherwise, which made each of those take twice as long.
+        (home / "pubring.gpg").touch(mode=0o600, exist_ok=True)
+    return home
+
+
 def secret_keyring() -> gnupg.GPG:
     """Key pairs of the authorities hosted on this node."""
     gpg = gnupg.GPG(
-        gpgbinary=settings.GNUPG_BINARY, gnupghome=str(_home(settings.NODE_SECRET_GNUPG_HOME))
+        gpgbinary=settings.GNUPG_BINARY,
+        gnupghome=str(_secret_home(Path(settings.NODE_SECRET_GNUPG_HOME))),
     )
     gpg.encoding = "utf-8"
     return gpg

@@ -16,7 +16,7 @@ from mla.requests.access import request_grant_authority
 from mla.requests.audit import audit_record
 from mla.requests.deadline_store import deadlines_refresh
 from mla.requests.declarations import declaration_for
-from mla.requests.derived import request_derived_refresh
+from mla.requests.derived import request_derived_assign, request_derived_refresh
 from mla.requests.models import Attachment, Request, attachment_path
 
 # Keys of a request message's manifest data (built by mla.exchange.services).
@@ -115,8 +115,9 @@ def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetim
         sent_at=_sent_at(data),
         received_at=at,
     )
+    request_derived_assign(request=incoming)
     incoming.save()
-    request_derived_refresh(request=incoming)
+    request_derived_refresh(request=incoming, created=True)
     request_grant_authority(request=incoming, authority=authority)
     request_document = _text(data, REQUEST_DOCUMENT, limit=255)
     attachments = [

@@ -730,8 +730,13 @@ def message_seal(
     return sealed
 
 
-def _authority(identifier: str) -> Authority | None:
-    return Authority.objects.select_related("country").filter(identifier=identifier).first()
+def _authorities(*identifiers: str) -> dict[str, Authority]:
+    return {
+        authority.identifier: authority
+        for authority in Authority.objects.select_related("country").filter(
+            identifier__in=identifiers
+        )
+    }
 
 
 def message_open(*, sealed: bytes, now: datetime | None = None) -> OpenedMessage:
@@ -753,7 +758,8 @@ def message_open(*, sealed: bytes, now: datetime | None = None) -> OpenedMessage
     manifest_bytes = entries[MANIFEST_ENTRY]
     manifest = manifest_parse(manifest_bytes)
 
-    sender = _authority(manifest.sender)
+    parties = _authorities(manifest.sender, manifest.recipient)
+    sender = parties.get(manifest.sender)
     if sender is None or not sender.active or not sender.key_fingerprint:
         raise MessageRefused(
             UNKNOWN_SENDER,
@@ -765,7 +771,7 @@ def message_open(*, sealed: bytes, now: datetime | None = None) -> OpenedMessage
         data=manifest_bytes, signature=signature, signer=sender, now=now, part=MANIFEST_ENTRY
     )
 
-    recipient = _authority(manifest.recipient)
+    recipient = parties.get(manifest.recipient)
     if recipient is None or not recipient.active or not authority_is_hosted(authority=recipient):
         raise MessageRefused(
             WRONG_RECIPIENT,

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -265,18 +266,17 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))  # noqa: S311
 
 
-def _waits_for_earlier(message: OutboxMessage) -> bool:
+def _earlier_undelivered() -> Exists:
     """Whether an earlier message about the same request to the same recipient is not yet
     delivered: the steps of a request are applied in the order they were taken, so a later
-    one waits (it is queued again when the earlier one is delivered)."""
-    if message.request_id is None:
-        return False
-    return (
+    one waits (it is queued again when the earlier one is delivered). Never for a message
+    about no request (NULL matches nothing)."""
+    return Exists(
         OutboxMessage.objects.filter(
-            request_id=message.request_id, recipient_id=message.recipient_id, pk__lt=message.pk
-        )
-        .exclude(state=State.DELIVERED)
-        .exists()
+            request_id=OuterRef("request_id"),
+            recipient_id=OuterRef("recipient_id"),
+            pk__lt=OuterRef("pk"),
+        ).exclude(state=State.DELIVERED)
     )
 
 
@@ -337,9 +337,14 @@ def outbox_deliver(*, message_id: str) -> OutboxMessage:
     this node) runs outside any lock, and only its outcome is written under one. The inbox
     being idempotent, two concurrent attempts deliver once.
     """
-    message = OutboxMessage.objects.select_related("recipient").get(message_id=message_id)
-    if message.state != State.PENDING or _waits_for_earlier(message):
-        return message
+    attempted = (
+        OutboxMessage.objects.select_related("recipient")
+        .annotate(waits_for_earlier=_earlier_undelivered())
+        .get(message_id=message_id)
+    )
+    if attempted.state != State.PENDING or attempted.waits_for_earlier:
+        return attempted
+    message: OutboxMessage = attempted
     if authority_is_hosted(authority=message.recipient):
         outcome = _deliver_here(message=message)
     else:
@@ -398,7 +403,11 @@ def _request_delivered(*, message: OutboxMessage, receipt: Receipt) -> None:
     start counting from it."""
     if message.kind != KIND_REQUEST or message.request_id is None:
         return
-    request = Request.objects.select_for_update().get(pk=message.request_id)
+    request = (
+        Request.objects.select_for_update(of=("self",))
+        .select_related("executing_authority")  # its time zone, for the deadlines
+        .get(pk=message.request_id)
+    )
     if request.state != Request.State.SENT:
         return
     from mla.requests.steps import run_transition
@@ -507,10 +516,12 @@ def inbox_receive(*, sealed: bytes, now: datetime | None = None) -> bytes:
     stored = _stored_receipt(message_id=message_id, manifest_digest=opened.manifest_sha256)
     if stored is not None:
         return stored
+    # Signed before the transaction, which holds the node's audit chain from its first entry
+    # to its commit: a gpg run there would make every other writer of the node wait.
+    receipt = receipt_seal(opened=opened, received_at=now)
     try:
         with transaction.atomic():
             incoming = _apply(opened=opened, at=now)
-            receipt = receipt_seal(opened=opened, received_at=now)
             InboxMessage.objects.create(
                 message_id=uuid.UUID(message_id),
                 sender=opened.sender,

@@ -28,7 +28,6 @@ def _one_line(text: str, *, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-@transaction.atomic
 def notification_send(
     *,
     recipients: Iterable[User],
@@ -78,11 +77,13 @@ def notification_send(
         )
         for user in users.values()
     ]
-    if dedupe_key:
-        created = _create_missing(rows=rows, dedupe_key=dedupe_key)
-    else:
-        created = Notification.objects.bulk_create(rows)
-    _emails_queue(notifications=created, kind=kind)
+    # No savepoint of its own: it joins the caller's step (see above), and fails with it.
+    with transaction.atomic(savepoint=False):
+        if dedupe_key:
+            created = _create_missing(rows=rows, dedupe_key=dedupe_key)
+        else:
+            created = Notification.objects.bulk_create(rows)
+        _emails_queue(notifications=created, kind=kind)
     return created
 
 

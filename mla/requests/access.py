@@ -20,12 +20,20 @@ from mla.requests.audit import audit_record
 from mla.requests.lifecycle_rules import may_act_for_issuer
 from mla.requests.models import Request, RequestGroupObjectPermission, RequestUserObjectPermission
 
-VIEW = "mla_requests.view_request"
+VIEW_CODENAME = "view_request"
+VIEW = f"mla_requests.{VIEW_CODENAME}"
 
 
 def request_grant_authority(*, request: Request, authority: Authority) -> None:
     shared = authority.pk != request.owning_authority_id
-    assign_perm(VIEW, authority_group(authority=authority, shared=shared), request)
+    # One INSERT … ON CONFLICT DO NOTHING: idempotent like guardian's assign_perm, without
+    # its lookup of an existing row and its savepoint (every received request is granted).
+    RequestGroupObjectPermission.objects.assign_perm_to_many(
+        VIEW_CODENAME,
+        [authority_group(authority=authority, shared=shared)],
+        request,
+        ignore_conflicts=True,
+    )
 
 
 def visible_requests(*, user: User) -> QuerySet[Request]:

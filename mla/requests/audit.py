@@ -52,7 +52,8 @@ def _actor_name(actor: User | None, on_behalf_of: tuple[str, str] | None) -> str
     return (actor.get_full_name() or actor.username) if actor else "system"
 
 
-@transaction.atomic
+# No savepoint of its own: an entry is written inside the act it records, and fails with it.
+@transaction.atomic(savepoint=False)
 def audit_record(
     *,
     request: Request,

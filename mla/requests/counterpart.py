@@ -113,7 +113,7 @@ def receive_copy(
         instrument_code=source.instrument_code,
     )
     incoming.save()
-    request_derived_refresh(request=incoming)
+    request_derived_refresh(request=incoming, created=True)
     request_grant_authority(request=incoming, authority=authority)
     Attachment.objects.bulk_create(
         Attachment(

@@ -86,29 +86,54 @@ def extension_check(*, request: Request, event: str, payload: Mapping[str, objec
     _schedule(request=request, events=events, now=now)
 
 
-@transaction.atomic
+def _computed_values(item: ComputedDeadline) -> dict[str, object]:
+    """The columns of a stored deadline that the engine's computation gives."""
+    return {
+        "label": item.label,
+        "source": item.source,
+        "starts_at": item.starts_at,
+        "due_at": item.due_at,
+        "state": item.state,
+        "met_at": item.met_at,
+        "late": item.late,
+        "extended_days": item.extended_days,
+        "extension_reason": item.extension_reason,
+        "suspended_since": item.suspended_since,
+        "paused_seconds": int(item.paused.total_seconds()),
+    }
+
+
+# No savepoint of its own: it runs inside the step it follows, which fails as a whole.
+@transaction.atomic(savepoint=False)
 def deadlines_refresh(*, request: Request, now: datetime.datetime | None = None) -> list[Deadline]:
-    """Recompute and store the request's deadlines; returns them in due order."""
+    """Recompute and store the request's deadlines; returns them in due order.
+
+    Only the rows whose values changed are written (``computed_at`` is when they last did):
+    new rows in one insert, changed ones in one update."""
     now = now or timezone.now()
     computed = _schedule(request=request, events=lifecycle_events(request=request), now=now)
     existing = {row.code: row for row in Deadline.objects.filter(request=request)}
-    kept = []
+    kept: list[Deadline] = []
+    added: list[Deadline] = []
+    changed: list[Deadline] = []
+    changed_fields = {"computed_at"}
     for item in computed:
-        row = existing.pop(item.code, None) or Deadline(request=request, code=item.code)
-        row.label = item.label
-        row.source = item.source
-        row.starts_at = item.starts_at
-        row.due_at = item.due_at
-        row.state = item.state
-        row.met_at = item.met_at
-        row.late = item.late
-        row.extended_days = item.extended_days
-        row.extension_reason = item.extension_reason
-        row.suspended_since = item.suspended_since
-        row.paused_seconds = int(item.paused.total_seconds())
-        row.computed_at = now
-        row.save()
+        values = _computed_values(item)
+        row = existing.pop(item.code, None)
+        if row is None:
+            row = Deadline(request=request, code=item.code, computed_at=now, **values)
+            added.append(row)
+        elif differing := [name for name, value in values.items() if getattr(row, name) != value]:
+            for name in differing:
+                setattr(row, name, values[name])
+            row.computed_at = now
+            changed.append(row)
+            changed_fields.update(differing)
         kept.append(row)
+    if added:
+        Deadline.objects.bulk_create(added)
+    if changed:
+        Deadline.objects.bulk_update(changed, sorted(changed_fields))
     if existing:
         Deadline.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
     next_due = (

@@ -36,26 +36,42 @@ def offence_categories_of(*, data: Mapping[str, Any]) -> set[str]:
     return categories
 
 
-def request_derived_refresh(*, request: Request) -> None:
-    """Recompute the derived columns and offence rows after the data or parties changed."""
+def _derived_values(*, request: Request) -> tuple[int, str, str]:
     from mla.requests.declarations import declaration_for
 
-    urgency = urgency_of(declaration_code=request.declaration_code, data=request.data)
-    country = request.issuing_authority.country_code
-    instrument = declaration_for(request.declaration_code).directory_instrument
+    return (
+        urgency_of(declaration_code=request.declaration_code, data=request.data),
+        request.issuing_authority.country_code,
+        declaration_for(request.declaration_code).directory_instrument,
+    )
+
+
+def request_derived_assign(*, request: Request) -> None:
+    """Set the derived columns of a request not yet saved, so that its INSERT carries them;
+    its offence rows follow with ``request_derived_refresh(request=…, created=True)``."""
+    request.urgency, request.issuing_country_code, request.instrument_code = _derived_values(
+        request=request
+    )
+
+
+def request_derived_refresh(*, request: Request, created: bool = False) -> None:
+    """Recompute the derived columns and offence rows after the data or parties changed.
+
+    ``created``: the request was just inserted, so it has no offence rows to compare."""
+    derived = _derived_values(request=request)
     current = (request.urgency, request.issuing_country_code, request.instrument_code)
-    if current != (urgency, country, instrument):
-        request.urgency = urgency
-        request.issuing_country_code = country
-        request.instrument_code = instrument
+    if current != derived:
+        request.urgency, request.issuing_country_code, request.instrument_code = derived
+        urgency, country, instrument = derived
         # Not the state: a plain column update, which leaves "last changed" alone.
         Request.objects.filter(pk=request.pk).update(
             urgency=urgency, issuing_country_code=country, instrument_code=instrument
         )
     wanted = offence_categories_of(data=request.data)
-    existing = set(request.offences.values_list("category", flat=True))
+    existing = set() if created else set(request.offences.values_list("category", flat=True))
     if wanted != existing:
-        request.offences.filter(category__in=existing - wanted).delete()
+        if existing - wanted:
+            request.offences.filter(category__in=existing - wanted).delete()
         RequestOffence.objects.bulk_create(
             [RequestOffence(request=request, category=c) for c in sorted(wanted - existing)]
         )

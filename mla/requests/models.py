@@ -905,7 +905,7 @@ class Deadline(models.Model):
     extension_reason = models.TextField(blank=True)
     suspended_since = models.DateTimeField(null=True, blank=True)
     paused_seconds = models.PositiveBigIntegerField(default=0)
-    computed_at = models.DateTimeField()
+    computed_at = models.DateTimeField()  # when its values last changed
 
     class Meta:
         ordering = ["due_at", "id"]

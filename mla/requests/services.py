@@ -108,7 +108,7 @@ def request_create(
         reference=request.reference,
     )
     request.save(update_fields=["reference", "data"])
-    request_derived_refresh(request=request)
+    request_derived_refresh(request=request, created=True)
     request_grant_authority(request=request, authority=issuing)
     audit_record(
         request=request,

@@ -10,6 +10,7 @@ from typing import Any
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -195,6 +196,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Deliveries to other nodes wait on the network, up to EXCHANGE_DELIVERY_TIMEOUT_SECONDS an
+# attempt: they have a queue of their own, served by a worker of their own in production
+# (deploy/systemd/mla-exchange-worker.service), so that partners that are slow or down never
+# hold up the node's other tasks (PDFs, e-mails, deadlines), nor those the deliveries. A
+# worker started without --queues serves both queues.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+EXCHANGE_QUEUE = "exchange"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(EXCHANGE_QUEUE))
+CELERY_TASK_ROUTES = {"mla.exchange.tasks.outbox_deliver_task": {"queue": EXCHANGE_QUEUE}}
 # Celery closes the worker's database connection after every task unless told to reuse it:
 # a new PostgreSQL connection per delivery cost a fifth of the exchange's CPU. Closed every
 # so many tasks instead (and when unusable, as Django does).

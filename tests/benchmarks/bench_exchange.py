@@ -26,17 +26,20 @@ from tests.mla.exchange.nodes import FRENCH, GERMAN, PROSECUTOR, Postgres, TwoNo
 FLOOD = int(os.environ.get("BENCH_EXCHANGE_MESSAGES", "300"))
 LATENCY_RUNS = 20
 SEAL_RUNS = 30
-# A's worker: prefork, one process per core, as deployed (deploy/systemd/mla-worker.service);
-# B's web server: gunicorn gthread. Both can be changed to compare (BENCH_EXCHANGE_WORKERS,
-# BENCH_EXCHANGE_WEB processes, BENCH_EXCHANGE_THREADS each); more processes did not help on
-# 2 cores: the exchange is bound by its CPU per message.
+# Each node's workers as deployed (deploy/systemd/): mla-worker, prefork, one process per
+# core, for the default queue; mla-exchange-worker, prefork x4, for the deliveries, which
+# mostly wait on the other node. B's web server: gunicorn gthread. All can be changed to
+# compare (BENCH_EXCHANGE_WORKERS, BENCH_EXCHANGE_DELIVERY_WORKERS processes,
+# BENCH_EXCHANGE_WEB processes, BENCH_EXCHANGE_THREADS each).
 WORKER_POOL = "prefork"
 WORKER_CONCURRENCY = int(os.environ.get("BENCH_EXCHANGE_WORKERS", "2"))
+DELIVERY_WORKER_CONCURRENCY = int(os.environ.get("BENCH_EXCHANGE_DELIVERY_WORKERS", "4"))
 WEB_WORKERS = int(os.environ.get("BENCH_EXCHANGE_WEB", "1"))
 WEB_THREADS = int(os.environ.get("BENCH_EXCHANGE_THREADS", "4"))
 SETUP = (
-    f"A: celery {WORKER_POOL} x{WORKER_CONCURRENCY}; "
-    f"B: gunicorn gthread {WEB_WORKERS}x{WEB_THREADS}; 2 cores for both nodes"
+    f"each node: celery {WORKER_POOL} x{WORKER_CONCURRENCY} (default queue) and prefork "
+    f"x{DELIVERY_WORKER_CONCURRENCY} (deliveries); B: gunicorn gthread "
+    f"{WEB_WORKERS}x{WEB_THREADS}; 2 cores for both nodes"
 )
 
 
@@ -218,6 +221,7 @@ def run(harness: Harness) -> None:
         web_threads=WEB_THREADS,
         worker_pool=WORKER_POOL,
         worker_concurrency=WORKER_CONCURRENCY,
+        exchange_worker_concurrency=DELIVERY_WORKER_CONCURRENCY,
         # Normal delays: nothing here should be retried.
         settings={"EXCHANGE_STALE_AFTER_SECONDS": "300"},
     ) as nodes:

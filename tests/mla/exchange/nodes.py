@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+from django.conf import settings as django_settings
 from psycopg import sql
 
 from tests.mla.exchange.node_console import decode_hook, encode
@@ -519,6 +520,9 @@ class Node:
     web_threads: int = 4
     worker_pool: str = "solo"
     worker_concurrency: int = 1
+    # 0: one worker serves every queue. Otherwise, as deployed, ``worker`` serves the default
+    # queue and ``exchange_worker`` (prefork, this many processes) the deliveries.
+    exchange_worker_concurrency: int = 0
 
     def __post_init__(self) -> None:
         for directory in ("gnupg", "media", "logs"):
@@ -550,24 +554,52 @@ class Node:
         )
         self.worker = Service(f"worker {self.name}", [], env=self.env, log=self.logs / "worker.log")
         self._worker_argv()
+        self.exchange_worker: Service | None = None
+        if self.exchange_worker_concurrency:
+            self.exchange_worker = Service(
+                f"exchange worker {self.name}",
+                self._celery_worker_argv(
+                    pool="prefork",
+                    concurrency=self.exchange_worker_concurrency,
+                    queues=django_settings.EXCHANGE_QUEUE,
+                    hostname=f"exchange-{self.name}@%h",
+                ),
+                env=self.env,
+                log=self.logs / "exchange-worker.log",
+            )
 
-    def _worker_argv(self, *, pool: str | None = None, concurrency: int | None = None) -> None:
-        self.worker.argv = [
+    @staticmethod
+    def _celery_worker_argv(
+        *, pool: str, concurrency: int, queues: str, hostname: str
+    ) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "celery",
             "-A",
             "mla",
             "worker",
-            f"--pool={pool or self.worker_pool}",
-            f"--concurrency={concurrency or self.worker_concurrency}",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            f"--queues={queues}",
             "--loglevel=INFO",
-            f"--hostname={self.name}@%h",
+            f"--hostname={hostname}",
             # Nothing to learn from other workers: a faster start, fewer broker messages.
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
         ]
+
+    def _worker_argv(self, *, pool: str | None = None, concurrency: int | None = None) -> None:
+        queues = [django_settings.CELERY_TASK_DEFAULT_QUEUE]
+        if not self.exchange_worker_concurrency:
+            queues.append(django_settings.EXCHANGE_QUEUE)
+        self.worker.argv = self._celery_worker_argv(
+            pool=pool or self.worker_pool,
+            concurrency=concurrency or self.worker_concurrency,
+            queues=",".join(queues),
+            hostname=f"{self.name}@%h",
+        )
 
     @property
     def logs(self) -> Path:
@@ -636,10 +668,17 @@ class Node:
 
     # The worker
 
-    def _worker_ready(self) -> bool:
-        if not self.worker.running:
-            raise self.worker.failure("exited while starting")
-        return " ready." in self.worker.output()
+    @property
+    def workers(self) -> tuple[Service, ...]:
+        return (
+            (self.worker,) if self.exchange_worker is None else (self.worker, self.exchange_worker)
+        )
+
+    def _workers_ready(self) -> bool:
+        for worker in self.workers:
+            if not worker.running:
+                raise worker.failure("exited while starting")
+        return all(" ready." in worker.output() for worker in self.workers)
 
     def start_worker(
         self,
@@ -652,12 +691,14 @@ class Node:
         """Start the worker; ``settings`` override the node's for this worker only."""
         self._worker_argv(pool=pool, concurrency=concurrency)
         self.worker.start(env=settings)
+        if self.exchange_worker is not None and not self.exchange_worker.running:
+            self.exchange_worker.start()
         self.worker_overridden = bool(settings or pool or concurrency)
         if wait:
             self.wait_worker()
 
     def wait_worker(self) -> None:
-        wait_for(self._worker_ready, timeout=60, what=f"the worker of node {self.name}")
+        wait_for(self._workers_ready, timeout=60, what=f"the workers of node {self.name}")
 
     def restart_worker(self, **settings: str) -> None:
         """A new worker (with ``settings`` overriding the node's), the old one killed: only
@@ -667,12 +708,12 @@ class Node:
         self.start_worker(settings=settings)
 
     def terminate(self) -> None:
-        for process in (self.worker, self.web, self.console):
+        for process in (*self.workers, self.web, self.console):
             if process is not None:
                 process.terminate()
 
     def finish(self, *, deadline: float) -> None:
-        for process in (self.worker, self.web, self.console):
+        for process in (*self.workers, self.web, self.console):
             if process is not None:
                 process.finish(deadline=deadline)
         for home in (self.root / "gnupg" / "secret", self.root / "gnupg" / "node"):
@@ -714,6 +755,7 @@ class TwoNodes:
         web_threads: int = 4,
         worker_pool: str = "solo",
         worker_concurrency: int = 1,
+        exchange_worker_concurrency: int = 0,
     ) -> None:
         reap_abandoned(postgres)
         self.root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=ROOTS))
@@ -733,6 +775,7 @@ class TwoNodes:
                 web_threads=web_threads,
                 worker_pool=worker_pool,
                 worker_concurrency=worker_concurrency,
+                exchange_worker_concurrency=exchange_worker_concurrency,
             )
             for index, name in enumerate(("a", "b"))
         )
@@ -839,7 +882,8 @@ class TwoNodes:
             node.web.resume()
             if not node.web.running:
                 node.start_web()
-            node.worker.resume()
+            for worker in node.workers:
+                worker.resume()
             if not node.worker.running or node.worker_overridden:
                 node.restart_worker()
 
@@ -867,7 +911,7 @@ class TwoNodes:
         run, connections opened and closed within it are missed."""
         parts: dict[int, str] = {}
         for node in self.nodes:
-            for service in (node.web, node.worker):
+            for service in (node.web, *node.workers):
                 if service.popen is not None:
                     parts[service.popen.pid] = f"{service.name}"
             if node.console is not None:

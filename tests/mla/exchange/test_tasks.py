@@ -1,0 +1,75 @@
+"""The delivery task runs on a queue of its own, so that a worker serving only that queue
+delivers, and deliveries waiting on slow partners never hold up the node's other tasks."""
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+
+from mla.celery import app as celery_app
+from mla.core.tasks import worker_health
+from mla.exchange.models import OutboxMessage
+from mla.notifications.tasks import notification_email_send
+from mla.requests.tasks import request_document_prepare_task
+from tests.factories import UserFactory
+from tests.mla.exchange.nodes import wait_for
+from tests.mla.exchange.test_transport import _enqueue, _incoming, _outgoing
+
+
+def _queue_of(task_name: str) -> str:
+    return str(celery_app.amqp.router.route({}, task_name)["queue"].name)
+
+
+def test_deliveries_have_their_own_queue_and_every_other_task_the_default_one():
+    assert _queue_of("mla.exchange.tasks.outbox_deliver_task") == settings.EXCHANGE_QUEUE
+    for task in (notification_email_send, request_document_prepare_task, worker_health):
+        assert _queue_of(task.name) == settings.CELERY_TASK_DEFAULT_QUEUE
+    # A worker started without --queues serves both (the embedded default, a small node).
+    assert {queue.name for queue in celery_app.amqp.queues.consume_from.values()} == {
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+        settings.EXCHANGE_QUEUE,
+    }
+
+
+@pytest.fixture
+def exchange_worker(monkeypatch):
+    """A real worker on Redis serving the exchange queue only, as the production unit does."""
+    monkeypatch.setattr(celery_app.conf, "result_backend", settings.CELERY_BROKER_URL)
+    # Its thread closes its database connection after each task, so that none is left open
+    # on the test database when the suite drops it.
+    monkeypatch.setitem(celery_app.conf, "CELERY_DB_REUSE_MAX", 0)
+    celery_app._local.__dict__.pop("backend", None)
+    celery_app.control.purge()
+    # The worker selects its queues on the app's own list: restored for the other tests.
+    consumed = list(celery_app.amqp.queues.consume_from)
+    with start_worker(
+        celery_app,
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=10,
+        queues=[settings.EXCHANGE_QUEUE],
+    ):
+        yield
+    celery_app.amqp.queues.select(consumed)
+    celery_app.control.purge()  # the task left on the default queue
+    celery_app._local.__dict__.pop("backend", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_of_the_exchange_queue_delivers_and_leaves_the_other_tasks(
+    sender, recipient, settings, tmp_path, exchange_worker, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    request = _outgoing(sender, recipient, UserFactory(authority=sender, roles=["prosecutor"]))
+
+    # The enqueue's commit hands the delivery task to the broker.
+    message = _enqueue(request, sender, recipient, django_capture_on_commit_callbacks)
+    other = worker_health.delay()
+
+    def delivered() -> bool:
+        message.refresh_from_db()
+        return message.state == OutboxMessage.State.DELIVERED
+
+    wait_for(delivered, timeout=30, what="the delivery by the exchange worker")
+    assert _incoming(request, recipient) is not None
+    # The task of the default queue still waits for a worker of that queue.
+    assert other.state == "PENDING"
