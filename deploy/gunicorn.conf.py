@@ -15,9 +15,11 @@ wsgi_app = "mla.wsgi:application"
 bind = "127.0.0.1:8000"
 
 # Sync workers: nginx buffers whole requests and responses (its defaults), so a slow
-# client never holds a worker. 3 suits a 2-core box that also runs the Celery worker
-# (2 processes), beat and perhaps PostgreSQL and Redis; the usual 2 x cores + 1 = 5
-# leaves too little memory for the rest.
+# client never holds a worker. 3 suits a 2-core box that also runs the Celery workers
+# (2 processes for the default queue, 4 for deliveries), beat and perhaps PostgreSQL and
+# Redis; the usual 2 x cores + 1 = 5 leaves too little memory for the rest. With 3, two
+# such nodes on one 2-core machine exchanged about 20 messages a second
+# (tests/benchmarks/bench_exchange.py), the inbox's gpg runs using both cores.
 worker_class = "sync"
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 

@@ -11,10 +11,9 @@ from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
 from mla.exchange.messages import Document, OpenedMessage
-from mla.requests import notify
 from mla.requests.access import request_grant_authority
-from mla.requests.audit import audit_record
-from mla.requests.deadline_store import deadlines_refresh
+from mla.requests.counterpart import received_copy_record
+from mla.requests.deadline_store import received_copy_next_due
 from mla.requests.declarations import declaration_for
 from mla.requests.derived import request_derived_assign, request_derived_refresh
 from mla.requests.models import Attachment, Request, attachment_path
@@ -116,6 +115,7 @@ def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetim
         received_at=at,
     )
     request_derived_assign(request=incoming)
+    incoming.next_due_at = received_copy_next_due(request=incoming, at=at)
     incoming.save()
     request_derived_refresh(request=incoming, created=True)
     request_grant_authority(request=incoming, authority=authority)
@@ -126,11 +126,8 @@ def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetim
         if document.name != request_document
     ]
     sent_by = _text(data, SENT_BY, limit=255) or _("the node")
-    audit_record(
-        request=incoming,
-        actor=None,
-        event="received",
-        to_state=incoming.state,
+    received_copy_record(
+        incoming=incoming,
         payload={
             "from": sender.identifier,
             "data_sha256": incoming.data_digest,
@@ -141,6 +138,4 @@ def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetim
         on_behalf_of=(sent_by, sender.name),
         at=at,
     )
-    deadlines_refresh(request=incoming)
-    notify.request_received(request=incoming)
     return incoming

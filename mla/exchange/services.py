@@ -356,7 +356,10 @@ def outbox_deliver(*, message_id: str) -> OutboxMessage:
     now = timezone.now()
     with transaction.atomic():
         message = (
-            OutboxMessage.objects.select_for_update().select_related("recipient").get(pk=message.pk)
+            OutboxMessage.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .defer("sealed")  # already sent: not read from the database again
+            .get(pk=message.pk)
         )
         if message.state != State.PENDING:
             return message
@@ -386,7 +389,9 @@ def outbox_receipt_accept(*, message: OutboxMessage, receipt: bytes) -> OutboxMe
     """A receipt that came back by another channel (a file carried by hand or e-mail): once
     verified for this message, it is delivered as if the inbox had answered it."""
     message = (
-        OutboxMessage.objects.select_for_update().select_related("recipient").get(pk=message.pk)
+        OutboxMessage.objects.select_for_update(of=("self",))
+        .select_related("recipient")
+        .get(pk=message.pk)
     )
     verified, error = _receipt_check(message=message, receipt=receipt)
     if verified is None:

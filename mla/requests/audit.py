@@ -52,9 +52,19 @@ def _actor_name(actor: User | None, on_behalf_of: tuple[str, str] | None) -> str
     return (actor.get_full_name() or actor.username) if actor else "system"
 
 
+def audit_trail(*, request: Request) -> list[AuditEntry]:
+    """The request's entries in order, with what the next entry chains from and what its
+    deadlines count from (mla.requests.deadline_store)."""
+    return list(
+        AuditEntry.objects.filter(request=request)
+        .order_by("sequence")
+        .only("sequence", "request_hash", "event", "at", "payload")
+    )
+
+
 # No savepoint of its own: an entry is written inside the act it records, and fails with it.
 @transaction.atomic(savepoint=False)
-def audit_record(
+def audit_append(
     *,
     request: Request,
     actor: User | None,
@@ -65,20 +75,20 @@ def audit_record(
     payload: dict[str, Any] | None = None,
     on_behalf_of: tuple[str, str] | None = None,
     at: datetime.datetime | None = None,
-) -> AuditEntry:
-    """Append one entry; called inside the transaction of the act it records.
+    first: bool = False,
+) -> list[AuditEntry]:
+    """Append one entry; called inside the transaction of the act it records. Returns the
+    request's whole trail, the new entry last, read under the same lock as the append (so
+    that a step can compute its deadlines without reading it again).
 
     ``on_behalf_of`` (person, authority) names who acted when the act was done elsewhere: the
-    other side's step recorded on this side's copy of a request.
+    other side's step recorded on this side's copy of a request. ``first``: the request was
+    created in this transaction and has no entry yet (nothing to look up).
     """
     # One head row serialises appends, so that the node-wide chain has no forks.
     head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-    previous_in_request = (
-        AuditEntry.objects.filter(request=request)
-        .order_by("-sequence")
-        .only("sequence", "request_hash")
-        .first()
-    )
+    trail = [] if first else audit_trail(request=request)
+    previous_in_request = trail[-1] if trail else None
     entry = AuditEntry(
         request=request,
         request_reference=request.reference,
@@ -103,7 +113,33 @@ def audit_record(
     head.position = entry.position
     head.node_hash = entry.node_hash
     head.save(update_fields=["position", "node_hash"])
-    return entry
+    return [*trail, entry]
+
+
+def audit_record(
+    *,
+    request: Request,
+    actor: User | None,
+    event: str,
+    from_state: str = "",
+    to_state: str = "",
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    on_behalf_of: tuple[str, str] | None = None,
+    at: datetime.datetime | None = None,
+) -> AuditEntry:
+    """Append one entry (see audit_append); the entry."""
+    return audit_append(
+        request=request,
+        actor=actor,
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        at=at,
+    )[-1]
 
 
 @dataclass(frozen=True)

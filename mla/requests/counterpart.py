@@ -19,9 +19,9 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.requests import notify
 from mla.requests.access import request_grant_authority
-from mla.requests.audit import audit_record
-from mla.requests.deadline_store import deadlines_refresh
-from mla.requests.derived import request_derived_refresh
+from mla.requests.audit import audit_append
+from mla.requests.deadline_store import deadlines_refresh, received_copy_next_due
+from mla.requests.derived import request_derived_assign, request_derived_refresh
 from mla.requests.models import Attachment, Request
 from mla.requests.steps import record_act, run_transition
 
@@ -108,10 +108,10 @@ def receive_copy(
         state=State.RECEIVED,
         sent_at=source.sent_at,
         received_at=at,
-        urgency=source.urgency,
-        issuing_country_code=source.issuing_country_code,
-        instrument_code=source.instrument_code,
     )
+    # Derived from the copy's own data and parties, so that its INSERT carries them.
+    request_derived_assign(request=incoming)
+    incoming.next_due_at = received_copy_next_due(request=incoming, at=at)
     incoming.save()
     request_derived_refresh(request=incoming, created=True)
     request_grant_authority(request=incoming, authority=authority)
@@ -127,11 +127,8 @@ def receive_copy(
         )
         for attachment in source.attachments.all()
     )
-    audit_record(
-        request=incoming,
-        actor=None,
-        event="received",
-        to_state=incoming.state,
+    received_copy_record(
+        incoming=incoming,
         payload={
             "from": sender.identifier,
             "data_sha256": incoming.data_digest,
@@ -140,9 +137,30 @@ def receive_copy(
         on_behalf_of=_side(actor, sender),
         at=at,
     )
-    deadlines_refresh(request=incoming)
-    notify.request_received(request=incoming)
     return incoming
+
+
+def received_copy_record(
+    *,
+    incoming: Request,
+    payload: dict[str, object],
+    on_behalf_of: tuple[str, str],
+    at: datetime.datetime,
+) -> None:
+    """What follows the creation of a received copy, from this node or another: its first
+    audit entry ("received"), its deadlines, and its executing staff told."""
+    trail = audit_append(
+        request=incoming,
+        actor=None,
+        event="received",
+        to_state=incoming.state,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        at=at,
+        first=True,
+    )
+    deadlines_refresh(request=incoming, entries=trail, created=True)
+    notify.request_received(request=incoming)
 
 
 def deliver(*, request: Request, actor: User, at: datetime.datetime) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from django.db import transaction
 from django.utils import timezone
 
+from mla.requests.audit import audit_trail
 from mla.requests.deadlines import (
     EVENT_KINDS,
     ComputedDeadline,
@@ -46,13 +47,7 @@ def _engine_kinds(*, request: Request, event: str) -> tuple[str, ...]:
 def lifecycle_events(
     *, request: Request, entries: Iterable[AuditEntry] | None = None
 ) -> list[LifecycleEvent]:
-    rows = (
-        entries
-        if entries is not None
-        else AuditEntry.objects.filter(request=request)
-        .order_by("sequence")
-        .only("event", "at", "payload")
-    )
+    rows = entries if entries is not None else audit_trail(request=request)
     return [
         LifecycleEvent(kind=kind, at=entry.at, payload=entry.payload or {})
         for entry in rows
@@ -75,6 +70,27 @@ def _schedule(
         zone=executing_zone(request=request),
         now=now,
     )
+
+
+def received_copy_next_due(*, request: Request, at: datetime.datetime) -> datetime.datetime | None:
+    """The next due instant of a copy not yet saved, received at ``at``: set before its
+    INSERT, so that storing its deadlines (``deadlines_refresh(created=True)``) finds it
+    right and writes the request only once. Every index of the request table is written on
+    each write of a row."""
+    events = [
+        LifecycleEvent(kind=kind, at=at, payload={})
+        for kind in _engine_kinds(request=request, event="received")
+    ]
+    computed = _schedule(request=request, events=events, now=timezone.now())
+    return _next_due(request=request, deadlines=computed)
+
+
+def _next_due(
+    *, request: Request, deadlines: Iterable[ComputedDeadline | Deadline]
+) -> datetime.datetime | None:
+    if not request.is_open:
+        return None
+    return min((row.due_at for row in deadlines if row.state in PENDING_STATES), default=None)
 
 
 def extension_check(*, request: Request, event: str, payload: Mapping[str, object]) -> None:
@@ -105,14 +121,25 @@ def _computed_values(item: ComputedDeadline) -> dict[str, object]:
 
 # No savepoint of its own: it runs inside the step it follows, which fails as a whole.
 @transaction.atomic(savepoint=False)
-def deadlines_refresh(*, request: Request, now: datetime.datetime | None = None) -> list[Deadline]:
+def deadlines_refresh(
+    *,
+    request: Request,
+    now: datetime.datetime | None = None,
+    entries: Iterable[AuditEntry] | None = None,
+    created: bool = False,
+) -> list[Deadline]:
     """Recompute and store the request's deadlines; returns them in due order.
 
-    Only the rows whose values changed are written (``computed_at`` is when they last did):
-    new rows in one insert, changed ones in one update."""
+    ``entries``: all the request's audit entries, when the caller holds them; ``created``:
+    the request was created in this transaction, so it has no deadline stored yet. Only the
+    rows whose values changed are written (``computed_at`` is when they last did): new rows
+    in one insert, changed ones in one update."""
     now = now or timezone.now()
-    computed = _schedule(request=request, events=lifecycle_events(request=request), now=now)
-    existing = {row.code: row for row in Deadline.objects.filter(request=request)}
+    events = lifecycle_events(request=request, entries=entries)
+    computed = _schedule(request=request, events=events, now=now)
+    existing = (
+        {} if created else {row.code: row for row in Deadline.objects.filter(request=request)}
+    )
     kept: list[Deadline] = []
     added: list[Deadline] = []
     changed: list[Deadline] = []
@@ -136,11 +163,7 @@ def deadlines_refresh(*, request: Request, now: datetime.datetime | None = None)
         Deadline.objects.bulk_update(changed, sorted(changed_fields))
     if existing:
         Deadline.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
-    next_due = (
-        min((row.due_at for row in kept if row.state in PENDING_STATES), default=None)
-        if request.is_open
-        else None
-    )
+    next_due = _next_due(request=request, deadlines=kept)
     if next_due != request.next_due_at:
         request.next_due_at = next_due
         # A derived column, not the state: updated in place, "last changed" left alone.

@@ -16,7 +16,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
-from mla.requests.audit import audit_record
+from mla.requests.audit import audit_append
 from mla.requests.completeness import request_completeness
 from mla.requests.deadline_store import deadlines_refresh
 from mla.requests.declarations import declaration_for
@@ -133,7 +133,7 @@ def run_transition(
     if before_save is not None:
         before_save()
     save_transition(request=request)
-    entry = audit_record(
+    trail = audit_append(
         request=request,
         actor=actor,
         event=event,
@@ -144,8 +144,8 @@ def run_transition(
         on_behalf_of=on_behalf_of,
         at=now,
     )
-    deadlines_refresh(request=request)
-    return entry
+    deadlines_refresh(request=request, entries=trail)
+    return trail[-1]
 
 
 def record_act(
@@ -160,7 +160,7 @@ def record_act(
 ) -> AuditEntry:
     """A step that does not change the state (an extension, a reassignment): audited, and
     the deadlines recomputed."""
-    entry = audit_record(
+    trail = audit_append(
         request=request,
         actor=actor,
         event=event,
@@ -169,5 +169,5 @@ def record_act(
         on_behalf_of=on_behalf_of,
         at=at,
     )
-    deadlines_refresh(request=request)
-    return entry
+    deadlines_refresh(request=request, entries=trail)
+    return trail[-1]

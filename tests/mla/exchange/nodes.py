@@ -540,7 +540,8 @@ class Node:
                 "mla.wsgi:application",
                 f"--config={conf}",
                 f"--bind=127.0.0.1:{self.web_port}",
-                "--worker-class=gthread",
+                # One thread a process: sync workers, as deployed (deploy/gunicorn.conf.py).
+                f"--worker-class={'gthread' if self.web_threads > 1 else 'sync'}",
                 f"--workers={self.web_workers}",
                 f"--threads={self.web_threads}",
                 "--timeout=120",

@@ -4,7 +4,7 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from mla.requests.audit import audit_record, audit_verify
+from mla.requests.audit import audit_append, audit_record, audit_verify
 from mla.requests.models import AuditEntry
 from mla.requests.services import request_duplicate, request_link
 
@@ -18,6 +18,19 @@ def trail(eio_draft, prosecutor):
     request_link(request=copy, target=eio_draft, actor=prosecutor, note="follows")
     audit_record(request=eio_draft, actor=prosecutor, event="note", note="called the desk")
     return eio_draft, copy
+
+
+def test_an_append_returns_the_trail_the_new_entry_last(trail, prosecutor):
+    request, _copy = trail
+
+    appended = audit_append(request=request, actor=prosecutor, event="note", note="again")
+
+    stored = list(AuditEntry.objects.filter(request=request).order_by("sequence"))
+    assert [entry.pk for entry in appended] == [entry.pk for entry in stored]
+    assert appended[-1].note == "again"
+    assert appended[-1].sequence == len(stored)
+    assert appended[-1].request_hash == stored[-1].request_hash
+    assert audit_verify() == []
 
 
 def _without_trigger(sql: str, params: list[object]) -> None:
