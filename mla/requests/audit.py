@@ -62,33 +62,27 @@ def audit_trail(*, request: Request) -> list[AuditEntry]:
     )
 
 
-# No savepoint of its own: an entry is written inside the act it records, and fails with it.
-@transaction.atomic(savepoint=False)
-def audit_append(
+def _node_head() -> AuditChainHead:
+    # One head row serialises appends, so that the node-wide chain has no forks; the entries
+    # of a request are read after it is taken.
+    head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    return head
+
+
+def _entry_write(
     *,
+    head: AuditChainHead,
+    previous_in_request: AuditEntry | None,
     request: Request,
     actor: User | None,
     event: str,
-    from_state: str = "",
-    to_state: str = "",
-    note: str = "",
-    payload: dict[str, Any] | None = None,
-    on_behalf_of: tuple[str, str] | None = None,
-    at: datetime.datetime | None = None,
-    first: bool = False,
-) -> list[AuditEntry]:
-    """Append one entry; called inside the transaction of the act it records. Returns the
-    request's whole trail, the new entry last, read under the same lock as the append (so
-    that a step can compute its deadlines without reading it again).
-
-    ``on_behalf_of`` (person, authority) names who acted when the act was done elsewhere: the
-    other side's step recorded on this side's copy of a request. ``first``: the request was
-    created in this transaction and has no entry yet (nothing to look up).
-    """
-    # One head row serialises appends, so that the node-wide chain has no forks.
-    head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-    trail = [] if first else audit_trail(request=request)
-    previous_in_request = trail[-1] if trail else None
+    from_state: str,
+    to_state: str,
+    note: str,
+    payload: dict[str, Any] | None,
+    on_behalf_of: tuple[str, str] | None,
+    at: datetime.datetime | None,
+) -> AuditEntry:
     entry = AuditEntry(
         request=request,
         request_reference=request.reference,
@@ -113,9 +107,11 @@ def audit_append(
     head.position = entry.position
     head.node_hash = entry.node_hash
     head.save(update_fields=["position", "node_hash"])
-    return [*trail, entry]
+    return entry
 
 
+# No savepoint of its own: an entry is written inside the act it records, and fails with it.
+@transaction.atomic(savepoint=False)
 def audit_record(
     *,
     request: Request,
@@ -128,8 +124,21 @@ def audit_record(
     on_behalf_of: tuple[str, str] | None = None,
     at: datetime.datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry (see audit_append); the entry."""
-    return audit_append(
+    """Append one entry; called inside the transaction of the act it records.
+
+    ``on_behalf_of`` (person, authority) names who acted when the act was done elsewhere: the
+    other side's step recorded on this side's copy of a request.
+    """
+    head = _node_head()
+    previous_in_request = (
+        AuditEntry.objects.filter(request=request)
+        .order_by("-sequence")
+        .only("sequence", "request_hash")
+        .first()
+    )
+    return _entry_write(
+        head=head,
+        previous_in_request=previous_in_request,
         request=request,
         actor=actor,
         event=event,
@@ -139,7 +148,44 @@ def audit_record(
         payload=payload,
         on_behalf_of=on_behalf_of,
         at=at,
-    )[-1]
+    )
+
+
+@transaction.atomic(savepoint=False)
+def audit_append(
+    *,
+    request: Request,
+    actor: User | None,
+    event: str,
+    from_state: str = "",
+    to_state: str = "",
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    on_behalf_of: tuple[str, str] | None = None,
+    at: datetime.datetime | None = None,
+    first: bool = False,
+) -> list[AuditEntry]:
+    """Append one entry as audit_record does, and return the request's whole trail, the new
+    entry last, read under the same lock: for a step, which computes its deadlines from it
+    (a plain record reads only the last entry). ``first``: the request was created in this
+    transaction and has no entry yet (nothing to read).
+    """
+    head = _node_head()
+    trail = [] if first else audit_trail(request=request)
+    entry = _entry_write(
+        head=head,
+        previous_in_request=trail[-1] if trail else None,
+        request=request,
+        actor=actor,
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        at=at,
+    )
+    return [*trail, entry]
 
 
 @dataclass(frozen=True)
