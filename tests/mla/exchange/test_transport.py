@@ -14,6 +14,8 @@ from mla.exchange.messages import (
     REASON_CODES,
     Document,
     MessageRefused,
+    manifest_build,
+    message_seal,
     receipt_verify,
 )
 from mla.exchange.models import InboxMessage, OutboxMessage
@@ -180,6 +182,30 @@ def test_a_tampered_message_is_refused_and_nothing_is_stored(
         inbox_receive(sealed=bytes(sealed))
 
     assert refused.value.reason_code in REASON_CODES
+    assert not InboxMessage.objects.exists()
+    assert not Request.objects.filter(direction=Request.Direction.INCOMING).exists()
+
+
+def test_a_kind_no_step_applies_is_refused_and_nothing_is_stored(sender, recipient):
+    # "attachment" is a kind of the manifest format, but nothing here adds a document to a
+    # request once sent, so there is nothing to apply it to.
+    documents = [Document("results.pdf", "application/pdf", PDF)]
+    manifest = manifest_build(
+        kind="attachment",
+        sender=sender,
+        recipient=recipient,
+        reference="AA-2026-000001",
+        data={"note": "results"},
+        documents=documents,
+    )
+    sealed = message_seal(
+        manifest=manifest, documents=documents, sender=sender, recipient=recipient
+    )
+
+    with pytest.raises(MessageRefused) as refused:
+        inbox_receive(sealed=sealed)
+
+    assert refused.value.reason_code == services.UNSUPPORTED_KIND
     assert not InboxMessage.objects.exists()
     assert not Request.objects.filter(direction=Request.Direction.INCOMING).exists()
 
