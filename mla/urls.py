@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("mla.accounts.urls")),
     path("directory/", include("contact_points.urls")),
+    path("requests/", include("mla.statistics.urls")),
     path("requests/", include("mla.requests.urls")),
     path("notifications/", include("mla.notifications.urls")),
     path("exchange/", include("mla.exchange.urls")),

@@ -9,6 +9,8 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+pytest_plugins = ["tests.support.fixtures.requests"]
+
 
 @pytest.fixture(autouse=True)
 def _default_language() -> Iterator[None]:

@@ -1,5 +1,6 @@
 """What a received message does on this node: the equivalent, from a signed manifest, of the
-steps mla.requests.counterpart takes from the other side's row when both are hosted here."""
+steps mla.requests.lifecycle.counterpart takes from the other side's row when both are hosted
+here."""
 
 import datetime
 import hashlib
@@ -11,11 +12,11 @@ from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
 from mla.exchange.messages import Document, OpenedMessage
+from mla.instruments.declarations import declaration_for
 from mla.requests.access import request_grant_authority
-from mla.requests.counterpart import received_copy_record
-from mla.requests.deadline_store import received_copy_next_due
-from mla.requests.declarations import declaration_for
+from mla.requests.deadlines.store import received_copy_next_due
 from mla.requests.derived import request_derived_assign, request_derived_refresh
+from mla.requests.lifecycle.counterpart import received_copy_record
 from mla.requests.models import Attachment, Request, attachment_path
 
 # Keys of a request message's manifest data (built by mla.exchange.services).

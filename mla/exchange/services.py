@@ -45,9 +45,9 @@ from mla.exchange.messages import (
     receipt_verify,
 )
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.requests import lifecycle_rules
+from mla.requests.documents.prepared import request_document_for_sending
+from mla.requests.lifecycle import rules as lifecycle_rules
 from mla.requests.models import Request
-from mla.requests.prepared import request_document_for_sending
 
 logger = logging.getLogger(__name__)
 
@@ -415,7 +415,7 @@ def _request_delivered(*, message: OutboxMessage, receipt: Receipt) -> None:
     )
     if request.state != Request.State.SENT:
         return
-    from mla.requests.steps import run_transition
+    from mla.requests.lifecycle.runner import run_transition
 
     run_transition(
         request=request,

@@ -1,5 +1,5 @@
 """Status messages: each step one side takes on a request reaches the other side's copy on
-another node, as mla.requests.counterpart does between two copies on this node.
+another node, as mla.requests.lifecycle.counterpart does between two copies on this node.
 
 The executing side's steps (acknowledged, recognised, executed, refused…) move the issuing
 copy by the same table (counterpart.FOLLOWS); the issuing side's (information answered,
@@ -22,7 +22,7 @@ from mla.core.errors import ApplicationError
 from mla.exchange.keys import authority_is_hosted
 from mla.exchange.messages import Document, OpenedMessage, message_open
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.requests import counterpart
+from mla.requests.lifecycle import counterpart
 from mla.requests.models import Request
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def _first_message_id(request: Request) -> str | None:
 def _documents(*, request: Request, event: str) -> list[Document]:
     if event != "acknowledged" or request.instrument != "eio":
         return []
-    from mla.requests.annex_b import annex_b_pdf
+    from mla.requests.documents.annex_b import annex_b_pdf
     from mla.requests.selectors import annex_b_facts
 
     facts = annex_b_facts(request=request)

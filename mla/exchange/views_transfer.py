@@ -34,9 +34,9 @@ from mla.exchange.transfer import (
     outbox_receipt_file,
     receipt_import,
 )
-from mla.requests.edge import confidential_download_record, request_or_404, signed_in_user
 from mla.requests.models import Request
 from mla.requests.selectors import requests_for_user
+from mla.requests.views.common import confidential_download_record, request_or_404, signed_in_user
 
 # Message ids imported in this session: their receipts may be downloaded by who imported
 # them, also when the request they carry is not visible to that person.

@@ -17,7 +17,7 @@ from mla.accounts.services import AUTHORITY_SHARED_GROUP_PREFIX as SHARED_PREFIX
 from mla.accounts.services import authority_group
 from mla.core.errors import ApplicationError
 from mla.requests.audit import audit_record
-from mla.requests.lifecycle_rules import may_act_for_issuer
+from mla.requests.lifecycle.rules import may_act_for_issuer
 from mla.requests.models import Request, RequestGroupObjectPermission, RequestUserObjectPermission
 
 VIEW_CODENAME = "view_request"

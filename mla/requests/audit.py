@@ -54,7 +54,7 @@ def _actor_name(actor: User | None, on_behalf_of: tuple[str, str] | None) -> str
 
 def audit_trail(*, request: Request) -> list[AuditEntry]:
     """The request's entries in order, with what the next entry chains from and what its
-    deadlines count from (mla.requests.deadline_store)."""
+    deadlines count from (mla.requests.deadlines.store)."""
     return list(
         AuditEntry.objects.filter(request=request)
         .order_by("sequence")

@@ -14,7 +14,7 @@ def urgency_of(*, declaration_code: str, data: Mapping[str, Any]) -> int:
     """Emergency: a preservation (the data may be lost at any moment), or an EIO asking for a
     provisional measure (to decide within 24 hours, Art. 32). Urgent: marked urgent by the
     issuer in its urgency section. Otherwise normal."""
-    from mla.requests.declarations import declaration_for
+    from mla.instruments.declarations import declaration_for
 
     declaration = declaration_for(declaration_code)
     if declaration.directory_instrument == "preservation":
@@ -37,7 +37,7 @@ def offence_categories_of(*, data: Mapping[str, Any]) -> set[str]:
 
 
 def _derived_values(*, request: Request) -> tuple[int, str, str]:
-    from mla.requests.declarations import declaration_for
+    from mla.instruments.declarations import declaration_for
 
     return (
         urgency_of(declaration_code=request.declaration_code, data=request.data),

@@ -10,8 +10,8 @@ from django_fsm import GET_STATE, RETURN_VALUE, ConcurrentTransitionMixin, FSMFi
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from contact_points.models import Authority, Country
-from mla.requests import lifecycle_rules
-from mla.requests.deadlines import DeadlineState
+from mla.requests.deadlines.engine import DeadlineState
+from mla.requests.lifecycle import rules as lifecycle_rules
 
 
 def canonical_json(data: Any) -> bytes:
@@ -49,7 +49,7 @@ def _followed_state(request: Any, to: str) -> str:
 
 
 def _system_only(request: Any, user: Any) -> bool:
-    # Steps the other side took, recorded on this side's copy by mla.requests.counterpart.
+    # Steps the other side took, recorded on this side's copy by mla.requests.lifecycle.counterpart.
     return False
 
 
@@ -119,7 +119,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     When both authorities are hosted on this node each has its own row, joined by
     ``counterpart``; the executing side's steps are recorded on the issuing copy by
-    mla.requests.counterpart, so both stay in step as they would between two nodes.
+    mla.requests.lifecycle.counterpart, so both stay in step as they would between two nodes.
     """
 
     class Direction(models.TextChoices):
@@ -234,7 +234,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
-    # Changed only by the transitions below, through the services of mla.requests.lifecycle.
+    # Changed only by the transitions below, through the services of mla.requests.lifecycle.issuing.
     state = FSMField(
         _("state"), max_length=32, choices=State.choices, default=State.DRAFT, protected=True
     )
@@ -281,7 +281,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         related_name="+",
         verbose_name=_("forwarded to"),
     )
-    # Derived for the queue's order and filters (see mla.requests.queue), so that a page of a
+    # Derived for the queue's order and filters (see mla.requests.desk.queue), so that a page of a
     # million-row queue is read from an index: urgency from the data, the nearest open
     # deadline from the stored deadlines, the issuing country from the issuing authority.
     urgency = models.PositiveSmallIntegerField(
@@ -313,7 +313,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
             ),
             models.Index(fields=["reference"], name="request_reference"),
             # The queue: open received requests of an authority, most urgent and nearest
-            # deadline first (mla.requests.queue).
+            # deadline first (mla.requests.desk.queue).
             models.Index(
                 fields=["executing_authority", "urgency", "next_due_at", "id"],
                 name="request_queue",
@@ -357,7 +357,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
                 name="request_queue_state",
                 condition=models.Q(direction="incoming"),
             ),
-            # The statistics (mla.requests.statistics): each side of one authority read by an
+            # The statistics (mla.statistics.queries): each side of one authority read by an
             # index-only scan over the period column it is filtered on (PostgreSQL; other
             # databases keep the key columns only).
             models.Index(
@@ -437,7 +437,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     @property
     def instrument(self) -> str:
-        from mla.requests.declarations import declaration_for
+        from mla.instruments.declarations import declaration_for
 
         return self.instrument_code or declaration_for(self.declaration_code).directory_instrument
 
@@ -744,16 +744,16 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     @property
     def needs_validation(self) -> bool:
-        from mla.requests.completeness import holds
-        from mla.requests.declarations import declaration_for
+        from mla.instruments.completeness import holds
+        from mla.instruments.declarations import declaration_for
 
         rule = declaration_for(self.declaration_code).needs_validation
         return holds(rule, self.data) if rule is not None else False
 
     @property
     def is_complete(self) -> bool:
-        from mla.requests.completeness import request_completeness
-        from mla.requests.declarations import declaration_for
+        from mla.instruments.completeness import request_completeness
+        from mla.instruments.declarations import declaration_for
 
         return not request_completeness(
             declaration=declaration_for(self.declaration_code), data=self.data
@@ -889,7 +889,7 @@ class RequestGroupObjectPermission(GroupObjectPermissionBase):
 class Deadline(models.Model):
     """A legal deadline of one copy of a request, as last computed from its events.
 
-    Recomputed by mla.requests.deadline_store on every event of the request, and by the
+    Recomputed by mla.requests.deadlines.store on every event of the request, and by the
     periodic check for those whose due instant passed (running to missed)."""
 
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="deadlines")

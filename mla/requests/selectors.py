@@ -18,12 +18,12 @@ from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrum
 from mla.accounts.models import User
 from mla.accounts.selectors import users_with_roles
 from mla.accounts.services import authority_group
+from mla.instruments.declarations import DECLARATIONS, InstrumentDeclaration
+from mla.instruments.labels import label
 from mla.requests.access import visible_requests
-from mla.requests.annex_b import AnnexBFacts
-from mla.requests.deadlines import DeadlineState, format_remaining, in_zone
-from mla.requests.declarations import DECLARATIONS, InstrumentDeclaration
-from mla.requests.labels import label
-from mla.requests.lifecycle_rules import EXECUTING_ROLES, may_act_for_executor, may_submit
+from mla.requests.deadlines.engine import DeadlineState, format_remaining, in_zone
+from mla.requests.documents.annex_b import AnnexBFacts
+from mla.requests.lifecycle.rules import EXECUTING_ROLES, may_act_for_executor, may_submit
 from mla.requests.models import (
     AuditEntry,
     Request,

@@ -5,10 +5,10 @@ import dataclasses
 
 from celery import shared_task
 
-from mla.requests.deadline_store import deadlines_mark_missed
-from mla.requests.escalation import deadlines_escalate
-from mla.requests.execution import preservations_lapsed_end
-from mla.requests.prepared import request_document_prepare
+from mla.requests.deadlines.escalation import deadlines_escalate
+from mla.requests.deadlines.store import deadlines_mark_missed
+from mla.requests.documents.prepared import request_document_prepare
+from mla.requests.lifecycle.executing import preservations_lapsed_end
 
 
 @shared_task(acks_late=True)

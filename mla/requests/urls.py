@@ -1,16 +1,14 @@
 from django.urls import path
 
-from mla.requests import views_statistics, views_tracker
-
-from . import views, views_queue
+from mla.requests.views import pages as views
+from mla.requests.views import queue as views_queue
+from mla.requests.views import tracker as views_tracker
 
 app_name = "requests"
 urlpatterns = [
     path("", views.request_list, name="list"),
     path("new/", views.request_new, name="new"),
     path("tracker/", views_tracker.tracker, name="tracker"),
-    path("statistics/", views_statistics.statistics, name="statistics"),
-    path("statistics.csv", views_statistics.statistics_csv, name="statistics_csv"),
     path("queue/", views_queue.queue, name="queue"),
     path("queue/changes/", views_queue.queue_changes_view, name="queue_changes"),
     path("queue/shift/", views_queue.shift, name="shift"),

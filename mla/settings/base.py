@@ -42,7 +42,9 @@ INSTALLED_APPS = [
     "contact_points",
     "mla.requests",
     "mla.notifications",
+    "mla.statistics",
     "mla.exchange",
+    "mla.demo",
 ]
 
 MIDDLEWARE = [

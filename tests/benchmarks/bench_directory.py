@@ -12,7 +12,7 @@ from contact_points.directory_io import directory_import
 from contact_points.models import Authority
 from contact_points.selectors import DirectoryQuery, authority_page_details, authority_search
 from tests.benchmarks.harness import Harness, Result
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 AUTHORITIES = 20_000
 COUNTRIES = [

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 
 from tests.benchmarks.harness import Harness, Result
-from tests.mla.exchange.nodes import FRENCH, GERMAN, PROSECUTOR, Postgres, TwoNodes, wait_for
+from tests.support.nodes import FRENCH, GERMAN, PROSECUTOR, Postgres, TwoNodes, wait_for
 
 FLOOD = int(os.environ.get("BENCH_EXCHANGE_MESSAGES", "300"))
 FLOOD_RUNS = int(os.environ.get("BENCH_EXCHANGE_FLOODS", "3"))

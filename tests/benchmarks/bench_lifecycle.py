@@ -10,14 +10,14 @@ from django.urls import reverse
 
 from contact_points.models import Country
 from mla.accounts.services import authority_group
-from mla.requests.declarations import declaration_for
-from mla.requests.execution import request_acknowledge
-from mla.requests.lifecycle import request_send, request_submit, request_withdraw
+from mla.instruments.declarations import declaration_for
+from mla.requests.drafting.services import request_create
+from mla.requests.lifecycle.executing import request_acknowledge
+from mla.requests.lifecycle.issuing import request_send, request_submit, request_withdraw
 from mla.requests.models import Request, RequestGroupObjectPermission
-from mla.requests.services import request_create
 from tests.benchmarks.harness import Harness, Result
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
-from tests.mla.requests.samples import complete_data
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.samples import complete_data
 
 EIO = declaration_for("eio")
 

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contact_points.models import Authority, Country
-from mla.requests.escalation import deadlines_escalate
+from mla.demo.seeding import SeedPlan, requests_seed
+from mla.requests.deadlines.escalation import deadlines_escalate
 from mla.requests.models import Request
-from mla.requests.seeding import SeedPlan, requests_seed
-from mla.requests.statistics import (
+from mla.statistics.queries import (
     BOTH,
     StatisticsFilter,
     statistics_counts,
@@ -25,7 +25,7 @@ from mla.requests.statistics import (
     statistics_durations,
 )
 from tests.benchmarks.harness import Harness, Result
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
 
 FILTERS = {
     "default order": {},
@@ -121,7 +121,7 @@ def run(harness: Harness) -> None:
 
     supervisor = UserFactory(authority=receiver, roles=["supervisor"])
     client.force_login(supervisor)
-    statistics_url = reverse("requests:statistics")
+    statistics_url = reverse("statistics:page")
     today = timezone.localdate()
     for name, params in {
         "all time": {},

@@ -9,13 +9,13 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from contact_points.models import Country
-from mla.requests.completeness import request_completeness
-from mla.requests.declarations import declaration_for
+from mla.instruments.completeness import request_completeness
+from mla.instruments.declarations import declaration_for
+from mla.requests.documents.rendering import ASSETS, request_html, request_pdf
 from mla.requests.models import Request
-from mla.requests.rendering import ASSETS, request_html, request_pdf
 from tests.benchmarks.harness import Harness, Result
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
-from tests.mla.requests.samples import LONG_FACTS, complete_data
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.samples import LONG_FACTS, complete_data
 
 EIO = declaration_for("eio")
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from contact_points.models import Authority
 from mla.accounts.roles import Role
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

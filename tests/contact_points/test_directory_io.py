@@ -12,7 +12,7 @@ from contact_points.directory_io import (
 )
 from contact_points.models import Authority, ContactPerson, Country
 from contact_points.services import authority_set_public_key
-from tests.factories import AuthorityFactory, ContactPersonFactory, CountryFactory
+from tests.support.factories import AuthorityFactory, ContactPersonFactory, CountryFactory
 
 pytestmark = pytest.mark.django_db
 

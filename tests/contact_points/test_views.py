@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contact_points.services import authority_set_public_key
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

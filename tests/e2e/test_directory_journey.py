@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from contact_points.services import authority_set_public_key
-from tests.factories import TEST_PASSWORD, AuthorityFactory, CountryFactory, UserFactory
+from tests.support.factories import TEST_PASSWORD, AuthorityFactory, CountryFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

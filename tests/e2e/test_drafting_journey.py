@@ -5,8 +5,8 @@ from playwright.sync_api import Page, expect
 
 from contact_points.models import AcceptedLanguages
 from mla.requests.models import Request
-from tests.e2e.journeys import log_in
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.journeys import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -13,10 +13,10 @@ from mla.exchange.messages import manifest_build, message_seal
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.services import request_message_data
 from mla.requests.models import Request
-from tests.e2e.journeys import log_in, log_out, ready_eio
-from tests.factories import UserFactory
 from tests.mla.exchange.conftest import _exchange_homes, exchange_keys, pinned_authority
-from tests.mla.exchange.sending import documents, outgoing_request
+from tests.support.factories import UserFactory
+from tests.support.journeys import log_in, log_out, ready_eio
+from tests.support.sending import documents, outgoing_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # The exchange tests' keys (made once per session) and node homes, used here as fixtures.

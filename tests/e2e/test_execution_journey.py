@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mla.requests.models import Request
-from tests.e2e.journeys import log_in, log_out, ready_eio
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.journeys import log_in, log_out, ready_eio
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -4,13 +4,13 @@ shows up without a reload, announced; it is taken and acknowledged from the queu
 import pytest
 from playwright.sync_api import Page, expect
 
-from mla.requests.declarations import declaration_for
-from mla.requests.lifecycle import request_send, request_submit
+from mla.instruments.declarations import declaration_for
+from mla.requests.drafting.services import request_create
+from mla.requests.lifecycle.issuing import request_send, request_submit
 from mla.requests.models import Request
-from mla.requests.services import request_create
-from tests.e2e.journeys import log_in
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
-from tests.mla.requests.samples import complete_data
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.journeys import log_in
+from tests.support.samples import complete_data
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -10,9 +10,9 @@ import time_machine
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from mla.requests.lifecycle import request_send
-from tests.e2e.journeys import log_in, ready_eio
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+from mla.requests.lifecycle.issuing import request_send
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.journeys import log_in, ready_eio
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -1,12 +1,12 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from mla.requests.declarations import declaration_for
+from mla.instruments.declarations import declaration_for
+from mla.requests.drafting.services import request_create
 from mla.requests.models import Request
-from mla.requests.services import request_create
-from tests.e2e.journeys import log_in
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
-from tests.mla.requests.samples import complete_data
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.journeys import log_in
+from tests.support.samples import complete_data
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 BASE = Path(settings.BASE_DIR)
 CATALOGUE = BASE / "mla" / "locale" / "fr" / "LC_MESSAGES" / "django.po"

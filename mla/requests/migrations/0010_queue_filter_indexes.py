@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    from mla.requests.declarations import DECLARATIONS
+    from mla.instruments.declarations import DECLARATIONS
 
     Request = apps.get_model("mla_requests", "Request")
     for code, declaration in DECLARATIONS.items():

@@ -1,4 +1,4 @@
-# The statistics page (mla.requests.statistics) aggregates all of one authority's copies.
+# The statistics page (mla.statistics.queries) aggregates all of one authority's copies.
 # These covering indexes let each side be read by an index-only scan, over the period
 # column it is filtered on, without visiting the table. They must match the two
 # "request_stats_*" entries of Request.Meta.indexes.

@@ -2,7 +2,7 @@ from django import template
 from django.utils.translation import gettext_lazy as _
 
 from mla.accounts.models import User
-from mla.requests.lifecycle_rules import QUEUE_READER_ROLES
+from mla.requests.lifecycle.rules import QUEUE_READER_ROLES
 
 register = template.Library()
 

@@ -6,7 +6,7 @@ from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.accounts.services import user_create
 from mla.core.errors import ApplicationError
-from tests.factories import TEST_PASSWORD, AuthorityFactory, UserFactory
+from tests.support.factories import TEST_PASSWORD, AuthorityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

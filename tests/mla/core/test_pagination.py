@@ -3,9 +3,9 @@ import datetime
 import pytest
 
 from mla.core.pagination import keyset_page
+from mla.requests.drafting.services import request_create
 from mla.requests.models import Request
-from mla.requests.services import request_create
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
 
 
 @pytest.fixture

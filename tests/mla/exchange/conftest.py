@@ -28,7 +28,7 @@ from mla.exchange.messages import (
     message_container_build,
     message_encrypt,
 )
-from tests.factories import AuthorityFactory, CountryFactory
+from tests.support.factories import AuthorityFactory, CountryFactory
 
 KEY_PARAMETERS = {
     "key_type": "EDDSA",

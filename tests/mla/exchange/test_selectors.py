@@ -7,8 +7,8 @@ from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.selectors import INCOMING, OUTGOING, request_messages
 from mla.exchange.services import outbox_deliver
 from mla.requests.models import Request
-from tests.factories import UserFactory
-from tests.mla.exchange.sending import enqueue, outgoing_request
+from tests.support.factories import UserFactory
+from tests.support.sending import enqueue, outgoing_request
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@
 One test database plays both nodes. Both authorities' key pairs are in this node's secret
 home, so the outbox delivers straight to the local inbox (through the same opening and
 verification as over HTTP); which authority "works here" (has its people on this node, the
-test of mla.requests.counterpart) is switched per step, so that each side reaches the other
-by messages alone, as it would between two nodes.
+test of mla.requests.lifecycle.counterpart) is switched per step, so that each side
+reaches the other by messages alone, as it would between two nodes.
 """
 
 from collections.abc import Callable, Iterator
@@ -22,10 +22,13 @@ from mla.exchange import services, status, tasks
 from mla.exchange.messages import MessageRefused, manifest_build, message_open, message_seal
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.services import inbox_receive, outbox_deliver
-from mla.requests import counterpart, execution, lifecycle, tracker
+from mla.requests.desk import tracker
+from mla.requests.lifecycle import counterpart
+from mla.requests.lifecycle import executing as execution
+from mla.requests.lifecycle import issuing as lifecycle
 from mla.requests.models import AuditEntry, Request
-from tests.factories import AuthorityFactory, CountryFactory, UserFactory
-from tests.mla.exchange.sending import outgoing_request
+from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.sending import outgoing_request
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from mla.core.tasks import worker_health
 from mla.exchange.models import OutboxMessage
 from mla.notifications.tasks import notification_email_send
 from mla.requests.tasks import request_document_prepare_task
-from tests.factories import UserFactory
-from tests.mla.exchange.nodes import wait_for
 from tests.mla.exchange.test_transport import _enqueue, _incoming, _outgoing
+from tests.support.factories import UserFactory
+from tests.support.nodes import wait_for
 
 
 def _queue_of(task_name: str) -> str:

@@ -14,9 +14,9 @@ from mla.exchange.messages import message_file_name, receipt_verify
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.stored import stored_message_open
 from mla.requests.models import AuditEntry, Request, canonical_json
-from tests.factories import UserFactory
 from tests.mla.exchange.conftest import pinned_authority
-from tests.mla.exchange.sending import enqueue, outgoing_request
+from tests.support.factories import UserFactory
+from tests.support.sending import enqueue, outgoing_request
 
 pytestmark = pytest.mark.django_db
 

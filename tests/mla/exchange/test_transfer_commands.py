@@ -6,8 +6,8 @@ from django.core.management import CommandError, call_command
 from mla.exchange.messages import receipt_verify
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.requests.models import Request
-from tests.factories import UserFactory
-from tests.mla.exchange.sending import enqueue, outgoing_request
+from tests.support.factories import UserFactory
+from tests.support.sending import enqueue, outgoing_request
 
 pytestmark = pytest.mark.django_db
 

@@ -29,9 +29,9 @@ from mla.exchange.services import (
     request_transmit,
 )
 from mla.requests.models import Request
-from tests.factories import UserFactory
 from tests.mla.exchange.conftest import PDF
-from tests.mla.exchange.sending import ANNEX, outgoing_request
+from tests.support.factories import UserFactory
+from tests.support.sending import ANNEX, outgoing_request
 
 pytestmark = pytest.mark.django_db
 
@@ -460,7 +460,7 @@ def test_a_sender_without_a_key_stays_sent_without_a_message(
 def test_sending_to_an_authority_not_hosted_here_puts_the_request_in_the_outbox(
     sender, remote, prosecutor, queued, django_capture_on_commit_callbacks
 ):
-    from mla.requests import counterpart
+    from mla.requests.lifecycle import counterpart
 
     request = _outgoing(sender, remote, prosecutor)
 

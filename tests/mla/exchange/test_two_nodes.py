@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.mla.exchange.nodes import (
+from tests.support.nodes import (
     FRENCH,
     GERMAN,
     INTAKE,
@@ -364,11 +364,11 @@ def _step(node: Node, username: str, service: str, reference: str, **kwargs: Any
 
 
 def _on_b(nodes: TwoNodes, service: str, reference: str, **kwargs: Any) -> str:
-    return _step(nodes.b, INTAKE, f"execution:{service}", reference, **kwargs)
+    return _step(nodes.b, INTAKE, f"executing:{service}", reference, **kwargs)
 
 
 def _on_a(nodes: TwoNodes, service: str, reference: str, **kwargs: Any) -> str:
-    return _step(nodes.a, PROSECUTOR, f"lifecycle:{service}", reference, **kwargs)
+    return _step(nodes.a, PROSECUTOR, f"issuing:{service}", reference, **kwargs)
 
 
 def _followed(

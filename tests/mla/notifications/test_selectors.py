@@ -12,7 +12,7 @@ from mla.notifications.selectors import (
     users_wanting_email,
 )
 from mla.notifications.services import email_preferences_set
-from tests.factories import NotificationFactory, UserFactory
+from tests.support.factories import NotificationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from mla.notifications.services import (
     notification_mark_read,
     notification_send,
 )
-from tests.factories import NotificationFactory, UserFactory
+from tests.support.factories import NotificationFactory, UserFactory
 
 
 def _send(recipients: list[Any], **overrides: Any) -> list[Notification]:

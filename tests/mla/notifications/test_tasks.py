@@ -6,7 +6,7 @@ from celery.exceptions import Retry
 from mla.celery import app as celery_app
 from mla.notifications import services
 from mla.notifications.tasks import notification_email_send
-from tests.factories import NotificationFactory
+from tests.support.factories import NotificationFactory
 
 
 def test_the_worker_finds_the_task():

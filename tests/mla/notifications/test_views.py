@@ -10,7 +10,7 @@ from mla.notifications.context_processors import unread_notifications
 from mla.notifications.kinds import NOT_EMAILED_BY_DEFAULT, Kind
 from mla.notifications.models import EmailPreference, Notification
 from mla.notifications.views import PAGE_SIZE
-from tests.factories import NotificationFactory, UserFactory
+from tests.support.factories import NotificationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,9 @@ from django.urls import reverse
 
 from mla.core.errors import ApplicationError
 from mla.requests.access import request_revoke, request_share, visible_requests
+from mla.requests.drafting.services import request_create
 from mla.requests.models import AuditEntry
-from mla.requests.services import request_create
-from tests.factories import AuthorityFactory, UserFactory
+from tests.support.factories import AuthorityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from mla.requests.audit import audit_append, audit_record, audit_verify
+from mla.requests.drafting.services import request_duplicate, request_link
 from mla.requests.models import AuditEntry
-from mla.requests.services import request_duplicate, request_link
 
 pytestmark = pytest.mark.django_db
 

@@ -7,18 +7,18 @@ step starts from."""
 import pytest
 from django_fsm import has_transition_perm
 
-from mla.requests.declarations import declaration_for
-from mla.requests.execution import (
+from mla.instruments.declarations import declaration_for
+from mla.requests.drafting.services import request_create
+from mla.requests.lifecycle.executing import (
     request_acknowledge,
     request_ask_information,
     request_preserve,
     request_recognise,
 )
-from mla.requests.lifecycle import request_send, request_submit
+from mla.requests.lifecycle.issuing import request_send, request_submit
 from mla.requests.models import Request
-from mla.requests.services import request_create
-from tests.factories import AuthorityFactory, UserFactory
-from tests.mla.requests.samples import complete_data
+from tests.support.factories import AuthorityFactory, UserFactory
+from tests.support.samples import complete_data
 
 ROLES = (
     "author",

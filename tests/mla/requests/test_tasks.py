@@ -6,13 +6,17 @@ import datetime
 import pytest
 import time_machine
 
-from mla.requests.declarations import declaration_for
-from mla.requests.execution import request_acknowledge, request_extend_recognition, request_preserve
-from mla.requests.lifecycle import request_send, request_submit
+from mla.instruments.declarations import declaration_for
+from mla.requests.drafting.services import request_create
+from mla.requests.lifecycle.executing import (
+    request_acknowledge,
+    request_extend_recognition,
+    request_preserve,
+)
+from mla.requests.lifecycle.issuing import request_send, request_submit
 from mla.requests.models import Request
-from mla.requests.services import request_create
 from mla.requests.tasks import deadlines_check, preservations_check
-from tests.mla.requests.samples import complete_data
+from tests.support.samples import complete_data
 
 UTC = datetime.UTC
 
@@ -91,7 +95,7 @@ def test_the_spring_clock_change_shortens_the_elapsed_week(
 
 @pytest.mark.django_db
 def test_a_lapsed_preservation_is_ended_once(prosecutor, countries, authorities):
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     us_staff = UserFactory(authority=authorities["us_247"], roles=["contact_point_staff"])
     draft = request_create(

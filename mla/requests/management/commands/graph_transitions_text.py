@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from mla.requests import models
-from mla.requests.counterpart import FOLLOWS
+from mla.requests.lifecycle.counterpart import FOLLOWS
 from mla.requests.models import Request
 
 State = Request.State

@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from mla.requests.documents.rendering import request_pdf
 from mla.requests.models import Request
-from mla.requests.rendering import request_pdf
 
 
 class Command(BaseCommand):

@@ -1,0 +1,144 @@
+"""Demo data for a first run: the fictional directory, a key pair per authority, demo users.
+
+Idempotent: a second run finds what exists and adds nothing twice.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from contact_points.directory_io import ImportReport, directory_import
+from contact_points.models import Authority
+from contact_points.services import authority_set_public_key
+from mla.accounts.models import User
+from mla.accounts.roles import Role
+from mla.accounts.services import user_create
+from mla.core.keyring import (
+    hosted_key_generate,
+    secret_key_fingerprints_by_email,
+    secret_keyring,
+)
+from mla.requests.drafting.services import request_create, request_save_section
+from mla.requests.models import Request
+
+DEMO_DIRECTORY = Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json"
+DEMO_PASSWORD = "Demo-Cooperation-2026"  # noqa: S105  # printed by `make run`; fictional data
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    authority: str
+    roles: tuple[Role, ...]
+    language: str = "en"
+
+
+DEMO_USERS = (
+    DemoUser("prosecutor.fr", "Camille", "Roux", "fr-paris-prosecutor", (Role.PROSECUTOR,), "fr"),
+    DemoUser(
+        "judge.fr",
+        "Hélène",
+        "Marchand",
+        "fr-paris-investigating-judge",
+        (Role.VALIDATING_AUTHORITY,),
+        "fr",
+    ),
+    DemoUser("prosecutor.de", "Jonas", "Becker", "de-berlin-prosecutor", (Role.PROSECUTOR,)),
+    # The Berlin office's contact point: receives, acknowledges and decides incoming requests.
+    DemoUser("intake.de", "Lena", "Schulz", "de-berlin-prosecutor", (Role.CONTACT_POINT_STAFF,)),
+    DemoUser(
+        "central.de", "Miriam", "Vogel", "de-central-authority", (Role.CENTRAL_AUTHORITY_STAFF,)
+    ),
+    DemoUser("cp247.ro", "Andrei", "Popescu", "ro-247-point", (Role.CONTACT_POINT_STAFF,)),
+    DemoUser("cp247.us", "Dana", "Whitfield", "us-247-point", (Role.CONTACT_POINT_STAFF,)),
+    DemoUser(
+        "central.fr",
+        "Louis",
+        "Garnier",
+        "fr-central-authority",
+        (Role.CENTRAL_AUTHORITY_STAFF, Role.CONTACT_POINT_STAFF),
+        "fr",
+    ),
+    DemoUser(
+        "directory.admin",
+        "Sofia",
+        "Lind",
+        "fr-central-authority",
+        (Role.DIRECTORY_ADMINISTRATOR,),
+    ),
+    DemoUser("auditor", "Pieter", "de Wit", "de-central-authority", (Role.AUDITOR,)),
+)
+
+
+def demo_directory_load() -> ImportReport:
+    return directory_import(data=DEMO_DIRECTORY.read_bytes(), fmt="json")
+
+
+def demo_keys_ensure() -> int:
+    """Give every demo authority without a key a freshly generated key pair."""
+    gpg = secret_keyring()
+    existing = secret_key_fingerprints_by_email(gpg=gpg)
+    created = 0
+    for authority in Authority.objects.filter(public_key="").select_related("country"):
+        email = f"{authority.identifier}@keys.demo.example"
+        fingerprint = existing.get(email) or hosted_key_generate(
+            gpg=gpg, user_id_name=f"{authority.name} [demo]", user_id_email=email
+        )
+        authority_set_public_key(authority=authority, armored=gpg.export_keys(fingerprint))
+        created += 1
+    return created
+
+
+DEMO_FACTS = (
+    "Fictional demo case. Between March and October 2026 a group recruited victims through "
+    "online job advertisements, organised their travel from Romania and exploited them in "
+    "France and Germany; payments went through accounts held in Germany."
+)
+
+
+@transaction.atomic
+def demo_requests_ensure() -> int:
+    """One started EIO draft for the French demo prosecutor, so that the drafting pages
+    have something to show on a first run."""
+    prosecutor = User.objects.filter(username="prosecutor.fr").first()
+    if prosecutor is None or Request.objects.filter(created_by=prosecutor).exists():
+        return 0
+    berlin = Authority.objects.get(identifier="de-berlin-prosecutor")
+    draft = request_create(
+        actor=prosecutor,
+        declaration_code="eio",
+        executing_country=berlin.country,
+        executing_authority=berlin,
+    )
+    request_save_section(
+        request=draft,
+        actor=prosecutor,
+        section_code="G",
+        values={"facts": DEMO_FACTS, "offence_categories": ["trafficking_human_beings"]},
+        expected_version=draft.version,
+    )
+    return 1
+
+
+@transaction.atomic
+def demo_users_ensure() -> list[DemoUser]:
+    created = []
+    for demo in DEMO_USERS:
+        if User.objects.filter(username=demo.username).exists():
+            continue
+        user_create(
+            username=demo.username,
+            password=DEMO_PASSWORD,
+            authority=Authority.objects.get(identifier=demo.authority),
+            roles=demo.roles,
+            first_name=demo.first_name,
+            last_name=demo.last_name,
+            email=f"{demo.username}@demo.example",
+            preferred_language=demo.language,
+        )
+        created.append(demo)
+    return created

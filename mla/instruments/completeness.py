@@ -1,0 +1,179 @@
+"""The completeness check: every missing or invalid field of a request, by section."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from mla.instruments.declarations.schema import Field, Group, InstrumentDeclaration, Section, When
+from mla.instruments.fieldtypes import check_value, is_empty
+
+
+@dataclass(frozen=True)
+class Problem:
+    section: str  # section code
+    path: str  # "E.persons.2.surname", "G.facts", "E.persons"
+    label: str  # label key of the field or group
+    message: str
+    row: int | None = None  # 0-based row of a repeatable group
+
+    @property
+    def anchor(self) -> str:
+        """The id of the form control the problem is about, for a link to it."""
+        return "field-" + self.path.replace(".", "-")
+
+
+def _resolve(
+    when: When, data: dict[str, Any], section: dict[str, Any], row: dict[str, Any] | None
+) -> Any:
+    if "." in when.field:
+        section_code, name = when.field.split(".", 1)
+        return (data.get(section_code) or {}).get(name)
+    if row is not None and when.field in row:
+        return row.get(when.field)
+    return section.get(when.field)
+
+
+def holds(
+    when: When | None,
+    data: dict[str, Any],
+    *,
+    section: dict[str, Any] | None = None,
+    row: dict[str, Any] | None = None,
+) -> bool:
+    if when is None:
+        return False
+    value = _resolve(when, data, section or {}, row)
+    if when.values:
+        if isinstance(value, list):
+            result = any(item in when.values for item in value)
+        else:
+            result = value in when.values
+    else:
+        result = not is_empty(value)
+    return not result if when.negate else result
+
+
+def section_applies(section: Section, data: dict[str, Any]) -> bool:
+    return section.applies_when is None or holds(section.applies_when, data)
+
+
+def field_required(
+    field: Field, data: dict[str, Any], section: dict[str, Any], row: dict[str, Any] | None = None
+) -> bool:
+    return field.required or holds(field.required_when, data, section=section, row=row)
+
+
+def _check_field(
+    field: Field,
+    value: Any,
+    *,
+    data: dict[str, Any],
+    section: Section,
+    section_values: dict[str, Any],
+    path: str,
+    row: dict[str, Any] | None,
+    row_number: int | None,
+) -> Problem | None:
+    if is_empty(value):
+        if field_required(field, data, section_values, row):
+            return Problem(section.code, path, field.label, _("Missing."), row_number)
+        return None
+    message = check_value(field, value, row=row)
+    if message:
+        return Problem(section.code, path, field.label, message, row_number)
+    return None
+
+
+def _check_group(
+    group: Group,
+    rows: Any,
+    *,
+    data: dict[str, Any],
+    section: Section,
+    section_values: dict[str, Any],
+) -> list[Problem]:
+    path = f"{section.code}.{group.name}"
+    if not isinstance(rows, list):
+        rows = []
+    problems = []
+    needed = max(
+        group.min_rows, 1 if holds(group.required_when, data, section=section_values) else 0
+    )
+    if len(rows) < needed:
+        problems.append(
+            Problem(
+                section.code,
+                path,
+                group.label,
+                _("Add at least %(count)d.") % {"count": needed},
+            )
+        )
+    if len(rows) > group.max_rows:
+        problems.append(
+            Problem(
+                section.code,
+                path,
+                group.label,
+                _("%(count)d at most.") % {"count": group.max_rows},
+            )
+        )
+    for number, row in enumerate(rows):
+        row_values = row if isinstance(row, dict) else {}
+        for field in group.fields:
+            problem = _check_field(
+                field,
+                row_values.get(field.name),
+                data=data,
+                section=section,
+                section_values=section_values,
+                path=f"{path}.{number}.{field.name}",
+                row=row_values,
+                row_number=number,
+            )
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def section_problems(
+    *, declaration: InstrumentDeclaration, section: Section, data: dict[str, Any]
+) -> list[Problem]:
+    if not section_applies(section, data):
+        return []
+    values = data.get(section.code)
+    section_values: dict[str, Any] = values if isinstance(values, dict) else {}
+    problems: list[Problem] = []
+    for item in section.items:
+        if isinstance(item, Group):
+            problems += _check_group(
+                item,
+                section_values.get(item.name),
+                data=data,
+                section=section,
+                section_values=section_values,
+            )
+        else:
+            problem = _check_field(
+                item,
+                section_values.get(item.name),
+                data=data,
+                section=section,
+                section_values=section_values,
+                path=f"{section.code}.{item.name}",
+                row=None,
+                row_number=None,
+            )
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def request_completeness(
+    *, declaration: InstrumentDeclaration, data: dict[str, Any]
+) -> list[Problem]:
+    """Every problem of ``data``, in the order of the declaration's sections and fields."""
+    problems: list[Problem] = []
+    for section in declaration.sections:
+        problems += section_problems(declaration=declaration, section=section, data=data)
+    return problems

@@ -1,0 +1,123 @@
+"""Who hears about a step of a request, in their own language.
+
+Notifications are rows written in the step's transaction; their e-mail copies are queued on
+commit by mla.notifications. The actor is never told about their own step.
+"""
+
+from collections.abc import Iterable, Mapping
+
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from contact_points.models import Authority
+from mla.accounts.models import User
+from mla.accounts.roles import Role
+from mla.accounts.selectors import users_with_roles
+from mla.notifications.kinds import Kind
+from mla.notifications.services import notification_send
+from mla.requests.lifecycle.rules import EXECUTING_ROLES
+from mla.requests.models import Request
+
+
+def _staff(authority: Authority | None, roles: Iterable[str]) -> QuerySet[User]:
+    return users_with_roles(authority_id=authority.pk if authority else None, roles=roles)
+
+
+def executing_side(*, request: Request) -> list[User]:
+    """Who hears of the issuer's steps on a received request: its holder, or while nobody
+    holds it, the receiving authority's executing staff."""
+    if request.assignee is not None and request.assignee.is_active:
+        return [request.assignee]
+    return list(_staff(request.executing_authority, EXECUTING_ROLES))
+
+
+def send(
+    *,
+    recipients: Iterable[User],
+    request: Request,
+    kind: str,
+    subject: str,
+    body: str = "",
+    actor: User | None = None,
+    values: Mapping[str, str] | None = None,
+    postscript: str = "",
+) -> None:
+    """Send one notification per recipient, worded in the recipient's language.
+
+    ``subject`` and ``body`` are English source strings with %(reference)s, %(state)s and
+    any of ``values``, translated per recipient; ``postscript`` (a user's own words) is
+    added to the body as typed."""
+    url = reverse("requests:detail", kwargs={"reference": request.reference})
+    by_language: dict[str, list[User]] = {}
+    for user in recipients:
+        if actor is not None and user.pk == actor.pk:
+            continue
+        by_language.setdefault(user.preferred_language or "en", []).append(user)
+    for language, users in by_language.items():
+        with translation.override(language):
+            words = {
+                "reference": request.reference,
+                "state": request.get_state_display(),
+                **(values or {}),
+            }
+            text = _(body) % words if body else ""
+            notification_send(
+                recipients=users,
+                kind=kind,
+                subject=_(subject) % words,
+                body=f"{text}\n\n{postscript}" if text and postscript else text or postscript,
+                url=url,
+                request=request,
+            )
+
+
+# Source strings, marked for extraction and translated at sending time.
+VALIDATION_REQUESTED = gettext_noop("%(reference)s awaits your validation")
+RETURNED = gettext_noop("%(reference)s was returned for changes")
+STATE_CHANGED = gettext_noop("%(reference)s is now “%(state)s”")
+RECEIVED = gettext_noop("New request received: %(reference)s")
+
+
+def validation_requested(*, request: Request) -> None:
+    send(
+        recipients=_staff(request.validating_authority, [Role.VALIDATING_AUTHORITY]),
+        request=request,
+        kind=Kind.VALIDATION_REQUESTED,
+        subject=VALIDATION_REQUESTED,
+    )
+
+
+def issuer_told(
+    *, request: Request, actor: User | None, returned: bool = False, event: str = ""
+) -> None:
+    """The author of an outgoing request hears of each step taken on it by others."""
+    recipients = [request.created_by] if request.created_by and request.created_by.is_active else []
+    send(
+        recipients=recipients,
+        request=request,
+        kind=Kind.REQUEST_RETURNED if returned else Kind.REQUEST_STATE_CHANGED,
+        subject=RETURNED if returned else STATE_CHANGED,
+        actor=actor,
+    )
+
+
+def request_received(*, request: Request) -> None:
+    send(
+        recipients=_staff(request.executing_authority, EXECUTING_ROLES),
+        request=request,
+        kind=Kind.REQUEST_RECEIVED,
+        subject=RECEIVED,
+    )
+
+
+def executor_told(*, request: Request, event: str) -> None:
+    """The executing side hears of the issuer's steps: its assignee, or else its staff."""
+    send(
+        recipients=executing_side(request=request),
+        request=request,
+        kind=Kind.REQUEST_STATE_CHANGED,
+        subject=STATE_CHANGED,
+    )

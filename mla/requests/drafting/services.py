@@ -1,0 +1,272 @@
+"""Write-side services of requests: create, save a section, duplicate, link, attach."""
+
+import copy
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contact_points.instruments import instrument_applicability
+from contact_points.models import AcceptedLanguages, Authority, Country
+from mla.accounts.models import User
+from mla.core.errors import ApplicationError
+from mla.instruments.declarations import InstrumentDeclaration, declaration_for
+from mla.instruments.labels import has_language
+from mla.instruments.prefill import prefill_data
+from mla.requests.access import request_grant_authority
+from mla.requests.audit import audit_record
+from mla.requests.derived import request_derived_refresh
+from mla.requests.drafting.attachments import document_type_check
+from mla.requests.models import Attachment, Request, RequestLink
+from mla.requests.selectors import receiving_authorities
+
+REFERENCE_CODES = {
+    "eio": "EIO",
+    "preservation": "PRES",
+    "preservation_disclosure": "PRESD",
+    "mla": "MLA",
+    "mla_subscriber": "MLAS",
+}
+
+
+class RequestChanged(ApplicationError):
+    """The request was saved elsewhere (another tab, a colleague) since this page was loaded."""
+
+
+def _executing_language(*, country: Country, declaration: InstrumentDeclaration) -> str:
+    policy = (
+        AcceptedLanguages.objects.filter(
+            country=country, instrument=declaration.directory_instrument
+        )
+        .prefetch_related("languages")
+        .first()
+    )
+    codes = sorted(language.code for language in policy.languages.all()) if policy else []
+    # Prefer a language the country accepts that is not English, when labels exist for it.
+    for code in sorted(codes, key=lambda code: code == "en"):
+        if has_language(code):
+            return code
+    return "en"
+
+
+@transaction.atomic
+def request_create(
+    *,
+    actor: User,
+    declaration_code: str,
+    executing_country: Country,
+    executing_authority: Authority | None = None,
+) -> Request:
+    declaration = declaration_for(declaration_code)
+    issuing = actor.authority
+    applicability = instrument_applicability(
+        instrument=declaration.directory_instrument,
+        issuing=issuing.country,
+        executing=executing_country,
+    )
+    if not applicability.applies:
+        raise ApplicationError(str(applicability.reason))
+    if issuing.kind not in declaration.issuer_kinds:
+        raise ApplicationError(
+            _("%(authority)s (%(kind)s) cannot issue this kind of request.")
+            % {"authority": issuing.name, "kind": issuing.get_kind_display()}
+        )
+    if (
+        executing_authority is not None
+        and not receiving_authorities(country=executing_country, declaration=declaration)
+        .filter(pk=executing_authority.pk)
+        .exists()
+    ):
+        raise ApplicationError(
+            _("%(authority)s does not receive this kind of request in %(country)s.")
+            % {"authority": executing_authority.name, "country": executing_country.name}
+        )
+    request = Request.objects.create(
+        # A unique placeholder until the primary key, which numbers the reference, exists.
+        reference=f"new-{timezone.now().timestamp()}-{actor.pk}",
+        declaration_code=declaration.code,
+        issuing_authority=issuing,
+        executing_country=executing_country,
+        executing_authority=executing_authority,
+        created_by=actor,
+        issuing_language=actor.preferred_language
+        if has_language(actor.preferred_language)
+        else "en",
+        executing_language=_executing_language(country=executing_country, declaration=declaration),
+    )
+    request.reference = _reference(request)
+    request.data = prefill_data(
+        declaration=declaration,
+        issuing=issuing,
+        executing_country=executing_country,
+        executing_authority=executing_authority,
+        actor=actor,
+        reference=request.reference,
+    )
+    request.save(update_fields=["reference", "data"])
+    request_derived_refresh(request=request, created=True)
+    request_grant_authority(request=request, authority=issuing)
+    audit_record(
+        request=request,
+        actor=actor,
+        event="created",
+        to_state=request.state,
+        payload={"type": declaration.code, "executing_country": executing_country.code},
+    )
+    return request
+
+
+def _reference(request: Request) -> str:
+    code = REFERENCE_CODES.get(request.declaration_code, request.declaration_code.upper())
+    year = request.created_at.year
+    return f"{request.issuing_authority.country.code}-{code}-{year}-{request.pk:06d}"
+
+
+def _editable(request: Request) -> None:
+    if request.state != Request.State.DRAFT:
+        raise ApplicationError(_("Only a draft can be edited."))
+
+
+@transaction.atomic
+def request_save_section(
+    *,
+    request: Request,
+    actor: User,
+    section_code: str,
+    values: dict[str, Any],
+    expected_version: int,
+) -> Request:
+    """Store what was typed in one section, valid or not: a draft keeps everything.
+
+    Raises RequestChanged when the request was saved since ``expected_version`` was read,
+    so that a second tab never silently overwrites the first.
+    """
+    declaration = declaration_for(request.declaration_code)
+    if section_code not in {section.code for section in declaration.sections}:
+        raise ApplicationError(_("This request has no section %(code)s.") % {"code": section_code})
+    locked = Request.objects.select_for_update().get(pk=request.pk)
+    _editable(locked)
+    if locked.version != expected_version:
+        raise RequestChanged(
+            _(
+                "This request was saved elsewhere (another tab or a colleague) after you "
+                "opened this page. Your typing is kept below: check it against the newer "
+                "version, then save again to keep yours."
+            ),
+            extra={"current_version": locked.version},
+        )
+    data = dict(locked.data)
+    data[section_code] = values
+    locked.data = data
+    locked.version += 1
+    locked.save(update_fields=["data", "version", "updated_at"])
+    request_derived_refresh(request=locked)
+    return locked
+
+
+@transaction.atomic
+def request_duplicate(*, request: Request, actor: User) -> Request:
+    """A new draft with the same type, addressee and content (not its links or files)."""
+    duplicate = request_create(
+        actor=actor,
+        declaration_code=request.declaration_code,
+        executing_country=request.executing_country,
+        executing_authority=request.executing_authority,
+    )
+    duplicate.data = copy.deepcopy(request.data)
+    duplicate.executing_language = request.executing_language
+    duplicate.save(update_fields=["data", "executing_language"])
+    request_derived_refresh(request=duplicate)
+    audit_record(
+        request=duplicate, actor=actor, event="duplicated", payload={"from": request.reference}
+    )
+    return duplicate
+
+
+@transaction.atomic
+def request_link(*, request: Request, target: Request, actor: User, note: str = "") -> RequestLink:
+    if target.pk == request.pk:
+        raise ApplicationError(_("A request cannot be linked to itself."))
+    if RequestLink.objects.filter(from_request=request, to_request=target).exists():
+        raise ApplicationError(
+            _("This request is already linked to %(reference)s.") % {"reference": target.reference}
+        )
+    link = RequestLink.objects.create(from_request=request, to_request=target, note=note[:255])
+    audit_record(
+        request=request,
+        actor=actor,
+        event="linked",
+        note=link.note,
+        payload={"to": target.reference},
+    )
+    return link
+
+
+@transaction.atomic
+def request_unlink(*, request: Request, target: Request, actor: User) -> None:
+    _editable(request)
+    deleted, _rows = RequestLink.objects.filter(from_request=request, to_request=target).delete()
+    if deleted:
+        audit_record(
+            request=request, actor=actor, event="unlinked", payload={"to": target.reference}
+        )
+
+
+def attachment_size_check(*, name: str, size: int) -> None:
+    limit = settings.REQUEST_ATTACHMENT_MAX_BYTES
+    if size > limit:
+        raise ApplicationError(
+            _("“%(name)s” is larger than %(mb)d MB.") % {"name": name, "mb": limit // 2**20}
+        )
+    if size == 0:
+        raise ApplicationError(_("“%(name)s” is empty.") % {"name": name})
+
+
+@transaction.atomic
+def attachment_add(*, request: Request, actor: User, name: str, content: bytes) -> Attachment:
+    _editable(request)
+    attachment_size_check(name=name, size=len(content))
+    kind = document_type_check(name=name, content=content)
+    digest = hashlib.sha256(content).hexdigest()
+    attachment = Attachment(
+        request=request,
+        name=name[:255],
+        media_type=kind.media_type,
+        size=len(content),
+        sha256=digest,
+        uploaded_by=actor,
+    )
+    attachment.file.save(digest, ContentFile(content), save=False)
+    attachment.save()
+    audit_record(
+        request=request,
+        actor=actor,
+        event="attachment_added",
+        payload={"name": attachment.name, "sha256": digest, "size": attachment.size},
+    )
+    return attachment
+
+
+@transaction.atomic
+def attachment_remove(*, attachment: Attachment, actor: User) -> None:
+    _editable(attachment.request)
+    audit_record(
+        request=attachment.request,
+        actor=actor,
+        event="attachment_removed",
+        payload={"name": attachment.name, "sha256": attachment.sha256},
+    )
+    # The file goes once the row is gone for good: a rolled-back removal keeps both.
+    stored = attachment.file
+    attachment.delete()
+    transaction.on_commit(lambda: stored.delete(save=False))
+
+
+@transaction.atomic
+def request_download_record(*, request: Request, actor: User, document: str) -> None:
+    """Record that someone took a copy of a confidential request."""
+    audit_record(request=request, actor=actor, event="downloaded", payload={"document": document})

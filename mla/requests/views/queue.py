@@ -1,0 +1,240 @@
+"""The incoming queue, the shift view, and the steps taken from them (claim, release, bulk
+acknowledge, handover note). Thin: each reads its form and calls a service or selector."""
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from mla.accounts.models import User
+from mla.core.errors import ApplicationError
+from mla.instruments.declarations import DECLARATIONS, declaration_for
+from mla.instruments.labels import label
+from mla.requests.deadlines.engine import format_remaining, in_zone
+from mla.requests.desk.queue import (
+    QueueFilters,
+    queue_changes,
+    queue_page,
+    request_claim,
+    request_handover_note_set,
+    request_release,
+    requests_acknowledge_bulk,
+    shift_view,
+)
+from mla.requests.lifecycle.rules import EXECUTING_ROLES, QUEUE_READER_ROLES
+from mla.requests.models import Request, Urgency
+from mla.requests.selectors import request_for_user
+
+
+def _reader(request: HttpRequest) -> User:
+    """Staff of the authority, its supervisors and auditors; for anyone else it does not
+    exist."""
+    user = request.user
+    assert isinstance(user, User)
+    if not any(user.has_role(role) for role in QUEUE_READER_ROLES):
+        raise Http404
+    return user
+
+
+def _labels() -> tuple[dict[str, str], dict[int, str]]:
+    """State and urgency names translated once per page: get_FOO_display translates every
+    choice on each call, which over a page of rows costs more than its queries."""
+    return (
+        {value: str(text) for value, text in Request.State.choices},
+        {value: str(text) for value, text in Urgency.choices},
+    )
+
+
+def _row(
+    item: Request,
+    user: User,
+    now: datetime.datetime,
+    labels: tuple[dict[str, str], dict[int, str]] | None = None,
+) -> dict[str, Any]:
+    language = user.preferred_language
+    states, urgencies = labels or _labels()
+    nearest = next(
+        (
+            d
+            for d in sorted(item.deadlines.all(), key=lambda d: d.due_at)
+            if d.due_at == item.next_due_at
+        ),
+        None,
+    )
+    requester = item.issuing_authority
+    there = in_zone(item.next_due_at, requester.time_zone or "UTC") if item.next_due_at else None
+    return {
+        "item": item,
+        "state": states[item.state],
+        "urgency": urgencies[item.urgency],
+        "title": label(declaration_for(item.declaration_code).title, language),
+        "deadline": label(nearest.label, language) if nearest else "",
+        "remaining": format_remaining(due_at=item.next_due_at, now=now) if item.next_due_at else "",
+        "overdue": bool(item.next_due_at and item.next_due_at < now),
+        "due_here": in_zone(item.next_due_at, user.authority.time_zone or "UTC")
+        if item.next_due_at
+        else None,
+        "due_there": there,
+        "zone_there": requester.time_zone or "UTC",
+        "office_hours": requester.office_hours,
+    }
+
+
+def _instruments(language: str) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for declaration in DECLARATIONS.values():
+        if declaration.variant_of is None:
+            seen.setdefault(declaration.directory_instrument, label(declaration.title, language))
+    return sorted(seen.items())
+
+
+def queue(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    filters = QueueFilters.from_query(request.GET)
+    page = queue_page(user=user, filters=filters, cursor=request.GET.get("after"))
+    labels = _labels()
+    query = request.GET.copy()
+    query.pop("after", None)
+    query.pop("partial", None)
+    context = {
+        "page": page,
+        "rows": [_row(item, user, page.now, labels) for item in page.rows],
+        "filters": filters,
+        "query": query.urlencode(),
+        "states": [(v, lbl) for v, lbl in Request.State.choices if v not in ("draft",)],
+        "instruments": _instruments(user.preferred_language),
+        "may_act": any(user.has_role(role) for role in EXECUTING_ROLES),
+        "latest": queue_changes(user=user, since=None).latest,
+        "QUEUE_POLL_SECONDS": settings.QUEUE_POLL_SECONDS,
+    }
+    template = "requests/_queue_rows.html" if request.GET.get("partial") else "requests/queue.html"
+    return render(request, template, context)
+
+
+def queue_changes_view(request: HttpRequest) -> JsonResponse:
+    user = _reader(request)
+    since_text = request.GET.get("since", "")
+    try:
+        since = datetime.datetime.fromisoformat(since_text) if since_text else None
+    except ValueError:
+        since = None
+    if since is not None and since.tzinfo is None:
+        since = None
+    now = timezone.now()
+    changes = queue_changes(user=user, since=since)
+    return JsonResponse(
+        {"latest": changes.latest, "urgent": changes.urgent, "now": now.isoformat()}
+    )
+
+
+def shift(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    view = shift_view(user=user)
+    now = timezone.now()
+    labels = _labels()
+    return render(
+        request,
+        "requests/shift.html",
+        {
+            "view": view,
+            "groups": [
+                (
+                    _("Overdue"),
+                    view.overdue_count,
+                    [_row(i, user, now, labels) for i in view.overdue],
+                ),
+                (
+                    _("Due within 24 hours"),
+                    view.due_soon_count,
+                    [_row(i, user, now, labels) for i in view.due_soon],
+                ),
+                (
+                    _("Not taken by anyone"),
+                    view.unassigned_count,
+                    [_row(i, user, now, labels) for i in view.unassigned],
+                ),
+            ],
+        },
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("requests:queue")
+
+
+def _item(request: HttpRequest, reference: str) -> tuple[User, Request]:
+    user = request.user
+    assert isinstance(user, User)
+    item = request_for_user(user=user, reference=reference)
+    if item is None or item.direction != Request.Direction.INCOMING:
+        raise Http404
+    return user, item
+
+
+@require_POST
+def claim(request: HttpRequest, reference: str) -> HttpResponse:
+    user, item = _item(request, reference)
+    try:
+        request_claim(request=item, actor=user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("You hold %(reference)s.") % {"reference": reference})
+    return _back(request)
+
+
+@require_POST
+def release(request: HttpRequest, reference: str) -> HttpResponse:
+    user, item = _item(request, reference)
+    try:
+        request_release(request=item, actor=user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("%(reference)s is back in the queue.") % {"reference": reference}
+        )
+    return _back(request)
+
+
+@require_POST
+def handover(request: HttpRequest, reference: str) -> HttpResponse:
+    user, item = _item(request, reference)
+    try:
+        request_handover_note_set(request=item, actor=user, note=request.POST.get("note", ""))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Handover note saved."))
+    return _back(request)
+
+
+@require_POST
+def acknowledge_bulk(request: HttpRequest) -> HttpResponse:
+    user = _reader(request)
+    references = [r for r in request.POST.getlist("reference") if r]
+    if not references:
+        messages.error(request, _("Tick the requests to acknowledge."))
+        return _back(request)
+    outcomes = requests_acknowledge_bulk(references=references, actor=user)
+    done = [o.reference for o in outcomes if not o.error]
+    if done:
+        messages.success(
+            request, _("Acknowledged: %(references)s.") % {"references": ", ".join(done)}
+        )
+    for outcome in outcomes:
+        if outcome.error:
+            messages.error(request, f"{outcome.reference}: {outcome.error}")
+    return _back(request)

@@ -1,0 +1,131 @@
+"""The statistics page of an authority and its CSV export. Thin: read the filters, ask the
+selector, render. Only the authority's supervisors and auditors see them; for anyone else
+the page does not exist (404)."""
+
+import csv
+from typing import Any
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from contact_points.instruments import Instrument
+from mla.accounts.models import User
+from mla.core.errors import ApplicationError
+from mla.requests.models import Request
+from mla.statistics.queries import (
+    BOTH,
+    LAPSED_PAGE_LIMIT,
+    AuthorityStatistics,
+    StatisticsFilter,
+    can_see_statistics,
+    offence_choices,
+    statistics_for_user,
+    statistics_rows,
+)
+
+
+def _reader(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or not can_see_statistics(user=user):
+        raise Http404
+    return user
+
+
+class StatisticsFilterForm(forms.Form):
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    direction = forms.ChoiceField(
+        label=_("Direction"),
+        required=False,
+        choices=[(BOTH, _("Both directions")), *Request.Direction.choices],
+    )
+    instrument = forms.ChoiceField(
+        label=_("Instrument"), required=False, choices=[("", _("Any")), *Instrument.choices]
+    )
+    offence = forms.ChoiceField(
+        label=_("Offence category"),
+        required=False,
+        # The Annex D labels are long: the list stays within the form, the options show whole.
+        widget=forms.Select(attrs={"style": "width: 24rem; max-width: 100%"}),
+    )
+
+    def __init__(self, data: Any, *, language: str) -> None:
+        super().__init__(data)
+        field = self.fields["offence"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("Any")), *offence_choices(language)]
+
+    def filters(self) -> StatisticsFilter:
+        data = self.cleaned_data
+        return StatisticsFilter(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            direction=data.get("direction") or BOTH,
+            instrument=data.get("instrument") or "",
+            offence=data.get("offence") or "",
+        )
+
+
+def _statistics(
+    request: HttpRequest, *, lapsed_limit: int | None
+) -> tuple[StatisticsFilterForm, AuthorityStatistics | None]:
+    user = _reader(request)
+    form = StatisticsFilterForm(request.GET, language=user.preferred_language)
+    if not form.is_valid():
+        return form, None
+    try:
+        found = statistics_for_user(user=user, filters=form.filters(), lapsed_limit=lapsed_limit)
+    except ApplicationError as error:
+        field = error.extra.get("field")
+        form.add_error(field if field in form.fields else None, error.message)
+        return form, None
+    return form, found
+
+
+@require_GET
+def statistics(request: HttpRequest) -> HttpResponse:
+    form, found = _statistics(request, lapsed_limit=LAPSED_PAGE_LIMIT)
+    return render(
+        request,
+        "requests/statistics.html",
+        {"form": form, "statistics": found, "query": request.GET.urlencode()},
+    )
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@require_GET
+def statistics_csv(request: HttpRequest) -> HttpResponse:
+    form, found = _statistics(request, lapsed_limit=None)
+    if found is None:
+        errors = "; ".join(
+            str(message) for messages in form.errors.values() for message in messages
+        )
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="statistics-{slugify(found.authority.identifier)}-{stamp}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(["section", "key", "label", "metric", "value"])
+    for row in statistics_rows(found):
+        writer.writerow([_cell(value) for value in row])
+    return response

@@ -1,0 +1,131 @@
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.utils.html import escape
+
+from mla.instruments.declarations import declaration_for
+from mla.instruments.labels import label
+from mla.requests.documents import rendering
+from mla.requests.documents.rendering import (
+    JSON_ATTACHMENT_NAME,
+    AssetsOnlyFetcher,
+    request_html,
+    request_pdf,
+    structured_export,
+)
+from tests.support.samples import complete_data
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = '<img src="file:///etc/passwd"> <script>alert(1)</script> https://attacker.example/x.png'
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "request.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture
+def full_eio(eio_draft):
+    eio_draft.data = complete_data(declaration_for("eio"), long_text=True)
+    eio_draft.save()
+    return eio_draft
+
+
+def test_the_pdf_follows_the_official_structure(full_eio, tmp_path):
+    text = _pdf_text(request_pdf(request=full_eio), tmp_path)
+
+    eio = declaration_for("eio")
+    for section in eio.sections[:11]:  # L is not needed: the issuer is judicial
+        first_words = label(section.title, "en").split()[0:3]
+        assert " ".join(first_words) in " ".join(text.split())
+    assert full_eio.reference in text
+    assert "Page 1 of" in " ".join(text.split())
+    assert full_eio.data_digest in text.replace("\n", "")
+    assert "Sample authority_name" in text
+    assert "☒" in text
+    assert "☐" in text
+
+
+def test_the_pdf_is_pdf_a_3b_and_carries_the_request_as_json(full_eio, tmp_path):
+    pdf = request_pdf(request=full_eio)
+    (tmp_path / "request.pdf").write_bytes(pdf)
+    metadata = subprocess.run(
+        ["pdfinfo", "-meta", str(tmp_path / "request.pdf")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    subprocess.run(
+        ["pdfdetach", "-saveall", "-o", str(tmp_path), str(tmp_path / "request.pdf")], check=True
+    )
+    embedded = json.loads((tmp_path / JSON_ATTACHMENT_NAME).read_bytes())
+
+    assert ("pdfaid:part" in metadata and ">3<" in metadata.replace(" ", "")) or (
+        'pdfaid:part="3"' in metadata
+    )
+    assert "pdfaid:conformance" in metadata
+    assert embedded == json.loads(structured_export(request=full_eio))
+    assert embedded["data"] == full_eio.data
+    assert embedded["reference"] == full_eio.reference
+
+
+def test_labels_stand_in_both_languages_when_the_sides_differ(full_eio, tmp_path):
+    full_eio.issuing_language, full_eio.executing_language = "en", "fr"
+    full_eio.save()
+
+    html = request_html(request=full_eio)
+
+    assert escape(label("eio.A.title", "en")) in html
+    assert escape(label("eio.A.title", "fr")) in html
+
+
+def test_hostile_text_stays_inert_text(eio_draft, tmp_path, monkeypatch):
+    fetched: list[str] = []
+    original = AssetsOnlyFetcher.fetch
+
+    def recording_fetch(self, url, headers=None):
+        fetched.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(AssetsOnlyFetcher, "fetch", recording_fetch)
+    odd_unicode = "Ω ﬁ اختبار עברית \U0001d518\U0001d52b\U0001d526"  # RTL and Fraktur letters
+    eio_draft.data["G"] = {"facts": HOSTILE, "legal_classification": odd_unicode}
+    eio_draft.data["K"]["authority_name"] = "x" * 5000
+    eio_draft.save()
+
+    html = request_html(request=eio_draft)
+    text = _pdf_text(request_pdf(request=eio_draft), tmp_path)
+
+    assert "<img src" not in html
+    assert "<script>" not in html
+    assert "&lt;img src=&quot;file:///etc/passwd&quot;&gt;" in html
+    assert 'src="file:///etc/passwd"' in text  # shown as the text that was typed
+    assert "root:x:0:0" not in text
+    assert "اختبار" in text
+    assert all(url.startswith(rendering.ASSETS.as_uri()) for url in fetched)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "https://attacker.example/x.png", "http://127.0.0.1:9/", "data:,x"],
+)
+def test_the_fetcher_serves_only_the_assets(url):
+    with pytest.raises(ValueError, match="blocked"):
+        AssetsOnlyFetcher().fetch(url)
+
+
+def test_render_request_command_writes_the_pdf(full_eio, tmp_path):
+    from django.core.management import call_command
+
+    output = tmp_path / "out.pdf"
+    call_command("render_request", full_eio.reference, "-o", str(output))
+
+    assert output.read_bytes().startswith(b"%PDF-")
+    assert full_eio.reference in _pdf_text(output.read_bytes(), tmp_path)

@@ -1,0 +1,161 @@
+import pytest
+
+from mla.core.errors import ApplicationError
+from mla.requests.drafting.services import (
+    RequestChanged,
+    attachment_add,
+    request_create,
+    request_duplicate,
+    request_link,
+    request_save_section,
+)
+from mla.requests.models import Attachment, Request, RequestLink
+from tests.support.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_eio_is_numbered_and_prefilled_from_the_directory(eio_draft, authorities):
+    assert eio_draft.reference == f"FR-EIO-{eio_draft.created_at.year}-{eio_draft.pk:06d}"
+    assert eio_draft.state == Request.State.DRAFT
+    assert eio_draft.data["A"] == {"issuing_state": "FR", "executing_state": "DE"}
+    assert eio_draft.data["K"]["authority_name"] == "Parquet de Paris"
+    assert eio_draft.data["K"]["phone"] == "+33144325151"
+    # Germany accepts German and English for an EIO; labels exist in neither French…
+    assert eio_draft.executing_language in ("de", "en")
+
+
+def test_an_eio_to_a_country_not_bound_by_the_directive_is_refused(prosecutor, countries):
+    with pytest.raises(ApplicationError, match="not bound by the EIO Directive"):
+        request_create(actor=prosecutor, declaration_code="eio", executing_country=countries["US"])
+    assert not Request.objects.exists()
+
+
+def test_an_authority_that_does_not_receive_the_instrument_is_refused(
+    prosecutor, countries, authorities
+):
+    with pytest.raises(ApplicationError, match="does not receive this kind of request"):
+        request_create(
+            actor=prosecutor,
+            declaration_code="preservation",
+            executing_country=countries["US"],
+            executing_authority=authorities["paris"],
+        )
+
+
+def test_an_authority_kind_that_cannot_issue_is_refused(authorities, countries):
+    clerk = UserFactory(
+        authority=authorities["us_247"].__class__.objects.create(
+            identifier="fr-ejn",
+            name="EJN contact point",
+            country=countries["FR"],
+            kind="ejn_contact_point",
+            time_zone="Europe/Paris",
+        )
+    )
+
+    with pytest.raises(ApplicationError, match="cannot issue this kind of request"):
+        request_create(actor=clerk, declaration_code="eio", executing_country=countries["DE"])
+
+
+def test_a_section_saves_partial_and_invalid_values_as_typed(eio_draft, prosecutor):
+    saved = request_save_section(
+        request=eio_draft,
+        actor=prosecutor,
+        section_code="K",
+        values={"phone": "not a phone", "authority_name": ""},
+        expected_version=eio_draft.version,
+    )
+
+    saved.refresh_from_db()
+    assert saved.data["K"] == {"phone": "not a phone", "authority_name": ""}
+    assert saved.version == eio_draft.version + 1
+
+
+def test_a_save_from_a_stale_page_is_refused_and_changes_nothing(eio_draft, prosecutor):
+    request_save_section(
+        request=eio_draft,
+        actor=prosecutor,
+        section_code="G",
+        values={"facts": "first tab"},
+        expected_version=eio_draft.version,
+    )
+
+    with pytest.raises(RequestChanged, match="saved elsewhere"):
+        request_save_section(
+            request=eio_draft,
+            actor=prosecutor,
+            section_code="G",
+            values={"facts": "second tab"},
+            expected_version=eio_draft.version,
+        )
+    eio_draft.refresh_from_db()
+    assert eio_draft.data["G"] == {"facts": "first tab"}
+
+
+def test_an_unknown_section_is_refused(eio_draft, prosecutor):
+    with pytest.raises(ApplicationError, match="no section Z"):
+        request_save_section(
+            request=eio_draft,
+            actor=prosecutor,
+            section_code="Z",
+            values={},
+            expected_version=eio_draft.version,
+        )
+
+
+def test_duplicate_copies_the_content_under_a_new_reference(eio_draft, prosecutor):
+    request_save_section(
+        request=eio_draft,
+        actor=prosecutor,
+        section_code="G",
+        values={"facts": "Recruitment through online advertisements."},
+        expected_version=eio_draft.version,
+    )
+    eio_draft.refresh_from_db()
+
+    copy = request_duplicate(request=eio_draft, actor=prosecutor)
+
+    assert copy.reference != eio_draft.reference
+    assert copy.data == eio_draft.data
+    assert copy.executing_authority == eio_draft.executing_authority
+
+
+def test_links_refuse_itself_and_twice(eio_draft, prosecutor):
+    other = request_duplicate(request=eio_draft, actor=prosecutor)
+
+    request_link(request=other, target=eio_draft, actor=prosecutor, note="follows")
+
+    assert RequestLink.objects.get().note == "follows"
+    with pytest.raises(ApplicationError, match="already linked"):
+        request_link(request=other, target=eio_draft, actor=prosecutor)
+    with pytest.raises(ApplicationError, match="cannot be linked to itself"):
+        request_link(request=other, target=other, actor=prosecutor)
+
+
+def test_an_attachment_records_its_type_size_and_digest(eio_draft, prosecutor, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    content = b"%PDF-1.7\n1 0 obj\n"
+
+    attachment = attachment_add(
+        request=eio_draft, actor=prosecutor, name="court order.pdf", content=content
+    )
+
+    import hashlib
+
+    assert attachment.media_type == "application/pdf"
+    assert attachment.size == len(content)
+    assert attachment.sha256 == hashlib.sha256(content).hexdigest()
+    assert attachment.file.read() == content
+
+
+def test_oversized_and_disguised_attachments_are_refused(eio_draft, prosecutor, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.REQUEST_ATTACHMENT_MAX_BYTES = 10
+
+    with pytest.raises(ApplicationError, match="larger than"):
+        attachment_add(request=eio_draft, actor=prosecutor, name="a.pdf", content=b"%PDF-" * 10)
+    settings.REQUEST_ATTACHMENT_MAX_BYTES = 1000
+    with pytest.raises(ApplicationError, match="not a PDF"):
+        attachment_add(request=eio_draft, actor=prosecutor, name="a.pdf", content=b"MZ binary")
+    assert not Attachment.objects.exists()

@@ -1,0 +1,283 @@
+import pytest
+from django.urls import reverse
+
+from mla.requests.drafting.services import request_save_section
+from mla.requests.models import Request
+from tests.support.factories import AuthorityFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client_of(client, prosecutor):
+    client.force_login(prosecutor)
+    return client
+
+
+def test_new_request_offers_what_applies_with_reasons_for_the_rest(client_of, authorities):
+    response = client_of.get(reverse("requests:new"), {"country": "US"})
+
+    page = response.content.decode()
+    options = {o.declaration.code: o for o in response.context["options"]}
+    assert options["eio"].applies is False
+    assert "not bound by the EIO Directive" in options["eio"].reason
+    assert options["preservation"].applies is True
+    assert [a.identifier for a in options["preservation"].authorities] == ["us-247"]
+    assert "US 24/7 point" in page
+
+
+def test_new_request_shows_the_languages_the_country_accepts(client_of, authorities):
+    response = client_of.get(reverse("requests:new"), {"country": "DE"})
+
+    options = {o.declaration.code: o for o in response.context["options"]}
+    assert options["eio"].languages == ["de", "en"]
+
+
+def test_creating_a_draft_opens_its_first_section(client_of, authorities):
+    response = client_of.post(
+        reverse("requests:new"),
+        {"country": "DE", "declaration": "eio", "authority": authorities["berlin"].pk},
+    )
+
+    created = Request.objects.get()
+    assert response["Location"] == reverse("requests:section", args=[created.reference, "A"])
+    assert created.executing_authority == authorities["berlin"]
+
+
+def test_an_impossible_request_is_refused_with_the_reason(client_of, authorities):
+    response = client_of.post(
+        reverse("requests:new"), {"country": "US", "declaration": "eio"}, follow=True
+    )
+
+    assert "not bound by the EIO Directive" in response.content.decode()
+    assert not Request.objects.exists()
+
+
+def test_a_section_saves_partial_data_and_shows_what_is_wrong(client_of, eio_draft):
+    url = reverse("requests:section", args=[eio_draft.reference, "K"])
+
+    response = client_of.post(
+        url,
+        {"version": eio_draft.version, "phone": "01 23", "email": "", "action": "save"},
+        follow=True,
+    )
+
+    eio_draft.refresh_from_db()
+    assert eio_draft.data["K"]["phone"] == "01 23"
+    page = response.content.decode()
+    assert "Saved." in page
+    assert "international form" in page
+
+
+def test_rows_are_added_and_removed_without_losing_typing(client_of, eio_draft):
+    url = reverse("requests:section", args=[eio_draft.reference, "E"])
+    typed = {
+        "version": eio_draft.version,
+        "persons-rows": "2",
+        "persons-0-kind": "natural",
+        "persons-0-surname": "Popescu",
+        "persons-1-kind": "legal",
+        "persons-1-legal_name": "Shell Ltd",
+    }
+
+    client_of.post(url, {**typed, "add_row": "persons"})
+    eio_draft.refresh_from_db()
+    assert [row.get("surname") for row in eio_draft.data["E"]["persons"]] == ["Popescu", "", ""]
+
+    client_of.post(
+        url,
+        {**typed, "version": eio_draft.version, "persons-rows": "2", "remove_row": "persons-0"},
+    )
+    eio_draft.refresh_from_db()
+    assert [row["legal_name"] for row in eio_draft.data["E"]["persons"]] == ["Shell Ltd"]
+
+
+def test_a_second_tab_does_not_overwrite_and_keeps_the_typing(client_of, eio_draft, prosecutor):
+    url = reverse("requests:section", args=[eio_draft.reference, "G"])
+    stale_version = eio_draft.version
+    request_save_section(
+        request=eio_draft,
+        actor=prosecutor,
+        section_code="G",
+        values={"facts": "saved in tab one"},
+        expected_version=stale_version,
+    )
+
+    response = client_of.post(url, {"version": stale_version, "facts": "typed in tab two"})
+
+    assert response.status_code == 200
+    assert "saved elsewhere" in response.content.decode()
+    assert "typed in tab two" in response.content.decode()
+    eio_draft.refresh_from_db()
+    assert eio_draft.data["G"]["facts"] == "saved in tab one"
+
+    client_of.post(url, {"version": stale_version, "facts": "typed in tab two", "overwrite": "1"})
+    eio_draft.refresh_from_db()
+    assert eio_draft.data["G"]["facts"] == "typed in tab two"
+
+
+def test_the_completeness_check_lists_problems_by_section_with_links(client_of, eio_draft):
+    response = client_of.get(reverse("requests:check", args=[eio_draft.reference]))
+
+    page = response.content.decode()
+    assert response.context["count"] > 10
+    codes = [section["code"] for section in response.context["sections"]]
+    assert codes == sorted(codes)
+    assert "L" not in codes  # a prosecutor issues: no validating authority needed
+    href = reverse("requests:section", args=[eio_draft.reference, "G"]) + "#field-G-facts"
+    assert href in page
+
+
+def test_user_text_is_escaped_in_the_editor(client_of, eio_draft, prosecutor):
+    request_save_section(
+        request=eio_draft,
+        actor=prosecutor,
+        section_code="G",
+        values={"facts": "<script>alert(1)</script>"},
+        expected_version=eio_draft.version,
+    )
+
+    page = client_of.get(reverse("requests:section", args=[eio_draft.reference, "G"]))
+
+    assert "<script>alert(1)</script>" not in page.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content.decode()
+
+
+@pytest.mark.parametrize("name", ["detail", "check", "preview", "pdf", "json"])
+def test_another_authoritys_request_is_404(client, eio_draft, name):
+    outsider = UserFactory(authority=AuthorityFactory(identifier="ro-other"))
+    client.force_login(outsider)
+
+    response = client.get(reverse(f"requests:{name}", args=[eio_draft.reference]))
+
+    assert response.status_code == 404
+
+
+def test_another_authoritys_request_cannot_be_edited(client, eio_draft):
+    client.force_login(UserFactory(authority=AuthorityFactory(identifier="ro-other")))
+
+    response = client.post(
+        reverse("requests:section", args=[eio_draft.reference, "G"]),
+        {"version": eio_draft.version, "facts": "intrusion"},
+    )
+
+    assert response.status_code == 404
+    eio_draft.refresh_from_db()
+    assert "G" not in eio_draft.data
+
+
+def test_pdf_download(client_of, eio_draft):
+    response = client_of.get(reverse("requests:pdf", args=[eio_draft.reference]))
+
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert f'filename="{eio_draft.reference}.pdf"' in response["Content-Disposition"]
+
+
+def test_structured_data_download(client_of, eio_draft):
+    import json
+
+    response = client_of.get(reverse("requests:json", args=[eio_draft.reference]))
+
+    document = json.loads(response.content)
+    assert document["reference"] == eio_draft.reference
+    assert document["data"] == eio_draft.data
+    assert document["sha256"] == eio_draft.data_digest
+
+
+def test_duplicate_and_link_from_the_page(client_of, eio_draft):
+    client_of.post(reverse("requests:duplicate", args=[eio_draft.reference]))
+    copy = Request.objects.exclude(pk=eio_draft.pk).get()
+
+    response = client_of.post(
+        reverse("requests:link", args=[copy.reference]),
+        {"target": eio_draft.reference, "note": "supplements"},
+        follow=True,
+    )
+
+    assert f"Linked to {eio_draft.reference}" in response.content.decode()
+    timeline = [entry.event for entry in response.context["item"].audit_entries.all()]
+    assert timeline == ["created", "duplicated", "linked"]
+    page = response.content.decode()
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title
+    assert "Linked to another request" in page.split("<main")[1]
+    assert copy.links_out.get().to_request == eio_draft
+
+
+def test_linking_to_an_unknown_reference_says_so(client_of, eio_draft):
+    response = client_of.post(
+        reverse("requests:link", args=[eio_draft.reference]), {"target": "XX-1"}, follow=True
+    )
+
+    assert "No request XX-1 among yours" in response.content.decode()
+
+
+def test_attach_then_download(client_of, eio_draft, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile("order.pdf", b"%PDF-1.7 test", "application/pdf")
+
+    client_of.post(reverse("requests:attach", args=[eio_draft.reference]), {"file": upload})
+
+    attachment = eio_draft.attachments.get()
+    response = client_of.get(
+        reverse("requests:attachment", args=[eio_draft.reference, attachment.pk])
+    )
+    assert b"".join(response.streaming_content) == b"%PDF-1.7 test"
+
+
+def test_submitting_from_the_page_reports_what_is_missing(client_of, eio_draft):
+    response = client_of.post(
+        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
+        {"expected_state": "draft"},
+        follow=True,
+    )
+
+    assert "completeness check still finds" in response.content.decode()
+    eio_draft.refresh_from_db()
+    assert eio_draft.state == "draft"
+
+
+def test_submitting_a_complete_request_from_the_page(client_of, eio_draft):
+    from mla.instruments.declarations import declaration_for
+    from tests.support.samples import complete_data
+
+    eio_draft.data = complete_data(declaration_for("eio"))
+    eio_draft.data.pop("L")
+    eio_draft.save()
+
+    response = client_of.post(
+        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
+        {"expected_state": "draft"},
+        follow=True,
+    )
+
+    eio_draft.refresh_from_db()
+    assert eio_draft.state == "ready"
+    page = response.content.decode()
+    assert "Ready to send" in page
+    assert "Submitted" in page.split("<main")[1]  # on the timeline
+    assert (
+        'name="action" value="save"'
+        not in client_of.get(
+            reverse("requests:section", args=[eio_draft.reference, "G"])
+        ).content.decode()
+    )
+
+
+def test_an_unknown_transition_is_404(client_of, eio_draft):
+    response = client_of.post(reverse("requests:transition", args=[eio_draft.reference, "explode"]))
+
+    assert response.status_code == 404
+
+
+def test_outsiders_cannot_trigger_transitions(client, eio_draft):
+    client.force_login(UserFactory(authority=AuthorityFactory(identifier="ro-other")))
+
+    response = client.post(reverse("requests:transition", args=[eio_draft.reference, "withdraw"]))
+
+    assert response.status_code == 404
+    eio_draft.refresh_from_db()
+    assert eio_draft.state == "draft"

@@ -1,0 +1,57 @@
+"""Complete, valid request data for any declaration, built from the declaration itself."""
+
+from typing import Any
+
+from mla.instruments.declarations.schema import Field, Group, InstrumentDeclaration
+
+LONG_FACTS = (
+    "Between March and October 2026 the suspects recruited victims through online job "
+    "advertisements, arranged their travel and exploited them in several Member States. "
+) * 40
+
+
+def sample_value(field: Field, *, long_text: bool = False) -> Any:
+    kind = field.type
+    if kind in ("choice",):
+        return field.choices[0]
+    if kind == "multichoice":
+        return list(field.choices[:4])
+    values: dict[str, Any] = {
+        "text": f"Sample {field.name}",
+        "textarea": LONG_FACTS if long_text else f"Details for {field.name}.",
+        "integer": "3",
+        "boolean": True,
+        "date": "2026-11-20",
+        "datetime": {"value": "2026-11-20T10:00", "tz": "Europe/Paris"},
+        "datetime_range": {
+            "start": "2026-10-01T00:00",
+            "end": "2026-10-31T23:59",
+            "tz": "Europe/Bucharest",
+        },
+        "email": "officer@justice.example",
+        "phone": "+33123456789",
+        "url": "https://provider.example/abuse",
+        "ip": "192.0.2.10",
+        "country": "FR",
+        "language": "fr",
+        "identifier": "192.0.2.10",  # the first identifier type is "ip"
+    }
+    return values[kind]
+
+
+def complete_data(
+    declaration: InstrumentDeclaration, *, rows: int = 3, long_text: bool = False
+) -> dict[str, dict[str, Any]]:
+    data: dict[str, dict[str, Any]] = {}
+    for section in declaration.sections:
+        values: dict[str, Any] = {}
+        for item in section.items:
+            if isinstance(item, Group):
+                values[item.name] = [
+                    {field.name: sample_value(field) for field in item.fields}
+                    for _ in range(max(rows, item.min_rows))
+                ]
+            else:
+                values[item.name] = sample_value(item, long_text=long_text)
+        data[section.code] = values
+    return data
