@@ -25,7 +25,7 @@ from mla.instruments.declarations.schema import (
 from mla.instruments.labels import ANNEX_B_LABEL_KEYS, DOCUMENT_LABEL_KEYS
 
 BASE = Path(__file__).resolve().parents[3]
-LABELS = BASE / "mla" / "requests" / "labels"
+LABELS = BASE / "mla" / "instruments" / "labels"
 LANGUAGES = ("en", "fr")
 DECLARATIONS = (EIO, PRESERVATION, PRESERVATION_DISCLOSURE, MLA, MLA_SUBSCRIBER)
 # Lowercase dotted; a section code keeps its own case ("eio.A.title", "mla.11.urgent").
