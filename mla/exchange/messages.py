@@ -49,10 +49,11 @@ from mla.exchange.keys import (
     partner_key_sync,
     partner_keyring,
 )
+from mla.exchange.models import MessageKind
 from mla.requests.models import canonical_json
 
 MANIFEST_VERSION = 1
-KINDS = ("request", "status", "receipt", "attachment")
+KINDS = tuple(MessageKind.values)
 MESSAGE_FILE_EXTENSION = ".mlamsg"
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_DOCUMENTS = 1000

@@ -6,6 +6,16 @@ from django.utils.translation import gettext_lazy as _
 from contact_points.models import Authority
 
 
+class MessageKind(models.TextChoices):
+    """What a message carries: the one list of kinds of the manifest format."""
+
+    REQUEST = "request"
+    STATUS = "status"
+    RECEIPT = "receipt"
+    # Accepted by the format, produced by no step yet: the inbox refuses it.
+    ATTACHMENT = "attachment"
+
+
 class OutboxMessage(models.Model):
     """A sealed message on its way to another authority, kept as sent with its receipt."""
 

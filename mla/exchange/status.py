@@ -1,5 +1,7 @@
 """Status messages: each step one side takes on a request reaches the other side's copy on
 another node, as mla.requests.lifecycle.counterpart does between two copies on this node.
+The step leaves through the exchange's channel (mla.exchange.channel, ``status_send``) and
+is applied here by the inbox (``status_apply``).
 
 The executing side's steps (acknowledged, recognised, executed, refused…) move the issuing
 copy by the same table (counterpart.FOLLOWS); the issuing side's (information answered,
@@ -12,22 +14,17 @@ back until the earlier is delivered), so the receiving copy sees them in that or
 """
 
 import datetime
-import logging
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
 from mla.core.errors import ApplicationError
-from mla.exchange.keys import authority_is_hosted
-from mla.exchange.messages import Document, OpenedMessage, message_open
-from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.messages import OpenedMessage, message_open
+from mla.exchange.models import InboxMessage, MessageKind
+from mla.requests.events import Event
 from mla.requests.lifecycle import counterpart
 from mla.requests.models import Request
-
-logger = logging.getLogger(__name__)
-
-KIND_STATUS = "status"
 
 # Keys of a status message's manifest data.
 EVENT = "event"
@@ -42,7 +39,6 @@ ISSUING = "issuing"
 
 MAX_NOTE = 20_000
 MAX_NAME = 255
-ANNEX_B_DOCUMENT = "annex-b-%(reference)s.pdf"
 
 
 def _executing_events() -> frozenset[str]:
@@ -51,93 +47,6 @@ def _executing_events() -> frozenset[str]:
 
 def _issuing_events() -> frozenset[str]:
     return frozenset(counterpart.ISSUER_ACTIONS) | frozenset(counterpart.ISSUER_RECORDED_ONLY)
-
-
-def _first_message_id(request: Request) -> str | None:
-    """The request message the status follows: what this copy was received in or sent as."""
-    received = (
-        InboxMessage.objects.filter(request=request, kind="request")
-        .order_by("received_at")
-        .values_list("message_id", flat=True)
-        .first()
-    )
-    if received is not None:
-        return str(received)
-    sent = (
-        OutboxMessage.objects.filter(request=request, kind="request")
-        .order_by("pk")
-        .values_list("message_id", flat=True)
-        .first()
-    )
-    return str(sent) if sent is not None else None
-
-
-def _documents(*, request: Request, event: str) -> list[Document]:
-    if event != "acknowledged" or request.instrument != "eio":
-        return []
-    from mla.requests.documents.annex_b import annex_b_pdf
-    from mla.requests.selectors import annex_b_facts
-
-    facts = annex_b_facts(request=request)
-    if facts is None:
-        return []
-    return [
-        Document(
-            name=ANNEX_B_DOCUMENT % {"reference": request.reference},
-            media_type="application/pdf",
-            content=annex_b_pdf(facts=facts),
-        )
-    ]
-
-
-def status_send(
-    *,
-    request: Request,
-    from_executing_side: bool,
-    acted_by: str,
-    event: str,
-    note: str = "",
-    payload: dict[str, Any] | None = None,
-    at: datetime.datetime,
-) -> OutboxMessage | None:
-    """Tell the other side's node of a step taken on ``request`` (this side's copy), in the
-    outbox of the step's transaction.
-
-    Nothing is sent when this side's authority has no key pair on this node (it is not set
-    up for the exchange): the step stays recorded here alone, and a warning is logged."""
-    from mla.exchange.services import outbox_enqueue
-
-    executing = request.executing_authority
-    assert executing is not None
-    issuing = request.issuing_authority
-    sender, recipient = (executing, issuing) if from_executing_side else (issuing, executing)
-    if not authority_is_hosted(authority=sender):
-        logger.warning(
-            "Step %s of %s is not sent to %s: %s has no key pair on this node.",
-            event,
-            request.reference,
-            recipient.identifier,
-            sender.identifier,
-        )
-        return None
-    data = {
-        EVENT: event,
-        NOTE: note,
-        PAYLOAD: dict(payload or {}),
-        ACTED_BY: acted_by[:MAX_NAME],
-        ACTED_AT: at.isoformat(),
-        SIDE: EXECUTING if from_executing_side else ISSUING,
-        STATE: request.state,
-    }
-    return outbox_enqueue(
-        request=request,
-        kind=KIND_STATUS,
-        data=data,
-        documents=_documents(request=request, event=event) if from_executing_side else [],
-        sender=sender,
-        recipient=recipient,
-        in_reply_to=_first_message_id(request),
-    )
 
 
 def _invalid(name: str) -> ApplicationError:
@@ -219,7 +128,7 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
         )
         counterpart.issuing_follow(
             issuing=copy,
-            event=event,
+            event=Event(event),
             note=note,
             payload=payload,
             on_behalf_of=on_behalf_of,
@@ -234,7 +143,7 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
         )
         counterpart.executing_follow(
             executing=copy,
-            event=event,
+            event=Event(event),
             note=note,
             payload=payload,
             on_behalf_of=on_behalf_of,
@@ -243,13 +152,13 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
     return copy
 
 
-def received_annex_b(*, request: Request) -> bytes | None:
-    """The Annex B the executing side sent with its acknowledgement of this (issuing) copy,
-    as it was received and verified; None when it came by no message."""
-    for message in InboxMessage.objects.filter(request=request, kind=KIND_STATUS).order_by(
+def document_received(*, request: Request, name: str) -> bytes | None:
+    """The document ``name`` the other side sent with one of its steps on ``request`` (the
+    Annex B of an acknowledgement), as it was received and verified; None when it came by no
+    message."""
+    for message in InboxMessage.objects.filter(request=request, kind=MessageKind.STATUS).order_by(
         "-received_at"
     ):
-        name = ANNEX_B_DOCUMENT % {"reference": request.reference}
         if not any(
             isinstance(entry, dict) and entry.get("name") == name
             for entry in message.manifest.get("documents", [])

@@ -5,7 +5,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from mla.exchange.models import OutboxMessage
-from mla.exchange.services import outbox_deliver, outbox_requeue_stale
+from mla.exchange.outbox import outbox_deliver, outbox_requeue_stale
 
 
 @shared_task(acks_late=True)

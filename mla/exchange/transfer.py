@@ -16,10 +16,11 @@ from django.utils.translation import gettext as _
 from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.core.errors import ApplicationError
+from mla.exchange.inbox import inbox_receive
 from mla.exchange.keys import authority_is_hosted
 from mla.exchange.messages import TOO_LARGE, MessageRefused, message_file_name
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.exchange.services import inbox_receive, outbox_receipt_accept
+from mla.exchange.outbox import outbox_receipt_accept
 from mla.exchange.stored import receipt_file_name, receipt_message_id, stored_message_open
 
 # Who receives messages by file for the authority they work for: those who work the

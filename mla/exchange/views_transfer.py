@@ -24,7 +24,7 @@ from mla.core.errors import ApplicationError
 from mla.exchange.evidence import evidence_bundle, evidence_file_name
 from mla.exchange.messages import MAX_RECEIPT_BYTES, TOO_LARGE, MessageRefused
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.exchange.services import outbox_receipt_accept, outbox_retry
+from mla.exchange.outbox import outbox_receipt_accept, outbox_retry
 from mla.exchange.stored import manifest_event
 from mla.exchange.transfer import (
     inbox_receipt_file,

@@ -17,6 +17,7 @@ from mla.accounts.services import AUTHORITY_SHARED_GROUP_PREFIX as SHARED_PREFIX
 from mla.accounts.services import authority_group
 from mla.core.errors import ApplicationError
 from mla.requests.audit import audit_record
+from mla.requests.events import Event
 from mla.requests.lifecycle.rules import may_act_for_issuer
 from mla.requests.models import Request, RequestGroupObjectPermission, RequestUserObjectPermission
 
@@ -79,7 +80,7 @@ def request_share(
     else:
         assert authority is not None
         request_grant_authority(request=request, authority=authority)
-    audit_record(request=request, actor=actor, event="share", payload=payload)
+    audit_record(request=request, actor=actor, event=Event.SHARE, payload=payload)
 
 
 @transaction.atomic
@@ -96,7 +97,7 @@ def request_revoke(
     else:
         assert authority is not None
         remove_perm(VIEW, authority_group(authority=authority, shared=True), request)
-    audit_record(request=request, actor=actor, event="revoke", payload=payload)
+    audit_record(request=request, actor=actor, event=Event.REVOKE, payload=payload)
 
 
 def request_shares(*, request: Request) -> dict[str, list[str]]:

@@ -22,10 +22,8 @@ from mla.instruments.declarations import DECLARATIONS, InstrumentDeclaration
 from mla.instruments.labels import label
 from mla.requests.access import visible_requests
 from mla.requests.deadlines.engine import DeadlineState, format_remaining, in_zone
-from mla.requests.documents.annex_b import AnnexBFacts
 from mla.requests.lifecycle.rules import EXECUTING_ROLES, may_act_for_executor, may_submit
 from mla.requests.models import (
-    AuditEntry,
     Request,
     RequestGroupObjectPermission,
     RequestUserObjectPermission,
@@ -307,52 +305,3 @@ def request_deadlines(*, request: Request, user: User, language: str) -> list[De
             )
         )
     return views
-
-
-def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
-    """The facts of the Annex B acknowledgement of an EIO, once it was acknowledged."""
-    if request.instrument != "eio":
-        return None
-    entries = list(
-        AuditEntry.objects.filter(
-            request=request, event__in=["acknowledged", "forwarded", "received", "delivered"]
-        ).order_by("sequence")
-    )
-    acknowledged = next((e for e in reversed(entries) if e.event == "acknowledged"), None)
-    received = next((e for e in reversed(entries) if e.event in ("received", "delivered")), None)
-    if acknowledged is None or received is None:
-        return None
-    forwarded = next((e for e in reversed(entries) if e.event == "forwarded"), None)
-    forwarded_to = (
-        Authority.objects.filter(identifier=forwarded.payload.get("to")).first()
-        if forwarded
-        else None
-    )
-    receiving = request.executing_authority
-    assert receiving is not None
-    issuing = request.issuing_authority
-    sent = request.sent_at
-    return AnnexBFacts(
-        reference=request.reference,
-        issuing_authority_name=issuing.name,
-        issuing_authority_address=issuing.postal_address,
-        issuing_country_name=issuing.country.name,
-        date_of_issue=in_zone(sent, issuing.time_zone or "UTC").date() if sent else None,
-        received_at=request.received_at or received.at,
-        acknowledged_at=acknowledged.at,
-        receiving_authority_name=receiving.name,
-        receiving_authority_address=receiving.postal_address,
-        receiving_authority_phone=receiving.phone,
-        receiving_authority_email=receiving.email,
-        receiving_authority_zone=receiving.time_zone or "UTC",
-        receiving_file_reference="",
-        forwarded_to_name=forwarded_to.name if forwarded_to else "",
-        forwarded_to_address=forwarded_to.postal_address if forwarded_to else "",
-        forwarded_at=forwarded.at if forwarded_to and forwarded else None,
-        other_information=acknowledged.note,
-        signed_by=", ".join(
-            part for part in (acknowledged.actor_name, acknowledged.authority_name) if part
-        ),
-        issuing_language=request.issuing_language,
-        executing_language=request.executing_language,
-    )

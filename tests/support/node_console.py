@@ -228,9 +228,13 @@ def request_step(
 
 def annex_b_received(*, reference: str) -> bytes | None:
     """The Annex B that came with the acknowledgement of this node's outgoing request."""
-    from mla.exchange.status import received_annex_b
+    from mla.requests.documents.annex_b import annex_b_document_name
+    from mla.requests.lifecycle.channels import remote_channel
 
-    return received_annex_b(request=_request(reference, "outgoing"))
+    request = _request(reference, "outgoing")
+    return remote_channel().document_received(
+        request=request, name=annex_b_document_name(request=request)
+    )
 
 
 def request_copy(*, reference: str, direction: str) -> dict[str, Any] | None:
@@ -382,14 +386,14 @@ def receipt_verify(*, message_id: str) -> dict[str, Any]:
 
 def outbox_requeue() -> int:
     """What the periodic task does (outbox_requeue_task), now."""
-    from mla.exchange.services import outbox_requeue_stale
+    from mla.exchange.outbox import outbox_requeue_stale
 
     return outbox_requeue_stale()
 
 
 def outbox_retry(*, message_id: str, username: str) -> str:
     from mla.exchange.models import OutboxMessage
-    from mla.exchange.services import outbox_retry as retry
+    from mla.exchange.outbox import outbox_retry as retry
 
     message = OutboxMessage.objects.get(message_id=message_id)
     return str(retry(message=message, actor=_user(username)).state)
@@ -404,7 +408,8 @@ def outbox_flood(*, sender: str, recipient: str, count: int, document: bytes) ->
     from django.utils import timezone
 
     from mla.exchange.messages import Document
-    from mla.exchange.services import KIND_REQUEST, outbox_enqueue, request_message_data
+    from mla.exchange.models import MessageKind
+    from mla.exchange.outbox import outbox_enqueue, request_message_data
     from mla.instruments.declarations import declaration_for
     from mla.requests.models import Request
     from tests.support.samples import complete_data
@@ -428,7 +433,7 @@ def outbox_flood(*, sender: str, recipient: str, count: int, document: bytes) ->
             name = f"{request.reference}.pdf"
             message = outbox_enqueue(
                 request=request,
-                kind=KIND_REQUEST,
+                kind=MessageKind.REQUEST,
                 data=request_message_data(
                     request=request, sent_by="benchmark", request_document=name
                 ),

@@ -37,61 +37,62 @@ from django.utils.translation import gettext_lazy, ngettext
 from mla.core.errors import ApplicationError
 from mla.instruments.completeness import holds
 from mla.instruments.declarations.schema import DeadlineRule, InstrumentDeclaration
+from mla.requests.events import Event
 
 EVENT_KINDS = frozenset(
     {
-        "received",
-        "acknowledged",
-        "recognised",
-        "refused",
-        "provisional_decided",
-        "executed",
-        "partially_executed",
-        "recognition_extended",
-        "info_requested",
-        "info_answered",
-        "postponed",
-        "resumed",
-        "preserved",
-        "preservation_extended",
-        "followed_up",
-        "follow_up_decided",
-        "expired",
-        "withdrawn",
-        "forwarded",
+        Event.RECEIVED,
+        Event.ACKNOWLEDGED,
+        Event.RECOGNISED,
+        Event.REFUSED,
+        Event.PROVISIONAL_DECIDED,
+        Event.EXECUTED,
+        Event.PARTIALLY_EXECUTED,
+        Event.RECOGNITION_EXTENDED,
+        Event.INFO_REQUESTED,
+        Event.INFO_ANSWERED,
+        Event.POSTPONED,
+        Event.RESUMED,
+        Event.PRESERVED,
+        Event.PRESERVATION_EXTENDED,
+        Event.FOLLOWED_UP,
+        Event.FOLLOW_UP_DECIDED,
+        Event.EXPIRED,
+        Event.WITHDRAWN,
+        Event.FORWARDED,
     }
 )
 
-_EXECUTED = frozenset({"executed", "partially_executed"})
-_DECIDED = frozenset({"recognised", "refused"}) | _EXECUTED
+_EXECUTED = frozenset({Event.EXECUTED, Event.PARTIALLY_EXECUTED})
+_DECIDED = frozenset({Event.RECOGNISED, Event.REFUSED}) | _EXECUTED
 
 # The events that fulfil each deadline, by DeadlineRule.code. A declaration's deadline
 # must be listed here, so that a new rule cannot silently never be met.
-MET_BY: Mapping[str, frozenset[str]] = {
-    "acknowledgement": frozenset({"acknowledged"}),
+MET_BY: Mapping[str, frozenset[Event]] = {
+    "acknowledgement": frozenset({Event.ACKNOWLEDGED}),
     "recognition": _DECIDED,
-    "provisional_measures": _DECIDED | {"provisional_decided"},
+    "provisional_measures": _DECIDED | {Event.PROVISIONAL_DECIDED},
     "execution": _EXECUTED,
     "requested_date": _EXECUTED,
-    "preservation": frozenset({"follow_up_decided"}),
+    "preservation": frozenset({Event.FOLLOW_UP_DECIDED}),
 }
 
 _FOLLOW_UP = "follow_up"
 # Suspensions: the event starting one -> (its name, the deadlines it holds).
 _SUSPENDED_BY: Mapping[str, tuple[str, frozenset[str]]] = {
-    "info_requested": ("info", frozenset({"recognition", "execution"})),
-    "postponed": ("postponement", frozenset({"execution"})),  # Art. 15
+    Event.INFO_REQUESTED: ("info", frozenset({"recognition", "execution"})),
+    Event.POSTPONED: ("postponement", frozenset({"execution"})),  # Art. 15
     # Art. 29(7): kept until the follow-up request is decided, however long that takes.
-    "followed_up": (_FOLLOW_UP, frozenset({"preservation"})),
+    Event.FOLLOWED_UP: (_FOLLOW_UP, frozenset({"preservation"})),
 }
 _RESUMED_BY: Mapping[str, str] = {
-    "info_answered": "info",
-    "resumed": "postponement",
-    "follow_up_decided": _FOLLOW_UP,
-    "expired": _FOLLOW_UP,
+    Event.INFO_ANSWERED: "info",
+    Event.RESUMED: "postponement",
+    Event.FOLLOW_UP_DECIDED: _FOLLOW_UP,
+    Event.EXPIRED: _FOLLOW_UP,
 }
-_CANCELLING = frozenset({"withdrawn", "forwarded"})
-_FIXED_DATE_START = "received"
+_CANCELLING = frozenset({Event.WITHDRAWN, Event.FORWARDED})
+_FIXED_DATE_START = Event.RECEIVED
 _RECOGNITION_EXTENSION_MAX_DAYS = 30  # Art. 12(5)
 
 

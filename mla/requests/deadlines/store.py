@@ -21,16 +21,18 @@ from mla.requests.deadlines.engine import (
     LifecycleEvent,
     deadline_schedule,
 )
+from mla.requests.events import Event
 from mla.requests.models import AuditEntry, Deadline, Request
 
-# Audit events named differently from the engine's kinds.
-_ENGINE_KINDS = {
-    "delivered": ("received",),  # the issuing copy: received by the executing authority
-    "withdraw": ("withdrawn",),
+# The issuing copy's own events that stand for the executing side's: the engine computes
+# both copies' deadlines from the executing side's events.
+_ENGINE_KINDS: dict[str, tuple[str, ...]] = {
+    Event.DELIVERED: (Event.RECEIVED,),  # received by the executing authority
+    Event.WITHDRAW: (Event.WITHDRAWN,),
 }
 # On the issuing copy a forward means the competent authority received it: the clocks
 # start again from that receipt.
-_ISSUING_FORWARDED = ("forwarded", "received")
+_ISSUING_FORWARDED = (Event.FORWARDED, Event.RECEIVED)
 
 OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.EXTENDED)
 # Deadlines still to be met, overdue ones included: the nearest is the request's next.
@@ -38,7 +40,7 @@ PENDING_STATES = (*OPEN_STATES, DeadlineState.MISSED)
 
 
 def _engine_kinds(*, request: Request, event: str) -> tuple[str, ...]:
-    if event == "forwarded" and request.direction == Request.Direction.OUTGOING:
+    if event == Event.FORWARDED and request.direction == Request.Direction.OUTGOING:
         return _ISSUING_FORWARDED
     if event in _ENGINE_KINDS:
         return _ENGINE_KINDS[event]
@@ -80,7 +82,7 @@ def received_copy_next_due(*, request: Request, at: datetime.datetime) -> dateti
     each write of a row."""
     events = [
         LifecycleEvent(kind=kind, at=at, payload={})
-        for kind in _engine_kinds(request=request, event="received")
+        for kind in _engine_kinds(request=request, event=Event.RECEIVED)
     ]
     computed = _schedule(request=request, events=events, now=timezone.now())
     return _next_due(request=request, deadlines=computed)

@@ -121,3 +121,22 @@ def executor_told(*, request: Request, event: str) -> None:
         kind=Kind.REQUEST_STATE_CHANGED,
         subject=STATE_CHANGED,
     )
+
+
+_CHASED_SUBJECT = gettext_noop("%(authority)s asks where %(reference)s stands")
+_CHASED_BODY = gettext_noop("%(person)s (%(authority)s) is waiting for news of this request.")
+
+
+def chase_told(*, executing: Request, person: str, authority: str, note: str) -> None:
+    """The executing copy's holder hears of the chase, or while nobody holds it, its staff;
+    each in their language."""
+    send(
+        recipients=executing_side(request=executing),
+        request=executing,
+        # Not a new kind: that would change the notification model's choices.
+        kind=Kind.REQUEST_STATE_CHANGED,
+        subject=_CHASED_SUBJECT,
+        body=_CHASED_BODY,
+        values={"authority": authority, "person": person},
+        postscript=note,
+    )

@@ -22,6 +22,7 @@ from mla.core.errors import ApplicationError
 from mla.core.pagination import aware_or_none, cursor_decode, cursor_encode
 from mla.instruments.declarations import DECLARATIONS
 from mla.requests.audit import audit_record
+from mla.requests.events import Event
 from mla.requests.lifecycle.executing import request_acknowledge, request_assign, require_executor
 from mla.requests.models import Request, Urgency
 
@@ -290,5 +291,5 @@ def request_handover_note_set(*, request: Request, actor: User, note: str) -> Re
     text = note.strip()[:2000]
     request.handover_note = text
     request.save(update_fields=["handover_note", "updated_at"])
-    audit_record(request=request, actor=actor, event="handover_note", note=text)
+    audit_record(request=request, actor=actor, event=Event.HANDOVER_NOTE, note=text)
     return request

@@ -17,17 +17,15 @@ from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.pagination import keyset_page
 from mla.instruments.declarations import declaration_for
 from mla.instruments.labels import label
-from mla.notifications.kinds import Kind
 from mla.requests.deadlines.engine import DeadlineState, format_remaining, in_zone
 from mla.requests.deadlines.store import PENDING_STATES
-from mla.requests.desk import notify
+from mla.requests.events import EXECUTING_SIDE_EVENTS, ISSUING_SIDE_EVENTS, Event
 from mla.requests.lifecycle import counterpart
 from mla.requests.lifecycle.rules import may_act_for_issuer
 from mla.requests.lifecycle.runner import record_act
@@ -54,56 +52,14 @@ CHASEABLE = (
 NO_ACKNOWLEDGEMENT_AFTER = datetime.timedelta(days=7)
 NO_DECISION_AFTER = datetime.timedelta(days=30)
 CHASE_INTERVAL = datetime.timedelta(hours=24)
-CHASED = "chased"
+CHASED = Event.CHASED
 
-# Steps only the executing side takes, as recorded on the issuing copy.
-EXECUTING_SIDE_EVENTS = (
-    "delivered",
-    "acknowledged",
-    "recognised",
-    "execution_started",
-    "executed",
-    "partially_executed",
-    "refused",
-    "postponed",
-    "resumed",
-    "info_requested",
-    "forwarded",
-    "recognition_extended",
-    "provisional_decided",
-    "preserved",
-    "preservation_extended",
-    "expired",
-)
-# Acts on the issuing copy by its own side, or by validators and colleagues it was shared
-# with (whose authority is not the issuer's either): never news from the executing side.
-ISSUING_SIDE_EVENTS = (
-    "created",
-    "duplicated",
-    "linked",
-    "unlinked",
-    "attachment_added",
-    "attachment_removed",
-    "note",
-    "submit",
-    "validate",
-    "return_for_changes",
-    "withdraw",
-    "share",
-    "revoke",
-    "downloaded",
-    "sent",
-    CHASED,
-)
 # Read per request and event: when it was delivered (or forwarded to the competent
 # authority, which restarts the wait), acknowledged, and last chased.
-MARKER_EVENTS = ("delivered", "forwarded", "acknowledged", CHASED)
+MARKER_EVENTS = (Event.DELIVERED, Event.FORWARDED, Event.ACKNOWLEDGED, CHASED)
 
 NO_ACKNOWLEDGEMENT = "no_acknowledgement"
 NO_DECISION = "no_decision"
-
-CHASED_SUBJECT = gettext_noop("%(authority)s asks where %(reference)s stands")
-CHASED_BODY = gettext_noop("%(person)s (%(authority)s) is waiting for news of this request.")
 
 
 @dataclass(frozen=True)
@@ -277,21 +233,6 @@ def tracker_rows(
             )
         )
     return TrackerPage(rows=rows, next_cursor=page.next_cursor, first=page.first)
-
-
-def chase_told(*, executing: Request, person: str, authority: str, note: str) -> None:
-    """The executing copy's holder hears of the chase, or while nobody holds it, its staff;
-    each in their language."""
-    notify.send(
-        recipients=notify.executing_side(request=executing),
-        request=executing,
-        # Not a new kind: that would change the notification model's choices.
-        kind=Kind.REQUEST_STATE_CHANGED,
-        subject=CHASED_SUBJECT,
-        body=CHASED_BODY,
-        values={"authority": authority, "person": person},
-        postscript=note,
-    )
 
 
 @transaction.atomic

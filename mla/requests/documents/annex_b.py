@@ -16,9 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from contact_points.models import Authority
 from mla.instruments.labels import FALLBACK_LANGUAGE, has_language
+from mla.requests.deadlines.engine import in_zone
 from mla.requests.documents.rendering import Entry, Labels, bilingual_labels, html_to_pdf
-from mla.requests.models import canonical_json
+from mla.requests.events import Event
+from mla.requests.lifecycle.channels import StepDocument, remote_channel
+from mla.requests.models import AuditEntry, Request, canonical_json
 
 ANNEX_B_JSON_NAME = "annex_b.json"
 
@@ -204,3 +208,95 @@ def annex_b_pdf(*, facts: AnnexBFacts) -> bytes:
         json_name=ANNEX_B_JSON_NAME,
         json_description="EIO Annex B acknowledgement of receipt: the facts (JSON)",
     )
+
+
+def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
+    """The facts of the Annex B acknowledgement of an EIO, once it was acknowledged."""
+    if request.instrument != "eio":
+        return None
+    entries = list(
+        AuditEntry.objects.filter(
+            request=request,
+            event__in=[Event.ACKNOWLEDGED, Event.FORWARDED, Event.RECEIVED, Event.DELIVERED],
+        ).order_by("sequence")
+    )
+    acknowledged = next((e for e in reversed(entries) if e.event == Event.ACKNOWLEDGED), None)
+    received = next(
+        (e for e in reversed(entries) if e.event in (Event.RECEIVED, Event.DELIVERED)), None
+    )
+    if acknowledged is None or received is None:
+        return None
+    forwarded = next((e for e in reversed(entries) if e.event == Event.FORWARDED), None)
+    forwarded_to = (
+        Authority.objects.filter(identifier=forwarded.payload.get("to")).first()
+        if forwarded
+        else None
+    )
+    receiving = request.executing_authority
+    assert receiving is not None
+    issuing = request.issuing_authority
+    sent = request.sent_at
+    return AnnexBFacts(
+        reference=request.reference,
+        issuing_authority_name=issuing.name,
+        issuing_authority_address=issuing.postal_address,
+        issuing_country_name=issuing.country.name,
+        date_of_issue=in_zone(sent, issuing.time_zone or "UTC").date() if sent else None,
+        received_at=request.received_at or received.at,
+        acknowledged_at=acknowledged.at,
+        receiving_authority_name=receiving.name,
+        receiving_authority_address=receiving.postal_address,
+        receiving_authority_phone=receiving.phone,
+        receiving_authority_email=receiving.email,
+        receiving_authority_zone=receiving.time_zone or "UTC",
+        receiving_file_reference="",
+        forwarded_to_name=forwarded_to.name if forwarded_to else "",
+        forwarded_to_address=forwarded_to.postal_address if forwarded_to else "",
+        forwarded_at=forwarded.at if forwarded_to and forwarded else None,
+        other_information=acknowledged.note,
+        signed_by=", ".join(
+            part for part in (acknowledged.actor_name, acknowledged.authority_name) if part
+        ),
+        issuing_language=request.issuing_language,
+        executing_language=request.executing_language,
+    )
+
+
+ANNEX_B_DOCUMENT = "annex-b-%(reference)s.pdf"
+
+
+def step_documents(*, request: Request, event: str) -> list[StepDocument]:
+    """The documents that go to the issuing side with a step of the executing side: an EIO's
+    acknowledgement carries its Annex B (Directive 2014/41/EU, Art. 16(1))."""
+    if event != Event.ACKNOWLEDGED or request.instrument != "eio":
+        return []
+    facts = annex_b_facts(request=request)
+    if facts is None:
+        return []
+    return [
+        StepDocument(
+            name=annex_b_document_name(request=request),
+            media_type="application/pdf",
+            content=annex_b_pdf(facts=facts),
+        )
+    ]
+
+
+def annex_b_document_name(*, request: Request) -> str:
+    return ANNEX_B_DOCUMENT % {"reference": request.reference}
+
+
+def annex_b_content(*, request: Request) -> bytes | None:
+    """The Annex B of an acknowledged EIO, as a PDF; None before it is acknowledged. On the
+    issuing side of another node's acknowledgement it is the Annex B that node signed and
+    sent, as received, rather than one drawn here from this copy's timeline."""
+    facts = annex_b_facts(request=request)
+    if facts is None:
+        return None
+    if request.direction == Request.Direction.OUTGOING:
+        received = remote_channel().document_received(
+            request=request, name=annex_b_document_name(request=request)
+        )
+        if received is not None:
+            return received
+    return annex_b_pdf(facts=facts)

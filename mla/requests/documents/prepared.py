@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from mla.requests.documents.rendering import request_pdf
+from mla.requests.lifecycle import channels
 from mla.requests.models import Request
 
 logger = logging.getLogger(__name__)
@@ -51,12 +52,15 @@ def request_document_prepare(*, request_id: int) -> bool:
 
 def request_document_prepare_on_commit(*, request: Request) -> None:
     """Have a worker make the PDF of a request that just became ready, when it will leave
-    by the exchange (a request delivered on this node needs none)."""
-    from mla.requests.lifecycle.counterpart import hosted_here
+    by the remote channel (a request delivered on this node needs none)."""
     from mla.requests.tasks import request_document_prepare_task
 
     authority = request.executing_authority
-    if request.state not in _FROZEN or authority is None or hosted_here(authority=authority):
+    if (
+        request.state not in _FROZEN
+        or authority is None
+        or channels.authority_served_here(authority=authority)
+    ):
         return
     request_id = request.pk
     # robust: without a broker the PDF is simply made when the request is sent.

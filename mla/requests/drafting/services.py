@@ -21,6 +21,7 @@ from mla.requests.access import request_grant_authority
 from mla.requests.audit import audit_record
 from mla.requests.derived import request_derived_refresh
 from mla.requests.drafting.attachments import document_type_check
+from mla.requests.events import Event
 from mla.requests.models import Attachment, Request, RequestLink
 from mla.requests.selectors import receiving_authorities
 
@@ -113,7 +114,7 @@ def request_create(
     audit_record(
         request=request,
         actor=actor,
-        event="created",
+        event=Event.CREATED,
         to_state=request.state,
         payload={"type": declaration.code, "executing_country": executing_country.code},
     )
@@ -182,7 +183,7 @@ def request_duplicate(*, request: Request, actor: User) -> Request:
     duplicate.save(update_fields=["data", "executing_language"])
     request_derived_refresh(request=duplicate)
     audit_record(
-        request=duplicate, actor=actor, event="duplicated", payload={"from": request.reference}
+        request=duplicate, actor=actor, event=Event.DUPLICATED, payload={"from": request.reference}
     )
     return duplicate
 
@@ -199,7 +200,7 @@ def request_link(*, request: Request, target: Request, actor: User, note: str = 
     audit_record(
         request=request,
         actor=actor,
-        event="linked",
+        event=Event.LINKED,
         note=link.note,
         payload={"to": target.reference},
     )
@@ -212,7 +213,7 @@ def request_unlink(*, request: Request, target: Request, actor: User) -> None:
     deleted, _rows = RequestLink.objects.filter(from_request=request, to_request=target).delete()
     if deleted:
         audit_record(
-            request=request, actor=actor, event="unlinked", payload={"to": target.reference}
+            request=request, actor=actor, event=Event.UNLINKED, payload={"to": target.reference}
         )
 
 
@@ -245,7 +246,7 @@ def attachment_add(*, request: Request, actor: User, name: str, content: bytes) 
     audit_record(
         request=request,
         actor=actor,
-        event="attachment_added",
+        event=Event.ATTACHMENT_ADDED,
         payload={"name": attachment.name, "sha256": digest, "size": attachment.size},
     )
     return attachment
@@ -257,7 +258,7 @@ def attachment_remove(*, attachment: Attachment, actor: User) -> None:
     audit_record(
         request=attachment.request,
         actor=actor,
-        event="attachment_removed",
+        event=Event.ATTACHMENT_REMOVED,
         payload={"name": attachment.name, "sha256": attachment.sha256},
     )
     # The file goes once the row is gone for good: a rolled-back removal keeps both.
@@ -269,4 +270,6 @@ def attachment_remove(*, attachment: Attachment, actor: User) -> None:
 @transaction.atomic
 def request_download_record(*, request: Request, actor: User, document: str) -> None:
     """Record that someone took a copy of a confidential request."""
-    audit_record(request=request, actor=actor, event="downloaded", payload={"document": document})
+    audit_record(
+        request=request, actor=actor, event=Event.DOWNLOADED, payload={"document": document}
+    )

@@ -1,11 +1,12 @@
-"""Keeping both sides' copies of a request in step on one node.
+"""Keeping both sides' copies of a request in step: the local channel, and the router.
 
-When the issuing and the receiving authority are both hosted on this node, each has its own
+When the issuing and the receiving authority are both served on this node, each has its own
 copy (its own state, timeline, deadlines and permissions) as it would on two nodes. A step
 on one side is recorded on the other's copy here, in the same transaction, as the node itself
-acting on behalf of the other side. Between nodes the exchange carries the same steps as
-signed messages; the table of which executing-side step moves the issuing copy where is
-shared by both routes.
+acting on behalf of the other side. When the other side is served on another node, the step
+leaves through the remote channel (mla.requests.lifecycle.channels), which carries the same
+steps as messages; the tables below of which step moves the other copy where serve both
+routes: the other node applies them with ``issuing_follow`` and ``executing_follow``.
 """
 
 import copy
@@ -17,25 +18,29 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
-from mla.requests.access import request_grant_authority
-from mla.requests.audit import audit_append
-from mla.requests.deadlines.store import deadlines_refresh, received_copy_next_due
-from mla.requests.derived import request_derived_assign, request_derived_refresh
 from mla.requests.desk import notify
+from mla.requests.documents.annex_b import step_documents
+from mla.requests.events import DECISIONS, Event
+from mla.requests.lifecycle import channels
+from mla.requests.lifecycle.receiving import (
+    ReceivedAttachment,
+    ReceivedRequest,
+    received_copy_create,
+)
 from mla.requests.lifecycle.runner import record_act, run_transition
-from mla.requests.models import Attachment, Request
+from mla.requests.models import Request
 
 State = Request.State
 
 # The issuing copy's state after each step of the executing side, and the states it may be
 # in for that step to apply: anything else means the copies disagree, which is refused.
-FOLLOWS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "acknowledged": (State.ACKNOWLEDGED, (State.DELIVERED,)),
-    "recognised": (State.RECOGNISED, (State.DELIVERED, State.ACKNOWLEDGED)),
-    "execution_started": (State.IN_EXECUTION, (State.RECOGNISED,)),
-    "executed": (State.EXECUTED, (State.RECOGNISED, State.IN_EXECUTION)),
-    "partially_executed": (State.PARTIALLY_EXECUTED, (State.RECOGNISED, State.IN_EXECUTION)),
-    "refused": (
+FOLLOWS: dict[Event, tuple[str, tuple[str, ...]]] = {
+    Event.ACKNOWLEDGED: (State.ACKNOWLEDGED, (State.DELIVERED,)),
+    Event.RECOGNISED: (State.RECOGNISED, (State.DELIVERED, State.ACKNOWLEDGED)),
+    Event.EXECUTION_STARTED: (State.IN_EXECUTION, (State.RECOGNISED,)),
+    Event.EXECUTED: (State.EXECUTED, (State.RECOGNISED, State.IN_EXECUTION)),
+    Event.PARTIALLY_EXECUTED: (State.PARTIALLY_EXECUTED, (State.RECOGNISED, State.IN_EXECUTION)),
+    Event.REFUSED: (
         State.REFUSED,
         (
             State.DELIVERED,
@@ -45,29 +50,24 @@ FOLLOWS: dict[str, tuple[str, tuple[str, ...]]] = {
             State.POSTPONED,
         ),
     ),
-    "postponed": (State.POSTPONED, (State.RECOGNISED, State.IN_EXECUTION)),
-    "info_requested": (
+    Event.POSTPONED: (State.POSTPONED, (State.RECOGNISED, State.IN_EXECUTION)),
+    Event.INFO_REQUESTED: (
         State.INFO_REQUESTED,
         (State.DELIVERED, State.ACKNOWLEDGED, State.RECOGNISED, State.IN_EXECUTION),
     ),
-    "preserved": (State.PRESERVED, (State.DELIVERED, State.ACKNOWLEDGED)),
-    "preservation_extended": (State.EXTENDED, (State.PRESERVED, State.EXTENDED)),
-    "followed_up": (State.FOLLOWED_UP, (State.PRESERVED, State.EXTENDED)),
-    "expired": (State.EXPIRED, (State.PRESERVED, State.EXTENDED, State.FOLLOWED_UP)),
+    Event.PRESERVED: (State.PRESERVED, (State.DELIVERED, State.ACKNOWLEDGED)),
+    Event.PRESERVATION_EXTENDED: (State.EXTENDED, (State.PRESERVED, State.EXTENDED)),
+    Event.FOLLOWED_UP: (State.FOLLOWED_UP, (State.PRESERVED, State.EXTENDED)),
+    Event.EXPIRED: (State.EXPIRED, (State.PRESERVED, State.EXTENDED, State.FOLLOWED_UP)),
     # Resuming goes back to where the issuing copy was before; see _resume_target.
-    "resumed": ("", (State.POSTPONED,)),
-    "info_answered": ("", (State.INFO_REQUESTED,)),
+    Event.RESUMED: ("", (State.POSTPONED,)),
+    Event.INFO_ANSWERED: ("", (State.INFO_REQUESTED,)),
     # Received by the competent authority it was forwarded to.
-    "forwarded": (State.DELIVERED, (State.DELIVERED, State.ACKNOWLEDGED)),
+    Event.FORWARDED: (State.DELIVERED, (State.DELIVERED, State.ACKNOWLEDGED)),
 }
 
 # Steps of the executing side the issuing copy records without changing state.
-RECORDED_ONLY = ("recognition_extended", "provisional_decided")
-
-
-def hosted_here(*, authority: Authority) -> bool:
-    """Whether the authority works on this node (it has active users here)."""
-    return authority.users.filter(is_active=True).exists()
+RECORDED_ONLY = (Event.RECOGNITION_EXTENDED, Event.PROVISIONAL_DECIDED)
 
 
 def _side(actor: User | None, authority: Authority) -> tuple[str, str]:
@@ -85,93 +85,46 @@ def receive_copy(
 ) -> Request:
     """Create ``authority``'s incoming copy of ``source`` (an outgoing request, or a received
     one being forwarded), received now, visible to that authority."""
-    if Request.objects.filter(
-        direction=Request.Direction.INCOMING,
-        issuing_authority_id=source.issuing_authority_id,
-        reference=source.reference,
-        executing_authority=authority,
-    ).exists():
-        raise ApplicationError(
-            _("%(authority)s has already received this request.") % {"authority": authority.name}
-        )
-    incoming = Request(
-        reference=source.reference,
-        direction=Request.Direction.INCOMING,
-        declaration_code=source.declaration_code,
-        issuing_authority_id=source.issuing_authority_id,
-        executing_country_id=source.executing_country_id,
-        executing_authority=authority,
-        validating_authority_id=source.validating_authority_id,
-        data=copy.deepcopy(source.data),
-        issuing_language=source.issuing_language,
-        executing_language=source.executing_language,
-        state=State.RECEIVED,
-        sent_at=source.sent_at,
-        received_at=at,
-    )
-    # Derived from the copy's own data and parties, so that its INSERT carries them.
-    request_derived_assign(request=incoming)
-    incoming.next_due_at = received_copy_next_due(request=incoming, at=at)
-    incoming.save()
-    request_derived_refresh(request=incoming, created=True)
-    request_grant_authority(request=incoming, authority=authority)
-    Attachment.objects.bulk_create(
-        Attachment(
-            request=incoming,
-            file=attachment.file.name,  # content-addressed: both copies share the stored file
-            name=attachment.name,
-            media_type=attachment.media_type,
-            size=attachment.size,
-            sha256=attachment.sha256,
-            uploaded_by_id=attachment.uploaded_by_id,
-        )
-        for attachment in source.attachments.all()
-    )
-    received_copy_record(
-        incoming=incoming,
-        payload={
-            "from": sender.identifier,
-            "data_sha256": incoming.data_digest,
-            "attachments": [a.sha256 for a in source.attachments.all()],
-        },
+    return received_copy_create(
+        received=ReceivedRequest(
+            reference=source.reference,
+            declaration_code=source.declaration_code,
+            issuing_authority=source.issuing_authority,
+            executing_country_id=source.executing_country_id,
+            validating_authority_id=source.validating_authority_id,
+            data=copy.deepcopy(source.data),
+            issuing_language=source.issuing_language,
+            executing_language=source.executing_language,
+            sent_at=source.sent_at,
+        ),
+        authority=authority,
+        attachments=[
+            ReceivedAttachment(
+                name=attachment.name,
+                media_type=attachment.media_type,
+                size=attachment.size,
+                sha256=attachment.sha256,
+                # Content-addressed: both copies share the stored file.
+                stored_name=attachment.file.name or "",
+                uploaded_by_id=attachment.uploaded_by_id,
+            )
+            for attachment in source.attachments.all()
+        ],
+        evidence={},
         on_behalf_of=_side(actor, sender),
         at=at,
     )
-    return incoming
-
-
-def received_copy_record(
-    *,
-    incoming: Request,
-    payload: dict[str, object],
-    on_behalf_of: tuple[str, str],
-    at: datetime.datetime,
-) -> None:
-    """What follows the creation of a received copy, from this node or another: its first
-    audit entry ("received"), its deadlines, and its executing staff told."""
-    trail = audit_append(
-        request=incoming,
-        actor=None,
-        event="received",
-        to_state=incoming.state,
-        payload=payload,
-        on_behalf_of=on_behalf_of,
-        at=at,
-        first=True,
-    )
-    deadlines_refresh(request=incoming, entries=trail, created=True)
-    notify.request_received(request=incoming)
 
 
 def deliver(*, request: Request, actor: User, at: datetime.datetime) -> None:
-    """Deliver a sent request when its executing authority is hosted here."""
+    """Deliver a sent request: here when its executing authority is served on this node,
+    else through the remote channel (the request stays "sent" until its receipt)."""
     authority = request.executing_authority
     assert authority is not None
-    if not hosted_here(authority=authority):
-        # Between nodes the exchange delivers it; the request stays "sent" until then.
-        from mla.exchange.services import request_transmit
-
-        request_transmit(request=request, sent_by=_side(actor, request.issuing_authority)[0])
+    if not channels.authority_served_here(authority=authority):
+        channels.remote_channel().request_deliver(
+            request=request, sent_by=_side(actor, request.issuing_authority)[0]
+        )
         return
     incoming = receive_copy(
         source=request,
@@ -187,7 +140,7 @@ def deliver(*, request: Request, actor: User, at: datetime.datetime) -> None:
         request=request,
         actor=None,
         action="follow_executing_side",
-        event="delivered",
+        event=Event.DELIVERED,
         arguments=(State.DELIVERED,),
         payload={"to": authority.identifier},
         on_behalf_of=(_("the node"), authority.name),
@@ -204,21 +157,21 @@ def _tell_other_node(
     request: Request,
     from_executing_side: bool,
     acted_by: str,
-    event: str,
+    event: Event,
     note: str,
     payload: dict[str, Any] | None,
     at: datetime.datetime,
 ) -> None:
-    """The other side's copy is on another node: the step goes there as a status message."""
-    from mla.exchange.status import status_send
-
-    status_send(
+    """The other side's copy is on another node: the step goes there by the remote channel,
+    with the documents that belong to it."""
+    channels.remote_channel().step_tell(
         request=request,
         from_executing_side=from_executing_side,
         acted_by=acted_by,
         event=event,
         note=note,
         payload=payload,
+        documents=step_documents(request=request, event=event) if from_executing_side else [],
         at=at,
     )
 
@@ -227,18 +180,18 @@ def executor_step(
     *,
     request: Request,
     actor: User | None,
-    event: str,
+    event: Event,
     note: str = "",
     payload: dict[str, Any] | None = None,
     forwarded_copy: Request | None = None,
     at: datetime.datetime,
 ) -> None:
     """Record a step of the executing side (``request`` is its copy) on the issuing copy:
-    here when the issuing authority is on this node, else by a status message."""
+    here when the issuing authority is served on this node, else by the remote channel."""
     issuing = request.counterpart
     on_behalf_of = _side(actor, request.executing_authority or request.issuing_authority)
     if issuing is None:
-        if not hosted_here(authority=request.issuing_authority):
+        if not channels.authority_served_here(authority=request.issuing_authority):
             _tell_other_node(
                 request=request,
                 from_executing_side=True,
@@ -249,7 +202,7 @@ def executor_step(
                 at=at,
             )
         return
-    if event == "forwarded":
+    if event == Event.FORWARDED:
         # The forwarding copy no longer answers for it; the one-to-one moves to the new copy.
         request.counterpart = None
         request.save(update_fields=["counterpart"])
@@ -267,7 +220,7 @@ def executor_step(
 def issuing_follow(
     *,
     issuing: Request,
-    event: str,
+    event: Event,
     note: str = "",
     payload: dict[str, Any] | None = None,
     on_behalf_of: tuple[str, str],
@@ -298,15 +251,15 @@ def issuing_follow(
             )
             % {"state": issuing.get_state_display()}
         )
-    if event in ("resumed", "info_answered"):
+    if event in (Event.RESUMED, Event.INFO_ANSWERED):
         target = _resume_target(issuing)
     previous = issuing.state
     competent: Authority | None = None
-    if event == "forwarded":
+    if event == Event.FORWARDED:
         competent = _competent_authority(issuing=issuing, payload=payload, copy=forwarded_copy)
 
     def prepare() -> None:
-        if event in ("postponed", "info_requested"):
+        if event in (Event.POSTPONED, Event.INFO_REQUESTED):
             issuing.resume_state = previous
         if competent is not None:
             issuing.executing_authority = competent
@@ -357,7 +310,7 @@ def _competent_authority(
 def _deliver_to_competent(*, issuing: Request, authority: Authority, at: datetime.datetime) -> None:
     """The forwarding side could not pass it on itself (the competent authority works on
     another node): the issuing side sends it there, as the node."""
-    if hosted_here(authority=authority):
+    if channels.authority_served_here(authority=authority):
         incoming = receive_copy(
             source=issuing, authority=authority, actor=None, sender=issuing.issuing_authority, at=at
         )
@@ -366,25 +319,19 @@ def _deliver_to_competent(*, issuing: Request, authority: Authority, at: datetim
         issuing.counterpart = incoming
         issuing.save(update_fields=["counterpart"])
         return
-    from mla.exchange.services import request_transmit
-
     try:
-        request_transmit(request=issuing, sent_by=_("the node"))
+        channels.remote_channel().request_deliver(request=issuing, sent_by=_("the node"))
     except ApplicationError as error:
         # The forwarding stands (it happened there); that it could not be sent on is recorded
         # on the timeline, for the issuing side to send it by another channel.
         record_act(
             request=issuing,
             actor=None,
-            event="not_transmitted",
+            event=Event.NOT_TRANSMITTED,
             note=error.message,
             payload={"to": authority.identifier},
             at=at,
         )
-
-
-# The steps that decide a request, and so release a preservation it follows up.
-DECISIONS = ("recognised", "refused", "executed", "partially_executed")
 
 
 def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime) -> None:
@@ -398,15 +345,17 @@ def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime
         for copy_ in (preservation, preservation.counterpart):
             if copy_ is None or copy_.state != State.FOLLOWED_UP:
                 continue
-            if copy_.audit_entries.filter(event="follow_up_decided").exists():
+            if copy_.audit_entries.filter(event=Event.FOLLOW_UP_DECIDED).exists():
                 continue
-            record_act(request=copy_, actor=None, event="follow_up_decided", payload=payload, at=at)
+            record_act(
+                request=copy_, actor=None, event=Event.FOLLOW_UP_DECIDED, payload=payload, at=at
+            )
             if copy_ is preservation and preservation.counterpart is None:
                 # The preserving authority is on another node: it hears of it there.
                 issuer_step(
                     request=preservation,
                     actor=None,
-                    event="follow_up_decided",
+                    event=Event.FOLLOW_UP_DECIDED,
                     payload=payload,
                     at=at,
                 )
@@ -414,11 +363,11 @@ def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime
 
 # Steps of the issuing side the executing copy records without changing state, and the
 # transition each of the others takes there.
-ISSUER_RECORDED_ONLY = ("chased", "follow_up_decided")
+ISSUER_RECORDED_ONLY = (Event.CHASED, Event.FOLLOW_UP_DECIDED)
 ISSUER_ACTIONS = {
-    "info_answered": "receive_information",
-    "followed_up": "record_follow_up",
-    "withdrawn": "record_withdrawal",
+    Event.INFO_ANSWERED: "receive_information",
+    Event.FOLLOWED_UP: "record_follow_up",
+    Event.WITHDRAWN: "record_withdrawal",
 }
 
 
@@ -426,13 +375,13 @@ def issuer_step(
     *,
     request: Request,
     actor: User | None,
-    event: str,
+    event: Event,
     note: str = "",
     payload: dict[str, Any] | None = None,
     at: datetime.datetime,
 ) -> None:
     """Record a step of the issuing side (``request`` is its copy) on the executing copy:
-    here when the executing authority is on this node, else by a status message."""
+    here when the executing authority is served on this node, else by the remote channel."""
     executing = request.counterpart
     on_behalf_of = _side(actor, request.issuing_authority)
     if executing is None:
@@ -458,20 +407,21 @@ def issuer_step(
 
 
 def _transmitted(request: Request) -> bool:
-    """Whether the executing copy is on another node: the request went there by the exchange."""
+    """Whether the executing copy is on another node: the request went there by the remote
+    channel."""
     authority = request.executing_authority
     return (
         authority is not None
-        and not hosted_here(authority=authority)
-        # Sent by the exchange (to it, or to the authority that forwarded it there).
-        and request.outbox_messages.filter(kind="request").exists()
+        and not channels.authority_served_here(authority=authority)
+        # Sent by the remote channel (to it, or to the authority that forwarded it there).
+        and channels.remote_channel().request_transmitted(request=request)
     )
 
 
 def executing_follow(
     *,
     executing: Request,
-    event: str,
+    event: Event,
     note: str = "",
     payload: dict[str, Any] | None = None,
     on_behalf_of: tuple[str, str],
@@ -480,12 +430,12 @@ def executing_follow(
     """The executing copy follows a step of the issuing side, taken on this node or received
     in a status message."""
     if event in ISSUER_RECORDED_ONLY:
-        if event == "follow_up_decided" and (
+        if event == Event.FOLLOW_UP_DECIDED and (
             executing.state != State.FOLLOWED_UP
             or executing.audit_entries.filter(event=event).exists()
         ):
             return
-        if event == "chased" and not executing.is_open:
+        if event == Event.CHASED and not executing.is_open:
             return
         record_act(
             request=executing,
@@ -496,10 +446,8 @@ def executing_follow(
             on_behalf_of=on_behalf_of,
             at=at,
         )
-        if event == "chased":
-            from mla.requests.desk.tracker import chase_told
-
-            chase_told(
+        if event == Event.CHASED:
+            notify.chase_told(
                 executing=executing, person=on_behalf_of[0], authority=on_behalf_of[1], note=note
             )
         return

@@ -3,7 +3,7 @@
 Only contact-point or central-authority staff of the receiving authority take them (see
 lifecycle_rules.may_act_for_executor). Each is one transaction: the step on this copy, its
 audit entry and deadlines, and the same step recorded on the issuing copy when it is
-hosted here (mla.requests.lifecycle.counterpart).
+served here (mla.requests.lifecycle.counterpart).
 """
 
 import datetime
@@ -17,7 +17,8 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.instruments.declarations import declaration_for
 from mla.requests.deadlines.store import extension_check
-from mla.requests.lifecycle import counterpart
+from mla.requests.events import Event
+from mla.requests.lifecycle import channels, counterpart
 from mla.requests.lifecycle.rules import may_act_for_executor
 from mla.requests.lifecycle.runner import check_expected_state, record_act, run_transition
 from mla.requests.models import REFUSAL_GROUNDS_BY_INSTRUMENT, RefusalGround, Request
@@ -31,7 +32,7 @@ def _step(
     request: Request,
     actor: User,
     action: str,
-    event: str,
+    event: Event,
     expected_state: str | None,
     note: str = "",
     payload: dict[str, object] | None = None,
@@ -71,7 +72,7 @@ def request_acknowledge(
         request=request,
         actor=actor,
         action="acknowledge",
-        event="acknowledged",
+        event=Event.ACKNOWLEDGED,
         expected_state=expected_state,
         note=note.strip(),
         payload={"annex_b": request.instrument == "eio"},
@@ -83,7 +84,7 @@ def request_acknowledge(
             request=request,
             actor=actor,
             action="assign",
-            event="assigned",
+            event=Event.ASSIGNED,
             payload={"assignee": holder.username if holder else "", "previous": ""},
         )
     return request
@@ -127,7 +128,7 @@ def request_assign(
     request.assignee = assignee
     if request.state == Request.State.ACKNOWLEDGED and assignee is not None:
         run_transition(
-            request=request, actor=actor, action="assign", event="assigned", payload=payload
+            request=request, actor=actor, action="assign", event=Event.ASSIGNED, payload=payload
         )
         return request
     if previous == assignee:
@@ -136,7 +137,7 @@ def request_assign(
     record_act(
         request=request,
         actor=actor,
-        event="assigned" if assignee else "released",
+        event=Event.ASSIGNED if assignee else "released",
         note=note.strip(),
         payload=payload,
     )
@@ -152,7 +153,7 @@ def request_recognise(
         request=request,
         actor=actor,
         action="recognise",
-        event="recognised",
+        event=Event.RECOGNISED,
         expected_state=expected_state,
         note=note.strip(),
         stamp="decided_at",
@@ -167,7 +168,7 @@ def request_start_execution(
         request=request,
         actor=actor,
         action="start_execution",
-        event="execution_started",
+        event=Event.EXECUTION_STARTED,
         expected_state=expected_state,
         note=note.strip(),
     )
@@ -189,7 +190,7 @@ def request_execute(
         request=request,
         actor=actor,
         action="execute_partially" if partially else "execute",
-        event="partially_executed" if partially else "executed",
+        event=Event.PARTIALLY_EXECUTED if partially else Event.EXECUTED,
         expected_state=expected_state,
         note=note.strip(),
     )
@@ -221,7 +222,7 @@ def request_refuse(
         request=request,
         actor=actor,
         action="refuse",
-        event="refused",
+        event=Event.REFUSED,
         expected_state=expected_state,
         note=motivation.strip(),
         payload={"ground": ground},
@@ -251,7 +252,7 @@ def request_postpone(
         request=request,
         actor=actor,
         action="postpone",
-        event="postponed",
+        event=Event.POSTPONED,
         expected_state=expected_state,
         note=ground.strip(),
         payload={"until": until.isoformat()},
@@ -267,7 +268,7 @@ def request_resume(
         request=request,
         actor=actor,
         action="resume",
-        event="resumed",
+        event=Event.RESUMED,
         expected_state=expected_state,
         note=note.strip(),
     )
@@ -286,7 +287,7 @@ def request_ask_information(
         request=request,
         actor=actor,
         action="request_information",
-        event="info_requested",
+        event=Event.INFO_REQUESTED,
         expected_state=expected_state,
         note=question.strip(),
     )
@@ -303,7 +304,7 @@ def request_record_information(
         request=request,
         actor=actor,
         action="receive_information",
-        event="info_answered",
+        event=Event.INFO_ANSWERED,
         expected_state=expected_state,
         note=note.strip(),
     )
@@ -342,13 +343,13 @@ def request_forward(
         request=request,
         actor=actor,
         action="forward",
-        event="forwarded",
+        event=Event.FORWARDED,
         expected_state=expected_state,
         note=note.strip(),
         payload=payload,
     )
     new_copy = None
-    if counterpart.hosted_here(authority=to):
+    if channels.authority_served_here(authority=to):
         new_copy = counterpart.receive_copy(
             source=request,
             authority=to,
@@ -361,7 +362,7 @@ def request_forward(
     counterpart.executor_step(
         request=request,
         actor=actor,
-        event="forwarded",
+        event=Event.FORWARDED,
         note=note.strip(),
         payload={**payload, "delivered": new_copy is not None},
         forwarded_copy=new_copy,
@@ -378,18 +379,18 @@ def request_extend_recognition(*, request: Request, actor: User, days: int, reas
     if request.state not in Request.UNDECIDED and request.state != Request.State.INFO_REQUESTED:
         raise ApplicationError(_("The recognition deadline runs only until the decision."))
     payload = {"days": days, "reason": reason.strip()}
-    extension_check(request=request, event="recognition_extended", payload=payload)
+    extension_check(request=request, event=Event.RECOGNITION_EXTENDED, payload=payload)
     entry = record_act(
         request=request,
         actor=actor,
-        event="recognition_extended",
+        event=Event.RECOGNITION_EXTENDED,
         note=reason.strip(),
         payload=payload,
     )
     counterpart.executor_step(
         request=request,
         actor=actor,
-        event="recognition_extended",
+        event=Event.RECOGNITION_EXTENDED,
         note=reason.strip(),
         payload=payload,
         at=entry.at,
@@ -405,9 +406,15 @@ def request_record_provisional_decision(*, request: Request, actor: User, note: 
         raise ApplicationError(_("This request is closed."))
     if not note.strip():
         raise ApplicationError(_("Say what was decided on the provisional measure."))
-    entry = record_act(request=request, actor=actor, event="provisional_decided", note=note.strip())
+    entry = record_act(
+        request=request, actor=actor, event=Event.PROVISIONAL_DECIDED, note=note.strip()
+    )
     counterpart.executor_step(
-        request=request, actor=actor, event="provisional_decided", note=note.strip(), at=entry.at
+        request=request,
+        actor=actor,
+        event=Event.PROVISIONAL_DECIDED,
+        note=note.strip(),
+        at=entry.at,
     )
     return request
 
@@ -421,7 +428,7 @@ def request_preserve(
         request=request,
         actor=actor,
         action="preserve",
-        event="preserved",
+        event=Event.PRESERVED,
         expected_state=expected_state,
         note=note.strip(),
         stamp="decided_at",
@@ -438,12 +445,12 @@ def request_extend_preservation(
     expected_state: str | None = None,
 ) -> Request:
     payload = {"days": days, "reason": reason.strip()}
-    extension_check(request=request, event="preservation_extended", payload=payload)
+    extension_check(request=request, event=Event.PRESERVATION_EXTENDED, payload=payload)
     return _step(
         request=request,
         actor=actor,
         action="extend_preservation",
-        event="preservation_extended",
+        event=Event.PRESERVATION_EXTENDED,
         expected_state=expected_state,
         note=reason.strip(),
         payload=payload,
@@ -462,7 +469,7 @@ def request_record_follow_up(
         request=request,
         actor=actor,
         action="record_follow_up",
-        event="followed_up",
+        event=Event.FOLLOWED_UP,
         expected_state=expected_state,
         note=note.strip(),
     )
@@ -480,17 +487,17 @@ def request_end_preservation(
     decided. ``actor`` None is the periodic check of lapsed preservations."""
     if actor is None:
         entry = run_transition(
-            request=request, actor=None, action="end_preservation", event="expired", note=note
+            request=request, actor=None, action="end_preservation", event=Event.EXPIRED, note=note
         )
         counterpart.executor_step(
-            request=request, actor=None, event="expired", note=note, at=entry.at
+            request=request, actor=None, event=Event.EXPIRED, note=note, at=entry.at
         )
         return request
     return _step(
         request=request,
         actor=actor,
         action="end_preservation",
-        event="expired",
+        event=Event.EXPIRED,
         expected_state=expected_state,
         note=note.strip(),
     )

@@ -19,6 +19,7 @@ from mla.core.errors import ApplicationError
 from mla.requests.access import request_grant_authority
 from mla.requests.desk import notify
 from mla.requests.documents.prepared import request_document_prepare_on_commit
+from mla.requests.events import Event
 from mla.requests.lifecycle import counterpart
 from mla.requests.lifecycle.rules import JUDICIAL_KINDS
 from mla.requests.lifecycle.runner import check_expected_state, run_transition
@@ -64,7 +65,9 @@ def request_submit(
     payload = (
         {"validating_authority": validating_authority.identifier} if validating_authority else {}
     )
-    run_transition(request=request, actor=actor, action="submit", event="submit", payload=payload)
+    run_transition(
+        request=request, actor=actor, action="submit", event=Event.SUBMIT, payload=payload
+    )
     if request.state == Request.State.AWAITING_VALIDATION:
         notify.validation_requested(request=request)
     request_document_prepare_on_commit(request=request)
@@ -79,7 +82,7 @@ def request_validate(
         request=request,
         actor=actor,
         action="validate",
-        event="validate",
+        event=Event.VALIDATE,
         expected_state=expected_state,
         note=note,
     )
@@ -98,7 +101,7 @@ def request_return_for_changes(
         request=request,
         actor=actor,
         action="return_for_changes",
-        event="return_for_changes",
+        event=Event.RETURN_FOR_CHANGES,
         expected_state=expected_state,
         note=note.strip(),
     )
@@ -123,7 +126,7 @@ def request_send(*, request: Request, actor: User, expected_state: str | None = 
         request=request,
         actor=actor,
         action="send",
-        event="sent",
+        event=Event.SENT,
         expected_state=expected_state,
         payload={"to": executing.identifier},
         stamps=("sent_at",),
@@ -143,12 +146,12 @@ def request_answer_information(
         request=request,
         actor=actor,
         action="answer_information",
-        event="info_answered",
+        event=Event.INFO_ANSWERED,
         expected_state=expected_state,
         note=note.strip(),
     )
     counterpart.issuer_step(
-        request=request, actor=actor, event="info_answered", note=note.strip(), at=answered.at
+        request=request, actor=actor, event=Event.INFO_ANSWERED, note=note.strip(), at=answered.at
     )
     return request
 
@@ -180,7 +183,7 @@ def request_follow_up(
         request=request,
         actor=actor,
         action="follow_up",
-        event="followed_up",
+        event=Event.FOLLOWED_UP,
         expected_state=expected_state,
         payload={"request": follow_up.reference},
     )
@@ -192,7 +195,7 @@ def request_follow_up(
     counterpart.issuer_step(
         request=request,
         actor=actor,
-        event="followed_up",
+        event=Event.FOLLOWED_UP,
         payload={"request": follow_up.reference},
         at=followed.at,
     )
@@ -207,11 +210,11 @@ def request_withdraw(
         request=request,
         actor=actor,
         action="withdraw",
-        event="withdraw",
+        event=Event.WITHDRAW,
         expected_state=expected_state,
         note=note.strip(),
     )
     counterpart.issuer_step(
-        request=request, actor=actor, event="withdrawn", note=note.strip(), at=withdrawn.at
+        request=request, actor=actor, event=Event.WITHDRAWN, note=note.strip(), at=withdrawn.at
     )
     return request

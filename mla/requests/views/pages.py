@@ -17,7 +17,6 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.pagination import keyset_page
 from mla.exchange.selectors import request_messages
-from mla.exchange.status import received_annex_b
 from mla.exchange.transfer import may_import
 from mla.instruments.completeness import (
     Problem,
@@ -28,7 +27,7 @@ from mla.instruments.completeness import (
 from mla.instruments.declarations import declaration_for
 from mla.instruments.labels import label, section_heading
 from mla.requests.access import may_share, request_revoke, request_share, request_shares
-from mla.requests.documents.annex_b import annex_b_pdf
+from mla.requests.documents.annex_b import annex_b_content
 from mla.requests.documents.rendering import document_context, request_pdf, structured_export
 from mla.requests.drafting.editor import section_controls, section_values_from_post
 from mla.requests.drafting.services import (
@@ -74,7 +73,6 @@ from mla.requests.lifecycle.issuing import (
 )
 from mla.requests.models import Request
 from mla.requests.selectors import (
-    annex_b_facts,
     drafting_options,
     executing_colleagues,
     incoming_requests,
@@ -489,14 +487,10 @@ def request_transition_view(request: HttpRequest, reference: str, action: str) -
 def request_annex_b(request: HttpRequest, reference: str) -> HttpResponse:
     """The EIO's Annex B acknowledgement of receipt, once acknowledged."""
     item = request_or_404(request, reference)
-    facts = annex_b_facts(request=item)
-    if facts is None:
+    content = annex_b_content(request=item)
+    if content is None:
         raise Http404
     confidential_download_record(request, item, "annex_b")
-    # On the issuing side of another node's acknowledgement: the Annex B that node signed
-    # and sent, as received, rather than one drawn here from this copy's timeline.
-    received = received_annex_b(request=item) if item.direction == "outgoing" else None
-    content = received if received is not None else annex_b_pdf(facts=facts)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}-annex-b.pdf"'
     return response

@@ -16,7 +16,7 @@ from django.urls import reverse
 from contact_points.services import authority_set_public_key
 from mla.exchange.evidence import evidence_bundle
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.exchange.services import outbox_deliver
+from mla.exchange.outbox import outbox_deliver
 from mla.requests.models import AuditEntry, Request
 from tests.mla.exchange.conftest import gnupg_home, gnupg_homes_remove
 from tests.support.factories import UserFactory

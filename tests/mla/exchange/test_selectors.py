@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.outbox import outbox_deliver
 from mla.exchange.selectors import INCOMING, OUTGOING, request_messages
-from mla.exchange.services import outbox_deliver
 from mla.requests.models import Request
 from tests.support.factories import UserFactory
 from tests.support.sending import enqueue, outgoing_request

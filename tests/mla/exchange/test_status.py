@@ -18,12 +18,14 @@ from django.utils import timezone
 from contact_points.models import Authority
 from contact_points.services import authority_set_public_key
 from mla.core.errors import ApplicationError
-from mla.exchange import services, status, tasks
+from mla.exchange import inbox, status, tasks
+from mla.exchange.inbox import inbox_receive
 from mla.exchange.messages import MessageRefused, manifest_build, message_open, message_seal
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.exchange.services import inbox_receive, outbox_deliver
+from mla.exchange.outbox import outbox_deliver
 from mla.requests.desk import tracker
-from mla.requests.lifecycle import counterpart
+from mla.requests.documents.annex_b import annex_b_document_name
+from mla.requests.lifecycle import channels, counterpart
 from mla.requests.lifecycle import executing as execution
 from mla.requests.lifecycle import issuing as lifecycle
 from mla.requests.models import AuditEntry, Request
@@ -71,7 +73,7 @@ class Nodes:
 @pytest.fixture
 def nodes(sender, recipient, monkeypatch) -> Nodes:
     nodes = Nodes(sender, recipient)
-    monkeypatch.setattr(counterpart, "hosted_here", nodes.hosted_here)
+    monkeypatch.setattr(channels, "authority_served_here", nodes.hosted_here)
     monkeypatch.setattr(tasks.outbox_deliver_task, "delay", nodes.deliver)
     return nodes
 
@@ -137,7 +139,10 @@ def test_an_eio_runs_its_course_with_each_step_as_a_message(
     (annex_b,) = opened.documents
     assert annex_b.name == f"annex-b-{issuing.reference}.pdf"
     assert annex_b.content.startswith(b"%PDF")
-    assert status.received_annex_b(request=issuing) == annex_b.content
+    assert (
+        status.document_received(request=issuing, name=annex_b_document_name(request=issuing))
+        == annex_b.content
+    )
     client.force_login(prosecutor)
     download = client.get(reverse("requests:annex_b", args=[issuing.reference]))
     assert download.status_code == 200
@@ -382,7 +387,7 @@ def test_a_status_that_does_not_fit_the_copy_is_refused_and_nothing_changes(
     with pytest.raises(MessageRefused) as refused:
         inbox_receive(sealed=_status_message(nodes, issuing.reference, **data))
 
-    assert refused.value.reason_code == services.REJECTED
+    assert refused.value.reason_code == inbox.REJECTED
     assert reason in refused.value.message
     assert (AuditEntry.objects.count(), InboxMessage.objects.count()) == (entries, received)
     assert _fresh(issuing).state == State.DELIVERED

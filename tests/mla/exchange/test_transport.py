@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mla.core.errors import ApplicationError
-from mla.exchange import services, tasks
+from mla.exchange import inbox, outbox, tasks
+from mla.exchange.inbox import inbox_receive
 from mla.exchange.messages import (
     REASON_CODES,
     Document,
@@ -19,8 +20,7 @@ from mla.exchange.messages import (
     receipt_verify,
 )
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.exchange.services import (
-    inbox_receive,
+from mla.exchange.outbox import (
     outbox_deliver,
     outbox_enqueue,
     outbox_requeue_stale,
@@ -205,7 +205,7 @@ def test_a_kind_no_step_applies_is_refused_and_nothing_is_stored(sender, recipie
     with pytest.raises(MessageRefused) as refused:
         inbox_receive(sealed=sealed)
 
-    assert refused.value.reason_code == services.UNSUPPORTED_KIND
+    assert refused.value.reason_code == inbox.UNSUPPORTED_KIND
     assert not InboxMessage.objects.exists()
     assert not Request.objects.filter(direction=Request.Direction.INCOMING).exists()
 
@@ -222,7 +222,7 @@ def test_a_request_already_received_under_another_message_is_refused_locally_at_
 
     assert failed.state == State.FAILED
     assert failed.attempts == 1
-    assert services.REJECTED in failed.last_error
+    assert inbox.REJECTED in failed.last_error
     assert InboxMessage.objects.count() == 1
 
 
@@ -298,7 +298,7 @@ def _unreachable(monkeypatch) -> list[object]:
         calls.append((request.full_url, request.get_method(), request.headers, timeout))
         raise urllib.error.URLError("connection refused")
 
-    monkeypatch.setattr(services.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(outbox.urllib.request, "urlopen", urlopen)
     return calls
 
 
@@ -363,7 +363,7 @@ def test_a_refusal_by_the_other_node_fails_at_once(
         body = json.dumps({"refused": "bad_signature", "message": "No."}).encode()
         raise urllib.error.HTTPError(request.full_url, 422, "Unprocessable", {}, io.BytesIO(body))
 
-    monkeypatch.setattr(services.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(outbox.urllib.request, "urlopen", urlopen)
     message = _enqueue(
         _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
     )

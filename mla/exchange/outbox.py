@@ -1,10 +1,9 @@
-"""The transport: an outbox of sealed messages delivered with retries, and the inbox that
-opens, applies and answers them with a signed receipt.
+"""The outbox: sealed messages delivered to the recipient's inbox with retries.
 
 A message is written to the outbox in the transaction of the act it carries, and handed to
 Celery once that commits; delivery is retried with backoff until the recipient answers with a
-receipt (or refuses). The inbox is idempotent by message id: a message delivered twice is
-applied once and answered with the same receipt.
+receipt (or refuses). The recipient's inbox (mla.exchange.inbox) is idempotent by message id,
+so a message delivered twice is applied once and answered with the same receipt.
 """
 
 import json
@@ -19,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,35 +26,27 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
-from mla.exchange import effects
+from mla.exchange import receive
+from mla.exchange.inbox import inbox_receive
 from mla.exchange.keys import authority_is_hosted
 from mla.exchange.messages import (
     MAX_RECEIPT_BYTES,
-    TOO_LARGE,
     Document,
     MessageRefused,
-    OpenedMessage,
     Receipt,
-    manifest_as_dict,
     manifest_build,
     manifest_sha256,
-    message_open,
     message_seal,
-    receipt_seal,
     receipt_verify,
 )
-from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.models import MessageKind, OutboxMessage
 from mla.requests.documents.prepared import request_document_for_sending
+from mla.requests.events import Event
 from mla.requests.lifecycle import rules as lifecycle_rules
+from mla.requests.lifecycle.runner import run_transition
 from mla.requests.models import Request
 
 logger = logging.getLogger(__name__)
-
-KIND_REQUEST = "request"
-# Refusal reasons of the inbox beyond those of message_open.
-UNSUPPORTED_KIND = "unsupported_kind"
-DUPLICATE_MESSAGE_ID = "duplicate_message_id"
-REJECTED = "rejected"
 
 # HTTP statuses that mean "later", not "never", even with a refusal body.
 RETRYABLE_CLIENT_STATUSES = (408, 425, 429)
@@ -73,10 +64,6 @@ def _timeout() -> float:
 
 def _stale_after() -> timedelta:
     return timedelta(seconds=int(settings.EXCHANGE_STALE_AFTER_SECONDS))
-
-
-def _max_message_bytes() -> int:
-    return int(settings.EXCHANGE_MAX_MESSAGE_BYTES)
 
 
 def _deliver_on_commit(message: OutboxMessage) -> None:
@@ -137,15 +124,15 @@ def request_message_data(
     *, request: Request, sent_by: str, request_document: str
 ) -> dict[str, Any]:
     """The manifest data of a request message: the request's structured data and what the
-    receiving side needs to make its copy (effects.request_receive_from_manifest)."""
+    receiving side needs to make its copy (receive.request_receive_from_manifest)."""
     return {
-        effects.DATA: request.data,
-        effects.DECLARATION_CODE: request.declaration_code,
-        effects.ISSUING_LANGUAGE: request.issuing_language,
-        effects.EXECUTING_LANGUAGE: request.executing_language,
-        effects.SENT_AT: (request.sent_at or timezone.now()).isoformat(),
-        effects.SENT_BY: sent_by,
-        effects.REQUEST_DOCUMENT: request_document,
+        receive.DATA: request.data,
+        receive.DECLARATION_CODE: request.declaration_code,
+        receive.ISSUING_LANGUAGE: request.issuing_language,
+        receive.EXECUTING_LANGUAGE: request.executing_language,
+        receive.SENT_AT: (request.sent_at or timezone.now()).isoformat(),
+        receive.SENT_BY: sent_by,
+        receive.REQUEST_DOCUMENT: request_document,
     }
 
 
@@ -186,7 +173,7 @@ def request_transmit(*, request: Request, sent_by: str) -> OutboxMessage | None:
         )
     return outbox_enqueue(
         request=request,
-        kind=KIND_REQUEST,
+        kind=MessageKind.REQUEST,
         data=request_message_data(request=request, sent_by=sent_by, request_document=name),
         documents=documents,
         sender=sender,
@@ -406,7 +393,7 @@ def _request_delivered(*, message: OutboxMessage, receipt: Receipt) -> None:
     """The signed receipt of a request message is the evidence it was delivered: the
     issuing copy moves to "delivered" at the time the receiver gives, and its deadlines
     start counting from it."""
-    if message.kind != KIND_REQUEST or message.request_id is None:
+    if message.kind != MessageKind.REQUEST or message.request_id is None:
         return
     request = (
         Request.objects.select_for_update(of=("self",))
@@ -415,13 +402,11 @@ def _request_delivered(*, message: OutboxMessage, receipt: Receipt) -> None:
     )
     if request.state != Request.State.SENT:
         return
-    from mla.requests.lifecycle.runner import run_transition
-
     run_transition(
         request=request,
         actor=None,
         action="follow_executing_side",
-        event="delivered",
+        event=Event.DELIVERED,
         arguments=(Request.State.DELIVERED,),
         payload={
             "to": message.recipient.identifier,
@@ -468,81 +453,3 @@ def outbox_requeue_stale(*, now: datetime | None = None) -> int:
     for _pk, message_id in stale:
         outbox_deliver_task.delay(str(message_id))
     return len(stale)
-
-
-# Inbox ----------------------------------------------------------------------------------
-
-
-def _apply(*, opened: OpenedMessage, at: datetime) -> Request:
-    from mla.exchange.status import KIND_STATUS, status_apply
-
-    kind = opened.manifest.kind
-    if kind not in (KIND_REQUEST, KIND_STATUS):
-        raise MessageRefused(
-            UNSUPPORTED_KIND,
-            _("Messages of kind %(kind)s are not accepted.") % {"kind": kind},
-        )
-    try:
-        if kind == KIND_STATUS:
-            return status_apply(opened=opened, at=at)
-        return effects.request_receive_from_manifest(opened=opened, at=at)
-    except MessageRefused:
-        raise
-    except ApplicationError as error:
-        raise MessageRefused(REJECTED, error.message) from error
-
-
-def _stored_receipt(*, message_id: str, manifest_digest: str) -> bytes | None:
-    stored = InboxMessage.objects.filter(message_id=message_id).first()
-    if stored is None:
-        return None
-    if stored.manifest_sha256 != manifest_digest:
-        raise MessageRefused(
-            DUPLICATE_MESSAGE_ID,
-            _("Another message with this message id was already received."),
-        )
-    return bytes(stored.receipt)
-
-
-def inbox_receive(*, sealed: bytes, now: datetime | None = None) -> bytes:
-    """Open, apply and store a received message; its signed receipt.
-
-    A message received before is answered with its stored receipt and changes nothing. A
-    refusal (MessageRefused) stores nothing.
-    """
-    now = now or timezone.now()
-    limit = _max_message_bytes()
-    if len(sealed) > limit:
-        raise MessageRefused(
-            TOO_LARGE, _("The message is larger than %(limit)d bytes.") % {"limit": limit}
-        )
-    opened = message_open(sealed=sealed, now=now)
-    message_id = opened.manifest.message_id
-    stored = _stored_receipt(message_id=message_id, manifest_digest=opened.manifest_sha256)
-    if stored is not None:
-        return stored
-    # Signed before the transaction, which holds the node's audit chain from its first entry
-    # to its commit: a gpg run there would make every other writer of the node wait.
-    receipt = receipt_seal(opened=opened, received_at=now)
-    try:
-        with transaction.atomic():
-            incoming = _apply(opened=opened, at=now)
-            InboxMessage.objects.create(
-                message_id=uuid.UUID(message_id),
-                sender=opened.sender,
-                recipient=opened.recipient,
-                kind=opened.manifest.kind,
-                manifest_sha256=opened.manifest_sha256,
-                manifest=manifest_as_dict(opened.manifest),
-                sealed=sealed,
-                received_at=now,
-                receipt=receipt,
-                request=incoming,
-            )
-    except IntegrityError:
-        # The same message delivered twice at once: the other delivery stored it first.
-        stored = _stored_receipt(message_id=message_id, manifest_digest=opened.manifest_sha256)
-        if stored is None:
-            raise
-        return stored
-    return receipt

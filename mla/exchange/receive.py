@@ -1,0 +1,105 @@
+"""A request message received: its manifest read into the recipient's copy of the request,
+made by the same service as a copy delivered on this node."""
+
+import datetime
+import hashlib
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from mla.core.errors import ApplicationError
+from mla.exchange.messages import OpenedMessage
+from mla.instruments.declarations import declaration_for
+from mla.requests.lifecycle.receiving import (
+    ReceivedAttachment,
+    ReceivedRequest,
+    received_copy_create,
+)
+from mla.requests.models import Request
+
+# Keys of a request message's manifest data (built by mla.exchange.outbox).
+DATA = "data"
+DECLARATION_CODE = "declaration_code"
+ISSUING_LANGUAGE = "issuing_language"
+EXECUTING_LANGUAGE = "executing_language"
+SENT_AT = "sent_at"
+SENT_BY = "sent_by"
+REQUEST_DOCUMENT = "request_document"
+
+
+def _text(data: dict[str, Any], key: str, *, limit: int) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str) or len(value) > limit:
+        raise ApplicationError(
+            _("The message's field %(name)s has an invalid value.") % {"name": key}
+        )
+    return value
+
+
+def _sent_at(data: dict[str, Any]) -> datetime.datetime | None:
+    text = _text(data, SENT_AT, limit=40)
+    if not text:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise ApplicationError(
+            _("The message's field %(name)s has an invalid value.") % {"name": SENT_AT}
+        ) from error
+    if moment.tzinfo is None:
+        raise ApplicationError(
+            _("The message's field %(name)s has an invalid value.") % {"name": SENT_AT}
+        )
+    return moment
+
+
+def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
+    """Create the recipient authority's incoming copy of the request a message carries,
+    received now, visible to that authority (mla.requests.lifecycle.receiving). Raises
+    ApplicationError if it cannot be."""
+    manifest = opened.manifest
+    sender, authority = opened.sender, opened.recipient
+    data = manifest.data
+    structured = data.get(DATA)
+    if not isinstance(structured, dict):
+        raise ApplicationError(
+            _("The message's field %(name)s has an invalid value.") % {"name": DATA}
+        )
+    declaration_code = _text(data, DECLARATION_CODE, limit=40)
+    declaration_for(declaration_code)  # an unknown request type is refused here
+    if len(manifest.reference) > 40:
+        raise ApplicationError(
+            _("The message's field %(name)s has an invalid value.") % {"name": "reference"}
+        )
+    request_document = _text(data, REQUEST_DOCUMENT, limit=255)
+    sent_by = _text(data, SENT_BY, limit=255) or _("the node")
+    return received_copy_create(
+        received=ReceivedRequest(
+            reference=manifest.reference,
+            declaration_code=declaration_code,
+            issuing_authority=sender,
+            executing_country_id=authority.country_id,
+            data=structured,
+            issuing_language=_text(data, ISSUING_LANGUAGE, limit=8) or "en",
+            executing_language=_text(data, EXECUTING_LANGUAGE, limit=8) or "en",
+            sent_at=_sent_at(data),
+        ),
+        authority=authority,
+        attachments=[
+            ReceivedAttachment(
+                name=document.name[:255],
+                media_type=document.media_type[:100],
+                size=len(document.content),
+                sha256=hashlib.sha256(document.content).hexdigest(),
+                content=document.content,
+            )
+            for document in opened.documents
+            if document.name != request_document
+        ],
+        evidence={
+            "message_id": manifest.message_id,
+            "manifest_sha256": opened.manifest_sha256,
+        },
+        on_behalf_of=(sent_by, sender.name),
+        at=at,
+    )

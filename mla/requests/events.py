@@ -1,0 +1,108 @@
+"""The one vocabulary of what happens to a request: the events of its audit trail.
+
+Every audit entry's ``event`` is one of these values, and so is every step one side tells
+the other (in the same transaction on this node, or in a status message between nodes).
+The values are stored in hash-chained audit entries and read by the statistics' triggers
+(tests/mla/requests/test_events.py checks their SQL against this list), so a value is never
+renamed: the few in the imperative (``submit``, ``withdraw``…) are the issuing side's own
+acts as first recorded. Labels are what the timeline shows.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Event(models.TextChoices):
+    # Drafting, on the issuing copy.
+    CREATED = "created", _("Created")
+    DUPLICATED = "duplicated", _("Created as a copy")
+    LINKED = "linked", _("Linked to another request")
+    UNLINKED = "unlinked", _("Link removed")
+    ATTACHMENT_ADDED = "attachment_added", _("Document attached")
+    ATTACHMENT_REMOVED = "attachment_removed", _("Document removed")
+    NOTE = "note", _("Note")
+    SHARE = "share", _("Shared")
+    REVOKE = "revoke", _("Access revoked")
+    DOWNLOADED = "downloaded", _("Confidential copy downloaded")
+    # The issuing side's steps.
+    SUBMIT = "submit", _("Submitted")
+    VALIDATE = "validate", _("Validated")
+    RETURN_FOR_CHANGES = "return_for_changes", _("Returned for changes")
+    WITHDRAW = "withdraw", _("Withdrawn")
+    SENT = "sent", _("Sent")
+    CHASED = "chased", _("Reminder sent to the executing side")
+    NOT_TRANSMITTED = "not_transmitted", _("Could not be sent to the competent authority")
+    # Told to the executing copy by the issuing side.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    # Arrival.
+    DELIVERED = "delivered", _("Delivered")
+    RECEIVED = "received", _("Received")
+    # The executing side's steps.
+    ACKNOWLEDGED = "acknowledged", _("Receipt acknowledged")
+    ASSIGNED = "assigned", _("Assigned")
+    RELEASED = "released", _("Released (unassigned)")
+    HANDOVER_NOTE = "handover_note", _("Handover note")
+    RECOGNISED = "recognised", _("Recognised")
+    EXECUTION_STARTED = "execution_started", _("Execution started")
+    EXECUTED = "executed", _("Executed")
+    PARTIALLY_EXECUTED = "partially_executed", _("Partially executed")
+    REFUSED = "refused", _("Refused")
+    POSTPONED = "postponed", _("Postponed")
+    RESUMED = "resumed", _("Resumed")
+    INFO_REQUESTED = "info_requested", _("Additional information requested")
+    INFO_ANSWERED = "info_answered", _("Information provided")
+    FORWARDED = "forwarded", _("Forwarded to the competent authority")
+    RECOGNITION_EXTENDED = "recognition_extended", _("Time to decide extended")
+    PROVISIONAL_DECIDED = "provisional_decided", _("Provisional measure decided")
+    # Preservation (Budapest Art. 29).
+    PRESERVED = "preserved", _("Data preserved")
+    PRESERVATION_EXTENDED = "preservation_extended", _("Preservation extended")
+    FOLLOWED_UP = "followed_up", _("Followed up by a request for the data")
+    FOLLOW_UP_DECIDED = "follow_up_decided", _("Follow-up request decided")
+    EXPIRED = "expired", _("Preservation ended")
+    # The node's own checks.
+    DEADLINE_MISSED = "deadline_missed", _("Deadline missed")
+
+
+# The steps that decide a request, and so release a preservation it follows up.
+DECISIONS = frozenset({Event.RECOGNISED, Event.REFUSED, Event.EXECUTED, Event.PARTIALLY_EXECUTED})
+
+# Steps only the executing side takes, as recorded on the issuing copy.
+EXECUTING_SIDE_EVENTS = (
+    Event.DELIVERED,
+    Event.ACKNOWLEDGED,
+    Event.RECOGNISED,
+    Event.EXECUTION_STARTED,
+    Event.EXECUTED,
+    Event.PARTIALLY_EXECUTED,
+    Event.REFUSED,
+    Event.POSTPONED,
+    Event.RESUMED,
+    Event.INFO_REQUESTED,
+    Event.FORWARDED,
+    Event.RECOGNITION_EXTENDED,
+    Event.PROVISIONAL_DECIDED,
+    Event.PRESERVED,
+    Event.PRESERVATION_EXTENDED,
+    Event.EXPIRED,
+)
+# Acts on the issuing copy by its own side, or by validators and colleagues it was shared
+# with (whose authority is not the issuer's either): never news from the executing side.
+ISSUING_SIDE_EVENTS = (
+    Event.CREATED,
+    Event.DUPLICATED,
+    Event.LINKED,
+    Event.UNLINKED,
+    Event.ATTACHMENT_ADDED,
+    Event.ATTACHMENT_REMOVED,
+    Event.NOTE,
+    Event.SUBMIT,
+    Event.VALIDATE,
+    Event.RETURN_FOR_CHANGES,
+    Event.WITHDRAW,
+    Event.SHARE,
+    Event.REVOKE,
+    Event.DOWNLOADED,
+    Event.SENT,
+    Event.CHASED,
+)
