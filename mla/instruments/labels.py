@@ -52,10 +52,6 @@ def catalogue(language: str) -> dict[str, str]:
     return loaded
 
 
-def available_languages() -> list[str]:
-    return sorted(path.stem for path in LABELS_DIR.glob("*.json"))
-
-
 def label(key: str, language: str) -> str:
     """The text of ``key`` in ``language``, else in English, else the key itself."""
     return catalogue(language).get(key) or catalogue(FALLBACK_LANGUAGE).get(key) or key

@@ -40,10 +40,6 @@ def _not_preservation(request: Any) -> bool:
     return not request.is_preservation
 
 
-def _resume_state(request: Any) -> str:
-    return str(request.resume_state)
-
-
 def _followed_state(request: Any, to: str) -> str:
     return to
 

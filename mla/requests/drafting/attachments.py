@@ -30,14 +30,6 @@ ODT = DocumentType("application/vnd.oasis.opendocument.text", (".odt",))
 ODS = DocumentType("application/vnd.oasis.opendocument.spreadsheet", (".ods",))
 LEGACY_OFFICE = DocumentType("application/x-ole-storage", (".doc", ".xls", ".ppt"))
 
-ALLOWED_EXTENSIONS = sorted(
-    {
-        ext
-        for kind in (PDF, PNG, JPEG, TIFF, DOCX, XLSX, PPTX, ODT, ODS, LEGACY_OFFICE)
-        for ext in kind.extensions
-    }
-)
-
 
 def _zip_type(content: bytes) -> DocumentType | None:
     try:

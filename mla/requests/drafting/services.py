@@ -207,16 +207,6 @@ def request_link(*, request: Request, target: Request, actor: User, note: str = 
     return link
 
 
-@transaction.atomic
-def request_unlink(*, request: Request, target: Request, actor: User) -> None:
-    _editable(request)
-    deleted, _rows = RequestLink.objects.filter(from_request=request, to_request=target).delete()
-    if deleted:
-        audit_record(
-            request=request, actor=actor, event=Event.UNLINKED, payload={"to": target.reference}
-        )
-
-
 def attachment_size_check(*, name: str, size: int) -> None:
     limit = settings.REQUEST_ATTACHMENT_MAX_BYTES
     if size > limit:

@@ -24,8 +24,6 @@ from mla.requests.lifecycle.runner import check_expected_state, record_act, run_
 from mla.requests.models import REFUSAL_GROUNDS_BY_INSTRUMENT, RefusalGround, Request
 from mla.requests.selectors import receiving_authorities
 
-MAX_RECOGNITION_EXTENSION_DAYS = 30  # EIO Art. 12(5)
-
 
 def _step(
     *,

@@ -47,10 +47,6 @@ def may_validate(*, request: "Request", user: Any) -> bool:
     )
 
 
-def may_withdraw(*, request: "Request", user: Any) -> bool:
-    return may_act_for_issuer(request=request, user=user)
-
-
 def may_act_for_executor(*, request: "Request", user: Any) -> bool:
     """Contact-point or central-authority staff of the authority that received the request:
     who acknowledge, assign, recognise, execute, refuse, postpone and forward it."""
