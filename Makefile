@@ -21,7 +21,7 @@ DEBIAN_TEST := $(DEBIAN_RUN) chromium poppler-utils redis-server
 help:
 	@echo "make run    install what is missing, migrate, load the demo, serve on http://$(HOST):$(PORT)/"
 	@echo "make test   install what is missing, run the whole suite (PostgreSQL, Redis, Celery, gpg, Chromium)"
-	@echo "make lint   ruff and mypy"
+	@echo "make lint   ruff, mypy and the import contracts (lint-imports)"
 	@echo "make bench  benchmarks (tests/benchmarks/)"
 
 define apt_ensure
@@ -69,6 +69,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: system-test $(VENV)/.installed-dev messages
 	DJANGO_SETTINGS_MODULE=mla.settings.test $(PY) manage.py check_services

@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -35,7 +36,6 @@ from contact_points.services import (
     authority_apply_key_info,
     authority_identifier_suggest,
 )
-from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -254,7 +254,7 @@ class AuthorityAdmin(SimpleHistoryAdmin):
 
     @admin.action(description=_("Mark selected entries as verified today"), permissions=["verify"])
     def mark_verified(self, request: HttpRequest, queryset: QuerySet[Authority]) -> None:
-        assert isinstance(request.user, User)
+        assert isinstance(request.user, get_user_model())
         count = authorities_mark_verified(authorities=queryset, actor=request.user)
         self.message_user(request, _("%(count)d entries marked as verified.") % {"count": count})
 

@@ -1,8 +1,11 @@
 """Write-side services of the directory."""
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +13,9 @@ from django.utils.text import slugify
 
 from contact_points.keys import PublicKeyInfo, public_key_inspect
 from contact_points.models import Authority
-from mla.accounts.models import User
+
+if TYPE_CHECKING:
+    from mla.accounts.models import User
 
 
 def authority_identifier_suggest(*, country_code: str, name: str) -> str:

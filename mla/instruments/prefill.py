@@ -4,13 +4,17 @@ Declarations use agreed field names for them (see the declarations), so that eve
 instrument is prefilled the same way without code of its own.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from contact_points.models import Authority, Country
-from mla.accounts.models import User
 from mla.instruments.declarations.schema import Field, InstrumentDeclaration
+
+if TYPE_CHECKING:
+    from contact_points.models import Authority, Country
+    from mla.accounts.models import User
 
 
 def _context_values(
@@ -19,6 +23,7 @@ def _context_values(
     executing_country: Country,
     executing_authority: Authority | None,
 ) -> dict[str, str]:
+
     values = {
         "issuing_state": issuing.country.code,
         "executing_state": executing_country.code,

@@ -1,7 +1,10 @@
 """Write-side services of notifications: send, mark read, e-mail preferences, e-mail copies."""
 
+from __future__ import annotations
+
 from collections.abc import Collection, Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -15,7 +18,9 @@ from mla.core.errors import ApplicationError
 from mla.notifications.kinds import Kind
 from mla.notifications.models import EmailPreference, Notification, is_site_relative
 from mla.notifications.selectors import users_wanting_email
-from mla.requests.models import Request
+
+if TYPE_CHECKING:
+    from mla.requests.models import Request
 
 SUBJECT_MAX_LENGTH = 255
 URL_MAX_LENGTH = 500
