@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from contact_points.keys import PublicKeyInfo, public_key_inspect
 from contact_points.models import Authority
 from mla.accounts.models import User
+from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
 
 
 def authority_identifier_suggest(*, country_code: str, name: str) -> str:

@@ -27,7 +27,6 @@ import io
 import json
 import re
 import tarfile
-import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,15 +39,10 @@ from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
 from mla.core.errors import ApplicationError
-from mla.exchange.keys import (
-    NodeKeyError,
-    authority_is_hosted,
-    gpg_status_lines,
-    hosted_keyring,
-    node_key_passphrase,
-    partner_key_sync,
-    partner_keyring,
-)
+from mla.exchange.keys import NodeKeyError, authority_is_hosted, partner_key_sync
+from mla.openpgp.crypto import decrypt, detached_sign, detached_verify, encrypt_to
+from mla.openpgp.homes import partner_keyring
+from mla.openpgp.status import validsig_primary_fingerprint
 from mla.requests.models import canonical_json
 
 MANIFEST_VERSION = 1
@@ -484,35 +478,19 @@ def _max_bytes() -> int:
 
 def _sign(*, authority: Authority, data: bytes) -> bytes:
     fingerprint = authority.key_fingerprint.upper()
-    # --local-user, not python-gnupg's keyid (--default-key): with an unusable default key
-    # gpg silently signs with another secret key of the home.
-    signed = hosted_keyring().sign(
-        data,
-        detach=True,
-        binary=True,
-        passphrase=node_key_passphrase(),
-        extra_args=["--local-user", fingerprint],
-    )
-    if not signed or not signed.data or str(signed.fingerprint).upper() != fingerprint:
+    signed = detached_sign(data=data, fingerprint=fingerprint)
+    if not signed.data or signed.signer != fingerprint:
         raise MessageNotSealed(
             GPG_FAILED,
             _("gpg could not sign for %(authority)s: %(detail)s")
-            % {"authority": authority.identifier, "detail": str(signed.stderr)[-300:]},
+            % {"authority": authority.identifier, "detail": signed.detail},
         )
-    return bytes(signed.data)
+    return signed.data
 
 
 def message_encrypt(*, container: bytes, fingerprints: Sequence[str]) -> bytes:
     """Encrypt to pinned fingerprints of the partner keyring (binary, uncompressed)."""
-    # always_trust is right here: every key in that keyring is addressed by its pinned
-    # fingerprint, never by a name, and web-of-trust validity means nothing to the exchange.
-    encrypted = partner_keyring().encrypt(
-        container,
-        list(dict.fromkeys(fingerprints)),
-        always_trust=True,
-        armor=False,
-        extra_args=["--compress-algo", "none"],
-    )
+    encrypted = encrypt_to(data=container, fingerprints=fingerprints)
     if not encrypted.ok:
         code = RECIPIENT_KEY_UNUSABLE if "invalid recipient" in encrypted.status else GPG_FAILED
         raise MessageNotSealed(
@@ -520,23 +498,18 @@ def message_encrypt(*, container: bytes, fingerprints: Sequence[str]) -> bytes:
             _("gpg could not encrypt the message: %(status)s %(detail)s")
             % {"status": encrypted.status, "detail": encrypted.status_detail},
         )
-    return bytes(encrypted.data)
+    return encrypted.data
 
 
 def message_decrypt(sealed: bytes) -> bytes:
     limit = _max_bytes()
-    decrypted = hosted_keyring().decrypt(
-        sealed,
-        passphrase=node_key_passphrase(),
-        # --max-output stops a small compressed message from inflating without end.
-        extra_args=["--max-output", str(limit), "--skip-verify"],
-    )
-    if decrypted.returncode != 0 and "--max-output" in str(decrypted.stderr):
+    decrypted = decrypt(data=sealed, max_output=limit)
+    if decrypted.output_limited:
         raise MessageRefused(
             TOO_LARGE,
             _("The message is larger than %(limit)d bytes once decrypted.") % {"limit": limit},
         )
-    keywords = {keyword for keyword, _args in gpg_status_lines(decrypted)}
+    keywords = {keyword for keyword, _args in decrypted.statuses}
     # DECRYPTION_KEY: opened with one of our secret keys (not a plain or passphrase packet).
     if decrypted.returncode != 0 or not decrypted.ok or "DECRYPTION_KEY" not in keywords:
         raise MessageRefused(
@@ -547,7 +520,7 @@ def message_decrypt(sealed: bytes) -> bytes:
             )
             % {"status": decrypted.status or _("no OpenPGP data")},
         )
-    data = bytes(decrypted.data)
+    data = decrypted.data
     if len(data) > limit:
         raise MessageRefused(
             TOO_LARGE,
@@ -573,17 +546,15 @@ def _signature_check(
             _("The key the directory pins for %(authority)s expired on %(date)s.")
             % {"authority": signer.identifier, "date": signer.key_expires_at.isoformat()},
         )
-    with tempfile.NamedTemporaryFile(prefix="mla-sig-") as signature_file:
-        signature_file.write(signature)
-        signature_file.flush()
-        verified = partner_keyring().verify_data(signature_file.name, data)
-        statuses = gpg_status_lines(verified)
-        missing = [args[0].upper() for keyword, args in statuses if keyword == "NO_PUBKEY" and args]
-        if any(pinned.endswith(key_id) for key_id in missing):
-            # The public home lost the pinned key (wiped, restored): import it and look again.
-            partner_key_sync(authority=signer, force=True)
-            verified = partner_keyring().verify_data(signature_file.name, data)
-            statuses = gpg_status_lines(verified)
+    verified = detached_verify(partner_keyring(), data=data, signature=signature)
+    missing = [
+        args[0].upper() for keyword, args in verified.statuses if keyword == "NO_PUBKEY" and args
+    ]
+    if any(pinned.endswith(key_id) for key_id in missing):
+        # The public home lost the pinned key (wiped, restored): import it and look again.
+        partner_key_sync(authority=signer, force=True)
+        verified = detached_verify(partner_keyring(), data=data, signature=signature)
+    statuses = verified.statuses
     keywords = [keyword for keyword, _args in statuses]
     # `valid` alone is not enough: the signer must be the pinned key, and python-gnupg folds
     # several signatures into one result. Exactly one signature is accepted.
@@ -602,8 +573,7 @@ def _signature_check(
         raise MessageRefused(
             BAD_SIGNATURE, _("The signature is not a valid signature of %(part)s.") % {"part": part}
         )
-    # The primary key's fingerprint (the 10th field) also when a subkey made the signature.
-    signed_by = (valid[0][9] if len(valid[0]) >= 10 else valid[0][0]).upper()
+    signed_by = validsig_primary_fingerprint(valid[0])
     if signed_by != pinned:
         raise MessageRefused(
             WRONG_SIGNER,

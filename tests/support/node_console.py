@@ -447,8 +447,6 @@ def message_forge(*, sender: str, recipient: str, how: str) -> bytes:
     ``not_for_recipient`` (encrypted to the sender's key only)."""
     from django.utils import timezone
 
-    from mla.core.keyring import hosted_key_generate, secret_key_fingerprints_by_email
-    from mla.exchange.keys import hosted_keyring
     from mla.exchange.messages import (
         Document,
         manifest_build,
@@ -458,6 +456,8 @@ def message_forge(*, sender: str, recipient: str, how: str) -> bytes:
         message_seal,
     )
     from mla.instruments.declarations import declaration_for
+    from mla.openpgp.homes import hosted_keyring
+    from mla.openpgp.keys import hosted_key_generate, secret_key_fingerprints_by_email
     from tests.support.samples import complete_data
 
     issuer, executing = _authority(sender), _authority(recipient)
@@ -522,7 +522,6 @@ def seal_timing(*, sender: str, recipient: str, documents: list[list[Any]], runs
     archive), so that gpg can be timed on the same bytes."""
     import statistics
 
-    from mla.exchange.keys import hosted_keyring, node_key_passphrase
     from mla.exchange.messages import (
         Document,
         manifest_build,
@@ -530,6 +529,7 @@ def seal_timing(*, sender: str, recipient: str, documents: list[list[Any]], runs
         message_seal,
     )
     from mla.instruments.declarations import declaration_for
+    from mla.openpgp.homes import hosted_keyring, node_key_passphrase
     from tests.support.samples import complete_data
 
     issuer, executing = _authority(sender), _authority(recipient)

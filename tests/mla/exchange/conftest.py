@@ -18,7 +18,6 @@ import gnupg
 import pytest
 from django.utils import timezone
 
-from contact_points.keys import PublicKeyInfo
 from contact_points.models import Authority
 from contact_points.services import authority_apply_key_info, authority_set_public_key
 from mla.exchange.messages import (
@@ -28,6 +27,7 @@ from mla.exchange.messages import (
     message_container_build,
     message_encrypt,
 )
+from mla.openpgp.keys import PublicKeyInfo
 from tests.support.factories import AuthorityFactory, CountryFactory
 
 KEY_PARAMETERS = {

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from contact_points.models import Authority
 from contact_points.services import authority_set_public_key
-from mla.exchange.keys import partner_key_sync, partner_keyring
+from mla.exchange.keys import partner_key_sync
 from mla.exchange.messages import (
     Document,
     MessageNotSealed,
@@ -26,6 +26,7 @@ from mla.exchange.messages import (
     receipt_seal,
     receipt_verify,
 )
+from mla.openpgp.homes import partner_keyring
 from mla.requests.models import canonical_json
 from tests.mla.exchange.conftest import (
     forge,
