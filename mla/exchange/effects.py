@@ -11,7 +11,8 @@ from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
-from mla.exchange.messages import Document, OpenedMessage
+from mla.exchange.wire.manifest import Document
+from mla.exchange.wire.seal import OpenedMessage
 from mla.instruments.declarations import declaration_for
 from mla.requests.access import request_grant_authority
 from mla.requests.deadlines.store import received_copy_next_due

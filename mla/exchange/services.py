@@ -29,22 +29,11 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.exchange import effects
 from mla.exchange.keys import authority_is_hosted
-from mla.exchange.messages import (
-    MAX_RECEIPT_BYTES,
-    TOO_LARGE,
-    Document,
-    MessageRefused,
-    OpenedMessage,
-    Receipt,
-    manifest_as_dict,
-    manifest_build,
-    manifest_sha256,
-    message_open,
-    message_seal,
-    receipt_seal,
-    receipt_verify,
-)
 from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.wire.errors import TOO_LARGE, MessageRefused
+from mla.exchange.wire.manifest import Document, manifest_as_dict, manifest_build, manifest_sha256
+from mla.exchange.wire.receipts import MAX_RECEIPT_BYTES, Receipt, receipt_seal, receipt_verify
+from mla.exchange.wire.seal import OpenedMessage, message_open, message_seal
 from mla.requests.documents.prepared import request_document_for_sending
 from mla.requests.lifecycle import rules as lifecycle_rules
 from mla.requests.models import Request

@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.core.errors import ApplicationError
 from mla.exchange.keys import authority_is_hosted
-from mla.exchange.messages import Document, OpenedMessage, message_open
 from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.wire.manifest import Document
+from mla.exchange.wire.seal import OpenedMessage, message_open
 from mla.requests.lifecycle import counterpart
 from mla.requests.models import Request
 

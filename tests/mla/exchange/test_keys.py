@@ -11,7 +11,8 @@ from mla.exchange.keys import (
     node_keys_list,
     partner_key_sync,
 )
-from mla.exchange.messages import MessageRefused, message_open, message_seal
+from mla.exchange.wire.errors import MessageRefused
+from mla.exchange.wire.seal import message_open, message_seal
 from mla.openpgp.homes import hosted_keyring, partner_keyring
 from tests.mla.exchange.conftest import (
     key_generate,

@@ -19,9 +19,11 @@ from contact_points.models import Authority
 from contact_points.services import authority_set_public_key
 from mla.core.errors import ApplicationError
 from mla.exchange import services, status, tasks
-from mla.exchange.messages import MessageRefused, manifest_build, message_open, message_seal
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.services import inbox_receive, outbox_deliver
+from mla.exchange.wire.errors import MessageRefused
+from mla.exchange.wire.manifest import manifest_build
+from mla.exchange.wire.seal import message_open, message_seal
 from mla.requests.desk import tracker
 from mla.requests.lifecycle import counterpart
 from mla.requests.lifecycle import executing as execution
