@@ -20,7 +20,6 @@ from contact_points.directory_io import (
     directory_import,
 )
 from contact_points.instruments import Instrument
-from contact_points.keys import PublicKeyInfo, public_key_inspect
 from contact_points.models import (
     KEY_DERIVED_FIELDS,
     AcceptedLanguages,
@@ -37,6 +36,7 @@ from contact_points.services import (
     authority_identifier_suggest,
 )
 from mla.core.errors import ApplicationError
+from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 

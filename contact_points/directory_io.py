@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from contact_points.instruments import Instrument
-from contact_points.keys import public_key_inspect
 from contact_points.models import (
     KEY_DERIVED_FIELDS,
     AcceptedLanguages,
@@ -38,6 +37,7 @@ from contact_points.models import (
 from contact_points.services import authority_apply_key_info
 from contact_points.validators import normalise_phone
 from mla.core.errors import ApplicationError
+from mla.openpgp.keys import public_key_inspect
 
 FORMAT_NAME = "mla-directory"
 FORMAT_VERSION = 1

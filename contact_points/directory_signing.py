@@ -17,7 +17,6 @@ The bytes verified are the bytes imported: callers read the file once and pass t
 """
 
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
-from mla.exchange.keys import gpg_status_lines, hosted_keyring, node_key_passphrase
+from mla.openpgp.crypto import detached_sign, detached_verify
+from mla.openpgp.homes import hosted_keyring, throwaway_keyring
+from mla.openpgp.status import StatusLine, errsig_signer, validsig_primary_fingerprint
 
 SIGNATURE_SUFFIX = ".asc"
 # A detached signature is a few hundred bytes; anything far larger is not one.
@@ -160,27 +161,19 @@ def directory_sign(*, content: bytes, fingerprint: str) -> bytes:
     """A detached ASCII-armoured signature of ``content`` by a secret key of this node."""
     key = _secret_key(fingerprint)
     primary = str(key["fingerprint"]).upper()
-    # --local-user, not python-gnupg's keyid (--default-key): with an unusable default key
-    # gpg silently signs with another secret key of the home.
-    signed = hosted_keyring().sign(
-        content,
-        detach=True,
-        binary=False,
-        passphrase=node_key_passphrase(),
-        extra_args=["--local-user", primary],
-    )
+    signed = detached_sign(data=content, fingerprint=primary, armor=True)
     # gpg names the key that made the signature: the primary key or one of its subkeys.
     own = {primary} | {str(sub[2]).upper() for sub in key.get("subkeys", []) if sub[2]}
-    if not signed or not signed.data or str(signed.fingerprint).upper() not in own:
+    if not signed.data or signed.signer not in own:
         raise DirectorySignatureError(
             SIGNING_FAILED,
             _(
                 "gpg could not sign with key %(fingerprint)s (expired, revoked or locked?): "
                 "%(detail)s"
             )
-            % {"fingerprint": primary, "detail": str(signed.stderr)[-300:]},
+            % {"fingerprint": primary, "detail": signed.detail},
         )
-    return bytes(signed.data)
+    return signed.data
 
 
 def directory_publisher_key_export(*, fingerprint: str) -> str:
@@ -265,7 +258,7 @@ def directory_signature_read(*, path: Path) -> bytes:
     return signature
 
 
-def _statuses_check(statuses: list[tuple[str, list[str]]], *, pinned: Sequence[str]) -> str:
+def _statuses_check(statuses: list[StatusLine], *, pinned: Sequence[str]) -> str:
     keywords = [keyword for keyword, _args in statuses]
     if "NEWSIG" not in keywords:
         raise _refused(BAD_SIGNATURE, _("The signature file holds no OpenPGP signature."))
@@ -282,9 +275,7 @@ def _statuses_check(statuses: list[tuple[str, list[str]]], *, pinned: Sequence[s
         )
     errors = [args for keyword, args in statuses if keyword == "ERRSIG"]
     if errors and "NO_PUBKEY" in keywords:
-        args = errors[0]
-        # ERRSIG: key id, …; gpg 2.2 adds the issuer fingerprint as the 7th field.
-        signer = (args[6] if len(args) >= 7 and args[6] != "-" else args[0]).upper()
+        signer = errsig_signer(errors[0])
         if signer in pinned:
             raise _refused(
                 NO_PUBLISHER_KEY,
@@ -302,8 +293,7 @@ def _statuses_check(statuses: list[tuple[str, list[str]]], *, pinned: Sequence[s
     valid = [args for keyword, args in statuses if keyword == "VALIDSIG"]
     if errors or len(valid) != 1:
         raise _refused(BAD_SIGNATURE, _("gpg could not verify the signature."))
-    # The primary key's fingerprint (the 10th field), also when a subkey made the signature.
-    signed_by = (valid[0][9] if len(valid[0]) >= 10 else valid[0][0]).upper()
+    signed_by = validsig_primary_fingerprint(valid[0])
     if signed_by not in pinned:
         raise _refused(
             WRONG_SIGNER,
@@ -345,16 +335,12 @@ def directory_signature_verify(
         raise _refused(BAD_SIGNATURE, _("The signature file is too large to be a signature."))
     # A home of its own, holding the pinned keys only: whatever else this node trusts for
     # other purposes can never make a directory signature count.
-    with tempfile.TemporaryDirectory(prefix="mla-dirsig-") as home:
-        gpg = gnupg.GPG(gpgbinary=settings.GNUPG_BINARY, gnupghome=home)
-        gpg.encoding = "utf-8"
+    with throwaway_keyring(prefix="mla-dirsig-") as gpg:
         _pinned_keys_import(gpg, publisher_keys=publisher_keys, pinned=wanted)
-        signature_path = Path(home) / "directory.asc"
-        signature_path.write_bytes(signature)
-        verified = gpg.verify_data(
-            str(signature_path), content, extra_args=["--no-auto-key-retrieve"]
+        verified = detached_verify(
+            gpg, data=content, signature=signature, extra_args=["--no-auto-key-retrieve"]
         )
-    signed_by = _statuses_check(gpg_status_lines(verified), pinned=wanted)
+    signed_by = _statuses_check(verified.statuses, pinned=wanted)
     if verified.returncode != 0:
         raise _refused(BAD_SIGNATURE, _("gpg could not verify the signature."))
     return signed_by

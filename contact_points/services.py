@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from contact_points.keys import PublicKeyInfo, public_key_inspect
 from contact_points.models import Authority
+from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
 
 if TYPE_CHECKING:
     from mla.accounts.models import User

@@ -15,11 +15,8 @@ from contact_points.services import authority_set_public_key
 from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.accounts.services import user_create
-from mla.core.keyring import (
-    hosted_key_generate,
-    secret_key_fingerprints_by_email,
-    secret_keyring,
-)
+from mla.openpgp.homes import secret_keyring
+from mla.openpgp.keys import hosted_key_generate, secret_key_fingerprints_by_email
 from mla.requests.drafting.services import request_create, request_save_section
 from mla.requests.models import Request
 

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from mla.exchange.keys import authority_is_hosted
-from mla.exchange.messages import Document
 from mla.exchange.models import InboxMessage, MessageKind, OutboxMessage
 from mla.exchange.outbox import outbox_enqueue, request_transmit
 from mla.exchange.status import (
@@ -24,6 +23,7 @@ from mla.exchange.status import (
     STATE,
     document_received,
 )
+from mla.exchange.wire.manifest import Document
 from mla.requests.lifecycle.channels import StepDocument
 from mla.requests.models import Request
 

@@ -36,15 +36,12 @@ from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
 from mla.core.errors import ApplicationError
-from mla.exchange.messages import (
-    MANIFEST_ENTRY,
-    RECEIPT_ENTRY,
-    RECEIPT_SIGNATURE_ENTRY,
-    SIGNATURE_ENTRY,
-)
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.selectors import INCOMING, OUTGOING
 from mla.exchange.stored import manifest_event, stored_message_open, stored_receipt_entries
+from mla.exchange.wire.container import SIGNATURE_ENTRY
+from mla.exchange.wire.manifest import MANIFEST_ENTRY
+from mla.exchange.wire.receipts import RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY
 from mla.requests.audit import GENESIS, audit_entry_body
 from mla.requests.models import AuditEntry, Request, canonical_json
 

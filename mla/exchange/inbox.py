@@ -17,16 +17,12 @@ from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
 from mla.exchange import receive
-from mla.exchange.messages import (
-    TOO_LARGE,
-    MessageRefused,
-    OpenedMessage,
-    manifest_as_dict,
-    message_open,
-    receipt_seal,
-)
 from mla.exchange.models import InboxMessage, MessageKind
 from mla.exchange.status import status_apply
+from mla.exchange.wire.errors import TOO_LARGE, MessageRefused
+from mla.exchange.wire.manifest import manifest_as_dict
+from mla.exchange.wire.receipts import receipt_seal
+from mla.exchange.wire.seal import OpenedMessage, message_open
 from mla.requests.models import Request
 
 # Refusal reasons of the inbox beyond those of message_open.

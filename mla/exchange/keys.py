@@ -13,32 +13,26 @@ Two GnuPG homes, never mixed:
 An authority is *hosted here* when this node holds the secret key whose fingerprint the
 directory pins for it (``authority_is_hosted``).
 
-``gnupg.GPG`` objects run gpg once when built, so they are built once per process and home.
+The homes themselves, and the gpg machinery, are ``mla.openpgp``'s.
 """
 
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import gnupg
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
 from contact_points.services import authority_set_public_key
 from mla.core.errors import ApplicationError
-from mla.core.keyring import secret_keyring
-
-KEY_EXPIRY = "3y"
-# Larger pipe reads than python-gnupg's 16 KiB: documents are megabytes.
-_GPG_BUFFER_SIZE = 256 * 1024
+from mla.openpgp.homes import hosted_keyring, node_key_passphrase, partner_keyring
+from mla.openpgp.keys import KeyGenerationError, key_pair_generate
 
 
 class NodeKeyError(ApplicationError):
@@ -56,77 +50,10 @@ class HostedKey:
 
 
 _lock = threading.Lock()
-_keyrings: dict[tuple[str, str, str], gnupg.GPG] = {}
 # Per home: fingerprints of the secret keys held there (refreshed on a miss).
 _hosted: dict[str, frozenset[str]] = {}
 # Per partner home: fingerprint -> SHA-256 of the directory key text last imported.
 _synced: dict[str, dict[str, str]] = {}
-
-
-def _cached_keyring(role: str, home: Path, build: Callable[[], gnupg.GPG]) -> gnupg.GPG:
-    key = (role, str(settings.GNUPG_BINARY), str(home))
-    with _lock:
-        gpg = _keyrings.get(key)
-    if gpg is None:
-        gpg = build()
-        gpg.buffer_size = _GPG_BUFFER_SIZE
-        with _lock:
-            gpg = _keyrings.setdefault(key, gpg)
-    return gpg
-
-
-def hosted_keyring() -> gnupg.GPG:
-    """The secret home: key pairs of the authorities hosted on this node."""
-    return _cached_keyring("secret", Path(settings.NODE_SECRET_GNUPG_HOME), secret_keyring)
-
-
-def _partner_keyring_build() -> gnupg.GPG:
-    home = Path(settings.NODE_GNUPG_HOME)
-    home.mkdir(parents=True, exist_ok=True)
-    # Public keys only, but gpg warns about (and some versions refuse) homes others can read.
-    home.chmod(0o700)
-    gpg = gnupg.GPG(gpgbinary=settings.GNUPG_BINARY, gnupghome=str(home))
-    gpg.encoding = "utf-8"
-    return gpg
-
-
-def partner_keyring() -> gnupg.GPG:
-    """The public home: keys the directory pins, imported on demand by ``partner_key_sync``."""
-    return _cached_keyring("partner", Path(settings.NODE_GNUPG_HOME), _partner_keyring_build)
-
-
-def node_key_passphrase() -> str | None:
-    """The passphrase of the hosted secret keys, from the environment or a file; None if unset.
-
-    Never from user input: it goes to gpg over stdin, where a line break would inject data.
-    """
-    value = str(settings.NODE_KEY_PASSPHRASE or "")
-    path = str(settings.NODE_KEY_PASSPHRASE_FILE or "")
-    if value and path:
-        raise ImproperlyConfigured("Set NODE_KEY_PASSPHRASE or NODE_KEY_PASSPHRASE_FILE, not both.")
-    if path:
-        try:
-            value = Path(path).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ImproperlyConfigured(
-                f"NODE_KEY_PASSPHRASE_FILE {path} cannot be read: {error.strerror}"
-            ) from error
-        value = value.removesuffix("\n").removesuffix("\r")
-    if not value:
-        return None
-    if any(char in value for char in "\r\n\0"):
-        raise ImproperlyConfigured("The node key passphrase must be one line without NUL.")
-    return value
-
-
-def gpg_status_lines(result: Any) -> list[tuple[str, list[str]]]:
-    """The ``[GNUPG:]`` status lines of a python-gnupg result, as (keyword, arguments)."""
-    lines = []
-    for line in str(getattr(result, "stderr", "") or "").splitlines():
-        if line.startswith("[GNUPG:] "):
-            keyword, _sep, rest = line[9:].partition(" ")
-            lines.append((keyword, rest.split()))
-    return lines
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -231,30 +158,19 @@ def partner_key_sync(*, authority: Authority, force: bool = False) -> str:
 
 def _key_pair_generate(*, authority: Authority) -> str:
     """ed25519 signing primary key and cv25519 encryption subkey; the fingerprint."""
-    gpg = hosted_keyring()
-    passphrase = node_key_passphrase()
-    parameters: dict[str, Any] = {
-        "key_type": "EDDSA",
-        "key_curve": "ed25519",
-        "key_usage": "sign",
-        "subkey_type": "ECDH",
-        "subkey_curve": "cv25519",
-        "subkey_usage": "encrypt",
-        "name_real": authority.name[:200],
-        "name_email": f"{authority.identifier}@{settings.NODE_KEY_EMAIL_DOMAIN}",
-        "expire_date": KEY_EXPIRY,
-    }
-    if passphrase:
-        parameters["passphrase"] = passphrase
-    else:
-        parameters["no_protection"] = True
-    generated = gpg.gen_key(gpg.gen_key_input(**parameters))
-    if not generated.fingerprint:
+    try:
+        fingerprint = key_pair_generate(
+            gpg=hosted_keyring(),
+            user_id_name=authority.name[:200],
+            user_id_email=f"{authority.identifier}@{settings.NODE_KEY_EMAIL_DOMAIN}",
+            passphrase=node_key_passphrase(),
+        )
+    except KeyGenerationError as error:
         raise NodeKeyError(
             _("gpg could not create a key pair for %(authority)s: %(detail)s")
-            % {"authority": authority.identifier, "detail": str(generated.stderr)[-300:]}
-        )
-    return str(generated.fingerprint).upper()
+            % {"authority": authority.identifier, "detail": error.stderr[-300:]}
+        ) from error
+    return fingerprint.upper()
 
 
 def _key_pair_make_and_pin(*, authority: Authority, reason: str) -> str:

@@ -29,17 +29,11 @@ from mla.core.errors import ApplicationError
 from mla.exchange import receive
 from mla.exchange.inbox import inbox_receive
 from mla.exchange.keys import authority_is_hosted
-from mla.exchange.messages import (
-    MAX_RECEIPT_BYTES,
-    Document,
-    MessageRefused,
-    Receipt,
-    manifest_build,
-    manifest_sha256,
-    message_seal,
-    receipt_verify,
-)
 from mla.exchange.models import MessageKind, OutboxMessage
+from mla.exchange.wire.errors import MessageRefused
+from mla.exchange.wire.manifest import Document, manifest_build, manifest_sha256
+from mla.exchange.wire.receipts import MAX_RECEIPT_BYTES, Receipt, receipt_verify
+from mla.exchange.wire.seal import message_seal
 from mla.requests.documents.prepared import request_document_for_sending
 from mla.requests.events import Event
 from mla.requests.lifecycle import rules as lifecycle_rules

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
-from mla.exchange.messages import OpenedMessage
+from mla.exchange.wire.seal import OpenedMessage
 from mla.instruments.declarations import declaration_for
 from mla.requests.lifecycle.receiving import (
     ReceivedAttachment,

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
 from mla.core.errors import ApplicationError
-from mla.exchange.messages import OpenedMessage, message_open
 from mla.exchange.models import InboxMessage, MessageKind
+from mla.exchange.wire.seal import OpenedMessage, message_open
 from mla.requests.events import Event
 from mla.requests.lifecycle import counterpart
 from mla.requests.models import Request

@@ -1,7 +1,7 @@
 """Reading again the messages this node keeps: its own sent copies (encrypted to the sender
 too, for that purpose) and the messages as they were received, and their receipts.
 
-Not the checks of arrival (mla.exchange.messages.message_open): a stored copy was checked
+Not the checks of arrival (mla.exchange.wire.seal.message_open): a stored copy was checked
 when it was sent or received, and it must stay readable after the message's age limit has
 passed, after the recipient has moved to another node, or after a key has expired. What is
 checked again here is what the evidence rests on: the manifest's form, and each document
@@ -19,23 +19,16 @@ from django.utils.translation import gettext as _
 
 # The decryption and the archive reader of the transport, with their limits (output size,
 # entry names and types): one implementation for arriving and stored messages.
-from mla.exchange.messages import (
-    DIGEST_MISMATCH,
+from mla.exchange.wire.container import (
     DOCUMENTS_PREFIX,
-    MALFORMED,
-    MANIFEST_ENTRY,
-    MAX_RECEIPT_BYTES,
-    RECEIPT_ENTRY,
-    RECEIPT_SIGNATURE_ENTRY,
     SIGNATURE_ENTRY,
-    TOO_LARGE,
-    Manifest,
-    MessageRefused,
     archive_entries,
-    manifest_parse,
-    message_decrypt,
     message_entry_allowed,
 )
+from mla.exchange.wire.errors import DIGEST_MISMATCH, MALFORMED, TOO_LARGE, MessageRefused
+from mla.exchange.wire.manifest import MANIFEST_ENTRY, Manifest, manifest_parse
+from mla.exchange.wire.receipts import MAX_RECEIPT_BYTES, RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY
+from mla.exchange.wire.seal import message_decrypt
 
 RECEIPT_FILE_EXTENSION = ".mlarcpt"
 

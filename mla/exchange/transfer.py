@@ -18,10 +18,11 @@ from mla.accounts.roles import Role
 from mla.core.errors import ApplicationError
 from mla.exchange.inbox import inbox_receive
 from mla.exchange.keys import authority_is_hosted
-from mla.exchange.messages import TOO_LARGE, MessageRefused, message_file_name
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.outbox import outbox_receipt_accept
 from mla.exchange.stored import receipt_file_name, receipt_message_id, stored_message_open
+from mla.exchange.wire.errors import TOO_LARGE, MessageRefused
+from mla.exchange.wire.manifest import message_file_name
 
 # Who receives messages by file for the authority they work for: those who work the
 # incoming requests, and the node's administrators.

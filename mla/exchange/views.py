@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from mla.core.errors import ApplicationError
 from mla.exchange.inbox import REJECTED, inbox_receive
-from mla.exchange.messages import MALFORMED, TOO_LARGE, UNDECRYPTABLE, MessageRefused
+from mla.exchange.wire.errors import MALFORMED, TOO_LARGE, UNDECRYPTABLE, MessageRefused
 
 # The sender learns why: a malformed message is a bad request, one too large is 413, and
 # one that is well formed but not accepted (signature, recipient, age…) is unprocessable.

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.exchange.evidence import evidence_bundle, evidence_file_name
-from mla.exchange.messages import MAX_RECEIPT_BYTES, TOO_LARGE, MessageRefused
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.outbox import outbox_receipt_accept, outbox_retry
 from mla.exchange.stored import manifest_event
@@ -34,6 +33,8 @@ from mla.exchange.transfer import (
     outbox_receipt_file,
     receipt_import,
 )
+from mla.exchange.wire.errors import TOO_LARGE, MessageRefused
+from mla.exchange.wire.receipts import MAX_RECEIPT_BYTES
 from mla.requests.models import Request
 from mla.requests.selectors import requests_for_user
 from mla.requests.views.common import confidential_download_record, request_or_404, signed_in_user

@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from mla.exchange.messages import manifest_build, message_seal
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.outbox import request_message_data
+from mla.exchange.wire.manifest import manifest_build
+from mla.exchange.wire.seal import message_seal
 from mla.requests.models import Request
 from tests.mla.exchange.conftest import _exchange_homes, exchange_keys, pinned_authority
 from tests.support.factories import UserFactory

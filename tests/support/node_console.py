@@ -365,8 +365,8 @@ def inbox_count() -> int:
 
 def receipt_verify(*, message_id: str) -> dict[str, Any]:
     """Verify again the receipt stored for an outbox message, against the directory."""
-    from mla.exchange.messages import receipt_verify as verify
     from mla.exchange.models import OutboxMessage
+    from mla.exchange.wire.receipts import receipt_verify as verify
 
     message = OutboxMessage.objects.select_related("recipient").get(message_id=message_id)
     assert message.receipt is not None, "no receipt stored"
@@ -407,9 +407,9 @@ def outbox_flood(*, sender: str, recipient: str, count: int, document: bytes) ->
     from django.db import transaction
     from django.utils import timezone
 
-    from mla.exchange.messages import Document
     from mla.exchange.models import MessageKind
     from mla.exchange.outbox import outbox_enqueue, request_message_data
+    from mla.exchange.wire.manifest import Document
     from mla.instruments.declarations import declaration_for
     from mla.requests.models import Request
     from tests.support.samples import complete_data
@@ -452,17 +452,12 @@ def message_forge(*, sender: str, recipient: str, how: str) -> bytes:
     ``not_for_recipient`` (encrypted to the sender's key only)."""
     from django.utils import timezone
 
-    from mla.core.keyring import hosted_key_generate, secret_key_fingerprints_by_email
-    from mla.exchange.keys import hosted_keyring
-    from mla.exchange.messages import (
-        Document,
-        manifest_build,
-        manifest_canonical_bytes,
-        message_container_build,
-        message_encrypt,
-        message_seal,
-    )
+    from mla.exchange.wire.container import message_container_build
+    from mla.exchange.wire.manifest import Document, manifest_build, manifest_canonical_bytes
+    from mla.exchange.wire.seal import message_encrypt, message_seal
     from mla.instruments.declarations import declaration_for
+    from mla.openpgp.homes import hosted_keyring
+    from mla.openpgp.keys import hosted_key_generate, secret_key_fingerprints_by_email
     from tests.support.samples import complete_data
 
     issuer, executing = _authority(sender), _authority(recipient)
@@ -527,14 +522,10 @@ def seal_timing(*, sender: str, recipient: str, documents: list[list[Any]], runs
     archive), so that gpg can be timed on the same bytes."""
     import statistics
 
-    from mla.exchange.keys import hosted_keyring, node_key_passphrase
-    from mla.exchange.messages import (
-        Document,
-        manifest_build,
-        manifest_canonical_bytes,
-        message_seal,
-    )
+    from mla.exchange.wire.manifest import Document, manifest_build, manifest_canonical_bytes
+    from mla.exchange.wire.seal import message_seal
     from mla.instruments.declarations import declaration_for
+    from mla.openpgp.homes import hosted_keyring, node_key_passphrase
     from tests.support.samples import complete_data
 
     issuer, executing = _authority(sender), _authority(recipient)

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from contact_points.models import Authority
 from mla.accounts.models import User
-from mla.exchange.messages import Document
 from mla.exchange.models import OutboxMessage
 from mla.exchange.outbox import outbox_enqueue, request_message_data
+from mla.exchange.wire.manifest import Document
 from mla.instruments.declarations import declaration_for
 from mla.requests.access import request_grant_authority
 from mla.requests.models import Attachment, Request

@@ -18,16 +18,12 @@ import gnupg
 import pytest
 from django.utils import timezone
 
-from contact_points.keys import PublicKeyInfo
 from contact_points.models import Authority
 from contact_points.services import authority_apply_key_info, authority_set_public_key
-from mla.exchange.messages import (
-    Document,
-    Manifest,
-    manifest_build,
-    message_container_build,
-    message_encrypt,
-)
+from mla.exchange.wire.container import message_container_build
+from mla.exchange.wire.manifest import Document, Manifest, manifest_build
+from mla.exchange.wire.seal import message_encrypt
+from mla.openpgp.keys import PublicKeyInfo
 from tests.support.factories import AuthorityFactory, CountryFactory
 
 KEY_PARAMETERS = {

@@ -1,21 +1,19 @@
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
 from contact_points.models import Authority
 from mla.exchange.keys import (
     NodeKeyError,
     authority_is_hosted,
-    hosted_keyring,
     node_key_create,
     node_key_export,
-    node_key_passphrase,
     node_key_rotate,
     node_keys_list,
     partner_key_sync,
-    partner_keyring,
 )
-from mla.exchange.messages import MessageRefused, message_open, message_seal
+from mla.exchange.wire.errors import MessageRefused
+from mla.exchange.wire.seal import message_open, message_seal
+from mla.openpgp.homes import hosted_keyring, partner_keyring
 from tests.mla.exchange.conftest import (
     key_generate,
     pinned_authority,
@@ -144,28 +142,6 @@ def test_partner_keys_come_from_the_directory_and_only_the_pinned_one(fresh_home
     with pytest.raises(NodeKeyError, match="does not hold exactly its pinned key"):
         partner_key_sync(authority=impostor)
     assert exchange_keys.sender not in {key["fingerprint"] for key in partner_keyring().list_keys()}
-
-
-def test_the_passphrase_comes_from_the_setting_or_a_file(settings, tmp_path):
-    assert node_key_passphrase() is None
-    settings.NODE_KEY_PASSPHRASE = "correct horse"
-    assert node_key_passphrase() == "correct horse"
-    passphrase_file = tmp_path / "passphrase"
-    passphrase_file.write_text("from a file\n")
-    settings.NODE_KEY_PASSPHRASE = ""
-    settings.NODE_KEY_PASSPHRASE_FILE = str(passphrase_file)
-    assert node_key_passphrase() == "from a file"
-
-    settings.NODE_KEY_PASSPHRASE = "and here"
-    with pytest.raises(ImproperlyConfigured, match="not both"):
-        node_key_passphrase()
-    settings.NODE_KEY_PASSPHRASE = ""
-    passphrase_file.write_text("two\nlines\n")
-    with pytest.raises(ImproperlyConfigured):
-        node_key_passphrase()
-    settings.NODE_KEY_PASSPHRASE_FILE = str(tmp_path / "missing")
-    with pytest.raises(ImproperlyConfigured, match="cannot be read"):
-        node_key_passphrase()
 
 
 def test_keys_protected_by_a_passphrase_sign_and_decrypt(fresh_homes, settings):

@@ -11,21 +11,19 @@ from django.utils import timezone
 
 from contact_points.models import Authority
 from contact_points.services import authority_set_public_key
-from mla.exchange.keys import partner_key_sync, partner_keyring
-from mla.exchange.messages import (
+from mla.exchange.keys import partner_key_sync
+from mla.exchange.wire.container import message_container_build
+from mla.exchange.wire.errors import MessageNotSealed, MessageRefused
+from mla.exchange.wire.manifest import (
     Document,
-    MessageNotSealed,
-    MessageRefused,
     manifest_as_dict,
     manifest_canonical_bytes,
     manifest_parse,
-    message_container_build,
     message_file_name,
-    message_open,
-    message_seal,
-    receipt_seal,
-    receipt_verify,
 )
+from mla.exchange.wire.receipts import receipt_seal, receipt_verify
+from mla.exchange.wire.seal import message_open, message_seal
+from mla.openpgp.homes import partner_keyring
 from mla.requests.models import canonical_json
 from tests.mla.exchange.conftest import (
     forge,
@@ -612,7 +610,7 @@ def test_the_public_home_is_a_cache_of_the_directory(
         forced.append((authority.identifier, force))
         return partner_key_sync(authority=authority, force=force)
 
-    monkeypatch.setattr("mla.exchange.messages.partner_key_sync", spy)
+    monkeypatch.setattr("mla.exchange.wire.seal.partner_key_sync", spy)
     first = _seal(sender, recipient)
 
     def wipe():

@@ -20,9 +20,11 @@ from contact_points.services import authority_set_public_key
 from mla.core.errors import ApplicationError
 from mla.exchange import inbox, status, tasks
 from mla.exchange.inbox import inbox_receive
-from mla.exchange.messages import MessageRefused, manifest_build, message_open, message_seal
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.outbox import outbox_deliver
+from mla.exchange.wire.errors import MessageRefused
+from mla.exchange.wire.manifest import manifest_build
+from mla.exchange.wire.seal import message_open, message_seal
 from mla.requests.desk import tracker
 from mla.requests.documents.annex_b import annex_b_document_name
 from mla.requests.lifecycle import channels, counterpart

@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 
 from mla.exchange import tasks
-from mla.exchange.messages import message_file_name, receipt_verify
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.stored import stored_message_open
+from mla.exchange.wire.manifest import message_file_name
+from mla.exchange.wire.receipts import receipt_verify
 from mla.requests.models import AuditEntry, Request, canonical_json
 from tests.mla.exchange.conftest import pinned_authority
 from tests.support.factories import UserFactory

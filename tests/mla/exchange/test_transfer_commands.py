@@ -3,8 +3,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from mla.exchange.messages import receipt_verify
 from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.wire.receipts import receipt_verify
 from mla.requests.models import Request
 from tests.support.factories import UserFactory
 from tests.support.sending import enqueue, outgoing_request

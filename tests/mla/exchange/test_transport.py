@@ -11,14 +11,6 @@ from django.utils import timezone
 from mla.core.errors import ApplicationError
 from mla.exchange import inbox, outbox, tasks
 from mla.exchange.inbox import inbox_receive
-from mla.exchange.messages import (
-    REASON_CODES,
-    Document,
-    MessageRefused,
-    manifest_build,
-    message_seal,
-    receipt_verify,
-)
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.outbox import (
     outbox_deliver,
@@ -28,6 +20,10 @@ from mla.exchange.outbox import (
     request_message_data,
     request_transmit,
 )
+from mla.exchange.wire.errors import REASON_CODES, MessageRefused
+from mla.exchange.wire.manifest import Document, manifest_build
+from mla.exchange.wire.receipts import receipt_verify
+from mla.exchange.wire.seal import message_seal
 from mla.requests.models import Request
 from tests.mla.exchange.conftest import PDF
 from tests.support.factories import UserFactory

@@ -5,9 +5,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
-from mla.exchange.messages import MAX_RECEIPT_BYTES, MessageRefused
 from mla.exchange.stored import RECEIPT_FILE_EXTENSION
 from mla.exchange.transfer import message_import, message_size_check, receipt_import
+from mla.exchange.wire.errors import MessageRefused
+from mla.exchange.wire.receipts import MAX_RECEIPT_BYTES
 
 
 class Command(BaseCommand):

@@ -1,20 +1,19 @@
-"""Validation of the OpenPGP public keys pinned in directory entries.
+"""OpenPGP keys: reading a public key someone gave, and making key pairs.
 
-A key is read by gpg itself, in a throw-away home, so that nothing typed into the
+A given key is read by gpg itself, in a throw-away home, so that nothing typed into the
 directory touches a keyring the node signs or verifies with. The fingerprint is what gpg
 computes; nobody types it.
 """
 
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import gnupg
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
+from mla.openpgp.homes import throwaway_keyring
 
 # RFC 9580 public-key algorithm ids, as gpg reports them in --with-colons output.
 _ALGORITHMS = {
@@ -66,9 +65,7 @@ def public_key_inspect(*, armored: str, now: datetime | None = None) -> PublicKe
             )
         )
     now = now or timezone.now()
-    with tempfile.TemporaryDirectory(prefix="mla-keycheck-") as home:
-        gpg = gnupg.GPG(gpgbinary=settings.GNUPG_BINARY, gnupghome=home)
-        gpg.encoding = "utf-8"
+    with throwaway_keyring(prefix="mla-keycheck-") as gpg:
         keys = gpg.scan_keys_mem(text)
     if len(keys) == 0:
         raise ApplicationError(
@@ -131,3 +128,65 @@ def public_key_inspect(*, armored: str, now: datetime | None = None) -> PublicKe
         expires_at=expires_at,
         armored=text + "\n",
     )
+
+
+# Key pairs ------------------------------------------------------------------------------
+
+KEY_EXPIRY = "3y"
+
+
+class KeyGenerationError(RuntimeError):
+    """gpg made no key pair; ``stderr`` is what it said."""
+
+    def __init__(self, *, email: str, stderr: str) -> None:
+        super().__init__(f"gpg could not create a key for {email}: {stderr}")
+        self.stderr = stderr
+
+
+def key_pair_generate(
+    *,
+    gpg: gnupg.GPG,
+    user_id_name: str,
+    user_id_email: str,
+    passphrase: str | None = None,
+    expire_date: str = KEY_EXPIRY,
+) -> str:
+    """Create a key pair in ``gpg``'s home and return its fingerprint.
+
+    ed25519 for signing and cv25519 for encryption: small, fast and widely supported. The
+    secret key is protected by ``passphrase`` if one is given, else by nothing.
+    """
+    parameters: dict[str, object] = {
+        "key_type": "EDDSA",
+        "key_curve": "ed25519",
+        "key_usage": "sign",
+        "subkey_type": "ECDH",
+        "subkey_curve": "cv25519",
+        "subkey_usage": "encrypt",
+        "name_real": user_id_name,
+        "name_email": user_id_email,
+        "expire_date": expire_date,
+    }
+    if passphrase:
+        parameters["passphrase"] = passphrase
+    else:
+        parameters["no_protection"] = True
+    generated = gpg.gen_key(gpg.gen_key_input(**parameters))
+    if not generated.fingerprint:
+        raise KeyGenerationError(email=user_id_email, stderr=str(generated.stderr))
+    return str(generated.fingerprint)
+
+
+def hosted_key_generate(*, gpg: gnupg.GPG, user_id_name: str, user_id_email: str) -> str:
+    """An unprotected key pair (demo and test homes); its fingerprint."""
+    return key_pair_generate(gpg=gpg, user_id_name=user_id_name, user_id_email=user_id_email)
+
+
+def secret_key_fingerprints_by_email(*, gpg: gnupg.GPG) -> dict[str, str]:
+    """Fingerprint of each secret key, by the e-mail address of its user IDs."""
+    found: dict[str, str] = {}
+    for key in gpg.list_keys(secret=True):
+        for uid in key.get("uids", []):
+            if "<" in uid and uid.endswith(">"):
+                found[uid[uid.rindex("<") + 1 : -1]] = str(key["fingerprint"])
+    return found

@@ -1,7 +1,7 @@
 import pytest
 
-from contact_points.keys import public_key_inspect
 from mla.core.errors import ApplicationError
+from mla.openpgp.keys import public_key_inspect
 
 
 def test_a_valid_key_is_read_and_its_fingerprint_computed(openpgp_keys):

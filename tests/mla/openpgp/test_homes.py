@@ -4,8 +4,10 @@ from pathlib import Path
 
 import gnupg
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
-from mla.core.keyring import hosted_key_generate, secret_keyring
+from mla.openpgp.homes import node_key_passphrase, secret_keyring
+from mla.openpgp.keys import hosted_key_generate
 from tests.mla.exchange.conftest import gnupg_home, gnupg_homes_remove
 
 
@@ -45,3 +47,25 @@ def test_a_secret_home_made_as_a_keybox_is_left_as_it_is(settings, home):
 
     assert not (home / "pubring.gpg").exists()
     assert [key["fingerprint"] for key in gpg.list_keys(secret=True)] == [fingerprint]
+
+
+def test_the_passphrase_comes_from_the_setting_or_a_file(settings, tmp_path):
+    assert node_key_passphrase() is None
+    settings.NODE_KEY_PASSPHRASE = "correct horse"
+    assert node_key_passphrase() == "correct horse"
+    passphrase_file = tmp_path / "passphrase"
+    passphrase_file.write_text("from a file\n")
+    settings.NODE_KEY_PASSPHRASE = ""
+    settings.NODE_KEY_PASSPHRASE_FILE = str(passphrase_file)
+    assert node_key_passphrase() == "from a file"
+
+    settings.NODE_KEY_PASSPHRASE = "and here"
+    with pytest.raises(ImproperlyConfigured, match="not both"):
+        node_key_passphrase()
+    settings.NODE_KEY_PASSPHRASE = ""
+    passphrase_file.write_text("two\nlines\n")
+    with pytest.raises(ImproperlyConfigured):
+        node_key_passphrase()
+    settings.NODE_KEY_PASSPHRASE_FILE = str(tmp_path / "missing")
+    with pytest.raises(ImproperlyConfigured, match="cannot be read"):
+        node_key_passphrase()
