@@ -6,7 +6,7 @@ import gnupg
 import pytest
 
 from mla.core.keyring import hosted_key_generate, secret_keyring
-from tests.mla.exchange.conftest import gnupg_home, gnupg_homes_remove
+from tests.support.keys import gnupg_home, gnupg_homes_remove
 
 
 @pytest.fixture

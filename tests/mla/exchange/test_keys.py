@@ -16,12 +16,8 @@ from mla.exchange.keys import (
     partner_keyring,
 )
 from mla.exchange.messages import MessageRefused, message_open, message_seal
-from tests.mla.exchange.conftest import (
-    key_generate,
-    pinned_authority,
-    sample_documents,
-    sample_manifest,
-)
+from tests.support.keys import key_generate, pinned_authority
+from tests.support.messages import sample_documents, sample_manifest
 
 pytestmark = pytest.mark.django_db
 

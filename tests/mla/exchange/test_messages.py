@@ -27,16 +27,14 @@ from mla.exchange.messages import (
     receipt_verify,
 )
 from mla.requests.models import canonical_json
-from tests.mla.exchange.conftest import (
-    forge,
+from tests.support.keys import (
     gnupg_home,
     gnupg_homes_remove,
     key_generate,
     pin_expired_key,
     pinned_authority,
-    sample_documents,
-    sample_manifest,
 )
+from tests.support.messages import forge, sample_documents, sample_manifest
 
 pytestmark = pytest.mark.django_db
 

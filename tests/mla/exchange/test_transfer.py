@@ -14,8 +14,8 @@ from mla.exchange.messages import message_file_name, receipt_verify
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.stored import stored_message_open
 from mla.requests.models import AuditEntry, Request, canonical_json
-from tests.mla.exchange.conftest import pinned_authority
 from tests.support.factories import UserFactory
+from tests.support.keys import pinned_authority
 from tests.support.sending import enqueue, outgoing_request
 
 pytestmark = pytest.mark.django_db
