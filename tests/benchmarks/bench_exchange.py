@@ -1,4 +1,4 @@
-"""The exchange between two nodes started as real processes (tests/mla/exchange/nodes.py):
+"""The exchange between two nodes started as real processes (tests/support/nodes.py):
 messages per second sustained from A to B, the time from sending a request to its stored
 receipt at a light load, and the cost of sealing against the gpg command line.
 

@@ -34,8 +34,8 @@ from contact_points.directory_signing import (
     fingerprints_parse,
 )
 from contact_points.models import Authority, ContactPerson, Country
-from tests.mla.exchange.conftest import gnupg_home, gnupg_homes_remove, key_generate
 from tests.support.factories import AuthorityFactory, ContactPersonFactory, CountryFactory
+from tests.support.keys import gnupg_home, gnupg_homes_remove, key_generate
 
 CONTENT = b'{"format": "mla-directory", "version": 1, "countries": [], "authorities": []}\n'
 

@@ -14,14 +14,17 @@ from mla.exchange.outbox import request_message_data
 from mla.exchange.wire.manifest import manifest_build
 from mla.exchange.wire.seal import message_seal
 from mla.requests.models import Request
-from tests.mla.exchange.conftest import _exchange_homes, exchange_keys, pinned_authority
 from tests.support.factories import UserFactory
 from tests.support.journeys import log_in, log_out, ready_eio
+from tests.support.keys import pinned_authority
 from tests.support.sending import documents, outgoing_request
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-# The exchange tests' keys (made once per session) and node homes, used here as fixtures.
-EXCHANGE_FIXTURES = (exchange_keys, _exchange_homes)
+# The exchange tests' keys (made once per session) in this node's GnuPG homes.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("exchange_homes"),
+]
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ node) or ``{"exec": source, "vars": {...}}`` (a snippet that sets ``result``). T
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": ..., "traceback": ...}``. Bytes
 travel as ``{"$bytes": base64}``.
 
-Run by the harness as ``python -m tests.support.node_console`` (tests/mla/exchange/
-nodes.py); one command at a time, each in autocommit as a view or a task would run it.
+Run by the harness as ``python -m tests.support.node_console`` (tests/support/nodes.py);
+one command at a time, each in autocommit as a view or a task would run it.
 """
 
 import base64

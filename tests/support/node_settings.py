@@ -1,4 +1,4 @@
-"""Settings of one node of the two-node harness (tests/mla/exchange/nodes.py).
+"""Settings of one node of the two-node harness (tests/support/nodes.py).
 
 The test settings, except what tells two nodes apart, which comes from the environment the
 harness gives each node's processes: the database (used as named, not a ``test_`` copy: the

@@ -5,7 +5,7 @@ temporary directory), its own web server (gunicorn, one process of threads, as d
 threaded so that a stuck request does not hold the others), its own Celery worker on its own
 database index of a private redis-server started for the pair (persistence off), and a
 *console*: a long-lived Django process of the node that runs the project's services on
-command (tests/mla/exchange/node_console.py). Every process runs in its own process group
+command (tests/support/node_console.py). Every process runs in its own process group
 and dies with the process that started it.
 
 Node A hosts a German prosecutor, node B a French prosecutor's office that executes; both

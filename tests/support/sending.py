@@ -2,6 +2,8 @@
 
 import hashlib
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -15,7 +17,7 @@ from mla.exchange.wire.manifest import Document
 from mla.instruments.declarations import declaration_for
 from mla.requests.access import request_grant_authority
 from mla.requests.models import Attachment, Request
-from tests.mla.exchange.conftest import PDF
+from tests.support.messages import PDF
 from tests.support.samples import complete_data
 
 ANNEX = b"annex content \xc3\xa9\n" * 50
@@ -93,3 +95,25 @@ def enqueue(
         sender=sender,
         recipient=recipient,
     )
+
+
+def enqueue_committed(
+    request: Request,
+    sender: Authority,
+    recipient: Authority,
+    capture_on_commit_callbacks: Callable[..., AbstractContextManager[Any]],
+) -> OutboxMessage:
+    """A message about ``request`` in the outbox, with the callbacks of its commit run: the
+    delivery task is handed to Celery (``capture_on_commit_callbacks`` is pytest-django's
+    ``django_capture_on_commit_callbacks``)."""
+    with capture_on_commit_callbacks(execute=True):
+        return enqueue(request, sender, recipient)
+
+
+def incoming_copy(request: Request, recipient: Authority) -> Request | None:
+    """The receiving side's copy of ``request``, if the message reached ``recipient``."""
+    return Request.objects.filter(
+        direction=Request.Direction.INCOMING,
+        reference=request.reference,
+        executing_authority=recipient,
+    ).first()

@@ -18,8 +18,8 @@ from mla.exchange.evidence import evidence_bundle
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.outbox import outbox_deliver
 from mla.requests.models import AuditEntry, Request
-from tests.mla.exchange.conftest import gnupg_home, gnupg_homes_remove
 from tests.support.factories import UserFactory
+from tests.support.keys import gnupg_home, gnupg_homes_remove
 from tests.support.sending import ANNEX, enqueue, outgoing_request
 
 pytestmark = pytest.mark.django_db

@@ -14,12 +14,8 @@ from mla.exchange.keys import (
 from mla.exchange.wire.errors import MessageRefused
 from mla.exchange.wire.seal import message_open, message_seal
 from mla.openpgp.homes import hosted_keyring, partner_keyring
-from tests.mla.exchange.conftest import (
-    key_generate,
-    pinned_authority,
-    sample_documents,
-    sample_manifest,
-)
+from tests.support.keys import key_generate, pinned_authority
+from tests.support.messages import sample_documents, sample_manifest
 
 pytestmark = pytest.mark.django_db
 

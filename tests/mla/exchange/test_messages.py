@@ -25,16 +25,14 @@ from mla.exchange.wire.receipts import receipt_seal, receipt_verify
 from mla.exchange.wire.seal import message_open, message_seal
 from mla.openpgp.homes import partner_keyring
 from mla.requests.models import canonical_json
-from tests.mla.exchange.conftest import (
-    forge,
+from tests.support.keys import (
     gnupg_home,
     gnupg_homes_remove,
     key_generate,
     pin_expired_key,
     pinned_authority,
-    sample_documents,
-    sample_manifest,
 )
+from tests.support.messages import forge, sample_documents, sample_manifest
 
 pytestmark = pytest.mark.django_db
 

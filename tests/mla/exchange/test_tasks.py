@@ -10,9 +10,9 @@ from mla.core.tasks import worker_health
 from mla.exchange.models import OutboxMessage
 from mla.notifications.tasks import notification_email_send
 from mla.requests.tasks import request_document_prepare_task
-from tests.mla.exchange.test_transport import _enqueue, _incoming, _outgoing
 from tests.support.factories import UserFactory
 from tests.support.nodes import wait_for
+from tests.support.sending import enqueue_committed, incoming_copy, outgoing_request
 
 
 def _queue_of(task_name: str) -> str:
@@ -59,10 +59,12 @@ def test_a_worker_of_the_exchange_queue_delivers_and_leaves_the_other_tasks(
     sender, recipient, settings, tmp_path, exchange_worker, django_capture_on_commit_callbacks
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
-    request = _outgoing(sender, recipient, UserFactory(authority=sender, roles=["prosecutor"]))
+    request = outgoing_request(
+        sender, recipient, UserFactory(authority=sender, roles=["prosecutor"])
+    )
 
     # The enqueue's commit hands the delivery task to the broker.
-    message = _enqueue(request, sender, recipient, django_capture_on_commit_callbacks)
+    message = enqueue_committed(request, sender, recipient, django_capture_on_commit_callbacks)
     other = worker_health.delay()
 
     def delivered() -> bool:
@@ -70,6 +72,6 @@ def test_a_worker_of_the_exchange_queue_delivers_and_leaves_the_other_tasks(
         return message.state == OutboxMessage.State.DELIVERED
 
     wait_for(delivered, timeout=30, what="the delivery by the exchange worker")
-    assert _incoming(request, recipient) is not None
+    assert incoming_copy(request, recipient) is not None
     # The task of the default queue still waits for a worker of that queue.
     assert other.state == "PENDING"

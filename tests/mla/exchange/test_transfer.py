@@ -15,8 +15,8 @@ from mla.exchange.stored import stored_message_open
 from mla.exchange.wire.manifest import message_file_name
 from mla.exchange.wire.receipts import receipt_verify
 from mla.requests.models import AuditEntry, Request, canonical_json
-from tests.mla.exchange.conftest import pinned_authority
 from tests.support.factories import UserFactory
+from tests.support.keys import pinned_authority
 from tests.support.sending import enqueue, outgoing_request
 
 pytestmark = pytest.mark.django_db

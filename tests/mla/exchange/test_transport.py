@@ -12,22 +12,15 @@ from mla.core.errors import ApplicationError
 from mla.exchange import inbox, outbox, tasks
 from mla.exchange.inbox import inbox_receive
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.exchange.outbox import (
-    outbox_deliver,
-    outbox_enqueue,
-    outbox_requeue_stale,
-    outbox_retry,
-    request_message_data,
-    request_transmit,
-)
+from mla.exchange.outbox import outbox_deliver, outbox_requeue_stale, outbox_retry, request_transmit
 from mla.exchange.wire.errors import REASON_CODES, MessageRefused
 from mla.exchange.wire.manifest import Document, manifest_build
 from mla.exchange.wire.receipts import receipt_verify
 from mla.exchange.wire.seal import message_seal
 from mla.requests.models import Request
-from tests.mla.exchange.conftest import PDF
 from tests.support.factories import UserFactory
-from tests.support.sending import ANNEX, outgoing_request
+from tests.support.messages import PDF
+from tests.support.sending import ANNEX, enqueue_committed, incoming_copy, outgoing_request
 
 pytestmark = pytest.mark.django_db
 
@@ -52,50 +45,15 @@ def prosecutor(sender):
     return UserFactory(authority=sender, roles=["prosecutor"])
 
 
-def _outgoing(issuer, executing, author) -> Request:
-    return outgoing_request(issuer, executing, author)
-
-
-def _documents(request: Request) -> list[Document]:
-    return [
-        Document(f"{request.reference}.pdf", "application/pdf", PDF),
-        Document("annex 1.txt", "text/plain", ANNEX),
-    ]
-
-
-def _enqueue(request: Request, sender, recipient, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        return outbox_enqueue(
-            request=request,
-            kind="request",
-            data=request_message_data(
-                request=request,
-                sent_by="Ana Ionescu",
-                request_document=f"{request.reference}.pdf",
-            ),
-            documents=_documents(request),
-            sender=sender,
-            recipient=recipient,
-        )
-
-
-def _incoming(request: Request, recipient) -> Request | None:
-    return Request.objects.filter(
-        direction=Request.Direction.INCOMING,
-        reference=request.reference,
-        executing_authority=recipient,
-    ).first()
-
-
 # On this node -----------------------------------------------------------------------------
 
 
 def test_a_request_message_is_delivered_here_with_its_data_documents_and_receipt(
     sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
 ):
-    request = _outgoing(sender, recipient, prosecutor)
+    request = outgoing_request(sender, recipient, prosecutor)
 
-    message = _enqueue(request, sender, recipient, django_capture_on_commit_callbacks)
+    message = enqueue_committed(request, sender, recipient, django_capture_on_commit_callbacks)
 
     assert queued == [str(message.message_id)]
     assert message.state == State.PENDING
@@ -111,7 +69,7 @@ def test_a_request_message_is_delivered_here_with_its_data_documents_and_receipt
         recipient=recipient,
     )
     assert receipt.receiver == recipient.identifier
-    incoming = _incoming(request, recipient)
+    incoming = incoming_copy(request, recipient)
     assert incoming is not None
     assert incoming.state == Request.State.RECEIVED
     assert incoming.issuing_authority == sender
@@ -143,8 +101,8 @@ def test_a_request_message_is_delivered_here_with_its_data_documents_and_receipt
 def test_delivering_again_changes_nothing(
     sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
 ):
-    message = _enqueue(
-        _outgoing(sender, recipient, prosecutor),
+    message = enqueue_committed(
+        outgoing_request(sender, recipient, prosecutor),
         sender,
         recipient,
         django_capture_on_commit_callbacks,
@@ -165,8 +123,8 @@ def test_delivering_again_changes_nothing(
 def test_a_tampered_message_is_refused_and_nothing_is_stored(
     sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
 ):
-    message = _enqueue(
-        _outgoing(sender, recipient, prosecutor),
+    message = enqueue_committed(
+        outgoing_request(sender, recipient, prosecutor),
         sender,
         recipient,
         django_capture_on_commit_callbacks,
@@ -209,10 +167,10 @@ def test_a_kind_no_step_applies_is_refused_and_nothing_is_stored(sender, recipie
 def test_a_request_already_received_under_another_message_is_refused_locally_at_once(
     sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
 ):
-    request = _outgoing(sender, recipient, prosecutor)
-    first = _enqueue(request, sender, recipient, django_capture_on_commit_callbacks)
+    request = outgoing_request(sender, recipient, prosecutor)
+    first = enqueue_committed(request, sender, recipient, django_capture_on_commit_callbacks)
     outbox_deliver(message_id=str(first.message_id))
-    second = _enqueue(request, sender, recipient, django_capture_on_commit_callbacks)
+    second = enqueue_committed(request, sender, recipient, django_capture_on_commit_callbacks)
 
     failed = outbox_deliver(message_id=str(second.message_id))
 
@@ -228,8 +186,8 @@ def test_a_request_already_received_under_another_message_is_refused_locally_at_
 def test_the_inbox_answers_with_the_receipt(
     client, sender, recipient, prosecutor, queued, django_capture_on_commit_callbacks
 ):
-    message = _enqueue(
-        _outgoing(sender, recipient, prosecutor),
+    message = enqueue_committed(
+        outgoing_request(sender, recipient, prosecutor),
         sender,
         recipient,
         django_capture_on_commit_callbacks,
@@ -302,8 +260,11 @@ def test_an_unreachable_inbox_leaves_the_message_pending_for_later(
     sender, remote, prosecutor, queued, monkeypatch, django_capture_on_commit_callbacks
 ):
     calls = _unreachable(monkeypatch)
-    message = _enqueue(
-        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    message = enqueue_committed(
+        outgoing_request(sender, remote, prosecutor),
+        sender,
+        remote,
+        django_capture_on_commit_callbacks,
     )
 
     attempted = outbox_deliver(message_id=str(message.message_id))
@@ -325,8 +286,11 @@ def test_the_task_schedules_the_next_attempt(
     monkeypatch.setattr(
         tasks.outbox_deliver_task, "apply_async", lambda **options: scheduled.append(options)
     )
-    message = _enqueue(
-        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    message = enqueue_committed(
+        outgoing_request(sender, remote, prosecutor),
+        sender,
+        remote,
+        django_capture_on_commit_callbacks,
     )
 
     assert tasks.outbox_deliver_task(str(message.message_id)) == State.PENDING
@@ -340,8 +304,11 @@ def test_the_message_fails_after_the_last_attempt(
 ):
     settings.EXCHANGE_MAX_ATTEMPTS = 3
     _unreachable(monkeypatch)
-    message = _enqueue(
-        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    message = enqueue_committed(
+        outgoing_request(sender, remote, prosecutor),
+        sender,
+        remote,
+        django_capture_on_commit_callbacks,
     )
 
     states = [outbox_deliver(message_id=str(message.message_id)).state for _ in range(4)]
@@ -360,8 +327,11 @@ def test_a_refusal_by_the_other_node_fails_at_once(
         raise urllib.error.HTTPError(request.full_url, 422, "Unprocessable", {}, io.BytesIO(body))
 
     monkeypatch.setattr(outbox.urllib.request, "urlopen", urlopen)
-    message = _enqueue(
-        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    message = enqueue_committed(
+        outgoing_request(sender, remote, prosecutor),
+        sender,
+        remote,
+        django_capture_on_commit_callbacks,
     )
 
     failed = outbox_deliver(message_id=str(message.message_id))
@@ -374,8 +344,11 @@ def test_a_refusal_by_the_other_node_fails_at_once(
 def test_only_long_overdue_pending_messages_are_queued_again(
     sender, remote, prosecutor, queued, django_capture_on_commit_callbacks
 ):
-    request = _outgoing(sender, remote, prosecutor)
-    made = [_enqueue(request, sender, remote, django_capture_on_commit_callbacks) for _ in range(4)]
+    request = outgoing_request(sender, remote, prosecutor)
+    made = [
+        enqueue_committed(request, sender, remote, django_capture_on_commit_callbacks)
+        for _ in range(4)
+    ]
     queued.clear()
     now = timezone.now()
     stale, recent, failed, delivered = made
@@ -406,8 +379,11 @@ def test_the_issuer_retries_a_failed_message_and_an_outsider_may_not(
 ):
     settings.EXCHANGE_MAX_ATTEMPTS = 1
     _unreachable(monkeypatch)
-    message = _enqueue(
-        _outgoing(sender, remote, prosecutor), sender, remote, django_capture_on_commit_callbacks
+    message = enqueue_committed(
+        outgoing_request(sender, remote, prosecutor),
+        sender,
+        remote,
+        django_capture_on_commit_callbacks,
     )
     failed = outbox_deliver(message_id=str(message.message_id))
     assert failed.state == State.FAILED
@@ -431,7 +407,7 @@ def test_the_issuer_retries_a_failed_message_and_an_outsider_may_not(
 def test_a_sent_request_is_transmitted_with_its_pdf_and_attachments(
     sender, remote, prosecutor, queued, django_capture_on_commit_callbacks
 ):
-    request = _outgoing(sender, remote, prosecutor)
+    request = outgoing_request(sender, remote, prosecutor)
 
     with django_capture_on_commit_callbacks(execute=True):
         message = request_transmit(request=request, sent_by="Ana Ionescu")
@@ -445,7 +421,7 @@ def test_a_sender_without_a_key_stays_sent_without_a_message(
     remote, prosecutor, queued, caplog, django_capture_on_commit_callbacks
 ):
     unkeyed = UserFactory(roles=["prosecutor"])
-    request = _outgoing(unkeyed.authority, remote, unkeyed)
+    request = outgoing_request(unkeyed.authority, remote, unkeyed)
 
     assert request_transmit(request=request, sent_by="x") is None
 
@@ -458,7 +434,7 @@ def test_sending_to_an_authority_not_hosted_here_puts_the_request_in_the_outbox(
 ):
     from mla.requests.lifecycle import counterpart
 
-    request = _outgoing(sender, remote, prosecutor)
+    request = outgoing_request(sender, remote, prosecutor)
 
     with django_capture_on_commit_callbacks(execute=True):
         counterpart.deliver(request=request, actor=prosecutor, at=timezone.now())

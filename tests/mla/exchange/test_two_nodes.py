@@ -1,5 +1,5 @@
 """The exchange between two nodes, each with its own processes, database, broker database and
-keys (tests/mla/exchange/nodes.py): real HTTP, real Celery workers, real gpg.
+keys (tests/support/nodes.py): real HTTP, real Celery workers, real gpg.
 
 The nodes are started once for the module; each test uses requests of its own, and leaves
 every process running as it found it (the ``_restored`` fixture sees to it even when a test

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from mla.openpgp.homes import node_key_passphrase, secret_keyring
 from mla.openpgp.keys import hosted_key_generate
-from tests.mla.exchange.conftest import gnupg_home, gnupg_homes_remove
+from tests.support.keys import gnupg_home, gnupg_homes_remove
 
 
 @pytest.fixture

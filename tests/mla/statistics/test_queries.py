@@ -23,8 +23,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from mla.requests.audit import audit_record
-from mla.requests.models import Deadline, Request, RequestOffence
+from mla.requests.models import Request
 from mla.statistics.charts import Bar, svg_bar_chart
 from mla.statistics.queries import (
     Spread,
@@ -35,123 +34,14 @@ from mla.statistics.queries import (
 )
 from mla.statistics.templatetags.statistics_tags import tally_chart
 from tests.support.factories import UserFactory
+from tests.support.statistics import DAY, HOUR, T0, UTC
+from tests.support.statistics import deadline_add as _deadline
+from tests.support.statistics import incoming_add as _incoming
+from tests.support.statistics import outgoing_add as _outgoing
 
 pytestmark = pytest.mark.django_db
 
-UTC = datetime.UTC
-T0 = datetime.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-HOUR = datetime.timedelta(hours=1)
-DAY = datetime.timedelta(days=1)
 State = Request.State
-
-
-def _request(reference, *, created_at=None, **fields):
-    request = Request.objects.create(reference=reference, **fields)
-    if created_at is not None:
-        Request.objects.filter(pk=request.pk).update(created_at=created_at)
-    return request
-
-
-def _incoming(reference, *, to, sender, code, received, ack=None, decided=None, closed=None,
-              state, ground=""):  # fmt: skip
-    return _request(
-        reference,
-        direction=Request.Direction.INCOMING,
-        declaration_code=code,
-        issuing_authority=sender,
-        issuing_country_code=sender.country.code,
-        executing_authority=to,
-        executing_country=to.country,
-        state=state,
-        received_at=received,
-        acknowledged_at=received + ack if ack else None,
-        decided_at=received + decided if decided else None,
-        closed_at=received + closed if closed else None,
-        outcome_ground=ground,
-    )
-
-
-def _outgoing(reference, *, by, to, code, created, state, ground=""):
-    return _request(
-        reference,
-        direction=Request.Direction.OUTGOING,
-        declaration_code=code,
-        issuing_authority=by,
-        issuing_country_code=by.country.code,
-        executing_authority=to,
-        executing_country=to.country,
-        state=state,
-        outcome_ground=ground,
-        created_at=created,
-    )
-
-
-def _deadline(request, code, state, *, late=False):
-    return Deadline.objects.create(
-        request=request,
-        code=code,
-        label=f"eio.deadline.{code}",
-        source="test",
-        due_at=T0,
-        state=state,
-        late=late,
-        computed_at=T0,
-    )
-
-
-@pytest.fixture
-def data(authorities):
-    paris, berlin, us = authorities["paris"], authorities["berlin"], authorities["us_247"]
-    made = {
-        "I1": _incoming("I1", to=paris, sender=berlin, code="eio", received=T0, ack=2 * HOUR,
-                        decided=24 * HOUR, closed=100 * HOUR, state=State.EXECUTED),
-        "I2": _incoming("I2", to=paris, sender=berlin, code="eio", received=T0 + DAY,
-                        ack=4 * HOUR, decided=48 * HOUR, closed=48 * HOUR, state=State.REFUSED,
-                        ground="eio_11_1_g"),
-        "I3": _incoming("I3", to=paris, sender=berlin, code="eio", received=T0 + 2 * DAY,
-                        ack=6 * HOUR, decided=72 * HOUR, closed=200 * HOUR,
-                        state=State.PARTIALLY_EXECUTED),
-        "I4": _incoming("I4", to=paris, sender=berlin, code="eio", received=T0 + 3 * DAY,
-                        ack=10 * HOUR, state=State.ACKNOWLEDGED),
-        "P1": _incoming("P1", to=paris, sender=us, code="preservation", received=T0, ack=HOUR,
-                        decided=3 * HOUR, closed=60 * DAY, state=State.EXPIRED),
-        "P2": _incoming("P2", to=paris, sender=us, code="preservation_disclosure",
-                        received=T0 + DAY, ack=3 * HOUR, decided=5 * HOUR, closed=60 * DAY,
-                        state=State.EXPIRED),
-        "O1": _outgoing("O1", by=paris, to=berlin, code="eio", created=T0, state=State.SENT),
-        "O2": _outgoing("O2", by=paris, to=us, code="mla", created=T0 + DAY,
-                        state=State.REFUSED, ground="budapest_25_4"),
-        "O3": _outgoing("O3", by=paris, to=berlin, code="eio",
-                        created=datetime.datetime(2026, 1, 10, 9, tzinfo=UTC), state=State.DRAFT),
-        # Berlin's: its own outgoing EIO to Paris, and its incoming copy of O1.
-        "B1": _outgoing("B1", by=berlin, to=paris, code="eio", created=T0,
-                        state=State.EXECUTED),
-        "B2": _incoming("O1", to=berlin, sender=paris, code="eio", received=T0, ack=HOUR,
-                        decided=HOUR, state=State.RECOGNISED),
-    }  # fmt: skip
-    audit_record(request=made["P2"], actor=None, event="followed_up", at=T0 + 30 * DAY)
-    RequestOffence.objects.bulk_create(
-        [
-            RequestOffence(request=made["I1"], category="trafficking_human_beings"),
-            RequestOffence(request=made["O1"], category="trafficking_human_beings"),
-            RequestOffence(request=made["O1"], category="fraud"),
-            RequestOffence(request=made["I2"], category="fraud"),
-            RequestOffence(request=made["B1"], category="trafficking_human_beings"),
-        ]
-    )
-    met, missed = "met", "missed"
-    _deadline(made["I1"], "acknowledgement", met)
-    _deadline(made["I1"], "recognition", met)
-    _deadline(made["I1"], "execution", met, late=True)
-    _deadline(made["I2"], "acknowledgement", met, late=True)
-    _deadline(made["I2"], "recognition", missed, late=True)
-    _deadline(made["I3"], "execution", "cancelled")
-    _deadline(made["I4"], "acknowledgement", "running")
-    _deadline(made["I4"], "recognition", missed, late=True)
-    _deadline(made["P1"], "preservation", missed, late=True)
-    _deadline(made["P2"], "preservation", met)
-    _deadline(made["B2"], "acknowledgement", met)
-    return made
 
 
 def _stats(authority, **filters):

@@ -38,18 +38,12 @@ from mla.requests.models import (
 )
 from mla.statistics import queries as statistics
 from mla.statistics.queries import StatisticsFilter, authority_statistics
-from tests.mla.statistics.test_queries import (  # noqa: F401 - data is a fixture
-    DAY,
-    HOUR,
-    T0,
-    UTC,
-    _deadline,
-    _incoming,
-    _outgoing,
-    data,
-)
 from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
 from tests.support.samples import complete_data
+from tests.support.statistics import DAY, HOUR, T0, UTC
+from tests.support.statistics import deadline_add as _deadline
+from tests.support.statistics import incoming_add as _incoming
+from tests.support.statistics import outgoing_add as _outgoing
 
 State = Request.State
 D = datetime.date
@@ -104,14 +98,14 @@ def _assert_read_alike(monkeypatch, authority, filters=FILTERS) -> None:
 
 
 @pytest.mark.django_db
-def test_the_rollups_give_what_the_requests_give(data, authorities, monkeypatch):  # noqa: F811
+def test_the_rollups_give_what_the_requests_give(data, authorities, monkeypatch):
     _assert_kept()
     for authority in ("paris", "berlin", "us_247"):
         _assert_read_alike(monkeypatch, authorities[authority])
 
 
 @pytest.mark.django_db
-def test_the_rollups_follow_every_change(data, authorities, monkeypatch):  # noqa: F811
+def test_the_rollups_follow_every_change(data, authorities, monkeypatch):
     paris, berlin, us = authorities["paris"], authorities["berlin"], authorities["us_247"]
 
     def changed():
