@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # gnupg: signatures and key checks; gettext: the French catalogue; Pango and HarfBuzz: WeasyPrint.
 DEBIAN_RUN := gnupg gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 # chromium: browser tests (Playwright drives Debian's build; it never downloads one).
-# redis-server: the two-node exchange tests start a private one (tests/mla/exchange/nodes.py).
+# redis-server: the two-node exchange tests start a private one (tests/support/nodes.py).
 DEBIAN_TEST := $(DEBIAN_RUN) chromium poppler-utils redis-server
 
 .PHONY: help run test lint bench system-run system-test messages constraints clean
