@@ -20,6 +20,7 @@ from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.requests.deadlines.engine import DeadlineState
 from mla.requests.models import Deadline, Request
+from mla.statistics.services import rollups_compact
 
 OPEN_STATES = (
     Request.State.RECEIVED,
@@ -125,7 +126,7 @@ def _copy_text(value: object) -> str:
 
 
 def _statistics_paused(paused: bool) -> None:
-    """Pause the triggers that keep the statistics' rollups (migration 0013), for this
+    """Pause the triggers that keep the statistics' rollups (mla/statistics/sql/), for this
     transaction: the load counts its rows in bulk instead (_statistics_count), in a fraction
     of the time the triggers take a row at a time."""
     with connection.cursor() as cursor:
@@ -184,9 +185,9 @@ def _seed(*, plan: SeedPlan, batch: int) -> int:
             _statistics_count(ids)
         done += len(chunk)
     if connection.vendor == "postgresql":
+        # Each batch added rows for the same keys: one per key again.
+        rollups_compact()
         with connection.cursor() as cursor:
-            # Each batch added rows for the same keys: one per key again.
-            cursor.execute("SELECT mla_stats_compact()")
             cursor.execute("ANALYZE mla_requests_request")
             cursor.execute("ANALYZE mla_requests_deadline")
             cursor.execute("ANALYZE mla_requests_stats_requests")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
@@ -225,6 +226,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Pending exchange messages a broker outage or a crashed worker left behind.
     "outbox-requeue": {"task": "mla.exchange.tasks.outbox_requeue_task", "schedule": 300.0},
+    # The statistics' count rollups, one row per key again. Nightly (UTC): their rows grow
+    # slowly (a key shared by concurrent writers, the keys of states the requests left), each
+    # run reads both tables whole, and at night it seldom waits for a writer holding a row.
+    "statistics-rollups-compact": {
+        "task": "mla.statistics.tasks.rollups_compact_task",
+        "schedule": crontab(minute=40, hour=2),
+    },
 }
 
 LOGGING = {

@@ -96,7 +96,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
     form, found = _statistics(request, lapsed_limit=LAPSED_PAGE_LIMIT)
     return render(
         request,
-        "requests/statistics.html",
+        "statistics/statistics.html",
         {"form": form, "statistics": found, "query": request.GET.urlencode()},
     )
 

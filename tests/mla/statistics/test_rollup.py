@@ -9,8 +9,10 @@ through the rollups as counted from the requests (the way other databases count)
 """
 
 import datetime
+import re
 import threading
 from collections import Counter
+from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,15 +30,13 @@ from mla.requests.lifecycle.executing import (
     request_refuse,
 )
 from mla.requests.lifecycle.issuing import request_send, request_submit
-from mla.requests.models import (
-    Deadline,
-    Request,
-    RequestOffence,
+from mla.requests.models import Deadline, Request, RequestOffence
+from mla.statistics import queries as statistics
+from mla.statistics.models import (
     StatisticsDeadlineCount,
     StatisticsDuration,
     StatisticsRequestCount,
 )
-from mla.statistics import queries as statistics
 from mla.statistics.queries import StatisticsFilter, authority_statistics
 from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
 from tests.support.samples import complete_data
@@ -352,3 +352,23 @@ def test_many_groups_cost_no_more_queries(authorities, countries, django_assert_
             statistics.statistics_durations(authority=paris, filters=StatisticsFilter())
             == found.durations
         )
+
+
+@pytest.mark.django_db
+def test_the_database_runs_the_functions_and_triggers_of_the_sql_file():
+    text = (files("mla.statistics") / "sql" / "0001_rollup.sql").read_text(encoding="utf-8")
+    functions = dict(re.findall(r"CREATE FUNCTION (\w+)\(.*?\$\$(.*?)\$\$", text, re.S))
+    triggers = dict(re.findall(r"CREATE TRIGGER (\w+)\s.*?EXECUTE FUNCTION (\w+)\(\)", text, re.S))
+    named = r"mla\_stats\_%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, prosrc FROM pg_proc"
+            " WHERE pronamespace = current_schema()::regnamespace AND proname LIKE %s",
+            [named],
+        )
+        assert dict(cursor.fetchall()) == functions
+        cursor.execute(
+            "SELECT tgname, tgfoid::regproc::text FROM pg_trigger WHERE tgname LIKE %s", [named]
+        )
+        assert dict(cursor.fetchall()) == triggers
+    assert (len(functions), len(triggers)) == (19, 5)

@@ -1,0 +1,46 @@
+"""The nightly compaction of the statistics' rollups: a thin task over the service, on the
+beat schedule, that may run twice."""
+
+import pytest
+from django.conf import settings
+
+from mla.statistics import tasks
+from mla.statistics.models import StatisticsDeadlineCount, StatisticsRequestCount
+from mla.statistics.tasks import rollups_compact_task
+from tests.mla.statistics.test_queries import data  # noqa: F401 - a fixture
+from tests.mla.statistics.test_rollup import _rollups
+from tests.mla.statistics.test_services import _keys_counting_something, _split_every_row
+
+
+def test_the_task_calls_the_service(monkeypatch):
+    calls = []
+    monkeypatch.setattr(tasks, "rollups_compact", lambda: calls.append("compacted"))
+
+    rollups_compact_task()
+
+    assert calls == ["compacted"]
+
+
+def test_the_task_is_scheduled_and_acknowledged_once_done():
+    assert rollups_compact_task.acks_late
+    entry = settings.CELERY_BEAT_SCHEDULE["statistics-rollups-compact"]
+    assert entry["task"] == rollups_compact_task.name == "mla.statistics.tasks.rollups_compact_task"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("data")
+def test_the_task_run_twice_compacts_once():
+    _split_every_row()
+    rollups = _rollups()
+
+    rollups_compact_task.apply().get()
+    rows = {
+        model: set(model.objects.values_list("pk", "n"))
+        for model in (StatisticsRequestCount, StatisticsDeadlineCount)
+    }
+    rollups_compact_task.apply().get()
+
+    assert _rollups() == rollups
+    for model, kept in rows.items():
+        assert set(model.objects.values_list("pk", "n")) == kept
+        assert len(kept) == _keys_counting_something(model)
