@@ -283,7 +283,7 @@ def _instrument() -> Case:
 def _lapsed() -> Q:
     """A preservation that expired without a request for the data following it up."""
     # In this order: the subquery runs only for the expired preservations.
-    followed_up = AuditEntry.objects.filter(request=OuterRef("pk"), event="followed_up")
+    followed_up = AuditEntry.objects.filter(request=OuterRef("pk"), event=Event.FOLLOWED_UP)
     return Q(
         Q(declaration_code__in=codes_of("preservation"), state=Request.State.EXPIRED),
         ~Exists(followed_up),
