@@ -1,20 +1,5 @@
-"""The statistics of an authority, against a small data set computed by hand.
-
-Paris (its authority's time zone: Europe/Bucharest, the factory's) received six requests and
-issued three; Berlin holds two copies that must never count for Paris. T0 is 2 March 2026,
-12:00 UTC (14:00 in Bucharest).
-
-    ref  side  instrument  other  received/created  ack  decided  closed  state
-    I1   in    eio         DE     T0                 2h   24h      100h    executed
-    I2   in    eio         DE     T0+1d              4h   48h      48h     refused (11(1)(g))
-    I3   in    eio         DE     T0+2d              6h   72h      200h    partially executed
-    I4   in    eio         DE     T0+3d              10h  -        -       acknowledged
-    P1   in    preservation US    T0                 1h   3h       60d     expired, no follow-up
-    P2   in    preservation US    T0+1d (disclosure) 3h   5h       60d     expired, followed up
-    O1   out   eio         DE     T0                                      sent
-    O2   out   mla         US     T0+1d                                   refused (25(4))
-    O3   out   eio         DE     2026-01-10                              draft
-"""
+"""The statistics of an authority, against the small data set computed by hand in
+tests/support/fixtures/statistics.py (the ``data`` fixture, whose docstring tabulates it)."""
 
 import csv
 import datetime
