@@ -73,6 +73,7 @@ from mla.instruments.declarations import DECLARATIONS
 from mla.instruments.declarations.eio import OFFENCE_CATEGORIES
 from mla.instruments.labels import label
 from mla.requests.deadlines.engine import DeadlineState
+from mla.requests.events import Event
 from mla.requests.models import AuditEntry, Deadline, RefusalGround, Request, RequestOffence
 from mla.statistics.models import (
     StatisticsDeadlineCount,

@@ -18,10 +18,9 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
-from mla.requests.desk import notify
 from mla.requests.documents.annex_b import step_documents
 from mla.requests.events import DECISIONS, Event
-from mla.requests.lifecycle import channels
+from mla.requests.lifecycle import channels, notify
 from mla.requests.lifecycle.receiving import (
     ReceivedAttachment,
     ReceivedRequest,

@@ -17,10 +17,9 @@ from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.requests.access import request_grant_authority
-from mla.requests.desk import notify
 from mla.requests.documents.prepared import request_document_prepare_on_commit
 from mla.requests.events import Event
-from mla.requests.lifecycle import counterpart
+from mla.requests.lifecycle import counterpart, notify
 from mla.requests.lifecycle.rules import JUDICIAL_KINDS
 from mla.requests.lifecycle.runner import check_expected_state, run_transition
 from mla.requests.models import Request, RequestLink

@@ -18,8 +18,8 @@ from mla.requests.access import request_grant_authority
 from mla.requests.audit import audit_append
 from mla.requests.deadlines.store import deadlines_refresh, received_copy_next_due
 from mla.requests.derived import request_derived_assign, request_derived_refresh
-from mla.requests.desk import notify
 from mla.requests.events import Event
+from mla.requests.lifecycle import notify
 from mla.requests.models import Attachment, Request, attachment_path
 
 
