@@ -11,7 +11,6 @@ through the rollups as counted from the requests (the way other databases count)
 import datetime
 import re
 import threading
-from collections import Counter
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
@@ -34,58 +33,20 @@ from mla.requests.models import Deadline, Request, RequestOffence
 from mla.statistics import queries as statistics
 from mla.statistics.models import (
     StatisticsDeadlineCount,
-    StatisticsDuration,
     StatisticsRequestCount,
 )
 from mla.statistics.queries import StatisticsFilter, authority_statistics
 from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
 from tests.support.samples import complete_data
-from tests.support.statistics import DAY, HOUR, T0, UTC
+from tests.support.statistics import DAY, FILTERS, HOUR, T0, UTC
 from tests.support.statistics import deadline_add as _deadline
 from tests.support.statistics import incoming_add as _incoming
 from tests.support.statistics import outgoing_add as _outgoing
+from tests.support.statistics import rollups_assert_kept as _assert_kept
+from tests.support.statistics import rollups_counted as _rollups
 
 State = Request.State
 D = datetime.date
-
-FILTERS = [
-    StatisticsFilter(),
-    StatisticsFilter(direction="incoming"),
-    StatisticsFilter(direction="outgoing"),
-    StatisticsFilter(instrument="eio"),
-    StatisticsFilter(instrument="preservation", direction="incoming"),
-    StatisticsFilter(offence="trafficking_human_beings"),
-    StatisticsFilter(offence="fraud", direction="incoming"),
-    StatisticsFilter(date_from=D(2026, 3, 3), date_to=D(2026, 3, 3)),
-    StatisticsFilter(date_from=D(2026, 3, 2)),
-    StatisticsFilter(date_to=D(2026, 3, 2)),
-    StatisticsFilter(date_from=D(2026, 1, 1), date_to=D(2026, 3, 4), instrument="eio"),
-    StatisticsFilter(date_from=D(2026, 3, 3), offence="fraud"),
-]
-
-
-def _rollups() -> dict[str, Counter]:
-    """Each rollup as key -> count, the rows of a key summed, the keys counting none left out;
-    the durations as rows -> how many."""
-    found = {}
-    for model in (StatisticsRequestCount, StatisticsDeadlineCount):
-        fields = [f.attname for f in model._meta.concrete_fields if f.name not in ("id", "n")]
-        counted: Counter = Counter()
-        for row in model.objects.values_list(*fields, "n"):
-            counted[row[:-1]] += row[-1]
-        found[model.__name__] = +counted
-    fields = [f.attname for f in StatisticsDuration._meta.concrete_fields if f.name != "id"]
-    found["StatisticsDuration"] = Counter(StatisticsDuration.objects.values_list(*fields))
-    return found
-
-
-def _assert_kept() -> None:
-    kept = _rollups()
-    for model in (StatisticsRequestCount, StatisticsDeadlineCount, StatisticsDuration):
-        model.objects.all().delete()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT mla_stats_add_requests(NULL)")
-    assert kept == _rollups()
 
 
 def _assert_read_alike(monkeypatch, authority, filters=FILTERS) -> None:

@@ -7,38 +7,19 @@ import time
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import F, Sum
 from django.urls import reverse
 
 from mla.requests.models import Deadline, Request
-from mla.statistics.models import StatisticsDeadlineCount, StatisticsRequestCount
+from mla.statistics.models import StatisticsRequestCount
 from mla.statistics.queries import StatisticsFilter, authority_statistics
 from mla.statistics.services import rollups_compact
-from tests.mla.statistics.test_queries import (  # noqa: F401 - data is a fixture
-    T0,
-    _incoming,
-    data,
-)
-from tests.mla.statistics.test_rollup import FILTERS, _assert_kept, _rollups
 from tests.support.factories import UserFactory
+from tests.support.statistics import COUNTS, FILTERS, T0, keys_counting_something, rows_split
+from tests.support.statistics import incoming_add as _incoming
+from tests.support.statistics import rollups_assert_kept as _assert_kept
+from tests.support.statistics import rollups_counted as _rollups
 
 State = Request.State
-COUNTS = (StatisticsRequestCount, StatisticsDeadlineCount)
-
-
-def _key_fields(model):
-    return [f.attname for f in model._meta.concrete_fields if f.name not in ("id", "n")]
-
-
-def _split_every_row() -> None:
-    """Each row in two with the same sum, one of them perhaps counting nothing: what
-    writers that found a row of their key taken leave behind."""
-    for model in COUNTS:
-        rows = list(model.objects.all())
-        model.objects.update(n=F("n") - 1)
-        for row in rows:
-            row.pk, row.n = None, 1
-        model.objects.bulk_create(rows)
 
 
 def _figures(client, authorities) -> list[object]:
@@ -57,20 +38,16 @@ def _figures(client, authorities) -> list[object]:
     return found
 
 
-def _keys_counting_something(model) -> int:
-    return model.objects.values(*_key_fields(model)).annotate(sum=Sum("n")).exclude(sum=0).count()
-
-
 @pytest.mark.django_db
 def test_compacting_changes_no_figure_and_leaves_a_row_per_key(
-    data,  # noqa: F811
+    data,
     authorities,
     client,
 ):
     # Keys that count nothing any more: a state left, a deadline gone.
     Request.objects.filter(pk=data["I4"].pk).update(state=State.REFUSED, outcome_ground="other")
     Deadline.objects.filter(request=data["I2"], code="recognition").delete()
-    _split_every_row()
+    rows_split()
     figures, rollups = _figures(client, authorities), _rollups()
     rows = {model: model.objects.count() for model in COUNTS}
 
@@ -79,7 +56,7 @@ def test_compacting_changes_no_figure_and_leaves_a_row_per_key(
     assert _figures(client, authorities) == figures
     assert _rollups() == rollups
     for model in COUNTS:
-        assert model.objects.count() == _keys_counting_something(model) < rows[model]
+        assert model.objects.count() == keys_counting_something(model) < rows[model]
         assert not model.objects.filter(n=0).exists()
     _assert_kept()
 
@@ -87,7 +64,7 @@ def test_compacting_changes_no_figure_and_leaves_a_row_per_key(
 @pytest.mark.django_db
 @pytest.mark.usefixtures("data")
 def test_compacting_again_folds_nothing():
-    _split_every_row()
+    rows_split()
     rollups_compact()
     rows = {model: set(model.objects.values_list("pk", "n")) for model in COUNTS}
 
@@ -99,7 +76,7 @@ def test_compacting_again_folds_nothing():
 @pytest.mark.django_db
 @pytest.mark.usefixtures("data")
 def test_nothing_to_compact_without_postgresql(monkeypatch, django_assert_num_queries):
-    _split_every_row()
+    rows_split()
     rows = {model: model.objects.count() for model in COUNTS}
     monkeypatch.setattr(connection, "vendor", "sqlite")
 

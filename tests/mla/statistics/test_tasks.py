@@ -7,9 +7,8 @@ from django.conf import settings
 from mla.statistics import tasks
 from mla.statistics.models import StatisticsDeadlineCount, StatisticsRequestCount
 from mla.statistics.tasks import rollups_compact_task
-from tests.mla.statistics.test_queries import data  # noqa: F401 - a fixture
-from tests.mla.statistics.test_rollup import _rollups
-from tests.mla.statistics.test_services import _keys_counting_something, _split_every_row
+from tests.support.statistics import keys_counting_something, rows_split
+from tests.support.statistics import rollups_counted as _rollups
 
 
 def test_the_task_calls_the_service(monkeypatch):
@@ -30,7 +29,7 @@ def test_the_task_is_scheduled_and_acknowledged_once_done():
 @pytest.mark.django_db
 @pytest.mark.usefixtures("data")
 def test_the_task_run_twice_compacts_once():
-    _split_every_row()
+    rows_split()
     rollups = _rollups()
 
     rollups_compact_task.apply().get()
@@ -43,4 +42,4 @@ def test_the_task_run_twice_compacts_once():
     assert _rollups() == rollups
     for model, kept in rows.items():
         assert set(model.objects.values_list("pk", "n")) == kept
-        assert len(kept) == _keys_counting_something(model)
+        assert len(kept) == keys_counting_something(model)
