@@ -1,4 +1,5 @@
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,3 +116,30 @@ def request_messages(*, request: Request) -> list[ExchangeMessage]:
 def _inbox_event(manifest: object) -> str:
     data = manifest.get("data") if isinstance(manifest, dict) else None
     return manifest_event(data) if isinstance(data, dict) else ""
+
+
+def request_outbox_message(*, request: Request, message_id: uuid.UUID) -> OutboxMessage | None:
+    """A message sent about this copy of a request."""
+    return (
+        OutboxMessage.objects.select_related("sender", "recipient", "request")
+        .filter(request=request, message_id=message_id)
+        .first()
+    )
+
+
+def request_inbox_message(*, request: Request, message_id: uuid.UUID) -> InboxMessage | None:
+    """A message received about this copy of a request."""
+    return (
+        InboxMessage.objects.select_related("sender", "recipient")
+        .filter(request=request, message_id=message_id)
+        .first()
+    )
+
+
+def inbox_message(*, message_id: uuid.UUID) -> InboxMessage | None:
+    """A message this node received, whatever it is about."""
+    return (
+        InboxMessage.objects.select_related("sender", "recipient")
+        .filter(message_id=message_id)
+        .first()
+    )

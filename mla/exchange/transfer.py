@@ -7,6 +7,7 @@ exactly as the inbox answered it; importing one is ``outbox_receipt_accept``.
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from mla.exchange.inbox import inbox_receive
 from mla.exchange.keys import authority_is_hosted
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.outbox import outbox_receipt_accept
+from mla.exchange.selectors import ExchangeMessage
 from mla.exchange.stored import receipt_file_name, receipt_message_id, stored_message_open
 from mla.exchange.wire.errors import TOO_LARGE, MessageRefused
 from mla.exchange.wire.manifest import message_file_name
@@ -83,6 +85,42 @@ def receipt_import(*, receipt: bytes) -> OutboxMessage:
             _("This receipt is for message %(id)s, which was not sent from this node.")
             % {"id": message_id}
         )
+    return outbox_receipt_accept(message=message, receipt=receipt)
+
+
+def may_bring_back_receipt(*, user: User, sender_id: int) -> bool:
+    """Only the sending (issuing) authority brings back the receipt of its message: the
+    receipt is the proof that its own message was delivered."""
+    return user.authority_id == sender_id
+
+
+def receipts_to_bring_back(*, user: User, messages: Iterable[ExchangeMessage]) -> set[str]:
+    """The ids of the messages listed whose receipt the user may bring back as a file: sent
+    by their authority, and without a receipt yet."""
+    return {
+        message.message_id
+        for message in messages
+        if message.outgoing
+        and not message.has_receipt
+        and may_bring_back_receipt(user=user, sender_id=message.sender.pk)
+    }
+
+
+def receipt_bring_back_check(*, message: OutboxMessage, actor: User) -> None:
+    """Refuse, before the file is read, a receipt brought back by someone else than the
+    message's sender."""
+    if not may_bring_back_receipt(user=actor, sender_id=message.sender_id):
+        raise ApplicationError(
+            _("Only the sending authority brings back the receipt of its message.")
+        )
+
+
+def outbox_receipt_bring_back(
+    *, message: OutboxMessage, actor: User, receipt: bytes
+) -> OutboxMessage:
+    """Accept the receipt of a message brought back as a file by its sending authority;
+    once verified, the message is delivered."""
+    receipt_bring_back_check(message=message, actor=actor)
     return outbox_receipt_accept(message=message, receipt=receipt)
 
 

@@ -20,23 +20,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mla.accounts.models import User
+from mla.core.edge import errors_as_messages
 from mla.core.errors import ApplicationError
 from mla.exchange.evidence import evidence_bundle, evidence_file_name
-from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.exchange.outbox import outbox_receipt_accept, outbox_retry
+from mla.exchange.models import OutboxMessage
+from mla.exchange.outbox import outbox_retry
+from mla.exchange.selectors import inbox_message, request_inbox_message, request_outbox_message
 from mla.exchange.stored import manifest_event
 from mla.exchange.transfer import (
     inbox_receipt_file,
     may_import,
     message_import,
     outbox_message_file,
+    outbox_receipt_bring_back,
     outbox_receipt_file,
+    receipt_bring_back_check,
     receipt_import,
 )
 from mla.exchange.wire.errors import TOO_LARGE, MessageRefused
 from mla.exchange.wire.receipts import MAX_RECEIPT_BYTES
 from mla.requests.models import Request
-from mla.requests.selectors import requests_for_user
+from mla.requests.selectors import request_visible_to
 from mla.requests.views.common import confidential_download_record, request_or_404, signed_in_user
 
 # Message ids imported in this session: their receipts may be downloaded by who imported
@@ -46,11 +50,7 @@ _IMPORTED_KEPT = 50
 
 
 def _outbox_or_404(item: Request, message_id: uuid.UUID) -> OutboxMessage:
-    message = (
-        OutboxMessage.objects.select_related("sender", "recipient", "request")
-        .filter(request=item, message_id=message_id)
-        .first()
-    )
+    message = request_outbox_message(request=item, message_id=message_id)
     if message is None:
         raise Http404
     return message
@@ -70,11 +70,8 @@ def _back(item: Request) -> HttpResponse:
 def message_retry(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
     item = request_or_404(request, reference)
     message = _outbox_or_404(item, message_id)
-    try:
+    with errors_as_messages(request):
         outbox_retry(message=message, actor=signed_in_user(request))
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
         messages.success(
             request,
             _("The message to %(authority)s will be sent again.")
@@ -87,32 +84,22 @@ def message_download(request: HttpRequest, reference: str, message_id: uuid.UUID
     """A sent message as a file, for a channel that is not online."""
     item = request_or_404(request, reference)
     message = _outbox_or_404(item, message_id)
-    try:
+    with errors_as_messages(request):
         name, sealed = outbox_message_file(message=message)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-        return _back(item)
-    confidential_download_record(request, item, f"message:{message.message_id}")
-    return _attachment(sealed, name, "application/octet-stream")
+        confidential_download_record(request, item, f"message:{message.message_id}")
+        return _attachment(sealed, name, "application/octet-stream")
+    return _back(item)
 
 
 def receipt_download(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
     """The signed receipt kept for a message of this request, sent or received."""
     item = request_or_404(request, reference)
-    sent = (
-        OutboxMessage.objects.select_related("sender", "recipient")
-        .filter(request=item, message_id=message_id)
-        .first()
-    )
+    sent = request_outbox_message(request=item, message_id=message_id)
     file: tuple[str, bytes] | None
     if sent is not None:
         file = outbox_receipt_file(message=sent)
     else:
-        received = (
-            InboxMessage.objects.select_related("sender", "recipient")
-            .filter(request=item, message_id=message_id)
-            .first()
-        )
+        received = request_inbox_message(request=item, message_id=message_id)
         file = inbox_receipt_file(message=received) if received is not None else None
     if file is None:
         raise Http404
@@ -126,16 +113,11 @@ def receipt_upload(request: HttpRequest, reference: str, message_id: uuid.UUID) 
     item = request_or_404(request, reference)
     message = _outbox_or_404(item, message_id)
     user = signed_in_user(request)
-    try:
-        if user.authority_id != message.sender_id:
-            raise ApplicationError(
-                _("Only the sending authority brings back the receipt of its message.")
-            )
-        receipt = _upload(request, limit=MAX_RECEIPT_BYTES)
-        outbox_receipt_accept(message=message, receipt=receipt)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
+    with errors_as_messages(request):
+        receipt_bring_back_check(message=message, actor=user)  # before the file is read
+        outbox_receipt_bring_back(
+            message=message, actor=user, receipt=_upload(request, limit=MAX_RECEIPT_BYTES)
+        )
         messages.success(
             request,
             _("The receipt is valid: the message to %(authority)s is delivered.")
@@ -174,7 +156,7 @@ def _upload(request: HttpRequest, *, limit: int) -> bytes:
 
 
 def _request_link(user: User, request: Request | None) -> str:
-    if request is None or not requests_for_user(user=user).filter(pk=request.pk).exists():
+    if request is None or not request_visible_to(user=user, request=request):
         return ""
     return reverse("requests:detail", args=[request.reference])
 
@@ -247,11 +229,7 @@ def imported_receipt(request: HttpRequest, message_id: uuid.UUID) -> HttpRespons
     _importer(request)
     if str(message_id) not in request.session.get(_IMPORTED_SESSION_KEY, []):
         raise Http404
-    message = (
-        InboxMessage.objects.select_related("sender", "recipient")
-        .filter(message_id=message_id)
-        .first()
-    )
+    message = inbox_message(message_id=message_id)
     if message is None:
         raise Http404
     name, receipt = inbox_receipt_file(message=message)

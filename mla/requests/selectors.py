@@ -11,7 +11,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import has_transition_perm
 
 from contact_points.instruments import instrument_applicability
 from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrument, Country
@@ -22,8 +21,9 @@ from mla.instruments.declarations import DECLARATIONS, InstrumentDeclaration
 from mla.instruments.labels import label
 from mla.requests.access import visible_requests
 from mla.requests.deadlines.engine import DeadlineState, format_remaining, in_zone
-from mla.requests.lifecycle.rules import EXECUTING_ROLES, may_act_for_executor, may_submit
+from mla.requests.lifecycle.rules import EXECUTING_ROLES
 from mla.requests.models import (
+    Attachment,
     Request,
     RequestGroupObjectPermission,
     RequestUserObjectPermission,
@@ -97,6 +97,21 @@ def drafting_options(
             )
         )
     return options
+
+
+def drafting_countries() -> QuerySet[Country]:
+    """The countries a request may be drafted to, by name."""
+    return Country.objects.order_by("name")
+
+
+def drafting_country(*, code: str) -> Country | None:
+    """The executing country chosen on the new-request page (its ISO code, any case)."""
+    return Country.objects.filter(code=code.upper()).first()
+
+
+def drafting_authority(*, country: Country, authority_id: str) -> Authority | None:
+    """The executing authority chosen on the new-request page, if it is of ``country``."""
+    return Authority.objects.filter(pk=authority_id, country=country).first()
 
 
 def requests_for_user(*, user: User) -> QuerySet[Request]:
@@ -192,33 +207,24 @@ def request_for_user(*, user: User, reference: str) -> Request | None:
     return found[0] if found else None
 
 
-# Steps of each side offered on a request's page, each with the permission rule of its
-# transition (has_transition_perm: source state, guards and who may act).
-ISSUING_STEPS = (
-    "validate",
-    "return_for_changes",
-    "send",
-    "answer_information",
-    "follow_up",
-    "withdraw",
-)
-EXECUTING_STEPS = (
-    "acknowledge",
-    "recognise",
-    "start_execution",
-    "execute",
-    "execute_partially",
-    "refuse",
-    "postpone",
-    "resume",
-    "request_information",
-    "receive_information",
-    "forward",
-    "preserve",
-    "extend_preservation",
-    "record_follow_up",
-    "end_preservation",
-)
+def request_attachment(*, request: Request, attachment_id: int) -> Attachment | None:
+    """One of the request's supporting documents."""
+    return request.attachments.filter(pk=attachment_id).first()
+
+
+def share_user(*, username: str) -> User | None:
+    """The active user of this node a request may be shared with, by username."""
+    return User.objects.filter(username=username, is_active=True).first()
+
+
+def share_authority(*, identifier: str) -> Authority | None:
+    """The active authority of the directory a request may be shared with."""
+    return Authority.objects.filter(identifier=identifier, active=True).first()
+
+
+def request_visible_to(*, user: User, request: Request) -> bool:
+    """Whether the user may open this copy of a request."""
+    return requests_for_user(user=user).filter(pk=request.pk).exists()
 
 
 def executing_colleagues(*, request: Request) -> list[User]:
@@ -230,30 +236,9 @@ def executing_colleagues(*, request: Request) -> list[User]:
     )
 
 
-def request_actions(*, request: Request, user: User) -> dict[str, bool]:
-    """Which steps the user may take on the request now."""
-    steps = ISSUING_STEPS if request.direction == Request.Direction.OUTGOING else EXECUTING_STEPS
-    actions = {name: has_transition_perm(getattr(request, name), user) for name in steps}
-    # Offer submission to its author even while incomplete: the refusal says what is missing.
-    actions["submit"] = request.state == Request.State.DRAFT and may_submit(
-        request=request, user=user
-    )
-    executor = may_act_for_executor(request=request, user=user)
-    open_deadlines = {
-        row.code
-        for row in request.deadlines.all()
-        if row.state in ("running", "extended", "suspended", "missed")
-    }
-    recognition = next((row for row in request.deadlines.all() if row.code == "recognition"), None)
-    actions["assign"] = executor and request.is_open and request.state != Request.State.RECEIVED
-    actions["extend_recognition"] = (
-        executor
-        and recognition is not None
-        and recognition.code in open_deadlines
-        and recognition.extended_days == 0
-    )
-    actions["provisional_decision"] = executor and "provisional_measures" in open_deadlines
-    return actions
+def authority_colleague(*, authority_id: int, username: str) -> User | None:
+    """The user of that authority with this username, if there is one."""
+    return User.objects.filter(username=username, authority_id=authority_id).first()
 
 
 @dataclass(frozen=True)

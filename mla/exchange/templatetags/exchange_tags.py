@@ -1,7 +1,10 @@
+from typing import Any
+
 from django import template
 
 from mla.accounts.models import User
-from mla.exchange.transfer import may_import
+from mla.exchange.selectors import request_messages
+from mla.exchange.transfer import may_import, receipts_to_bring_back
 
 register = template.Library()
 
@@ -13,3 +16,22 @@ def can_import_messages(user: object) -> bool:
     if not isinstance(user, User) or user.authority_id is None:
         return False
     return may_import(user=user)
+
+
+@register.inclusion_tag("exchange/_request_messages.html", takes_context=True)
+def request_exchange_panel(context: template.Context) -> dict[str, Any]:
+    """The request page's Exchange panel: the messages about the request (``item``) that
+    this node sent or received, their delivery, files and receipts. The request pages
+    show it without the requests app knowing of the exchange."""
+    item, user = context["item"], context["user"]
+    messages = request_messages(request=item)
+    return {
+        "item": item,
+        "editable": context.get("editable"),
+        "csrf_token": context.get("csrf_token"),
+        "exchange": {
+            "messages": messages,
+            "may_import": may_import(user=user),
+            "receipts_to_bring_back": receipts_to_bring_back(user=user, messages=messages),
+        },
+    }

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mla.accounts.models import User
-from mla.core.errors import ApplicationError
+from mla.core.edge import errors_as_messages
 from mla.instruments.declarations import DECLARATIONS, declaration_for
 from mla.instruments.labels import label
 from mla.requests.deadlines.engine import format_remaining, in_zone
@@ -186,11 +186,8 @@ def _item(request: HttpRequest, reference: str) -> tuple[User, Request]:
 @require_POST
 def claim(request: HttpRequest, reference: str) -> HttpResponse:
     user, item = _item(request, reference)
-    try:
+    with errors_as_messages(request):
         request_claim(request=item, actor=user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
         messages.success(request, _("You hold %(reference)s.") % {"reference": reference})
     return _back(request)
 
@@ -198,11 +195,8 @@ def claim(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def release(request: HttpRequest, reference: str) -> HttpResponse:
     user, item = _item(request, reference)
-    try:
+    with errors_as_messages(request):
         request_release(request=item, actor=user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
         messages.success(
             request, _("%(reference)s is back in the queue.") % {"reference": reference}
         )
@@ -212,11 +206,8 @@ def release(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def handover(request: HttpRequest, reference: str) -> HttpResponse:
     user, item = _item(request, reference)
-    try:
+    with errors_as_messages(request):
         request_handover_note_set(request=item, actor=user, note=request.POST.get("note", ""))
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
         messages.success(request, _("Handover note saved."))
     return _back(request)
 

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from mla.core.errors import ApplicationError
+from mla.core.edge import errors_as_messages
 from mla.requests.desk.tracker import request_chase, tracker_rows
 from mla.requests.views.common import request_or_404, signed_in_user
 
@@ -24,13 +24,10 @@ def tracker(request: HttpRequest) -> HttpResponse:
 @require_POST
 def chase(request: HttpRequest, reference: str) -> HttpResponse:
     item = request_or_404(request, reference)
-    try:
+    with errors_as_messages(request):
         request_chase(
             request=item, actor=signed_in_user(request), note=request.POST.get("note", "")
         )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
         messages.success(
             request,
             _("%(reference)s: the executing side was asked where it stands.")

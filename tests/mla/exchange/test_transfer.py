@@ -9,9 +9,16 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from mla.core.errors import ApplicationError
 from mla.exchange import tasks
 from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.selectors import request_messages
 from mla.exchange.stored import stored_message_open
+from mla.exchange.transfer import (
+    outbox_receipt_bring_back,
+    receipt_bring_back_check,
+    receipts_to_bring_back,
+)
 from mla.exchange.wire.manifest import message_file_name
 from mla.exchange.wire.receipts import receipt_verify
 from mla.requests.models import AuditEntry, Request, canonical_json
@@ -384,6 +391,47 @@ def test_the_issuer_brings_a_receipt_back_from_the_request_page(
     assert "The receipt is valid" in response.content.decode()
     message.refresh_from_db()
     assert message.state == State.DELIVERED
+
+
+def test_only_the_sending_authority_brings_back_the_receipt(
+    client, sender, recipient, prosecutor, staff, queued
+):
+    request = outgoing_request(sender, recipient, prosecutor)
+    message = enqueue(request, sender, recipient)
+    receipt = _receipt_of(message, client, staff)
+    clerk = UserFactory(authority=sender)  # of the sending authority, whatever their role
+
+    with pytest.raises(ApplicationError, match="Only the sending authority"):
+        receipt_bring_back_check(message=message, actor=staff)
+    with pytest.raises(ApplicationError, match="Only the sending authority"):
+        outbox_receipt_bring_back(message=message, actor=staff, receipt=receipt)
+    message.refresh_from_db()
+    assert (message.state, message.receipt) == (State.PENDING, None)
+
+    outbox_receipt_bring_back(message=message, actor=clerk, receipt=receipt)
+
+    message.refresh_from_db()
+    assert message.state == State.DELIVERED
+    assert bytes(message.receipt) == receipt
+
+
+def test_the_page_offers_to_bring_back_a_receipt_only_to_the_sender_while_it_is_missing(
+    client, sender, recipient, prosecutor, staff, queued
+):
+    request = outgoing_request(sender, recipient, prosecutor)
+    message = enqueue(request, sender, recipient)
+    listed = request_messages(request=request)
+
+    assert receipts_to_bring_back(user=prosecutor, messages=listed) == {str(message.message_id)}
+    assert receipts_to_bring_back(user=staff, messages=listed) == set()
+
+    outbox_receipt_bring_back(
+        message=message, actor=prosecutor, receipt=_receipt_of(message, client, staff)
+    )
+
+    assert receipts_to_bring_back(user=prosecutor, messages=request_messages(request=request)) == (
+        set()
+    )
 
 
 def test_a_confidential_request_records_who_took_its_message_and_receipt(

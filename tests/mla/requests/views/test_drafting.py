@@ -1,7 +1,14 @@
+"""The pages of a request as it is drafted and kept: lists, a new draft, the request's page
+with its deadlines, its sections and completeness check, duplicate, link and attachments."""
+
+import datetime
+import zoneinfo
+
 import pytest
 from django.urls import reverse
 
 from mla.requests.drafting.services import request_save_section
+from mla.requests.lifecycle.executing import request_acknowledge
 from mla.requests.models import Request
 from tests.support.factories import AuthorityFactory, UserFactory
 
@@ -51,6 +58,51 @@ def test_an_impossible_request_is_refused_with_the_reason(client_of, authorities
 
     assert "not bound by the EIO Directive" in response.content.decode()
     assert not Request.objects.exists()
+
+
+def test_the_lists_show_received_requests_to_the_receiving_authority(
+    client, sent_eio, berlin_staff
+):
+    issuing, _executing = sent_eio
+    client.force_login(berlin_staff)
+
+    response = client.get(reverse("requests:list"))
+
+    assert [item.reference for item, _title in response.context["incoming_rows"]] == [
+        issuing.reference
+    ]
+    assert response.context["rows"] == []
+    assert "Requests received by your authority" in response.content.decode()
+
+
+def test_the_issuer_sees_the_deadlines_in_both_zones_and_the_annex_b(
+    client, sent_eio, berlin_staff, prosecutor, authorities
+):
+    authorities["paris"].time_zone = "Europe/Paris"
+    authorities["paris"].save()
+    authorities["berlin"].time_zone = "Europe/Berlin"
+    authorities["berlin"].save()
+    issuing, executing = sent_eio
+    request_acknowledge(request=executing, actor=berlin_staff)
+    client.force_login(prosecutor)
+
+    page = client.get(reverse("requests:detail", args=[issuing.reference])).content.decode()
+
+    assert "Acknowledged" in page
+    assert "Europe/Paris" in page
+    assert "Europe/Berlin" in page
+    # The due times are written in each zone's wall-clock time, not in UTC.
+    due = issuing.deadlines.get(code="recognition").due_at
+    paris = due.astimezone(zoneinfo.ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    utc = due.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M")
+    assert f"{paris}</time> <small>Europe/Paris" in page
+    assert paris != utc
+    assert "Art. 12(3)" in page  # the recognition deadline names its article
+    assert 'data-deadline-state="met"' in page
+    assert "Download the acknowledgement (Annex B)" in page
+    # The issuer has nothing to do on an acknowledged request but withdraw it.
+    assert 'data-step="withdraw"' in page
+    assert 'data-step="acknowledge"' not in page
 
 
 def test_a_section_saves_partial_data_and_shows_what_is_wrong(client_of, eio_draft):
@@ -143,7 +195,7 @@ def test_user_text_is_escaped_in_the_editor(client_of, eio_draft, prosecutor):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content.decode()
 
 
-@pytest.mark.parametrize("name", ["detail", "check", "preview", "pdf", "json"])
+@pytest.mark.parametrize("name", ["detail", "check"])
 def test_another_authoritys_request_is_404(client, eio_draft, name):
     outsider = UserFactory(authority=AuthorityFactory(identifier="ro-other"))
     client.force_login(outsider)
@@ -164,25 +216,6 @@ def test_another_authoritys_request_cannot_be_edited(client, eio_draft):
     assert response.status_code == 404
     eio_draft.refresh_from_db()
     assert "G" not in eio_draft.data
-
-
-def test_pdf_download(client_of, eio_draft):
-    response = client_of.get(reverse("requests:pdf", args=[eio_draft.reference]))
-
-    assert response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF-")
-    assert f'filename="{eio_draft.reference}.pdf"' in response["Content-Disposition"]
-
-
-def test_structured_data_download(client_of, eio_draft):
-    import json
-
-    response = client_of.get(reverse("requests:json", args=[eio_draft.reference]))
-
-    document = json.loads(response.content)
-    assert document["reference"] == eio_draft.reference
-    assert document["data"] == eio_draft.data
-    assert document["sha256"] == eio_draft.data_digest
 
 
 def test_duplicate_and_link_from_the_page(client_of, eio_draft):
@@ -226,58 +259,3 @@ def test_attach_then_download(client_of, eio_draft, settings, tmp_path):
         reverse("requests:attachment", args=[eio_draft.reference, attachment.pk])
     )
     assert b"".join(response.streaming_content) == b"%PDF-1.7 test"
-
-
-def test_submitting_from_the_page_reports_what_is_missing(client_of, eio_draft):
-    response = client_of.post(
-        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
-        {"expected_state": "draft"},
-        follow=True,
-    )
-
-    assert "completeness check still finds" in response.content.decode()
-    eio_draft.refresh_from_db()
-    assert eio_draft.state == "draft"
-
-
-def test_submitting_a_complete_request_from_the_page(client_of, eio_draft):
-    from mla.instruments.declarations import declaration_for
-    from tests.support.samples import complete_data
-
-    eio_draft.data = complete_data(declaration_for("eio"))
-    eio_draft.data.pop("L")
-    eio_draft.save()
-
-    response = client_of.post(
-        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
-        {"expected_state": "draft"},
-        follow=True,
-    )
-
-    eio_draft.refresh_from_db()
-    assert eio_draft.state == "ready"
-    page = response.content.decode()
-    assert "Ready to send" in page
-    assert "Submitted" in page.split("<main")[1]  # on the timeline
-    assert (
-        'name="action" value="save"'
-        not in client_of.get(
-            reverse("requests:section", args=[eio_draft.reference, "G"])
-        ).content.decode()
-    )
-
-
-def test_an_unknown_transition_is_404(client_of, eio_draft):
-    response = client_of.post(reverse("requests:transition", args=[eio_draft.reference, "explode"]))
-
-    assert response.status_code == 404
-
-
-def test_outsiders_cannot_trigger_transitions(client, eio_draft):
-    client.force_login(UserFactory(authority=AuthorityFactory(identifier="ro-other")))
-
-    response = client.post(reverse("requests:transition", args=[eio_draft.reference, "withdraw"]))
-
-    assert response.status_code == 404
-    eio_draft.refresh_from_db()
-    assert eio_draft.state == "draft"

@@ -1,0 +1,426 @@
+"""The steps a person takes on a request's page, in one registry.
+
+Each step names its side, the words of its button, its form and the service it calls; the
+page offers the steps of the request's side that the user may take now, in this order, and
+the transition view reads and takes the one posted.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.utils.translation import gettext_lazy as _
+from django_fsm import has_transition_perm
+
+from mla.accounts.models import User
+from mla.core.errors import ApplicationError
+from mla.requests.lifecycle.executing import (
+    request_acknowledge,
+    request_ask_information,
+    request_assign,
+    request_end_preservation,
+    request_execute,
+    request_extend_preservation,
+    request_extend_recognition,
+    request_forward,
+    request_postpone,
+    request_preserve,
+    request_recognise,
+    request_record_follow_up,
+    request_record_information,
+    request_record_provisional_decision,
+    request_refuse,
+    request_resume,
+    request_start_execution,
+)
+from mla.requests.lifecycle.forms import (
+    AssignForm,
+    ExtendPreservationForm,
+    ExtendRecognitionForm,
+    FollowUpForm,
+    ForwardForm,
+    Note,
+    PostponeForm,
+    RefuseForm,
+    StepForm,
+    SubmitForm,
+)
+from mla.requests.lifecycle.issuing import (
+    request_answer_information,
+    request_follow_up,
+    request_return_for_changes,
+    request_send,
+    request_submit,
+    request_validate,
+    request_withdraw,
+)
+from mla.requests.lifecycle.rules import may_act_for_executor, may_submit
+from mla.requests.models import Deadline, Request
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+Side = Literal["issuing", "executing"]
+ISSUING: Side = "issuing"
+EXECUTING: Side = "executing"
+
+# Deadlines still counting (or run out and not yet met): what an extension or a decision
+# on a provisional measure applies to.
+_OPEN_DEADLINE_STATES = ("running", "extended", "suspended", "missed")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the page: who takes it (``side``), its button (``verb``, or a function
+    of the request when it reads differently), its form and note, the service it calls,
+    and the help shown under it."""
+
+    name: str
+    side: Side
+    verb: "StrOrPromise | Callable[[Request], StrOrPromise]"
+    # Called with the request, the actor, the form's arguments, ``fixed`` and, when
+    # ``checks_state``, the state the page showed.
+    service: Callable[..., object]
+    form: type[StepForm] = StepForm
+    note: Note | None = None
+    help_text: "StrOrPromise | Callable[[Request], StrOrPromise]" = ""
+    primary: bool = False
+    checks_state: bool = True
+    fixed: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    # Who may take it now; by default the permission of its transition (source state,
+    # guards and who may act), as the service checks it.
+    allowed: Callable[[Request, User], bool] | None = None
+
+    def may(self, *, request: Request, user: User) -> bool:
+        if self.allowed is not None:
+            return self.allowed(request, user)
+        return bool(has_transition_perm(getattr(request, self.name), user))
+
+    def button(self, *, request: Request) -> str:
+        return str(self.verb(request) if callable(self.verb) else self.verb)
+
+    def help(self, *, request: Request) -> str:
+        return str(self.help_text(request) if callable(self.help_text) else self.help_text)
+
+    def form_for(
+        self, *, request: Request, actor: User, data: Mapping[str, Any] | None = None
+    ) -> StepForm:
+        return self.form(data, step=self.name, request=request, actor=actor, note=self.note)
+
+    def take(self, *, request: Request, actor: User, data: Mapping[str, Any]) -> None:
+        """Read the posted form and call the service; ApplicationError if a field cannot be
+        read (with the first such field's message) or the service refuses."""
+        form = self.form_for(request=request, actor=actor, data=data)
+        if not form.is_valid():
+            raise ApplicationError(form.first_error())
+        arguments = {**self.fixed, **form.arguments()}
+        if self.checks_state:
+            arguments["expected_state"] = form.cleaned_data["expected_state"] or None
+        self.service(request=request, actor=actor, **arguments)
+
+
+@dataclass(frozen=True)
+class ShownStep:
+    """A step as the page shows it for one request: its form, button and help."""
+
+    name: str
+    primary: bool
+    button: str
+    help: str
+    form: StepForm
+
+
+def _submit_allowed(request: Request, user: User) -> bool:
+    # Offered to its author even while incomplete: the refusal says what is missing.
+    return request.state == Request.State.DRAFT and may_submit(request=request, user=user)
+
+
+def _submit_verb(request: Request) -> "StrOrPromise":
+    if request.needs_validation:
+        return _("Submit for validation")
+    return _("Submit: ready to send")
+
+
+def _send_help(request: Request) -> str:
+    authority = request.executing_authority
+    return _(
+        "It goes to %(authority)s, with its documents; the deadlines start when it is received."
+    ) % {"authority": authority.name if authority else ""}
+
+
+def _acknowledge_help(request: Request) -> "StrOrPromise":
+    if request.instrument == "eio":
+        return _("For an EIO this issues the Annex B acknowledgement of receipt (Art. 16(1)).")
+    return ""
+
+
+def _open_deadlines(request: Request) -> dict[str, Deadline]:
+    return {row.code: row for row in request.deadlines.all() if row.state in _OPEN_DEADLINE_STATES}
+
+
+def _assign_allowed(request: Request, user: User) -> bool:
+    return (
+        may_act_for_executor(request=request, user=user)
+        and request.is_open
+        and request.state != Request.State.RECEIVED
+    )
+
+
+def _extend_recognition_allowed(request: Request, user: User) -> bool:
+    recognition = _open_deadlines(request).get("recognition")
+    return (
+        may_act_for_executor(request=request, user=user)
+        and recognition is not None
+        and recognition.extended_days == 0
+    )
+
+
+def _provisional_decision_allowed(request: Request, user: User) -> bool:
+    return may_act_for_executor(request=request, user=user) and (
+        "provisional_measures" in _open_deadlines(request)
+    )
+
+
+_NOTE = _("Note (optional)")
+
+# In the order the page shows them.
+STEPS: dict[str, Step] = {
+    step.name: step
+    for step in (
+        # The issuing side.
+        Step(
+            name="submit",
+            side=ISSUING,
+            verb=_submit_verb,
+            service=request_submit,
+            form=SubmitForm,
+            primary=True,
+            allowed=_submit_allowed,
+        ),
+        Step(
+            name="validate",
+            side=ISSUING,
+            verb=_("Validate"),
+            service=request_validate,
+            note=Note(_NOTE),
+            primary=True,
+        ),
+        Step(
+            name="return_for_changes",
+            side=ISSUING,
+            verb=_("Return for changes"),
+            service=request_return_for_changes,
+            note=Note(_("What must change"), required=True),
+        ),
+        Step(
+            name="send",
+            side=ISSUING,
+            verb=_("Send to the executing authority"),
+            service=request_send,
+            primary=True,
+            help_text=_send_help,
+        ),
+        Step(
+            name="answer_information",
+            side=ISSUING,
+            verb=_("Send the answer"),
+            service=request_answer_information,
+            note=Note(_("The information asked for"), required=True, long=True),
+            primary=True,
+        ),
+        Step(
+            name="follow_up",
+            side=ISSUING,
+            verb=_("Mark as followed up"),
+            service=request_follow_up,
+            form=FollowUpForm,
+        ),
+        Step(
+            name="withdraw",
+            side=ISSUING,
+            verb=_("Withdraw"),
+            service=request_withdraw,
+            note=Note(_("Reason for withdrawing (optional)")),
+        ),
+        # The executing side.
+        Step(
+            name="acknowledge",
+            side=EXECUTING,
+            verb=_("Acknowledge receipt"),
+            service=request_acknowledge,
+            note=Note(_("Other information (optional)")),
+            primary=True,
+            help_text=_acknowledge_help,
+        ),
+        Step(
+            name="assign",
+            side=EXECUTING,
+            verb=_("Assign"),
+            service=request_assign,
+            form=AssignForm,
+            allowed=_assign_allowed,
+        ),
+        Step(
+            name="recognise",
+            side=EXECUTING,
+            verb=_("Recognise: it will be executed"),
+            service=request_recognise,
+            note=Note(_NOTE),
+            primary=True,
+        ),
+        Step(
+            name="preserve",
+            side=EXECUTING,
+            verb=_("Data preserved"),
+            service=request_preserve,
+            note=Note(_NOTE),
+            primary=True,
+        ),
+        Step(
+            name="start_execution",
+            side=EXECUTING,
+            verb=_("Start executing"),
+            service=request_start_execution,
+            note=Note(_NOTE),
+        ),
+        Step(
+            name="execute",
+            side=EXECUTING,
+            verb=_("Executed"),
+            service=request_execute,
+            note=Note(_("What was done (optional)")),
+            primary=True,
+        ),
+        Step(
+            name="execute_partially",
+            side=EXECUTING,
+            verb=_("Partially executed"),
+            service=request_execute,
+            note=Note(_("What could not be done, and why"), required=True, long=True),
+            fixed=MappingProxyType({"partially": True}),
+        ),
+        Step(
+            name="request_information",
+            side=EXECUTING,
+            verb=_("Ask the issuer for information"),
+            service=request_ask_information,
+            note=Note(
+                _("What information is needed"), required=True, long=True, argument="question"
+            ),
+        ),
+        Step(
+            name="receive_information",
+            side=EXECUTING,
+            verb=_("Information received"),
+            service=request_record_information,
+            note=Note(_("The information received, and how it came"), required=True, long=True),
+        ),
+        Step(
+            name="resume",
+            side=EXECUTING,
+            verb=_("Resume"),
+            service=request_resume,
+            note=Note(_NOTE),
+        ),
+        Step(
+            name="extend_preservation",
+            side=EXECUTING,
+            verb=_("Extend the preservation"),
+            service=request_extend_preservation,
+            form=ExtendPreservationForm,
+        ),
+        Step(
+            name="record_follow_up",
+            side=EXECUTING,
+            verb=_("Follow-up received"),
+            service=request_record_follow_up,
+            note=Note(_("The follow-up request (reference or channel)"), required=True),
+        ),
+        Step(
+            name="end_preservation",
+            side=EXECUTING,
+            verb=_("End the preservation"),
+            service=request_end_preservation,
+            note=Note(_("Why the preservation ends")),
+        ),
+        Step(
+            name="extend_recognition",
+            side=EXECUTING,
+            verb=_("Extend the deadline"),
+            service=request_extend_recognition,
+            form=ExtendRecognitionForm,
+            checks_state=False,
+            allowed=_extend_recognition_allowed,
+        ),
+        Step(
+            name="provisional_decision",
+            side=EXECUTING,
+            verb=_("Record the decision"),
+            service=request_record_provisional_decision,
+            note=Note(_("The decision on the provisional measure"), required=True),
+            checks_state=False,
+            allowed=_provisional_decision_allowed,
+        ),
+        Step(
+            name="postpone",
+            side=EXECUTING,
+            verb=_("Postpone"),
+            service=request_postpone,
+            form=PostponeForm,
+        ),
+        Step(
+            name="forward",
+            side=EXECUTING,
+            verb=_("Forward"),
+            service=request_forward,
+            form=ForwardForm,
+            note=Note(_NOTE),
+        ),
+        Step(
+            name="refuse",
+            side=EXECUTING,
+            verb=_("Refuse"),
+            service=request_refuse,
+            form=RefuseForm,
+        ),
+    )
+}
+
+
+def steps_of_side(side: Side) -> tuple[str, ...]:
+    return tuple(name for name, step in STEPS.items() if step.side == side)
+
+
+ISSUING_STEPS = steps_of_side(ISSUING)
+EXECUTING_STEPS = steps_of_side(EXECUTING)
+
+
+def request_side(*, request: Request) -> Side:
+    """The side whose steps a copy of a request offers."""
+    return ISSUING if request.direction == Request.Direction.OUTGOING else EXECUTING
+
+
+def steps_allowed(*, request: Request, user: User) -> list[Step]:
+    """The steps the user may take on the request now, in the page's order."""
+    side = request_side(request=request)
+    return [
+        step
+        for step in STEPS.values()
+        if step.side == side and step.may(request=request, user=user)
+    ]
+
+
+def steps_shown(*, request: Request, user: User) -> list[ShownStep]:
+    """The steps the user may take on the request now, each with its form, as the page
+    shows them."""
+    return [
+        ShownStep(
+            name=step.name,
+            primary=step.primary,
+            button=step.button(request=request),
+            help=step.help(request=request),
+            form=step.form_for(request=request, actor=user),
+        )
+        for step in steps_allowed(request=request, user=user)
+    ]

@@ -1,0 +1,26 @@
+"""A step taken from a request's page: the registry's step reads its form and calls its
+service (mla.requests.lifecycle.steps)."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from mla.core.edge import errors_as_messages
+from mla.requests.lifecycle.steps import STEPS
+from mla.requests.views.common import request_or_404, signed_in_user
+
+
+@require_POST
+def request_transition_view(request: HttpRequest, reference: str, action: str) -> HttpResponse:
+    item = request_or_404(request, reference)
+    step = STEPS.get(action)
+    if step is None:
+        raise Http404
+    with errors_as_messages(request):
+        step.take(request=item, actor=signed_in_user(request), data=request.POST)
+        messages.success(
+            request, _("The request is now “%(state)s”.") % {"state": item.get_state_display()}
+        )
+    return redirect("requests:detail", reference=item.reference)
