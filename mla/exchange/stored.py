@@ -25,9 +25,9 @@ from mla.exchange.wire.container import (
     archive_entries,
     message_entry_allowed,
 )
-from mla.exchange.wire.errors import DIGEST_MISMATCH, MALFORMED, TOO_LARGE, MessageRefused
+from mla.exchange.wire.errors import DIGEST_MISMATCH, MALFORMED, MessageRefused
 from mla.exchange.wire.manifest import MANIFEST_ENTRY, Manifest, manifest_parse
-from mla.exchange.wire.receipts import MAX_RECEIPT_BYTES, RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY
+from mla.exchange.wire.receipts import RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY, receipt_entries
 from mla.exchange.wire.seal import message_decrypt
 
 RECEIPT_FILE_EXTENSION = ".mlarcpt"
@@ -85,16 +85,7 @@ def stored_message_open(*, sealed: bytes) -> StoredMessage:
 
 def stored_receipt_entries(*, receipt: bytes) -> StoredReceipt:
     """The signed receipt.json and its signature, unchecked (receipt_verify checks them)."""
-    if len(receipt) > MAX_RECEIPT_BYTES:
-        raise MessageRefused(
-            TOO_LARGE,
-            _("The receipt is larger than %(limit)d bytes.") % {"limit": MAX_RECEIPT_BYTES},
-        )
-    entries = archive_entries(
-        receipt, allowed=lambda name: name in {RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY}
-    )
-    if RECEIPT_ENTRY not in entries:
-        raise MessageRefused(MALFORMED, _("The receipt holds no receipt.json."))
+    entries = receipt_entries(receipt)
     return StoredReceipt(
         receipt_bytes=entries[RECEIPT_ENTRY], signature=entries.get(RECEIPT_SIGNATURE_ENTRY)
     )

@@ -71,16 +71,9 @@ def receipt_seal(*, opened: OpenedMessage, received_at: datetime) -> bytes:
     )
 
 
-def receipt_verify(
-    *,
-    receipt: bytes,
-    expected_message_id: str,
-    expected_manifest_digest: str,
-    recipient: Authority,
-    now: datetime | None = None,
-) -> Receipt:
-    """Check a receipt for the message sent to ``recipient``, signed by its pinned key."""
-    now = now or timezone.now()
+def receipt_entries(receipt: bytes) -> dict[str, bytes]:
+    """A receipt's entries (receipt.json and its signature), read but not checked; refused
+    when the receipt is too large or holds no receipt.json."""
     if len(receipt) > MAX_RECEIPT_BYTES:
         raise MessageRefused(
             TOO_LARGE,
@@ -91,6 +84,20 @@ def receipt_verify(
     )
     if RECEIPT_ENTRY not in entries:
         raise malformed(_("The receipt holds no receipt.json."))
+    return entries
+
+
+def receipt_verify(
+    *,
+    receipt: bytes,
+    expected_message_id: str,
+    expected_manifest_digest: str,
+    recipient: Authority,
+    now: datetime | None = None,
+) -> Receipt:
+    """Check a receipt for the message sent to ``recipient``, signed by its pinned key."""
+    now = now or timezone.now()
+    entries = receipt_entries(receipt)
     receipt_bytes = entries[RECEIPT_ENTRY]
     parsed = canonical_object(receipt_bytes, part=RECEIPT_ENTRY)
     exact_keys(parsed, RECEIPT_FIELDS, part=RECEIPT_ENTRY)
