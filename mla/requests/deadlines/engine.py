@@ -94,6 +94,9 @@ _RESUMED_BY: Mapping[str, str] = {
 _CANCELLING = frozenset({Event.WITHDRAWN, Event.FORWARDED})
 _FIXED_DATE_START = Event.RECEIVED
 _RECOGNITION_EXTENSION_MAX_DAYS = 30  # Art. 12(5)
+# Budapest Art. 29(7) sets no longest extension; ten years bounds what a date can hold, so
+# that a mistyped or hostile number is refused with a reason instead of overflowing.
+_PRESERVATION_EXTENSION_MAX_DAYS = 3650
 
 
 class DeadlineState(models.TextChoices):
@@ -288,18 +291,13 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 
 
-def _extension(event: LifecycleEvent, *, max_days: int | None) -> tuple[int, str]:
+def _extension(event: LifecycleEvent, *, max_days: int) -> tuple[int, str]:
     days = event.payload.get("days")
     reason = event.payload.get("reason")
     valid_days = (
-        isinstance(days, int)
-        and not isinstance(days, bool)
-        and days >= 1
-        and (max_days is None or days <= max_days)
+        isinstance(days, int) and not isinstance(days, bool) and days >= 1 and days <= max_days
     )
     if not valid_days:
-        if max_days is None:
-            raise ApplicationError(_("An extension adds at least one day."))
         raise ApplicationError(_("An extension adds from 1 to %(max)d days.") % {"max": max_days})
     if not isinstance(reason, str) or not reason.strip():
         raise ApplicationError(_("Give the reason for the extension."))
@@ -369,7 +367,7 @@ class _Schedule:
         if kind == "recognition_extended":
             self._extend("recognition", event, max_days=_RECOGNITION_EXTENSION_MAX_DAYS)
         elif kind == "preservation_extended":
-            self._extend("preservation", event, max_days=None)
+            self._extend("preservation", event, max_days=_PRESERVATION_EXTENSION_MAX_DAYS)
 
     def _suspend(self, hold: str, codes: frozenset[str], at: datetime) -> None:
         if hold in self.active_holds:  # asked again before the answer: still the first
@@ -387,7 +385,7 @@ class _Schedule:
         # Kept until the follow-up was decided: done. Never followed up: it lapsed.
         tracker.close(DeadlineState.MET if tracker.followed_up else DeadlineState.MISSED, at)
 
-    def _extend(self, code: str, event: LifecycleEvent, *, max_days: int | None) -> None:
+    def _extend(self, code: str, event: LifecycleEvent, *, max_days: int) -> None:
         days, reason = _extension(event, max_days=max_days)
         tracker = self.open_tracker(code, event.at)
         if tracker is None:

@@ -662,7 +662,16 @@ def test_preservation_that_expires_after_a_follow_up_is_met():
     assert (expired.state, expired.met_at, expired.late) == ("met", day(90), False)
 
 
-@pytest.mark.parametrize("payload", [{"days": 0, "reason": "x"}, {"days": 10, "reason": ""}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"days": 0, "reason": "x"},
+        {"days": 10, "reason": ""},
+        # More days than a date can hold: refused with a reason, never an overflow.
+        {"days": 10**12, "reason": "x"},
+        {"days": 3651, "reason": "x"},
+    ],
+)
 def test_a_preservation_extension_needs_days_and_a_reason(payload):
     with pytest.raises(ApplicationError):
         preserve(event("preservation_extended", day(10), **payload), now=day(11))
