@@ -9,9 +9,17 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        # After contact_points has migrated, its permissions exist and can be granted.
+        # After each app whose permissions the roles hold has migrated, its permissions
+        # exist and can be granted (roles_sync is idempotent).
         from django.apps import apps
 
+        from mla.accounts.roles import ROLE_PERMISSIONS
         from mla.accounts.signals import roles_sync
 
-        post_migrate.connect(roles_sync, sender=apps.get_app_config("contact_points"))
+        labels = {name.split(".")[0] for names in ROLE_PERMISSIONS.values() for name in names}
+        for label in sorted(labels):
+            post_migrate.connect(
+                roles_sync,
+                sender=apps.get_app_config(label),
+                dispatch_uid=f"roles_sync:{label}",
+            )

@@ -1,8 +1,8 @@
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Permission
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from mla.accounts.roles import Role
+from mla.accounts.roles import ISSUE_REQUEST_PERMISSION, Role
 
 
 class User(AbstractUser):
@@ -46,6 +46,27 @@ class User(AbstractUser):
 
     def has_role(self, role: Role | str) -> bool:
         return str(role) in self.role_names()
+
+    def holds_issuing_role(self) -> bool:
+        """Whether one of the user's roles (or the user alone) may issue requests.
+
+        Read from the permission, never from ``is_superuser``: running the node does not
+        make anyone a prosecutor. Cached on the instance: lists ask once per row.
+        """
+        cached: bool | None = getattr(self, "_holds_issuing_role", None)
+        if cached is None:
+            app_label, codename = ISSUE_REQUEST_PERMISSION.split(".")
+            cached = bool(
+                self.is_active
+                and self.pk is not None
+                and Permission.objects.filter(
+                    models.Q(group__user=self) | models.Q(user=self),
+                    content_type__app_label=app_label,
+                    codename=codename,
+                ).exists()
+            )
+            self._holds_issuing_role = cached
+        return cached
 
     @property
     def is_directory_administrator(self) -> bool:

@@ -6,6 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 class Role(models.TextChoices):
     PROSECUTOR = "prosecutor", _("Prosecutor")
+    # A police or other investigating officer whose requests a judicial authority validates
+    # (EIO Art. 2(c)(ii)): issues like a prosecutor, in their own authority's name.
+    INVESTIGATOR = "investigator", _("Investigator (requests validated by a judicial authority)")
     VALIDATING_AUTHORITY = "validating_authority", _("Validating authority")
     CONTACT_POINT_STAFF = "contact_point_staff", _("Contact-point staff (24/7)")
     CENTRAL_AUTHORITY_STAFF = "central_authority_staff", _("Central-authority staff")
@@ -23,9 +26,16 @@ DIRECTORY_MODELS = (
     "contactperson",
 )
 
+# Who drafts, submits, sends, withdraws, shares and chases requests in an authority's name
+# holds this permission through a role (a group). Prosecutors always do; an administrator
+# marks another role as issuing by giving its group this permission in the admin.
+ISSUE_REQUEST_PERMISSION = "mla_requests.issue_request"
+
 # Model permissions each role holds (app_label.codename). Everyone may read the directory;
 # only directory administrators change it. Request permissions come with the request models.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.PROSECUTOR: [ISSUE_REQUEST_PERMISSION],
+    Role.INVESTIGATOR: [ISSUE_REQUEST_PERMISSION],
     Role.DIRECTORY_ADMINISTRATOR: [
         f"contact_points.{action}_{model}"
         for model in DIRECTORY_MODELS

@@ -16,6 +16,7 @@ class Event(models.TextChoices):
     # Drafting, on the issuing copy.
     CREATED = "created", _("Created")
     DUPLICATED = "duplicated", _("Created as a copy")
+    SECTION_SAVED = "section_saved", _("Section saved")
     LINKED = "linked", _("Linked to another request")
     UNLINKED = "unlinked", _("Link removed")
     ATTACHMENT_ADDED = "attachment_added", _("Document attached")

@@ -296,6 +296,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
+        permissions = [("issue_request", "Can issue requests in the authority's name")]
         indexes = [
             # The outgoing and incoming lists' filters and order: their pages come from these.
             models.Index(

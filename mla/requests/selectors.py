@@ -26,6 +26,7 @@ from mla.requests.models import (
     Attachment,
     Request,
     RequestGroupObjectPermission,
+    RequestLink,
     RequestUserObjectPermission,
 )
 
@@ -205,6 +206,29 @@ def request_for_user(*, user: User, reference: str) -> Request | None:
     )
     found.sort(key=lambda item: item.owning_authority_id != user.authority_id)
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class VisibleLinks:
+    follows: list[RequestLink]  # from this request
+    referred_by: list[RequestLink]  # to this request
+
+
+def request_visible_links(*, request: Request, user: User) -> VisibleLinks:
+    """The request's links to and from requests the user also sees: a link never reveals the
+    reference of a request the user may not open."""
+    out = list(request.links_out.all())
+    into = list(request.links_in.all())
+    ids = {link.to_request_id for link in out} | {link.from_request_id for link in into}
+    visible = (
+        set(visible_requests(user=user).filter(pk__in=ids).values_list("pk", flat=True))
+        if ids
+        else set()
+    )
+    return VisibleLinks(
+        follows=[link for link in out if link.to_request_id in visible],
+        referred_by=[link for link in into if link.from_request_id in visible],
+    )
 
 
 def request_attachment(*, request: Request, attachment_id: int) -> Attachment | None:

@@ -33,7 +33,9 @@ def prosecutor():
         phone="+33144325151",
         email="parquet@justice-fr.example",
     )
-    return UserFactory(username="camille", authority=paris, preferred_language="en")
+    return UserFactory(
+        username="camille", authority=paris, roles=["prosecutor"], preferred_language="en"
+    )
 
 
 def test_a_prosecutor_drafts_an_eio_over_two_sittings_and_downloads_its_pdf(

@@ -31,7 +31,9 @@ def police_eio():
         country=france,
         kind="investigating_judge",
     )
-    officer = UserFactory(username="officer", authority=police, preferred_language="en")
+    officer = UserFactory(
+        username="officer", authority=police, roles=["investigator"], preferred_language="en"
+    )
     UserFactory(
         username="judge",
         authority=judge_office,

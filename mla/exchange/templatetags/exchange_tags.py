@@ -27,7 +27,7 @@ def request_exchange_panel(context: template.Context) -> dict[str, Any]:
     messages = request_messages(request=item)
     return {
         "item": item,
-        "editable": context.get("editable"),
+        "draft": context.get("draft"),
         "csrf_token": context.get("csrf_token"),
         "exchange": {
             "messages": messages,

@@ -244,7 +244,10 @@ def request_chase(*, request: Request, actor: User, note: str = "") -> AuditEntr
     at the same moment count as two."""
     if not may_act_for_issuer(request=request, user=actor):
         raise ApplicationError(
-            _("Only the author or a prosecutor of the issuing authority chases a request.")
+            _(
+                "Only a prosecutor (or another role allowed to issue) of the issuing "
+                "authority chases a request."
+            )
         )
     locked = Request.objects.select_for_update(of=("self",)).get(pk=request.pk)
     if locked.state == State.INFO_REQUESTED:

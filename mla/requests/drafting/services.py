@@ -17,11 +17,17 @@ from mla.core.errors import ApplicationError
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
 from mla.instruments.labels import has_language
 from mla.instruments.prefill import prefill_data
-from mla.requests.access import request_grant_authority
+from mla.requests.access import (
+    edit_refusal,
+    may_duplicate,
+    request_grant_authority,
+    visible_requests,
+)
 from mla.requests.audit import audit_record
 from mla.requests.derived import request_derived_refresh
 from mla.requests.drafting.attachments import document_type_check
 from mla.requests.events import Event
+from mla.requests.lifecycle.rules import may_issue
 from mla.requests.models import Attachment, Request, RequestLink
 from mla.requests.selectors import receiving_authorities
 
@@ -64,6 +70,14 @@ def request_create(
 ) -> Request:
     declaration = declaration_for(declaration_code)
     issuing = actor.authority
+    if not may_issue(user=actor):
+        raise ApplicationError(
+            _(
+                "Only a prosecutor (or another role allowed to issue) drafts requests in the "
+                "name of %(authority)s."
+            )
+            % {"authority": issuing.name}
+        )
     applicability = instrument_applicability(
         instrument=declaration.directory_instrument,
         issuing=issuing.country,
@@ -127,9 +141,11 @@ def _reference(request: Request) -> str:
     return f"{request.issuing_authority.country.code}-{code}-{year}-{request.pk:06d}"
 
 
-def _editable(request: Request) -> None:
-    if request.state != Request.State.DRAFT:
-        raise ApplicationError(_("Only a draft can be edited."))
+def _changed_fields(before: Any, after: dict[str, Any]) -> list[str]:
+    """The names of a section's fields whose value changed (never the values: the audit
+    trail is read more widely than the request's content)."""
+    old = before if isinstance(before, dict) else {}
+    return sorted(name for name in old.keys() | after.keys() if old.get(name) != after.get(name))
 
 
 @transaction.atomic
@@ -150,7 +166,7 @@ def request_save_section(
     if section_code not in {section.code for section in declaration.sections}:
         raise ApplicationError(_("This request has no section %(code)s.") % {"code": section_code})
     locked = Request.objects.select_for_update().get(pk=request.pk)
-    _editable(locked)
+    edit_refusal(request=locked, user=actor)
     if locked.version != expected_version:
         raise RequestChanged(
             _(
@@ -161,17 +177,30 @@ def request_save_section(
             extra={"current_version": locked.version},
         )
     data = dict(locked.data)
+    changed = _changed_fields(data.get(section_code), values)
     data[section_code] = values
     locked.data = data
     locked.version += 1
     locked.save(update_fields=["data", "version", "updated_at"])
     request_derived_refresh(request=locked)
+    audit_record(
+        request=locked,
+        actor=actor,
+        event=Event.SECTION_SAVED,
+        payload={"section": section_code, "fields": changed, "version": locked.version},
+    )
     return locked
 
 
 @transaction.atomic
 def request_duplicate(*, request: Request, actor: User) -> Request:
     """A new draft with the same type, addressee and content (not its links or files)."""
+    if request.direction != Request.Direction.OUTGOING:
+        raise ApplicationError(
+            _("A received request cannot be copied: only the issuing side's own requests can.")
+        )
+    if not may_duplicate(request=request, user=actor):
+        raise ApplicationError(_("Only a prosecutor of the issuing authority copies its requests."))
     duplicate = request_create(
         actor=actor,
         declaration_code=request.declaration_code,
@@ -190,6 +219,11 @@ def request_duplicate(*, request: Request, actor: User) -> Request:
 
 @transaction.atomic
 def request_link(*, request: Request, target: Request, actor: User, note: str = "") -> RequestLink:
+    edit_refusal(request=request, user=actor)
+    if not visible_requests(user=actor).filter(pk=target.pk).exists():
+        raise ApplicationError(
+            _("No request %(reference)s among yours.") % {"reference": target.reference}
+        )
     if target.pk == request.pk:
         raise ApplicationError(_("A request cannot be linked to itself."))
     if RequestLink.objects.filter(from_request=request, to_request=target).exists():
@@ -219,7 +253,7 @@ def attachment_size_check(*, name: str, size: int) -> None:
 
 @transaction.atomic
 def attachment_add(*, request: Request, actor: User, name: str, content: bytes) -> Attachment:
-    _editable(request)
+    edit_refusal(request=request, user=actor)
     attachment_size_check(name=name, size=len(content))
     kind = document_type_check(name=name, content=content)
     digest = hashlib.sha256(content).hexdigest()
@@ -244,7 +278,7 @@ def attachment_add(*, request: Request, actor: User, name: str, content: bytes) 
 
 @transaction.atomic
 def attachment_remove(*, attachment: Attachment, actor: User) -> None:
-    _editable(attachment.request)
+    edit_refusal(request=attachment.request, user=actor)
     audit_record(
         request=attachment.request,
         actor=actor,

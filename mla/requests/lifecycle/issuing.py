@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
-from mla.requests.access import request_grant_authority
+from mla.requests.access import request_grant_authority, request_validator_grant_end
 from mla.requests.documents.prepared import request_document_prepare_on_commit
 from mla.requests.events import Event
 from mla.requests.lifecycle import counterpart, notify
@@ -104,6 +104,9 @@ def request_return_for_changes(
         expected_state=expected_state,
         note=note.strip(),
     )
+    # Back in draft, the request is the issuer's again: the validator reads it once more
+    # when it is submitted again, never while it changes (nor changes it).
+    request_validator_grant_end(request=request)
     notify.issuer_told(request=request, actor=actor, returned=True)
     return request
 

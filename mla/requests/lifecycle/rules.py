@@ -27,11 +27,16 @@ def _acts_for_issuer(request: "Request", user: Any) -> bool:
     )
 
 
+def may_issue(*, user: Any) -> bool:
+    """Whether the user holds an issuing role (prosecutor, or a role an administrator marked
+    as issuing) in their own authority: who may draft a request in its name."""
+    return bool(getattr(user, "authority_id", None) is not None and user.holds_issuing_role())
+
+
 def may_act_for_issuer(*, request: "Request", user: Any) -> bool:
-    """The author, or a prosecutor of the issuing authority: who submits, withdraws, shares."""
-    if not _acts_for_issuer(request, user):
-        return False
-    return bool(user.pk == request.created_by_id or user.has_role(Role.PROSECUTOR))
+    """A holder of an issuing role in the issuing authority: who submits, sends, withdraws,
+    shares and chases. Having written the draft grants nothing by itself."""
+    return _acts_for_issuer(request, user) and may_issue(user=user)
 
 
 def may_submit(*, request: "Request", user: Any) -> bool:

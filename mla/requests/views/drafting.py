@@ -25,7 +25,13 @@ from mla.instruments.completeness import (
 )
 from mla.instruments.declarations import declaration_for
 from mla.instruments.labels import label, section_heading
-from mla.requests.access import may_share, request_revoke, request_share, request_shares
+from mla.requests.access import (
+    may_edit,
+    request_revoke,
+    request_rights,
+    request_share,
+    request_shares,
+)
 from mla.requests.drafting.editor import section_controls, section_values_from_post
 from mla.requests.drafting.services import (
     RequestChanged,
@@ -37,6 +43,7 @@ from mla.requests.drafting.services import (
     request_link,
     request_save_section,
 )
+from mla.requests.lifecycle.rules import may_issue
 from mla.requests.lifecycle.steps import steps_shown
 from mla.requests.models import Request
 from mla.requests.selectors import (
@@ -50,6 +57,7 @@ from mla.requests.selectors import (
     request_attachment,
     request_deadlines,
     request_for_user,
+    request_visible_links,
     share_authority,
     share_user,
 )
@@ -117,7 +125,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             return redirect("requests:section", reference=created.reference, section=first)
     options = (
         drafting_options(user=user, executing_country=country, language=language)
-        if country is not None
+        if country is not None and may_issue(user=user)
         else []
     )
     return render(
@@ -127,6 +135,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             "countries": drafting_countries(),
             "country": country,
             "options": options,
+            "may_issue": may_issue(user=user),
         },
     )
 
@@ -165,8 +174,9 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "progress": _progress(item, problems),
             "problems": problems,
             "steps": steps_shown(request=item, user=user),
-            "editable": item.state == Request.State.DRAFT,
-            "may_share": may_share(request=item, actor=user),
+            "draft": item.state == Request.State.DRAFT,
+            "rights": request_rights(request=item, user=user),
+            "links": request_visible_links(request=item, user=user),
             "shares": request_shares(request=item),
             "deadlines": request_deadlines(request=item, user=user, language=language),
             "executing_side": item.direction == Request.Direction.INCOMING,
@@ -247,6 +257,7 @@ def request_section(request: HttpRequest, reference: str, section: str) -> HttpR
                 item, request_completeness(declaration=declaration, data=item.data)
             ),
             "conflict": conflict,
+            "may_edit": may_edit(request=item, user=signed_in_user(request)),
             "time_zones": _time_zones(),
             "iso_countries": _iso_countries(),
         },
@@ -336,7 +347,11 @@ def _share_target(request: HttpRequest) -> dict[str, Any]:
     if username:
         user = share_user(username=username)
         if user is None:
-            raise ApplicationError(_("No user “%(name)s” on this node.") % {"name": username})
+            # The same words whatever the reason, so that the form does not tell who exists.
+            raise ApplicationError(
+                _("Could not share with “%(name)s”: check the username with your colleague.")
+                % {"name": username}
+            )
         return {"user": user}
     if identifier:
         authority = share_authority(identifier=identifier)
@@ -356,7 +371,12 @@ def request_share_view(request: HttpRequest, reference: str, revoke: bool = Fals
         if revoke:
             request_revoke(request=item, actor=signed_in_user(request), **target)
         else:
-            request_share(request=item, actor=signed_in_user(request), **target)
+            request_share(
+                request=item,
+                actor=signed_in_user(request),
+                edit=request.POST.get("edit") == "1",
+                **target,
+            )
         messages.success(request, _("Access revoked.") if revoke else _("Shared."))
     return redirect("requests:detail", reference=item.reference)
 

@@ -2,8 +2,15 @@ import pytest
 from django.urls import reverse
 
 from mla.core.errors import ApplicationError
-from mla.requests.access import request_revoke, request_share, visible_requests
-from mla.requests.drafting.services import request_create
+from mla.requests.access import (
+    Share,
+    may_edit,
+    request_revoke,
+    request_share,
+    request_shares,
+    visible_requests,
+)
+from mla.requests.drafting.services import request_create, request_link
 from mla.requests.models import AuditEntry
 from tests.support.factories import AuthorityFactory, UserFactory
 
@@ -46,7 +53,9 @@ def test_a_share_with_a_unit_reaches_all_its_users(eio_draft, prosecutor, collea
 
 
 def test_only_the_issuing_side_shares(eio_draft, colleague_elsewhere):
-    with pytest.raises(ApplicationError, match="Only the author or a prosecutor"):
+    with pytest.raises(
+        ApplicationError, match=r"Only a prosecutor .* of the issuing authority shares"
+    ):
         request_share(request=eio_draft, actor=colleague_elsewhere, user=colleague_elsewhere)
 
 
@@ -90,7 +99,8 @@ def test_sharing_from_the_page(client, eio_draft, prosecutor, colleague_elsewher
     response = client.post(
         reverse("requests:share", args=[eio_draft.reference]), {"username": "nobody"}, follow=True
     )
-    assert "No user “nobody”" in response.content.decode()
+    neutral = "Could not share with “nobody”: check the username with your colleague."
+    assert neutral in response.content.decode()
     client.post(reverse("requests:revoke", args=[eio_draft.reference]), {"username": "colleague"})
     client.force_login(colleague_elsewhere)
     assert client.get(reverse("requests:detail", args=[eio_draft.reference])).status_code == 404
@@ -129,3 +139,105 @@ def test_a_share_names_exactly_one_target(eio_draft, prosecutor, colleague_elsew
     with pytest.raises(ApplicationError, match="one colleague or one authority"):
         request_revoke(request=eio_draft, actor=prosecutor, **names)
     assert not AuditEntry.objects.filter(request=eio_draft, event__in=["share", "revoke"]).exists()
+
+
+def test_an_unknown_and_an_inactive_user_get_the_same_answer(client, eio_draft, prosecutor):
+    UserFactory(username="departed", is_active=False)
+    client.force_login(prosecutor)
+    url = reverse("requests:share", args=[eio_draft.reference])
+
+    unknown = client.post(url, {"username": "nobody"}, follow=True).content.decode()
+    inactive = client.post(url, {"username": "departed"}, follow=True).content.decode()
+
+    assert "Could not share with “nobody”: check the username" in unknown
+    assert "Could not share with “departed”: check the username" in inactive
+    assert "No user" not in unknown + inactive
+
+
+def test_a_share_is_read_only_unless_it_says_so(eio_draft, prosecutor, authorities, countries):
+    reader = UserFactory(authority=authorities["berlin"], roles=["prosecutor"])
+    editor = UserFactory(authority=authorities["berlin"], roles=["prosecutor"])
+    request_share(request=eio_draft, actor=prosecutor, user=reader)
+    request_share(request=eio_draft, actor=prosecutor, user=editor, edit=True)
+
+    assert not may_edit(request=eio_draft, user=reader)
+    assert may_edit(request=eio_draft, user=editor)
+    assert set(request_shares(request=eio_draft)["users"]) == {
+        Share(name=editor.username, edit=True),
+        Share(name=reader.username, edit=False),
+    }
+    assert AuditEntry.objects.filter(event="share", payload__edit=True).count() == 1
+
+    # Shared again without the right: the edit grant ends; revoked: so does the view.
+    request_share(request=eio_draft, actor=prosecutor, user=editor)
+    assert not may_edit(request=eio_draft, user=editor)
+    request_share(request=eio_draft, actor=prosecutor, user=editor, edit=True)
+    request_revoke(request=eio_draft, actor=prosecutor, user=editor)
+    assert not may_edit(request=eio_draft, user=editor)
+    assert list(visible_requests(user=editor)) == []
+
+
+def test_an_edit_share_with_a_unit_lets_its_prosecutors_edit_not_its_clerks(
+    eio_draft, prosecutor, colleague_elsewhere
+):
+    unit_prosecutor = UserFactory(authority=colleague_elsewhere.authority, roles=["prosecutor"])
+    request_share(
+        request=eio_draft, actor=prosecutor, authority=colleague_elsewhere.authority, edit=True
+    )
+
+    assert may_edit(request=eio_draft, user=unit_prosecutor)
+    assert not may_edit(request=eio_draft, user=colleague_elsewhere)
+
+
+def test_a_request_is_shared_to_edit_only_while_a_draft(ready_eio, prosecutor, colleague_elsewhere):
+    with pytest.raises(ApplicationError, match="Only a draft can be shared to edit"):
+        request_share(request=ready_eio, actor=prosecutor, user=colleague_elsewhere, edit=True)
+
+
+def test_links_to_requests_the_viewer_cannot_see_are_not_shown(
+    client, eio_draft, prosecutor, countries, colleague_elsewhere
+):
+    private = request_create(
+        actor=prosecutor, declaration_code="eio", executing_country=countries["DE"]
+    )
+    request_link(request=eio_draft, target=private, actor=prosecutor)
+    request_share(request=eio_draft, actor=prosecutor, user=colleague_elsewhere)
+
+    client.force_login(colleague_elsewhere)
+    page = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
+    client.force_login(prosecutor)
+    own = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
+
+    assert private.reference not in page
+    assert private.reference in own
+
+
+def test_the_validator_reads_only_while_asked_to_validate(authorities, countries):
+    from mla.instruments.declarations import declaration_for
+    from mla.requests.lifecycle.issuing import request_return_for_changes, request_submit
+    from tests.support.samples import complete_data
+
+    judge_office = AuthorityFactory(
+        identifier="fr-judge", country=countries["FR"], kind="investigating_judge"
+    )
+    judge = UserFactory(authority=judge_office, roles=["validating_authority"])
+    officer = UserFactory(authority=authorities["paris_police"], roles=["investigator"])
+    draft = request_create(
+        actor=officer,
+        declaration_code="eio",
+        executing_country=countries["DE"],
+        executing_authority=authorities["berlin"],
+    )
+    draft.data = complete_data(declaration_for("eio"))
+    draft.data["K"]["issuer_type"] = "other_authority"
+    draft.save()
+    request_submit(request=draft, actor=officer, validating_authority=judge_office)
+    assert list(visible_requests(user=judge)) == [draft]
+    assert not may_edit(request=draft, user=judge)
+
+    request_return_for_changes(request=draft, actor=judge, note="Name the offence.")
+
+    draft.refresh_from_db()
+    assert draft.state == "draft"
+    assert list(visible_requests(user=judge)) == []
+    assert not may_edit(request=draft, user=judge)

@@ -147,3 +147,203 @@ def test_preservation_steps_belong_to_the_receiving_staff(
     assert {u.pk for u in everyone if has_transition_perm(draft.follow_up, u)} == {
         people[role].pk for role in ISSUER
     }
+
+
+# Every action besides the steps, against every role, on both copies -------------------
+#
+# Each action is run through its service (as the page, a command or the API would): a
+# permitted user's action goes through, anyone else's is refused with an ApplicationError.
+
+
+ACTION_ROLES = (
+    "author",
+    "issuer_prosecutor",
+    "issuer_investigator",
+    "issuer_clerk",
+    "issuer_cp_staff",
+    "issuer_auditor",
+    "issuer_directory_admin",
+    "validator",
+    "share_reader",
+    "share_editor",
+    "share_editor_clerk",
+    "receiver_cp_staff",
+    "receiver_prosecutor",
+    "outsider",
+)
+
+ISSUING_HOLDERS = {"author", "issuer_prosecutor", "issuer_investigator"}
+EDITORS = ISSUING_HOLDERS | {"share_editor"}
+
+
+@pytest.fixture
+def cast(people, authorities, countries):
+    """The people of the action matrix. ``shared_draft`` shares the draft to read with one
+    prosecutor of another country, and to edit with another and with someone holding no
+    issuing role."""
+    munich = AuthorityFactory(identifier="de-munich", country=countries["DE"], kind="prosecutor")
+    lyon = AuthorityFactory(identifier="fr-lyon", country=countries["FR"], kind="prosecutor")
+    paris = authorities["paris"]
+    cast = {
+        "author": people["author"],
+        "issuer_prosecutor": people["issuer_prosecutor"],
+        "issuer_investigator": UserFactory(authority=paris, roles=["investigator"]),
+        "issuer_clerk": people["issuer_clerk"],
+        "issuer_cp_staff": UserFactory(authority=paris, roles=["contact_point_staff"]),
+        "issuer_auditor": UserFactory(authority=paris, roles=["auditor"]),
+        "issuer_directory_admin": UserFactory(authority=paris, roles=["directory_administrator"]),
+        "validator": people["validator"],
+        "share_reader": UserFactory(authority=munich, roles=["prosecutor"]),
+        "share_editor": UserFactory(authority=munich, roles=["prosecutor"]),
+        "share_editor_clerk": UserFactory(authority=munich, roles=["auditor"]),
+        "receiver_cp_staff": people["receiver_cp_staff"],
+        "receiver_prosecutor": people["receiver_prosecutor"],
+        "outsider": UserFactory(authority=lyon, roles=["prosecutor"]),
+    }
+    return cast
+
+
+@pytest.fixture
+def shared_draft(eio_draft, cast, prosecutor):
+    from mla.requests.access import request_share
+
+    request_share(request=eio_draft, actor=prosecutor, user=cast["share_reader"])
+    request_share(request=eio_draft, actor=prosecutor, user=cast["share_editor"], edit=True)
+    request_share(request=eio_draft, actor=prosecutor, user=cast["share_editor_clerk"], edit=True)
+    return Request.objects.get(pk=eio_draft.pk)
+
+
+def _complete(draft):
+    draft.data = complete_data(declaration_for("eio"))
+    draft.data["K"]["issuer_type"] = "prosecutor"
+    draft.data.pop("L")
+    draft.save()
+    return Request.objects.get(pk=draft.pk)
+
+
+def _act(action: str, *, draft, user, cast, countries, prosecutor):
+    """Run ``action`` as ``user``; return the request it was run on (for the assertions)."""
+    from mla.requests.access import request_share
+    from mla.requests.desk.tracker import request_chase
+    from mla.requests.drafting.services import (
+        attachment_add,
+        attachment_remove,
+        request_duplicate,
+        request_link,
+        request_save_section,
+    )
+    from mla.requests.lifecycle.issuing import request_withdraw
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    if action == "create":
+        target = countries["DE"] if user.authority.country_id == "FR" else countries["FR"]
+        request_create(actor=user, declaration_code="eio", executing_country=target)
+    elif action == "duplicate":
+        request_duplicate(request=draft, actor=user)
+    elif action == "save_section":
+        request_save_section(
+            request=draft,
+            actor=user,
+            section_code="G",
+            values={"facts": "Rewritten."},
+            expected_version=draft.version,
+        )
+    elif action == "attach":
+        attachment_add(request=draft, actor=user, name="evidence.pdf", content=pdf)
+    elif action == "detach":
+        attached = attachment_add(request=draft, actor=prosecutor, name="a.pdf", content=pdf)
+        attachment_remove(attachment=attached, actor=user)
+    elif action == "link":
+        earlier = request_create(
+            actor=prosecutor, declaration_code="eio", executing_country=countries["DE"]
+        )
+        request_share(request=earlier, actor=prosecutor, user=user)
+        request_link(request=draft, target=earlier, actor=user)
+    elif action == "submit":
+        request_submit(request=_complete(draft), actor=user)
+    elif action == "send":
+        ready = request_submit(request=_complete(draft), actor=prosecutor)
+        request_send(request=ready, actor=user)
+    elif action == "withdraw":
+        ready = request_submit(request=_complete(draft), actor=prosecutor)
+        request_withdraw(request=ready, actor=user, note="No longer needed.")
+    elif action == "share":
+        request_share(request=draft, actor=user, user=cast["outsider"])
+    elif action == "chase":
+        ready = request_submit(request=_complete(draft), actor=prosecutor)
+        request_send(request=ready, actor=prosecutor)
+        request_chase(request=Request.objects.get(pk=draft.pk), actor=user)
+    else:  # pragma: no cover - a typo in the matrix
+        raise AssertionError(action)
+
+
+ISSUING_ACTIONS = [
+    (
+        "create",
+        ISSUING_HOLDERS | {"share_reader", "share_editor", "receiver_prosecutor", "outsider"},
+    ),
+    ("duplicate", ISSUING_HOLDERS),
+    ("save_section", EDITORS),
+    ("attach", EDITORS),
+    ("detach", EDITORS),
+    ("link", EDITORS),
+    ("submit", ISSUING_HOLDERS),
+    ("send", ISSUING_HOLDERS),
+    ("withdraw", ISSUING_HOLDERS),
+    ("share", ISSUING_HOLDERS),
+    ("chase", ISSUING_HOLDERS),
+]
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def _permitted(action: str, *, request, cast, countries, prosecutor) -> set[str]:
+    """The roles whose ``action`` on ``request`` goes through, each tried on the same
+    starting point (a savepoint rolled back after each)."""
+    from django.db import transaction
+
+    from mla.core.errors import ApplicationError
+
+    permitted = set()
+    for role in ACTION_ROLES:
+        try:
+            with transaction.atomic():
+                _act(
+                    action,
+                    draft=Request.objects.get(pk=request.pk),
+                    user=cast[role],
+                    cast=cast,
+                    countries=countries,
+                    prosecutor=prosecutor,
+                )
+                permitted.add(role)
+                raise _RolledBack
+        except (ApplicationError, _RolledBack):
+            pass
+    return permitted
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("action", "allowed"), ISSUING_ACTIONS)
+def test_who_may_take_each_action_on_the_issuing_copy(
+    shared_draft, cast, countries, prosecutor, action, allowed
+):
+    permitted = _permitted(
+        action, request=shared_draft, cast=cast, countries=countries, prosecutor=prosecutor
+    )
+
+    assert permitted == allowed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["duplicate", "save_section", "attach", "link", "share"])
+def test_nobody_drafts_on_a_received_copy(sent_eio, cast, countries, prosecutor, action):
+    _issuing, received = sent_eio
+
+    permitted = _permitted(
+        action, request=received, cast=cast, countries=countries, prosecutor=prosecutor
+    )
+
+    assert permitted == set()

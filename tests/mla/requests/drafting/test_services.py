@@ -51,7 +51,8 @@ def test_an_authority_kind_that_cannot_issue_is_refused(authorities, countries):
             country=countries["FR"],
             kind="ejn_contact_point",
             time_zone="Europe/Paris",
-        )
+        ),
+        roles=["prosecutor"],
     )
 
     with pytest.raises(ApplicationError, match="cannot issue this kind of request"):
@@ -159,3 +160,68 @@ def test_oversized_and_disguised_attachments_are_refused(eio_draft, prosecutor, 
     with pytest.raises(ApplicationError, match="not a PDF"):
         attachment_add(request=eio_draft, actor=prosecutor, name="a.pdf", content=b"MZ binary")
     assert not Attachment.objects.exists()
+
+
+def test_every_section_save_is_in_the_audit_trail_with_the_fields_not_their_values(
+    eio_draft, prosecutor
+):
+    from mla.requests.models import AuditEntry
+
+    first = request_save_section(
+        request=eio_draft,
+        actor=prosecutor,
+        section_code="G",
+        values={"facts": "Secret facts of the case."},
+        expected_version=eio_draft.version,
+    )
+    request_save_section(
+        request=first,
+        actor=prosecutor,
+        section_code="G",
+        values={"facts": "Secret facts of the case.", "offence_description": "Trafficking."},
+        expected_version=first.version,
+    )
+
+    saves = list(AuditEntry.objects.filter(request=eio_draft, event="section_saved"))
+    assert [entry.payload["fields"] for entry in saves] == [["facts"], ["offence_description"]]
+    assert all(entry.payload["section"] == "G" for entry in saves)
+    assert [entry.actor_name for entry in saves] == [str(prosecutor)] * 2
+    assert "Secret facts" not in str([entry.payload for entry in saves])
+
+
+def test_a_user_without_an_issuing_role_drafts_nothing(authorities, countries):
+    for role in ["contact_point_staff", "auditor", "directory_administrator", "supervisor"]:
+        user = UserFactory(authority=authorities["paris"], roles=[role])
+        with pytest.raises(ApplicationError, match="Only a prosecutor"):
+            request_create(actor=user, declaration_code="eio", executing_country=countries["DE"])
+    assert not Request.objects.exists()
+
+
+def test_a_role_marked_as_issuing_by_an_administrator_drafts(authorities, countries):
+    from django.contrib.auth.models import Group, Permission
+
+    supervisors = Group.objects.get(name="supervisor")
+    supervisors.permissions.add(Permission.objects.get(codename="issue_request"))
+    user = UserFactory(authority=authorities["paris"], roles=["supervisor"])
+
+    created = request_create(actor=user, declaration_code="eio", executing_country=countries["DE"])
+
+    assert created.created_by == user
+
+
+def test_a_superuser_is_not_a_prosecutor(authorities, countries):
+    root = UserFactory(authority=authorities["paris"], is_superuser=True, is_staff=True)
+
+    with pytest.raises(ApplicationError, match="Only a prosecutor"):
+        request_create(actor=root, declaration_code="eio", executing_country=countries["DE"])
+
+
+def test_a_received_copy_is_never_duplicated(sent_eio, prosecutor, berlin_staff):
+    _issuing, received = sent_eio
+    before = Request.objects.count()
+
+    for actor in (prosecutor, berlin_staff):
+        with pytest.raises(ApplicationError, match="received request cannot be copied"):
+            request_duplicate(request=received, actor=actor)
+
+    assert Request.objects.count() == before

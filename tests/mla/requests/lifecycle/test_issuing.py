@@ -45,7 +45,9 @@ def validator(judge_office):
 
 @pytest.fixture
 def police_draft(authorities, countries):
-    officer = UserFactory(username="officer", authority=authorities["paris_police"])
+    officer = UserFactory(
+        username="officer", authority=authorities["paris_police"], roles=["investigator"]
+    )
     draft = request_create(
         actor=officer,
         declaration_code="eio",

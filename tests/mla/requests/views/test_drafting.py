@@ -259,3 +259,91 @@ def test_attach_then_download(client_of, eio_draft, settings, tmp_path):
         reverse("requests:attachment", args=[eio_draft.reference, attachment.pk])
     )
     assert b"".join(response.streaming_content) == b"%PDF-1.7 test"
+
+
+# The page shows exactly the actions the user may take --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "shared", "edit", "duplicate", "share"),
+    [
+        ("prosecutor", None, True, True, True),
+        ("investigator", None, True, True, True),
+        ("contact_point_staff", None, False, False, False),
+        ("auditor", None, False, False, False),
+        ("directory_administrator", None, False, False, False),
+        ("prosecutor", "read", False, False, False),
+        ("prosecutor", "edit", True, False, False),
+        ("auditor", "edit", False, False, False),
+    ],
+)
+def test_the_draft_page_shows_exactly_what_the_user_may_do(
+    client, eio_draft, prosecutor, authorities, countries, role, shared, edit, duplicate, share
+):
+    from mla.requests.access import request_share
+
+    if shared is None:
+        user = UserFactory(authority=authorities["paris"], roles=[role])
+    else:
+        user = UserFactory(
+            authority=AuthorityFactory(country=countries["DE"], kind="prosecutor"), roles=[role]
+        )
+        request_share(request=eio_draft, actor=prosecutor, user=user, edit=shared == "edit")
+    client.force_login(user)
+
+    page = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
+    section = client.get(reverse("requests:section", args=[eio_draft.reference, "A"]))
+
+    def shown(name: str) -> bool:
+        return reverse(f"requests:{name}", args=[eio_draft.reference]) in page
+
+    assert shown("attach") is edit
+    assert shown("link") is edit
+    assert shown("duplicate") is duplicate
+    assert shown("share") is share
+    assert ("Save draft" in section.content.decode()) is edit
+    assert ("You may read this draft but not change it" in page) is not edit
+
+
+def test_a_reader_who_posts_a_section_anyway_changes_nothing(client, eio_draft, authorities):
+    auditor = UserFactory(authority=authorities["paris"], roles=["auditor"])
+    client.force_login(auditor)
+
+    response = client.post(
+        reverse("requests:section", args=[eio_draft.reference, "G"]),
+        {"version": eio_draft.version, "facts": "Blanked."},
+        follow=True,
+    )
+
+    eio_draft.refresh_from_db()
+    assert "G" not in eio_draft.data
+    assert "You may read this draft but not change it" in response.content.decode()
+    assert not eio_draft.audit_entries.filter(event="section_saved").exists()
+
+
+def test_the_new_request_page_tells_a_non_issuer_why_it_has_no_form(client, authorities):
+    staff = UserFactory(authority=authorities["paris"], roles=["contact_point_staff"])
+    client.force_login(staff)
+
+    page = client.get(reverse("requests:new"), {"country": "DE"}).content.decode()
+    home = client.get(reverse("core:home")).content.decode()
+    refused = client.post(
+        reverse("requests:new"), {"country": "DE", "declaration": "eio"}, follow=True
+    )
+
+    assert "Only a prosecutor (or another role allowed to issue)" in page
+    assert 'name="declaration"' not in page
+    assert reverse("requests:new") not in home
+    assert "Only a prosecutor" in refused.content.decode()
+    assert not Request.objects.exists()
+
+
+def test_duplicating_a_received_copy_from_its_url_is_refused(client, sent_eio, berlin_staff):
+    _issuing, received = sent_eio
+    before = Request.objects.count()
+    client.force_login(berlin_staff)
+
+    response = client.post(reverse("requests:duplicate", args=[received.reference]), follow=True)
+
+    assert "received request cannot be copied" in response.content.decode()
+    assert Request.objects.count() == before
