@@ -50,6 +50,7 @@ from contact_points.services import (
     directory_change_propose,
     directory_change_reject,
     fingerprint_ensure_free,
+    key_text,
     may_administer_directory,
 )
 from mla.core.errors import ApplicationError
@@ -200,8 +201,8 @@ class AuthorityAdminForm(forms.ModelForm):
         self.key_info: PublicKeyInfo | None = None
 
     def clean_public_key(self) -> str:
-        armored: str = self.cleaned_data.get("public_key", "")
-        if not armored.strip():
+        armored = key_text(self.cleaned_data.get("public_key", ""))
+        if not armored:
             return ""
         try:
             self.key_info = public_key_inspect(armored=armored)
@@ -295,8 +296,7 @@ class AuthorityAdmin(SimpleHistoryAdmin):
         # Compared with the entry as stored, not with the form's initial values: a form
         # built from an old version (the history's "revert") must not restore an old key.
         current = Authority.objects.get(pk=obj.pk)
-        proposed_key = obj.public_key if "public_key" in form.changed_data else current.public_key
-        proposed_url = obj.inbox_url
+        proposed_key, proposed_url = obj.public_key, obj.inbox_url
         # The key and URL in force stay until a second administrator approves the change.
         for name in ("inbox_url", "public_key", *KEY_DERIVED_FIELDS):
             setattr(obj, name, getattr(current, name))

@@ -35,7 +35,7 @@ from contact_points.models import (
     DirectoryChange,
     Language,
 )
-from contact_points.services import authority_apply_key_info
+from contact_points.services import authority_apply_key_info, key_text
 from contact_points.signals import trust_change_applied
 from contact_points.validators import normalise_phone
 from mla.core.errors import ApplicationError
@@ -651,7 +651,7 @@ def _check_key(row: _AuthorityRow, problems: _Problems, current: Authority | Non
                 ),
             )
         return current_fingerprint
-    if row.public_key and row.public_key.strip() != current_key.strip():
+    if row.public_key and key_text(row.public_key) != key_text(current_key):
         try:
             info = public_key_inspect(armored=row.public_key)
         except ApplicationError as error:
@@ -903,7 +903,7 @@ def _write_authorities(
     for row in rows:
         authority = existing.by_identifier.get(row.values["identifier"])
         key_changed = row.public_key is not None and (
-            row.public_key.strip() != (authority.public_key.strip() if authority else "")
+            key_text(row.public_key) != (key_text(authority.public_key) if authority else "")
         )
         if authority is not None and (
             key_changed or row.values["inbox_url"] != authority.inbox_url

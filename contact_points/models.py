@@ -455,7 +455,7 @@ class DirectoryChange(models.Model):
 
     @property
     def key_changes(self) -> bool:
-        return self.new_public_key.strip() != self.old_public_key.strip()
+        return self.new_fingerprint != self.old_fingerprint
 
     @property
     def inbox_url_changes(self) -> bool:

@@ -34,6 +34,12 @@ def authority_identifier_suggest(*, country_code: str, name: str) -> str:
     return candidate
 
 
+def key_text(armored: str) -> str:
+    """An armoured key as it is compared and stored: Unix line ends (a browser's text area
+    sends CRLF), no surrounding blank space."""
+    return armored.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def authority_apply_key_info(*, authority: Authority, key: PublicKeyInfo | None) -> None:
     """Copy what gpg read from the key onto the entry (or clear it when ``key`` is None)."""
     authority.public_key = key.armored if key else ""
@@ -162,11 +168,12 @@ def directory_change_propose(
     if actor is not None:
         _administrator_required(actor)
     authority = _locked_authority(authority)
-    key = public_key_inspect(armored=public_key) if public_key.strip() else None
+    public_key = key_text(public_key)
+    key = public_key_inspect(armored=public_key) if public_key else None
     new_key = key.armored if key else ""
     new_fingerprint = key.fingerprint if key else ""
     new_url = inbox_url_check(url=inbox_url)
-    if new_key.strip() == authority.public_key.strip() and new_url == authority.inbox_url:
+    if key_text(new_key) == key_text(authority.public_key) and new_url == authority.inbox_url:
         return None
     if authority.active and new_fingerprint != authority.key_fingerprint:
         fingerprint_ensure_free(fingerprint=new_fingerprint, authority=authority)
@@ -215,7 +222,7 @@ def directory_change_approve(*, change: DirectoryChange, actor: User) -> Directo
             )
         )
     if (
-        authority.public_key.strip() != change.old_public_key.strip()
+        key_text(authority.public_key) != key_text(change.old_public_key)
         or authority.inbox_url != change.old_inbox_url
     ):
         # Approving would silently undo whatever changed the entry since the proposal.

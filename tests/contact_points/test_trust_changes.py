@@ -562,3 +562,43 @@ def test_inbox_urls_must_be_https_when_the_setting_says_so(client, alice, point_
         public_key=point_247.public_key,
         inbox_url="http://127.0.0.1:8001/exchange/inbox/",
     )
+
+
+def test_saving_the_form_with_the_key_as_a_browser_sends_it_proposes_nothing(
+    client, alice, point_247
+):
+    client.force_login(alice)
+
+    response = client.post(
+        reverse("admin:contact_points_authority_change", args=[point_247.pk]),
+        _change_form_data(
+            point_247, name="Renamed", public_key=point_247.public_key.replace("\n", "\r\n")
+        ),
+    )
+
+    assert response.status_code == 302
+    point_247.refresh_from_db()
+    assert point_247.name == "Renamed"
+    assert not DirectoryChange.objects.exists()
+
+
+def test_reverting_an_entry_to_an_old_version_does_not_restore_its_old_key(
+    client, alice, point_247, openpgp_keys
+):
+    old_version = point_247.history.first()
+    authority_set_public_key(authority=point_247, armored=openpgp_keys.second_valid)
+    client.force_login(alice)
+
+    # The history's "revert" form, built from the old version, as the browser posts it.
+    client.post(
+        reverse(
+            "admin:contact_points_authority_simple_history",
+            args=[point_247.pk, old_version.history_id],
+        ),
+        _change_form_data(old_version.instance),
+    )
+
+    point_247.refresh_from_db()
+    assert point_247.key_fingerprint == _fingerprint_of(openpgp_keys.second_valid)
+    change = DirectoryChange.objects.get(status=Status.PENDING)
+    assert change.new_fingerprint == openpgp_keys.valid_fingerprint
