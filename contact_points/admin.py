@@ -7,9 +7,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,6 +22,14 @@ from contact_points.directory_io import (
     directory_export_json,
     directory_import,
 )
+from contact_points.directory_signing import (
+    MAX_SIGNATURE_BYTES,
+    MISSING_SIGNATURE,
+    DirectorySignatureError,
+    directory_publisher_keys_read,
+    directory_publishers_pinned,
+    directory_signature_verify,
+)
 from contact_points.instruments import Instrument
 from contact_points.models import (
     KEY_DERIVED_FIELDS,
@@ -27,6 +38,7 @@ from contact_points.models import (
     AuthorityInstrument,
     ContactPerson,
     Country,
+    DirectoryChange,
     Language,
     stale_entries_q,
 )
@@ -34,6 +46,12 @@ from contact_points.services import (
     authorities_mark_verified,
     authority_apply_key_info,
     authority_identifier_suggest,
+    directory_change_approve,
+    directory_change_propose,
+    directory_change_reject,
+    fingerprint_ensure_free,
+    key_text,
+    may_administer_directory,
 )
 from mla.core.errors import ApplicationError
 from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
@@ -101,6 +119,7 @@ class ContactPersonInline(admin.StackedInline):
 
 AUTHORITY_READONLY_FIELDS = [
     *KEY_DERIVED_FIELDS,
+    "pending_trust_change",
     "last_verified_at",
     "last_verified_by",
     "created_at",
@@ -130,6 +149,7 @@ AUTHORITY_FIELDSETS: list[tuple[Any, dict[str, list[str]]]] = [
                 "inbox_url",
                 "public_key",
                 *KEY_DERIVED_FIELDS,
+                "pending_trust_change",
             ]
         },
     ),
@@ -181,14 +201,35 @@ class AuthorityAdminForm(forms.ModelForm):
         self.key_info: PublicKeyInfo | None = None
 
     def clean_public_key(self) -> str:
-        armored: str = self.cleaned_data.get("public_key", "")
-        if not armored.strip():
+        armored = key_text(self.cleaned_data.get("public_key", ""))
+        if not armored:
             return ""
         try:
             self.key_info = public_key_inspect(armored=armored)
         except ApplicationError as error:
             raise forms.ValidationError(error.message) from error
         return self.key_info.armored
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # The key the entry will pin once this is saved (a proposal is checked the same way).
+        if self.key_info is not None and cleaned.get("active", True):
+            try:
+                fingerprint_ensure_free(
+                    fingerprint=self.key_info.fingerprint,
+                    authority=self.instance if self.instance.pk else None,
+                )
+            except ApplicationError as error:
+                self.add_error("public_key", error.message)
+        elif self.instance.pk and cleaned.get("active") and self.instance.key_fingerprint:
+            # Made active again: its key must not speak for another active entry meanwhile.
+            try:
+                fingerprint_ensure_free(
+                    fingerprint=self.instance.key_fingerprint, authority=self.instance
+                )
+            except ApplicationError as error:
+                self.add_error("active", error.message)
+        return cleaned
 
 
 @admin.register(Authority)
@@ -231,14 +272,56 @@ class AuthorityAdmin(SimpleHistoryAdmin):
     def stale_mark(self, obj: Authority) -> bool:
         return obj.is_stale
 
+    @admin.display(description=_("change awaiting approval"))
+    def pending_trust_change(self, obj: Authority) -> str:
+        pending = obj.trust_changes.filter(status=DirectoryChange.Status.PENDING).first()
+        if pending is None:
+            return "—"
+        url = reverse("admin:contact_points_directorychange_change", args=[pending.pk])
+        return format_html(
+            '<a href="{}">{}</a>', url, _("A new key or inbox URL awaits a second approval.")
+        )
+
     def save_model(self, request: HttpRequest, obj: Authority, form: Any, change: bool) -> None:
         if not obj.identifier:
             obj.identifier = authority_identifier_suggest(
                 country_code=obj.country.code, name=obj.name
             )
-        if "public_key" in form.changed_data:
-            authority_apply_key_info(authority=obj, key=form.key_info)
+        if not change:
+            # A new entry's first key and URL: nothing was in force to substitute.
+            if "public_key" in form.changed_data:
+                authority_apply_key_info(authority=obj, key=form.key_info)
+            super().save_model(request, obj, form, change)
+            return
+        # Compared with the entry as stored, not with the form's initial values: a form
+        # built from an old version (the history's "revert") must not restore an old key.
+        current = Authority.objects.get(pk=obj.pk)
+        proposed_key, proposed_url = obj.public_key, obj.inbox_url
+        # The key and URL in force stay until a second administrator approves the change.
+        for name in ("inbox_url", "public_key", *KEY_DERIVED_FIELDS):
+            setattr(obj, name, getattr(current, name))
         super().save_model(request, obj, form, change)
+        assert isinstance(request.user, get_user_model())
+        try:
+            proposal = directory_change_propose(
+                authority=obj,
+                actor=request.user,
+                public_key=proposed_key,
+                inbox_url=proposed_url,
+            )
+        except ApplicationError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return
+        if proposal is not None:
+            self.message_user(
+                request,
+                _(
+                    "The new key or inbox URL of %(authority)s awaits the approval of another "
+                    "directory administrator; the current ones stay in force until then."
+                )
+                % {"authority": obj.name},
+                level=messages.WARNING,
+            )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -302,8 +385,16 @@ class AuthorityAdmin(SimpleHistoryAdmin):
             fmt = form.cleaned_data["format"] or (
                 "csv" if upload.name.lower().endswith(".csv") else "json"
             )
+            assert isinstance(request.user, get_user_model())
             try:
-                report = directory_import(data=upload.read(), fmt=fmt)
+                # Read once: the bytes whose signature is checked are the bytes imported.
+                data = upload.read()
+                signed_by = _import_signature_check(
+                    data=data, signature=form.cleaned_data.get("signature")
+                )
+                report = directory_import(
+                    data=data, fmt=fmt, proposer=request.user, signed_by=signed_by
+                )
             except DirectoryImportError as error:
                 problems = [str(problem) for problem in error.problems]
                 self.message_user(
@@ -322,12 +413,21 @@ class AuthorityAdmin(SimpleHistoryAdmin):
             "form": form,
             "problems": problems,
             "title": _("Import the directory"),
+            "publishers": directory_publishers_pinned(),
         }
         return TemplateResponse(request, "admin/contact_points/authority/import.html", context)
 
 
 class DirectoryImportForm(forms.Form):
     file = forms.FileField(label=_("File"))
+    signature = forms.FileField(
+        label=_("Detached signature (.asc)"),
+        required=False,
+        help_text=_(
+            "The publisher's signature of the file (FILE.asc). Required when this node pins "
+            "directory publishers (DIRECTORY_PUBLISHER_FINGERPRINTS)."
+        ),
+    )
     format = forms.ChoiceField(
         label=_("Format"),
         required=False,
@@ -341,6 +441,48 @@ class DirectoryImportForm(forms.Form):
                 _("The file is larger than %(mb)d MB.") % {"mb": MAX_IMPORT_BYTES // 2**20}
             )
         return upload
+
+    def clean_signature(self) -> bytes | None:
+        upload = self.cleaned_data.get("signature")
+        if upload is None:
+            return None
+        if upload.size > MAX_SIGNATURE_BYTES:
+            raise forms.ValidationError(_("This file is too large to be a signature."))
+        return bytes(upload.read())
+
+
+def _import_signature_check(*, data: bytes, signature: bytes | None) -> str:
+    """The pinned publisher that signed ``data``, or "" when this node pins none.
+
+    The check of the command line (import_directory), with the publishers and their keys
+    from the settings. In the web there is no "allow unsigned": with publishers pinned, a
+    file without their good signature is refused.
+    """
+    pinned = directory_publishers_pinned()
+    if not pinned:
+        if signature:
+            raise ApplicationError(
+                gettext(
+                    "This node pins no directory publisher (DIRECTORY_PUBLISHER_FINGERPRINTS), "
+                    "so a signature cannot be checked; import the file without it."
+                )
+            )
+        return ""
+    if not signature:
+        raise DirectorySignatureError(
+            MISSING_SIGNATURE,
+            gettext(
+                "The directory file was not imported; nothing was changed. This node accepts "
+                "only directories signed by a pinned publisher: upload the detached signature "
+                "(.asc) beside the file."
+            ),
+        )
+    return directory_signature_verify(
+        content=data,
+        signature=signature,
+        pinned=pinned,
+        publisher_keys=directory_publisher_keys_read(),
+    )
 
 
 def _download(content: str, fmt: str) -> HttpResponse:
@@ -358,3 +500,119 @@ class ContactPersonAdmin(SimpleHistoryAdmin):
     list_select_related = ["authority__country"]
     autocomplete_fields = ["authority"]
     filter_horizontal = ["languages"]
+
+
+@admin.register(DirectoryChange)
+class DirectoryChangeAdmin(admin.ModelAdmin):
+    """Changes of key and inbox URL: the list, and one page per change to approve or reject."""
+
+    list_display = [
+        "authority",
+        "status",
+        "origin",
+        "old_fingerprint_short",
+        "new_fingerprint_short",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+    ]
+    list_filter = ["status", "origin"]
+    list_select_related = ["authority__country", "proposed_by", "decided_by"]
+    search_fields = ["authority__identifier", "authority__name", "new_fingerprint"]
+    change_form_template = "admin/contact_points/directorychange/change_form.html"
+
+    @admin.display(description=_("current fingerprint"))
+    def old_fingerprint_short(self, obj: DirectoryChange) -> str:
+        return obj.old_fingerprint_groups[-19:] or "—"
+
+    @admin.display(description=_("proposed fingerprint"))
+    def new_fingerprint_short(self, obj: DirectoryChange) -> str:
+        return obj.new_fingerprint_groups[-19:] or "—"
+
+    # Changes are made by the change form of an entry or by an import, and decided here.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "<int:change_id>/approve/",
+                self.admin_site.admin_view(directory_change_approve_view),
+                name="contact_points_directorychange_approve",
+            ),
+            path(
+                "<int:change_id>/reject/",
+                self.admin_site.admin_view(directory_change_reject_view),
+                name="contact_points_directorychange_reject",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        change = self.get_object(request, object_id)
+        assert isinstance(request.user, get_user_model())
+        context = {
+            **(extra_context or {}),
+            "trust_change": change,
+            "may_decide": change is not None
+            and change.status == DirectoryChange.Status.PENDING
+            and may_administer_directory(request.user),
+            "own_proposal": change is not None and change.proposed_by_id == request.user.pk,
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+
+def _decided_change(request: HttpRequest, change_id: int) -> DirectoryChange:
+    if request.method != "POST":
+        raise PermissionDenied
+    return get_object_or_404(DirectoryChange.objects.select_related("authority"), pk=change_id)
+
+
+def directory_change_approve_view(request: HttpRequest, change_id: int) -> HttpResponse:
+    """Approve one pending change (POST). One function, so that a fresh authentication can
+    be asked for around it."""
+    change = _decided_change(request, change_id)
+    assert isinstance(request.user, get_user_model())
+    page = reverse("admin:contact_points_directorychange_change", args=[change.pk])
+    try:
+        directory_change_approve(change=change, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(page)
+    messages.success(
+        request,
+        _("The new key or inbox URL of %(authority)s is now in force.")
+        % {"authority": change.authority.name},
+    )
+    return HttpResponseRedirect(reverse("admin:contact_points_directorychange_changelist"))
+
+
+def directory_change_reject_view(request: HttpRequest, change_id: int) -> HttpResponse:
+    change = _decided_change(request, change_id)
+    assert isinstance(request.user, get_user_model())
+    try:
+        directory_change_reject(change=change, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(
+            reverse("admin:contact_points_directorychange_change", args=[change.pk])
+        )
+    messages.success(
+        request,
+        _("The change to %(authority)s was rejected; its key and inbox URL stay as they are.")
+        % {"authority": change.authority.name},
+    )
+    return HttpResponseRedirect(reverse("admin:contact_points_directorychange_changelist"))

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -32,12 +32,17 @@ from contact_points.models import (
     AuthorityInstrument,
     ContactPerson,
     Country,
+    DirectoryChange,
     Language,
 )
-from contact_points.services import authority_apply_key_info
+from contact_points.services import authority_apply_key_info, key_text
+from contact_points.signals import trust_change_applied
 from contact_points.validators import normalise_phone
 from mla.core.errors import ApplicationError
 from mla.openpgp.keys import public_key_inspect
+
+if TYPE_CHECKING:
+    from mla.accounts.models import User
 
 FORMAT_NAME = "mla-directory"
 FORMAT_VERSION = 1
@@ -201,9 +206,13 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Changes of key or inbox URL of existing entries: awaiting a second administrator's
+    # approval, or applied at once because a pinned publisher signed the file.
+    proposed: int = 0
+    trust_applied: int = 0
 
     def __str__(self) -> str:
-        return _(
+        text = _(
             "Countries: %(cc)d created, %(cu)d updated. "
             "Authorities: %(ac)d created, %(au)d updated, %(an)d unchanged."
         ) % {
@@ -213,6 +222,17 @@ class ImportReport:
             "au": self.updated,
             "an": self.unchanged,
         }
+        if self.proposed:
+            text += " " + _(
+                "%(count)d changes of key or inbox URL await the approval of a second "
+                "directory administrator; the current keys and URLs stay in force until then."
+            ) % {"count": self.proposed}
+        if self.trust_applied:
+            text += " " + _(
+                "%(count)d changes of key or inbox URL applied, approved by the publisher's "
+                "signature."
+            ) % {"count": self.trust_applied}
+        return text
 
 
 @dataclass
@@ -349,7 +369,9 @@ def _authority_row(
         or None,
     )
     if full:
-        row.public_key = cells.text(raw.get("public_key"), "public_key")
+        # A JSON entry without "public_key" leaves the key as it is, as a CSV row does.
+        if "public_key" in raw:
+            row.public_key = cells.text(raw.get("public_key"), "public_key")
         contacts = raw.get("contacts") or []
         if not isinstance(contacts, list):
             problems.add(location, _("contacts: expected a list."))
@@ -538,6 +560,7 @@ def _check_authorities(
         identifiers_in_file.setdefault(identifier, row.location)
     known_identifiers = set(identifiers_in_file) | set(database_parents)
     parents: dict[str, str | None] = {}
+    pinned: dict[str, str] = {}
     for row in rows:
         values = row.values
         try:
@@ -597,7 +620,8 @@ def _check_authorities(
                     problems.add(
                         where, _("languages: unknown language code “%(code)s”.") % {"code": code}
                     )
-        _check_key(row, problems, existing.get(values["identifier"]))
+        pinned[values["identifier"]] = _check_key(row, problems, existing.get(values["identifier"]))
+    problems.items.extend(_check_fingerprints_once(rows, pinned).items)
     # The parent links of the file and of the database together must not loop.
     for identifier, parent in database_parents.items():
         parents.setdefault(identifier, parent)
@@ -612,7 +636,8 @@ def _check_authorities(
             ancestor = parents.get(ancestor)
 
 
-def _check_key(row: _AuthorityRow, problems: _Problems, current: Authority | None) -> None:
+def _check_key(row: _AuthorityRow, problems: _Problems, current: Authority | None) -> str:
+    """The fingerprint of the key the row pins (or keeps); a problem if the key is bad."""
     current_key = current.public_key if current else ""
     current_fingerprint = current.key_fingerprint if current else ""
     if row.public_key is None:
@@ -625,13 +650,13 @@ def _check_key(row: _AuthorityRow, problems: _Problems, current: Authority | Non
                     "the key); change keys in the administration or by JSON."
                 ),
             )
-        return
-    if row.public_key and row.public_key.strip() != current_key.strip():
+        return current_fingerprint
+    if row.public_key and key_text(row.public_key) != key_text(current_key):
         try:
             info = public_key_inspect(armored=row.public_key)
         except ApplicationError as error:
             problems.add(row.location, f"public_key: {error.message}")
-            return
+            return ""
         fingerprint = info.fingerprint
     else:
         fingerprint = current_fingerprint if row.public_key else ""
@@ -641,6 +666,44 @@ def _check_key(row: _AuthorityRow, problems: _Problems, current: Authority | Non
             _("key_fingerprint: %(given)s does not match the key, whose fingerprint is %(real)s.")
             % {"given": row.key_fingerprint, "real": fingerprint or _("(no key)")},
         )
+    return fingerprint
+
+
+def _check_fingerprints_once(rows: list[_AuthorityRow], pinned: dict[str, str]) -> _Problems:
+    """One key for one active authority, in the file and against the rest of the directory.
+
+    ``pinned``: identifier of each row -> the fingerprint it pins (or keeps).
+    """
+    problems = _Problems()
+    active_rows = [
+        row for row in rows if row.values["active"] and pinned.get(row.values["identifier"])
+    ]
+    owners: dict[str, str] = {}
+    for row in active_rows:
+        fingerprint = pinned[row.values["identifier"]]
+        if fingerprint in owners:
+            problems.add(
+                row.location,
+                _("public_key: the key %(fingerprint)s is also pinned for %(other)s.")
+                % {"fingerprint": fingerprint, "other": owners[fingerprint]},
+            )
+        owners.setdefault(fingerprint, row.values["identifier"])
+    in_file = {row.values["identifier"] for row in rows}
+    for chunk in _chunks(list(owners), 5000):
+        for fingerprint, identifier in (
+            Authority.objects.filter(active=True, key_fingerprint__in=chunk)
+            .exclude(identifier__in=in_file)
+            .values_list("key_fingerprint", "identifier")
+        ):
+            problems.add(
+                _("file"),
+                _(
+                    "public_key: the key %(fingerprint)s of %(row)s is already pinned for "
+                    "%(other)s; one key speaks for one active authority only."
+                )
+                % {"fingerprint": fingerprint, "row": owners[fingerprint], "other": identifier},
+            )
+    return problems
 
 
 def _parse(data: bytes, fmt: str) -> tuple[list[_CountryRow], list[_AuthorityRow], _Problems]:
@@ -651,8 +714,17 @@ def _parse(data: bytes, fmt: str) -> tuple[list[_CountryRow], list[_AuthorityRow
     raise ApplicationError(_("Unknown format “%(fmt)s”; use json or csv.") % {"fmt": fmt})
 
 
-def directory_import(*, data: bytes, fmt: str) -> ImportReport:
-    """Check the whole file, then write it in one transaction (DirectoryImportError if not)."""
+def directory_import(
+    *, data: bytes, fmt: str, proposer: "User | None" = None, signed_by: str = ""
+) -> ImportReport:
+    """Check the whole file, then write it in one transaction (DirectoryImportError if not).
+
+    A new key or inbox URL for an entry already in the directory is not applied: it becomes
+    a pending change (proposed by ``proposer``, None on the command line) for a second
+    directory administrator to approve. Only when ``signed_by`` names the pinned publisher
+    whose signature the caller verified over these very bytes is it applied at once: the
+    publisher's signature is the second pair of eyes.
+    """
     # Problems found while reading rows are reported together with those of the checks.
     countries, authorities, problems = _parse(data, fmt)
     language_codes = set(Language.objects.values_list("code", flat=True))
@@ -675,7 +747,7 @@ def directory_import(*, data: bytes, fmt: str) -> ImportReport:
     with transaction.atomic():
         report = ImportReport()
         _write_countries(countries, report)
-        _write_authorities(authorities, existing, report)
+        _write_authorities(authorities, existing, report, proposer=proposer, signed_by=signed_by)
     return report
 
 
@@ -795,19 +867,65 @@ def _chunks(items: list[Any], size: int = 2000) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
+def _trust_change(
+    authority: Authority, row: _AuthorityRow, *, origin: str, proposer: "User | None"
+) -> DirectoryChange:
+    """The change of key and inbox URL ``row`` brings to ``authority`` (before it is applied)."""
+    new_key = authority.public_key if row.public_key is None else row.public_key
+    info = public_key_inspect(armored=new_key) if new_key.strip() else None
+    return DirectoryChange(
+        authority=authority,
+        origin=origin,
+        proposed_by=proposer,
+        old_inbox_url=authority.inbox_url,
+        new_inbox_url=row.values["inbox_url"],
+        old_public_key=authority.public_key,
+        new_public_key=info.armored if info else "",
+        old_fingerprint=authority.key_fingerprint,
+        new_fingerprint=info.fingerprint if info else "",
+    )
+
+
 def _write_authorities(
-    rows: list[_AuthorityRow], existing: _Existing, report: ImportReport
+    rows: list[_AuthorityRow],
+    existing: _Existing,
+    report: ImportReport,
+    *,
+    proposer: "User | None",
+    signed_by: str,
 ) -> None:
     countries = {country.code: country for country in Country.objects.all()}
     to_create: list[Authority] = []
     to_update: list[Authority] = []
     sets_changed: list[tuple[Authority, _AuthorityRow]] = []
     contacts_changed: list[tuple[Authority, _AuthorityRow]] = []
+    trust_changes: list[DirectoryChange] = []
     for row in rows:
         authority = existing.by_identifier.get(row.values["identifier"])
         key_changed = row.public_key is not None and (
-            row.public_key.strip() != (authority.public_key.strip() if authority else "")
+            key_text(row.public_key) != (key_text(authority.public_key) if authority else "")
         )
+        if authority is not None and (
+            key_changed or row.values["inbox_url"] != authority.inbox_url
+        ):
+            # The trust anchors of an entry in force: four eyes, or a pinned publisher's.
+            change = _trust_change(
+                authority,
+                row,
+                origin=(
+                    DirectoryChange.Origin.SIGNED_IMPORT
+                    if signed_by
+                    else DirectoryChange.Origin.IMPORT
+                ),
+                proposer=proposer,
+            )
+            trust_changes.append(change)
+            if not signed_by:
+                # Kept as they are until approved; the rest of the row is imported.
+                row.values["inbox_url"] = authority.inbox_url
+                if row.public_key is not None:
+                    row.public_key = authority.public_key
+                key_changed = False
         if authority is None:
             authority = Authority(**row.values, country=countries[row.country])
             to_create.append(authority)
@@ -882,6 +1000,33 @@ def _write_authorities(
         )
     _write_sets(sets_changed)
     _write_contacts(contacts_changed)
+    _record_trust_changes(trust_changes, signed_by=signed_by, report=report)
+
+
+def _record_trust_changes(
+    changes: list[DirectoryChange], *, signed_by: str, report: ImportReport
+) -> None:
+    if not changes:
+        return
+    now = timezone.now()
+    # A newer word on an entry's key replaces any proposal still waiting for it.
+    DirectoryChange.objects.filter(
+        authority_id__in=[change.authority_id for change in changes],
+        status=DirectoryChange.Status.PENDING,
+    ).update(status=DirectoryChange.Status.SUPERSEDED, decided_at=now)
+    for change in changes:
+        change.proposed_at = now
+        if signed_by:
+            change.status = DirectoryChange.Status.APPROVED
+            change.decided_at = now
+            change.publisher_fingerprint = signed_by
+    DirectoryChange.objects.bulk_create(changes, batch_size=2000)
+    if signed_by:
+        report.trust_applied = len(changes)
+        for change in changes:
+            trust_change_applied.send(sender=DirectoryChange, change=change)
+    else:
+        report.proposed = len(changes)
 
 
 def _write_sets(pairs: list[tuple[Authority, _AuthorityRow]]) -> None:

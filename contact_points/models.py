@@ -17,6 +17,7 @@ from contact_points.office_hours import validate_office_hours
 from contact_points.validators import (
     normalise_phone,
     validate_country_code,
+    validate_inbox_url,
     validate_phone,
     validate_time_zone,
 )
@@ -213,7 +214,9 @@ class Authority(models.Model):
     last_verified_at = models.DateField(_("last verified on"), null=True, blank=True)
     last_verified_by = models.CharField(_("last verified by"), max_length=255, blank=True)
 
-    inbox_url = models.URLField(_("inbox URL"), blank=True, max_length=500)
+    inbox_url = models.URLField(
+        _("inbox URL"), blank=True, max_length=500, validators=[validate_inbox_url]
+    )
     public_key = models.TextField(_("OpenPGP public key"), blank=True)
     # Derived from public_key by gpg when it is saved; never typed.
     key_fingerprint = models.CharField(_("key fingerprint"), max_length=40, blank=True)
@@ -255,6 +258,15 @@ class Authority(models.Model):
             ),
             models.Index(fields=["country", "kind"], name="authority_country_kind"),
             models.Index(fields=["last_verified_at"], name="authority_last_verified"),
+        ]
+        constraints = [
+            # One key speaks for one authority: a fingerprint pinned for two active entries
+            # would let a message signed for one be taken as the other's.
+            models.UniqueConstraint(
+                fields=["key_fingerprint"],
+                condition=models.Q(active=True) & ~models.Q(key_fingerprint=""),
+                name="authority_fingerprint_once_among_active",
+            )
         ]
         permissions = [("verify_authority", _("Can mark directory entries as verified"))]
 
@@ -354,3 +366,109 @@ class ContactPerson(models.Model):
 
     def clean(self) -> None:
         self.phone = normalise_phone(self.phone)
+
+
+class DirectoryChange(models.Model):
+    """A change to the trust anchors of an entry: its public key, its inbox URL or both.
+
+    Proposed by one directory administrator (or an unsigned import), applied only once a
+    second one approves it; until then the old key and URL stay in force. A change that a
+    signed directory from a pinned publisher carries is applied at once, and recorded here
+    too, approved by that publisher. The row is the record of who proposed, who decided and
+    when, with the old and new values side by side.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting approval")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        SUPERSEDED = "superseded", _("superseded")
+
+    class Origin(models.TextChoices):
+        FORM = "form", _("change form")
+        IMPORT = "import", _("unsigned import")
+        SIGNED_IMPORT = "signed_import", _("import signed by a pinned publisher")
+
+    authority = models.ForeignKey(
+        Authority,
+        on_delete=models.CASCADE,
+        related_name="trust_changes",
+        verbose_name=_("authority"),
+    )
+    origin = models.CharField(_("origin"), max_length=16, choices=Origin.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    # Null: proposed by an import on the command line, where nobody is signed in.
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    proposed_at = models.DateTimeField(_("proposed"), default=timezone.now)
+    old_inbox_url = models.CharField(_("current inbox URL"), max_length=500, blank=True)
+    new_inbox_url = models.CharField(_("proposed inbox URL"), max_length=500, blank=True)
+    old_public_key = models.TextField(_("current public key"), blank=True)
+    new_public_key = models.TextField(_("proposed public key"), blank=True)
+    old_fingerprint = models.CharField(_("current fingerprint"), max_length=40, blank=True)
+    new_fingerprint = models.CharField(_("proposed fingerprint"), max_length=40, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    # The pinned publisher whose signature stood for the second approval.
+    publisher_fingerprint = models.CharField(
+        _("approved by the signature of"), max_length=40, blank=True
+    )
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        verbose_name = _("key or inbox change")
+        verbose_name_plural = _("key and inbox changes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority"],
+                condition=models.Q(status="pending"),
+                name="directory_change_one_pending_per_authority",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "-proposed_at"], name="directory_change_status"),
+            # The request page's warning: the latest approved key of an authority.
+            models.Index(
+                fields=["authority", "-decided_at"],
+                condition=models.Q(status="approved"),
+                name="directory_change_approved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority.identifier}: {self.get_status_display()}"
+
+    @property
+    def key_changes(self) -> bool:
+        return self.new_fingerprint != self.old_fingerprint
+
+    @property
+    def inbox_url_changes(self) -> bool:
+        return self.new_inbox_url != self.old_inbox_url
+
+    @staticmethod
+    def grouped(fingerprint: str) -> str:
+        return " ".join(fingerprint[i : i + 4] for i in range(0, len(fingerprint), 4))
+
+    @property
+    def old_fingerprint_groups(self) -> str:
+        return self.grouped(self.old_fingerprint)
+
+    @property
+    def new_fingerprint_groups(self) -> str:
+        return self.grouped(self.new_fingerprint)

@@ -2,8 +2,11 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
 
 from contact_points.instruments import Instrument
 from contact_points.models import (
@@ -12,6 +15,7 @@ from contact_points.models import (
     AuthorityInstrument,
     ContactPerson,
     Country,
+    DirectoryChange,
     Language,
     search_fold,
     stale_entries_q,
@@ -139,3 +143,30 @@ def language_choices() -> QuerySet[Language]:
     """Languages that some authority declares, so the filter offers only useful ones."""
     used = Authority.languages.through.objects.values("language_id")
     return Language.objects.filter(code__in=used).order_by("name")
+
+
+def authority_recent_key_change(
+    *, authority: Authority | None, now: datetime | None = None
+) -> DirectoryChange | None:
+    """The approval of the key ``authority`` pins now, if it came within the warning period
+    (DIRECTORY_KEY_CHANGE_WARNING_DAYS): a request to it goes to a key still new."""
+    if authority is None or not authority.key_fingerprint:
+        return None
+    since = (now or timezone.now()) - timedelta(days=settings.DIRECTORY_KEY_CHANGE_WARNING_DAYS)
+    return (
+        DirectoryChange.objects.filter(
+            authority=authority,
+            status=DirectoryChange.Status.APPROVED,
+            decided_at__gte=since,
+            new_fingerprint=authority.key_fingerprint,
+        )
+        .exclude(old_fingerprint=F("new_fingerprint"))
+        .order_by("-decided_at")
+        .first()
+    )
+
+
+def directory_changes_pending() -> QuerySet[DirectoryChange]:
+    return DirectoryChange.objects.filter(status=DirectoryChange.Status.PENDING).select_related(
+        "authority__country", "proposed_by"
+    )

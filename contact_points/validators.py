@@ -3,6 +3,7 @@ from functools import lru_cache
 
 import phonenumbers
 import pycountry
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -56,3 +57,22 @@ def normalise_phone(value: str) -> str:
 
 def validate_phone(value: str) -> None:
     normalise_phone(value)
+
+
+def validate_inbox_url(value: str) -> None:
+    """An inbox URL is https when DIRECTORY_INBOX_URL_REQUIRE_HTTPS is on (production).
+
+    Plain http is for nodes talking over loopback in tests and the embedded default only:
+    over a network it would hand every sealed message's metadata, and the choice of where
+    it goes, to whoever sits on the path.
+    """
+    if not value:
+        return
+    scheme = value.split(":", 1)[0].lower()
+    if scheme == "https":
+        return
+    if scheme == "http" and not settings.DIRECTORY_INBOX_URL_REQUIRE_HTTPS:
+        return
+    raise ValidationError(
+        _("“%(value)s”: an inbox URL must start with https://."), params={"value": value}
+    )

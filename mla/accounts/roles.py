@@ -41,7 +41,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         for model in DIRECTORY_MODELS
         for action in ("view", "add", "change", "delete")
     ]
-    + ["contact_points.verify_authority", "contact_points.view_language"],
+    + [
+        "contact_points.verify_authority",
+        "contact_points.view_language",
+        # Changes of key and inbox URL are decided on their own pages, by the service's rules.
+        "contact_points.view_directorychange",
+    ],
     Role.AUDITOR: [f"contact_points.view_{model}" for model in DIRECTORY_MODELS]
-    + ["contact_points.view_language"],
+    + ["contact_points.view_language", "contact_points.view_directorychange"],
 }

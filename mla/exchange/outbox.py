@@ -192,6 +192,30 @@ def _refusal_from_body(body: bytes) -> tuple[str, str] | None:
     return parsed["refused"], str(parsed.get("message", ""))[:1000]
 
 
+class _RedirectRefused(urllib.request.HTTPRedirectHandler):
+    """Deliveries follow no redirect: the directory's inbox URL is the only destination.
+
+    A redirect would send the sealed message (and, for a 307/308, its body) wherever the
+    answering server chooses, past the four-eyes rule on inbox URLs. Returning None makes
+    urllib raise the 3xx answer as an HTTPError.
+    """
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_RedirectRefused())
+
+
+def _urlopen(request: urllib.request.Request, *, timeout: float) -> Any:
+    return _OPENER.open(request, timeout=timeout)
+
+
+def _location(error: urllib.error.HTTPError) -> str:
+    headers = error.headers
+    return str(headers.get("Location", "?") if headers is not None else "?")[:300]
+
+
 def _post(*, message: OutboxMessage) -> _Outcome:
     url = message.recipient.inbox_url
     if not url:
@@ -204,6 +228,12 @@ def _post(*, message: OutboxMessage) -> _Outcome:
             error=_("The inbox URL of %(authority)s is not an HTTP(S) URL.")
             % {"authority": message.recipient.identifier}
         )
+    if not url.startswith("https://") and settings.DIRECTORY_INBOX_URL_REQUIRE_HTTPS:
+        return _Outcome(
+            error=_("The inbox URL of %(authority)s is not https; nothing was sent.")
+            % {"authority": message.recipient.identifier},
+            refused=True,
+        )
     outgoing = urllib.request.Request(  # noqa: S310  (the scheme is checked above)
         url,
         data=bytes(message.sealed),
@@ -211,9 +241,21 @@ def _post(*, message: OutboxMessage) -> _Outcome:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(outgoing, timeout=_timeout()) as response:  # noqa: S310
+        with _urlopen(outgoing, timeout=_timeout()) as response:
             body = response.read(MAX_RECEIPT_BYTES + 1)
     except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            return _Outcome(
+                error=_(
+                    "The inbox answered with a redirect (HTTP %(status)d to %(location)s); "
+                    "deliveries follow no redirect. Check the inbox URL in the directory."
+                )
+                % {
+                    "status": error.code,
+                    "location": _location(error),
+                },
+                refused=True,
+            )
         body = error.read(64 * 1024) if error.fp is not None else b""
         refusal = _refusal_from_body(body)
         if 400 <= error.code < 500 and error.code not in RETRYABLE_CLIENT_STATUSES and refusal:

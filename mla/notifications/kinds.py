@@ -18,6 +18,10 @@ class Kind(models.TextChoices):
     PRESERVATION_EXPIRING = "preservation_expiring", _("A preservation is about to expire")
     DELIVERY_FAILED = "delivery_failed", _("A request could not be delivered")
     REQUEST_SHARED = "request_shared", _("A request was shared with you")
+    PARTNER_TRUST_CHANGED = (
+        "partner_trust_changed",
+        _("A partner's key or inbox URL changed"),
+    )
 
 
 # Frequent, informational kinds: shown in the inbox, e-mailed only to those who ask.

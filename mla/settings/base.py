@@ -274,3 +274,9 @@ EXCHANGE_STALE_AFTER_SECONDS = env.int("EXCHANGE_STALE_AFTER_SECONDS", default=3
 # and where their public keys are kept (*.asc). Unset: no signature is required.
 DIRECTORY_PUBLISHER_FINGERPRINTS = env.list("DIRECTORY_PUBLISHER_FINGERPRINTS", default=[])
 DIRECTORY_PUBLISHER_KEYS_DIR = env("DIRECTORY_PUBLISHER_KEYS_DIR", default="")
+# Partners' inbox URLs must be https (the test settings and the embedded default allow plain
+# http, for nodes talking over loopback). Deliveries never follow a redirect either way.
+DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS", default=True)
+# The request page warns, for this many days, that a request goes to a partner key approved
+# recently (a substituted key is most dangerous before anyone has checked it by phone).
+DIRECTORY_KEY_CHANGE_WARNING_DAYS = env.int("DIRECTORY_KEY_CHANGE_WARNING_DAYS", default=7)

@@ -6,6 +6,8 @@ from .base import env
 DEBUG = env.bool("DEBUG", default=True)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Nodes on one machine talk plain http over loopback.
+DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS", default=False)
 
 # The embedded default keeps its SQLite file and GnuPG homes under var/.
 from .base import VAR_DIR  # noqa: E402

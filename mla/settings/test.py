@@ -17,6 +17,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Nodes on one machine talk plain http over loopback.
+DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS", default=False)
 VAR_DIR = BASE_DIR / "var" / "test"
 NODE_GNUPG_HOME = VAR_DIR / "gnupg" / "node"
 NODE_SECRET_GNUPG_HOME = VAR_DIR / "gnupg" / "secret"

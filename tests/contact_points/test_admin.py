@@ -4,7 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from contact_points.models import Authority
+from contact_points.models import Authority, DirectoryChange
+from contact_points.services import directory_change_approve
 from mla.accounts.roles import Role
 from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
 
@@ -106,6 +107,10 @@ def test_the_admin_computes_the_fingerprint_from_a_pasted_key(
     url = reverse("admin:contact_points_authority_change", args=[authority.pk])
 
     client.post(url, _change_form_data(authority, public_key=openpgp_keys.valid))
+    # A change of key takes effect once a second administrator approves it.
+    change = DirectoryChange.objects.get(authority=authority)
+    assert change.new_fingerprint == openpgp_keys.valid_fingerprint
+    directory_change_approve(change=change, actor=UserFactory(roles=[Role.DIRECTORY_ADMINISTRATOR]))
 
     authority.refresh_from_db()
     assert authority.key_fingerprint == openpgp_keys.valid_fingerprint

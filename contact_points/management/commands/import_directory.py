@@ -25,7 +25,9 @@ class Command(BaseCommand):
         "checked in a throw-away GnuPG home holding only the pinned public keys, read from "
         "--publisher-key PATH (armoured public key; repeatable) or else from every *.asc file "
         "in DIRECTORY_PUBLISHER_KEYS_DIR. With the setting, --allow-unsigned imports without "
-        "checking a signature."
+        "checking a signature. Changes of key or inbox URL of entries already in the directory "
+        "take effect at once only from a signed file; from an unsigned one they await the "
+        "approval of a directory administrator in the administration."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -80,6 +82,7 @@ class Command(BaseCommand):
                 )
             # Read once: the bytes whose signature is checked are the bytes imported.
             data = path.read_bytes()
+            signed_by = ""
             if check:
                 signature = directory_signature_read(
                     path=Path(options["signature"] or f"{path}{SIGNATURE_SUFFIX}")
@@ -93,7 +96,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     _("Signature verified: signed by %(fingerprint)s.") % {"fingerprint": signed_by}
                 )
-            report = directory_import(data=data, fmt=fmt)
+            # Signed by a pinned publisher: its signature approves the key changes it
+            # carries. Otherwise they await a directory administrator's approval.
+            report = directory_import(data=data, fmt=fmt, signed_by=signed_by)
         except ApplicationError as error:
             raise CommandError(error.message) from error
         if not check and pinned:

@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from contact_points.selectors import authority_recent_key_change
 from mla.core.edge import errors_as_messages
 from mla.core.errors import ApplicationError
 from mla.core.pagination import keyset_page
@@ -180,6 +181,9 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "shares": request_shares(request=item),
             "deadlines": request_deadlines(request=item, user=user, language=language),
             "executing_side": item.direction == Request.Direction.INCOMING,
+            "recent_key_change": None
+            if item.direction == Request.Direction.INCOMING
+            else authority_recent_key_change(authority=item.executing_authority),
             "annex_b": item.instrument == "eio"
             and any(entry.event == "acknowledged" for entry in item.audit_entries.all()),
         },

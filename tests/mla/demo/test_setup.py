@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from contact_points.models import Authority, ContactPerson, Country
+from contact_points.models import Authority, ContactPerson, Country, DirectoryChange
 from mla.accounts.models import User
 from mla.demo.setup import DEMO_PASSWORD, DEMO_USERS
 from mla.requests.models import Request
@@ -36,6 +36,8 @@ def test_demo_setup_is_complete_and_a_second_run_adds_nothing(settings, tmp_path
         User.objects.count(),
     ) == counts
     assert dict(Authority.objects.values_list("identifier", "key_fingerprint")) == fingerprints
+    # The node's own keys are not a partner's change: nothing awaits a second approval.
+    assert not DirectoryChange.objects.exists()
     assert "Demo users created: 0" in second_output
     assert "Demo draft requests created: 1" in first_output
     assert "Demo draft requests created: 0" in second_output

@@ -130,7 +130,9 @@ def test_partner_keys_come_from_the_directory_and_only_the_pinned_one(fresh_home
     assert partner_key_sync(authority=partner) == exchange_keys.partner
     assert [key["fingerprint"] for key in partner_keyring().list_keys()] == [exchange_keys.partner]
 
-    impostor = pinned_authority("cc-impostor", exchange_keys.armored[exchange_keys.partner])
+    # One key is pinned for one active entry only: the impostor pins another key, whose text
+    # is then swapped behind the directory's back.
+    impostor = pinned_authority("cc-impostor", exchange_keys.armored[exchange_keys.recipient])
     Authority.objects.filter(pk=impostor.pk).update(
         public_key=exchange_keys.armored[exchange_keys.sender]
     )

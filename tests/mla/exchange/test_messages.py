@@ -454,7 +454,9 @@ def test_documents_that_do_not_match_the_signed_manifest_are_refused(
     assert _refused(bytes(sealed)).reason_code == "digest_mismatch"
 
 
-def test_a_recipient_not_hosted_here_is_wrong(sender, recipient, partner, exchange_keys):
+def test_a_recipient_not_hosted_here_is_wrong(
+    sender, recipient, partner, exchange_keys, openpgp_keys
+):
     documents = sample_documents()
     manifest = manifest_as_dict(sample_manifest(sender, partner, documents))
     raw = canonical_json(manifest)
@@ -465,11 +467,10 @@ def test_a_recipient_not_hosted_here_is_wrong(sender, recipient, partner, exchan
         documents=documents,
         encrypt_to=[partner_key_sync(authority=recipient)],
     )
-    # Hosted here once, but the directory now pins another key for it.
+    # Hosted here once, but the directory now pins another key for it (not the partner's:
+    # one key is pinned for one active authority only).
     repinned = _seal(sender, recipient)
-    authority_set_public_key(
-        authority=recipient, armored=exchange_keys.armored[exchange_keys.partner]
-    )
+    authority_set_public_key(authority=recipient, armored=openpgp_keys.valid)
 
     assert _refused(to_partner).reason_code == "wrong_recipient"
     assert _refused(repinned).reason_code == "wrong_recipient"

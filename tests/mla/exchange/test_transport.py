@@ -252,7 +252,7 @@ def _unreachable(monkeypatch) -> list[object]:
         calls.append((request.full_url, request.get_method(), request.headers, timeout))
         raise urllib.error.URLError("connection refused")
 
-    monkeypatch.setattr(outbox.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(outbox, "_urlopen", urlopen)
     return calls
 
 
@@ -326,7 +326,7 @@ def test_a_refusal_by_the_other_node_fails_at_once(
         body = json.dumps({"refused": "bad_signature", "message": "No."}).encode()
         raise urllib.error.HTTPError(request.full_url, 422, "Unprocessable", {}, io.BytesIO(body))
 
-    monkeypatch.setattr(outbox.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(outbox, "_urlopen", urlopen)
     message = enqueue_committed(
         outgoing_request(sender, remote, prosecutor),
         sender,

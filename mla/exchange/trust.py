@@ -1,0 +1,112 @@
+"""Telling people when a partner's trust anchors change.
+
+When a change of a partner's key or inbox URL takes effect (approved by a second directory
+administrator, or carried by a directory signed by a pinned publisher), the staff of the
+authorities on this node that exchanged with that partner in the last year are notified, in
+the transaction that applies it: if a substituted key slipped through, those who send to
+that partner are the ones who can tell, by asking the partner.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from contact_points.models import Authority, DirectoryChange
+from mla.accounts.models import User
+from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.notifications.kinds import Kind
+from mla.notifications.services import notification_send
+from mla.requests.models import Request
+
+EXCHANGED_WITHIN = timedelta(days=365)
+
+SUBJECT = gettext_noop("New key or inbox URL for %(authority)s")
+BODY = gettext_noop(
+    "The directory now pins a new key or inbox URL for %(authority)s, with whom your authority "
+    "exchanged requests in the last year.\n"
+    "Key fingerprint: %(old)s → %(new)s\n"
+    "Inbox URL: %(old_url)s → %(new_url)s\n"
+    "%(approval)s\n"
+    "If you did not expect it, check the fingerprint with the partner by a phone number you "
+    "already know before sending anything."
+)
+APPROVED_BY = gettext_noop("Proposed by %(proposer)s, approved by %(approver)s.")
+SIGNED_BY = gettext_noop("Carried by a directory signed by the pinned publisher %(publisher)s.")
+
+
+def authorities_exchanging_with(*, partner: Authority, since: Any) -> set[int]:
+    """The authorities on this node that sent to, or received from, ``partner`` since then."""
+    sent = OutboxMessage.objects.filter(recipient=partner, created_at__gte=since).values_list(
+        "sender_id", flat=True
+    )
+    received = InboxMessage.objects.filter(sender=partner, received_at__gte=since).values_list(
+        "recipient_id", flat=True
+    )
+    # Requests count too, delivered by the exchange or not: the outgoing copies addressed to
+    # the partner, and the incoming copies it issued.
+    requested = Request.objects.filter(
+        Q(direction=Request.Direction.OUTGOING, executing_authority=partner)
+        | Q(direction=Request.Direction.INCOMING, issuing_authority=partner),
+        created_at__gte=since,
+    ).values_list("issuing_authority_id", "executing_authority_id")
+    ids = {*sent.distinct(), *received.distinct()}
+    for issuing_id, executing_id in requested.distinct():
+        ids.add(executing_id if issuing_id == partner.pk else issuing_id)
+    ids.discard(None)
+    ids.discard(partner.pk)
+    return {int(pk) for pk in ids if pk is not None}
+
+
+def _who(user: User | None) -> str:
+    if user is None:
+        return _("an import on the command line")
+    return user.get_full_name() or user.username
+
+
+def trust_change_notify(*, change: DirectoryChange) -> int:
+    """Notify the staff concerned by an applied change; how many were notified."""
+    partner = change.authority
+    since = (change.decided_at or timezone.now()) - EXCHANGED_WITHIN
+    authority_ids = authorities_exchanging_with(partner=partner, since=since)
+    if not authority_ids:
+        return 0
+    staff = list(User.objects.filter(authority_id__in=authority_ids, is_active=True))
+    by_language: dict[str, list[User]] = {}
+    for user in staff:
+        by_language.setdefault(user.preferred_language or "en", []).append(user)
+    url = reverse("contact_points:authority", kwargs={"identifier": partner.identifier})
+    for language, users in by_language.items():
+        with translation.override(language):
+            if change.publisher_fingerprint:
+                approval = _(SIGNED_BY) % {"publisher": change.publisher_fingerprint}
+            else:
+                approval = _(APPROVED_BY) % {
+                    "proposer": _who(change.proposed_by),
+                    "approver": _who(change.decided_by),
+                }
+            words = {
+                "authority": partner.name,
+                "old": change.old_fingerprint_groups or "—",
+                "new": change.new_fingerprint_groups or "—",
+                "old_url": change.old_inbox_url or "—",
+                "new_url": change.new_inbox_url or "—",
+                "approval": approval,
+            }
+            notification_send(
+                recipients=users,
+                kind=Kind.PARTNER_TRUST_CHANGED,
+                subject=_(SUBJECT) % words,
+                body=_(BODY) % words,
+                url=url,
+                dedupe_key=f"trust-change:{change.pk}",
+            )
+    return len(staff)
+
+
+def on_trust_change_applied(sender: Any, *, change: DirectoryChange, **kwargs: Any) -> None:
+    trust_change_notify(change=change)
