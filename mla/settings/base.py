@@ -173,6 +173,17 @@ REQUEST_ATTACHMENT_MAX_BYTES = env.int("REQUEST_ATTACHMENT_MAX_MB", default=20) 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- Resource limits (issue 13, part 4) ---------------------------------------------------
+# An uploaded office document (a ZIP container) is refused from its central directory alone,
+# before anything is inflated, when it declares more members, more bytes once expanded, or
+# a member (over 1 MiB) compressed more than this ratio: decompression bombs.
+UPLOAD_ARCHIVE_MAX_MEMBERS = env.int("UPLOAD_ARCHIVE_MAX_MEMBERS", default=5000)
+UPLOAD_ARCHIVE_MAX_EXPANDED_BYTES = (
+    env.int("UPLOAD_ARCHIVE_MAX_EXPANDED_MB", default=200) * 1024 * 1024
+)
+UPLOAD_ARCHIVE_MAX_RATIO = env.int("UPLOAD_ARCHIVE_MAX_RATIO", default=200)
+# --- end of resource limits -----------------------------------------------------------------
+
 # Directory entries not verified for this long are marked stale.
 DIRECTORY_STALE_AFTER_DAYS = env.int("DIRECTORY_STALE_AFTER_DAYS", default=365)
 # Display name of this node (header, documents).
