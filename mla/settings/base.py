@@ -182,6 +182,18 @@ UPLOAD_ARCHIVE_MAX_EXPANDED_BYTES = (
     env.int("UPLOAD_ARCHIVE_MAX_EXPANDED_MB", default=200) * 1024 * 1024
 )
 UPLOAD_ARCHIVE_MAX_RATIO = env.int("UPLOAD_ARCHIVE_MAX_RATIO", default=200)
+# The exchange inbox, open to anyone: at most this many deliveries per client address in
+# each window, then 429 with Retry-After (counted in the cache: Redis in production, so
+# that every web worker shares the count). The nginx example limits before this.
+INBOX_RATE_LIMIT_REQUESTS = env.int("INBOX_RATE_LIMIT_REQUESTS", default=60)
+INBOX_RATE_LIMIT_WINDOW_SECONDS = env.int("INBOX_RATE_LIMIT_WINDOW_SECONDS", default=60)
+# Failed logins, within AXES_COOLOFF_TIME, beside AXES_FAILURE_LIMIT per (username, address):
+# per address across usernames (one client spraying passwords over many accounts) and per
+# username across addresses (one account tried from many clients). The handler
+# (mla/accounts/throttle.py) locks when any of the three reaches its limit.
+AXES_HANDLER = "mla.accounts.throttle.LoginThrottleHandler"
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+LOGIN_FAILURE_LIMIT_PER_USERNAME = env.int("LOGIN_FAILURE_LIMIT_PER_USERNAME", default=10)
 # --- end of resource limits -----------------------------------------------------------------
 
 # Directory entries not verified for this long are marked stale.

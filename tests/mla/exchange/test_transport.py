@@ -444,3 +444,44 @@ def test_sending_to_an_authority_not_hosted_here_puts_the_request_in_the_outbox(
     assert queued == [str(message.message_id)]
     request.refresh_from_db()
     assert request.state == Request.State.SENT
+
+
+def test_the_inbox_limits_deliveries_per_client_address_with_retry_after(client, settings):
+    settings.INBOX_RATE_LIMIT_REQUESTS = 3
+    settings.INBOX_RATE_LIMIT_WINDOW_SECONDS = 60
+
+    def post(address):
+        return client.post(
+            reverse("exchange:inbox"),
+            b"not a message",
+            content_type="application/octet-stream",
+            REMOTE_ADDR=address,
+        )
+
+    answers = [post("203.0.113.7").status_code for _ in range(3)]
+    limited = post("203.0.113.7")
+    other_address = post("198.51.100.9")
+
+    assert answers == [400, 400, 400]
+    assert limited.status_code == 429
+    assert limited.json()["refused"] == "rate_limited"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert other_address.status_code == 400
+
+
+def test_the_inbox_limit_counts_the_address_nginx_saw(client, settings):
+    settings.INBOX_RATE_LIMIT_REQUESTS = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    def post(forwarded_for):
+        return client.post(
+            reverse("exchange:inbox"),
+            b"not a message",
+            content_type="application/octet-stream",
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    assert post("203.0.113.7").status_code == 400
+    assert post("203.0.113.7").status_code == 429
+    assert post("198.51.100.9").status_code == 400
