@@ -485,3 +485,18 @@ def test_the_inbox_limit_counts_the_address_nginx_saw(client, settings):
     assert post("203.0.113.7").status_code == 400
     assert post("203.0.113.7").status_code == 429
     assert post("198.51.100.9").status_code == 400
+
+
+def test_the_nginx_example_limits_the_inbox_body_to_the_message_limit():
+    import re
+
+    from django.conf import settings as django_settings
+
+    conf = (django_settings.BASE_DIR / "deploy" / "nginx" / "mla.conf").read_text()
+    inbox_block = conf.split("location = /exchange/inbox/ {", 1)[1].split("}", 1)[0]
+    body_limit = re.search(r"client_max_body_size (\d+)m;", inbox_block)
+
+    assert "limit_req zone=mla_inbox" in inbox_block
+    assert "limit_conn mla_per_address" in inbox_block
+    assert body_limit is not None
+    assert int(body_limit.group(1)) * 1024 * 1024 == django_settings.EXCHANGE_MAX_MESSAGE_BYTES
