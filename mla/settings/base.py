@@ -196,6 +196,13 @@ LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", def
 LOGIN_FAILURE_LIMIT_PER_USERNAME = env.int("LOGIN_FAILURE_LIMIT_PER_USERNAME", default=10)
 # --- end of resource limits -----------------------------------------------------------------
 
+# --- Headers, storage and exports (issue 13, part 6) ------------------------------------
+# /healthz tells anyone only "ok" or "unavailable" per check; the details (service versions,
+# addresses, errors) go to staff and to these client addresses or networks (comma-separated,
+# e.g. the monitoring network: 10.0.0.0/8,127.0.0.1). Empty: staff only.
+HEALTHZ_DETAIL_ADDRESSES: list[str] = env.list("HEALTHZ_DETAIL_ADDRESSES", default=[])
+# --- end of headers, storage and exports --------------------------------------------------
+
 # Directory entries not verified for this long are marked stale.
 DIRECTORY_STALE_AFTER_DAYS = env.int("DIRECTORY_STALE_AFTER_DAYS", default=365)
 # Display name of this node (header, documents).
