@@ -21,9 +21,8 @@ def _default_language() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
+def _empty_cache() -> None:
     # The rate limits count in the cache: a test never inherits another's requests.
     from django.core.cache import cache
 
     cache.clear()
-    yield

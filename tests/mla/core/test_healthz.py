@@ -3,7 +3,6 @@ from django.db import connection
 from django.db.utils import OperationalError
 
 from mla.celery import app as celery_app
-
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
