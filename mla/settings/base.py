@@ -157,6 +157,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "mla" / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# No URL serves MEDIA_ROOT (mla/urls.py): documents go out through permission-checked views.
 MEDIA_URL = "/media/"
 
 # GnuPG: two homes, kept apart. The secret home holds the key pairs of the authorities this
