@@ -10,6 +10,8 @@ from typing import Any
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
@@ -46,15 +48,21 @@ INSTALLED_APPS = [
     "mla.statistics",
     "mla.exchange",
     "mla.demo",
+    # Content-Security-Policy (issue 13, part 6): its settings are below, CONTENT_SECURITY_POLICY.
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers (issue 13, part 6): Content-Security-Policy on every response.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Headers (issue 13, part 6): no cache keeps what a signed-in user saw, nor any download.
+    "mla.core.middleware.NoStoreMiddleware",
     # Every page needs a login except those marked @login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -202,6 +210,24 @@ LOGIN_FAILURE_LIMIT_PER_USERNAME = env.int("LOGIN_FAILURE_LIMIT_PER_USERNAME", d
 # addresses, errors) go to staff and to these client addresses or networks (comma-separated,
 # e.g. the monitoring network: 10.0.0.0/8,127.0.0.1). Empty: staff only.
 HEALTHZ_DETAIL_ADDRESSES: list[str] = env.list("HEALTHZ_DETAIL_ADDRESSES", default=[])
+# Content-Security-Policy (django-csp 4): scripts, styles, images, fonts and fetches from this
+# site only; no inline script, no inline style (styles come from files: the pages carry no
+# style attribute), no plugin, no framing, forms posted here only. The PDF templates' inline
+# styles are read by WeasyPrint on the server, which no policy concerns.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_NONE],
+        "frame-ancestors": [CSP_NONE],
+        "form-action": [CSP_SELF],
+    },
+}
 # --- end of headers, storage and exports --------------------------------------------------
 
 # Directory entries not verified for this long are marked stale.
