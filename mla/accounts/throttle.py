@@ -29,7 +29,7 @@ def _failures(request: HttpRequest, **lookup: Any) -> int:
     return int(total or 0)
 
 
-class LoginThrottleHandler(AxesDatabaseHandler):  # type: ignore[misc]
+class LoginThrottleHandler(AxesDatabaseHandler):
     def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         failures = int(super().get_failures(request, credentials))
         limit = int(get_failure_limit(request, credentials))

@@ -20,10 +20,18 @@ def health_details_allowed(request: HttpRequest) -> bool:
         address = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return False
-    return any(
-        address in ipaddress.ip_network(network, strict=False)
-        for network in settings.HEALTHZ_DETAIL_ADDRESSES
-    )
+    return any(address in network for network in _detail_networks())
+
+
+def _detail_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for entry in settings.HEALTHZ_DETAIL_ADDRESSES:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            # A mistyped entry allows no one; the others still apply.
+            continue
+    return networks
 
 
 @login_not_required
