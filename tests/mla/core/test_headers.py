@@ -72,8 +72,11 @@ def test_an_attachment_download_is_never_stored(client_of, eio_draft, settings, 
     assert b"".join(response.streaming_content) == b"%PDF-1.7 test"
 
 
-def test_the_logout_answer_is_never_stored(client_of):
-    assert client_of.post(reverse("accounts:logout"))["Cache-Control"] == "no-store, private"
+def test_the_logout_answer_is_never_stored_and_clears_the_browser_storage(client_of):
+    response = client_of.post(reverse("accounts:logout"))
+
+    assert response["Cache-Control"] == "no-store, private"
+    assert response["Clear-Site-Data"] == '"storage"'
 
 
 # The policy allows no inline script or style: no page template may carry one. The two PDF
