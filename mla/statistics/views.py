@@ -56,7 +56,7 @@ class StatisticsFilterForm(forms.Form):
         label=_("Offence category"),
         required=False,
         # The Annex D labels are long: the list stays within the form, the options show whole.
-        widget=forms.Select(attrs={"style": "width: 24rem; max-width: 100%"}),
+        widget=forms.Select(attrs={"class": "offence-select"}),
     )
 
     def __init__(self, data: Any, *, language: str) -> None:
