@@ -193,8 +193,10 @@ UPLOAD_ARCHIVE_MAX_EXPANDED_BYTES = (
 UPLOAD_ARCHIVE_MAX_RATIO = env.int("UPLOAD_ARCHIVE_MAX_RATIO", default=200)
 # The exchange inbox, open to anyone: at most this many deliveries per client address in
 # each window, then 429 with Retry-After (counted in the cache: Redis in production, so
-# that every web worker shares the count). The nginx example limits before this.
-INBOX_RATE_LIMIT_REQUESTS = env.int("INBOX_RATE_LIMIT_REQUESTS", default=60)
+# that every web worker shares the count). 300 a minute: a partner's burst of deliveries
+# passes (a 429 is retried by its outbox anyway), a flood of decryptions does not. The
+# nginx example limits at the same pace before this.
+INBOX_RATE_LIMIT_REQUESTS = env.int("INBOX_RATE_LIMIT_REQUESTS", default=300)
 INBOX_RATE_LIMIT_WINDOW_SECONDS = env.int("INBOX_RATE_LIMIT_WINDOW_SECONDS", default=60)
 # Failed logins, within AXES_COOLOFF_TIME, beside AXES_FAILURE_LIMIT per (username, address):
 # per address across usernames (one client spraying passwords over many accounts) and per
