@@ -48,20 +48,20 @@ INSTALLED_APPS = [
     "mla.statistics",
     "mla.exchange",
     "mla.demo",
-    # Content-Security-Policy (issue 13, part 6): its settings are below, CONTENT_SECURITY_POLICY.
+    # Content-Security-Policy: its settings are below, CONTENT_SECURITY_POLICY.
     "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Headers (issue 13, part 6): Content-Security-Policy on every response.
+    # Headers: Content-Security-Policy on every response.
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Headers (issue 13, part 6): no cache keeps what a signed-in user saw, nor any download.
+    # Headers: no cache keeps what a signed-in user saw, nor any download.
     "mla.core.middleware.NoStoreMiddleware",
     # Every page needs a login except those marked @login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -182,7 +182,7 @@ REQUEST_ATTACHMENT_MAX_BYTES = env.int("REQUEST_ATTACHMENT_MAX_MB", default=20) 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-# --- Resource limits (issue 13, part 4) ---------------------------------------------------
+# --- Resource limits --------------------------------------------------------------------
 # An uploaded office document (a ZIP container) is refused from its central directory alone,
 # before anything is inflated, when it declares more members, more bytes once expanded, or
 # a member (over 1 MiB) compressed more than this ratio: decompression bombs.
@@ -207,7 +207,7 @@ LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", def
 LOGIN_FAILURE_LIMIT_PER_USERNAME = env.int("LOGIN_FAILURE_LIMIT_PER_USERNAME", default=10)
 # --- end of resource limits -----------------------------------------------------------------
 
-# --- Headers, storage and exports (issue 13, part 6) ------------------------------------
+# --- Headers, storage and exports -----------------------------------------------------
 # /healthz tells anyone only "ok" or "unavailable" per check; the details (service versions,
 # addresses, errors) go to staff and to these client addresses or networks (comma-separated,
 # e.g. the monitoring network: 10.0.0.0/8,127.0.0.1). Empty: staff only.

@@ -20,7 +20,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 
-# --- Resource limits (issue 13, part 4) ---------------------------------------------------
+# --- Resource limits --------------------------------------------------------------------
 # The rate limits are counted in the cache: Redis, shared by every web worker (a per-process
 # memory cache would multiply each limit by the number of workers). CACHE_URL unset: the
 # broker's Redis server, database 1 (keys prefixed, apart from Celery's).
