@@ -54,11 +54,14 @@ messages: $(VENV)/.installed-run
 	@$(PY) manage.py compilemessages --ignore '.venv' -v0
 
 run: $(VENV)/.installed-run messages
+	@# A secret key of this install into .env on first run; no debug server on the network.
+	@$(PY) manage.py embedded_prepare --host '$(HOST)'
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py demo_setup
 	@echo
 	@echo "Serving the demo node at http://$(HOST):$(PORT)/  (SQLite in var/, tasks in-process; Ctrl-C stops)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@# --insecure: the static files are served with DEBUG off too (DEBUG=false make run).
+	$(PY) manage.py runserver --insecure $(HOST):$(PORT)
 
 test: system-test $(VENV)/.installed-dev messages lint
 	DJANGO_SETTINGS_MODULE=mla.settings.test $(PY) manage.py check_services

@@ -39,6 +39,7 @@ from contact_points.services import authority_apply_key_info, key_text
 from contact_points.signals import trust_change_applied
 from contact_points.validators import normalise_phone
 from mla.core.errors import ApplicationError
+from mla.core.spreadsheet import csv_cell_neutralised, csv_cell_restored
 from mla.openpgp.keys import public_key_inspect
 
 if TYPE_CHECKING:
@@ -169,7 +170,9 @@ def directory_export_csv(*, authorities: Iterable[Authority] | None = None) -> s
     rows = authorities if authorities is not None else _authority_queryset().iterator(2000)
     for authority in rows:
         record = _authority_record(authority)
-        writer.writerow([_csv_value(record[column]) for column in CSV_COLUMNS])
+        writer.writerow(
+            [csv_cell_neutralised(_csv_value(record[column])) for column in CSV_COLUMNS]
+        )
     return buffer.getvalue()
 
 
@@ -501,6 +504,8 @@ def _parse_csv(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _Pr
             continue
         if all(not (value or "").strip() for value in record.values()):
             continue
+        # Cells this node's export marked as text (a phone number's "+") read back as written.
+        record = {column: csv_cell_restored(value) for column, value in record.items()}
         authorities.append(_authority_row(record, location=location, problems=problems, full=False))
     return [], authorities, problems
 

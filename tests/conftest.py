@@ -18,3 +18,11 @@ def _default_language() -> Iterator[None]:
     # A request in French leaves French active in the thread; each test starts in English.
     with translation.override(settings.LANGUAGE_CODE):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # The rate limits count in the cache: a test never inherits another's requests.
+    from django.core.cache import cache
+
+    cache.clear()

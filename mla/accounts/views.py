@@ -31,6 +31,15 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        # The browser forgets what it kept for the user: the unsaved typing of drafts
+        # (localStorage, mla/static/requests/draft.js) and anything else stored for the site.
+        response["Clear-Site-Data"] = '"storage"'
+        return response
+
+
 @login_not_required
 @require_POST
 def language_switch(request: HttpRequest) -> HttpResponseBase:

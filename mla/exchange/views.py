@@ -5,13 +5,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from mla.core.client_ip import client_ip
 from mla.core.errors import ApplicationError
+from mla.core.ratelimit import RateLimit, rate_limit_hit
 from mla.exchange.inbox import REJECTED, inbox_receive
 from mla.exchange.wire.errors import MALFORMED, TOO_LARGE, UNDECRYPTABLE, MessageRefused
 
 # The sender learns why: a malformed message is a bad request, one too large is 413, and
 # one that is well formed but not accepted (signature, recipient, age…) is unprocessable.
 _STATUS = {MALFORMED: 400, UNDECRYPTABLE: 400, TOO_LARGE: 413}
+# Not a refusal of the message: the sender is asked to deliver it again later (429 is among
+# the statuses the outbox retries).
+RATE_LIMITED = "rate_limited"
 
 
 def _refused(reason_code: str, message: str) -> JsonResponse:
@@ -25,6 +30,26 @@ def _refused(reason_code: str, message: str) -> JsonResponse:
 @require_POST
 def inbox(request: HttpRequest) -> HttpResponse:
     """Another node delivers a sealed message; the answer is the signed receipt."""
+    # Counted per client address before the body is read: a flood costs a cache increment
+    # per request, never a decryption.
+    retry_after = rate_limit_hit(
+        scope="exchange-inbox",
+        key=client_ip(request),
+        limit=RateLimit(
+            requests=settings.INBOX_RATE_LIMIT_REQUESTS,
+            window_seconds=settings.INBOX_RATE_LIMIT_WINDOW_SECONDS,
+        ),
+    )
+    if retry_after is not None:
+        response = JsonResponse(
+            {
+                "refused": RATE_LIMITED,
+                "message": _("Too many deliveries from this address: try again later."),
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(retry_after)
+        return response
     limit = int(settings.EXCHANGE_MAX_MESSAGE_BYTES)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -10,6 +10,8 @@ from typing import Any
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
@@ -46,15 +48,21 @@ INSTALLED_APPS = [
     "mla.statistics",
     "mla.exchange",
     "mla.demo",
+    # Content-Security-Policy: its settings are below, CONTENT_SECURITY_POLICY.
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers: Content-Security-Policy on every response.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Headers: no cache keeps what a signed-in user saw, nor any download.
+    "mla.core.middleware.NoStoreMiddleware",
     # Every page needs a login except those marked @login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -157,6 +165,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "mla" / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# No URL serves MEDIA_ROOT (mla/urls.py): documents go out through permission-checked views.
 MEDIA_URL = "/media/"
 
 # GnuPG: two homes, kept apart. The secret home holds the key pairs of the authorities this
@@ -172,6 +181,56 @@ NODE_SECRET_GNUPG_HOME = Path(
 REQUEST_ATTACHMENT_MAX_BYTES = env.int("REQUEST_ATTACHMENT_MAX_MB", default=20) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Resource limits --------------------------------------------------------------------
+# An uploaded office document (a ZIP container) is refused from its central directory alone,
+# before anything is inflated, when it declares more members, more bytes once expanded, or
+# a member (over 1 MiB) compressed more than this ratio: decompression bombs.
+UPLOAD_ARCHIVE_MAX_MEMBERS = env.int("UPLOAD_ARCHIVE_MAX_MEMBERS", default=5000)
+UPLOAD_ARCHIVE_MAX_EXPANDED_BYTES = (
+    env.int("UPLOAD_ARCHIVE_MAX_EXPANDED_MB", default=200) * 1024 * 1024
+)
+UPLOAD_ARCHIVE_MAX_RATIO = env.int("UPLOAD_ARCHIVE_MAX_RATIO", default=200)
+# The exchange inbox, open to anyone: at most this many deliveries per client address in
+# each window, then 429 with Retry-After (counted in the cache: Redis in production, so
+# that every web worker shares the count). 300 a minute: a partner's burst of deliveries
+# passes (a 429 is retried by its outbox anyway), a flood of decryptions does not. The
+# nginx example limits at the same pace before this.
+INBOX_RATE_LIMIT_REQUESTS = env.int("INBOX_RATE_LIMIT_REQUESTS", default=300)
+INBOX_RATE_LIMIT_WINDOW_SECONDS = env.int("INBOX_RATE_LIMIT_WINDOW_SECONDS", default=60)
+# Failed logins, within AXES_COOLOFF_TIME, beside AXES_FAILURE_LIMIT per (username, address):
+# per address across usernames (one client spraying passwords over many accounts) and per
+# username across addresses (one account tried from many clients). The handler
+# (mla/accounts/throttle.py) locks when any of the three reaches its limit.
+AXES_HANDLER = "mla.accounts.throttle.LoginThrottleHandler"
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+LOGIN_FAILURE_LIMIT_PER_USERNAME = env.int("LOGIN_FAILURE_LIMIT_PER_USERNAME", default=10)
+# --- end of resource limits -----------------------------------------------------------------
+
+# --- Headers, storage and exports -----------------------------------------------------
+# /healthz tells anyone only "ok" or "unavailable" per check; the details (service versions,
+# addresses, errors) go to staff and to these client addresses or networks (comma-separated,
+# e.g. the monitoring network: 10.0.0.0/8,127.0.0.1). Empty: staff only.
+HEALTHZ_DETAIL_ADDRESSES: list[str] = env.list("HEALTHZ_DETAIL_ADDRESSES", default=[])
+# Content-Security-Policy (django-csp 4): scripts, styles, images, fonts and fetches from this
+# site only; no inline script, no inline style (styles come from files: the pages carry no
+# style attribute), no plugin, no framing, forms posted here only. The PDF templates' inline
+# styles are read by WeasyPrint on the server, which no policy concerns.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_NONE],
+        "frame-ancestors": [CSP_NONE],
+        "form-action": [CSP_SELF],
+    },
+}
+# --- end of headers, storage and exports --------------------------------------------------
 
 # Directory entries not verified for this long are marked stale.
 DIRECTORY_STALE_AFTER_DAYS = env.int("DIRECTORY_STALE_AFTER_DAYS", default=365)

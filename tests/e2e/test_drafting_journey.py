@@ -87,3 +87,39 @@ def test_a_prosecutor_drafts_an_eio_over_two_sittings_and_downloads_its_pdf(
     download.save_as(target)
     assert download.suggested_filename == f"{reference}.pdf"
     assert target.read_bytes().startswith(b"%PDF-")
+
+
+def _draft_keys(page: Page) -> list[str]:
+    return page.evaluate(
+        "() => Object.keys(localStorage).filter((key) => key.startsWith('mla-draft:'))"
+    )
+
+
+def test_unsaved_typing_is_kept_under_an_opaque_user_key_and_forgotten_at_logout(
+    live_server, page: Page, prosecutor
+):
+    base = live_server.url
+    log_in(page, base, "camille")
+    page.get_by_role("link", name="Draft a new request").click()
+    page.get_by_label("Executing country").select_option("DE")
+    page.get_by_role("button", name="Show the possible requests").click()
+    eio = page.locator("article.option").filter(has_text="European Investigation Order")
+    eio.get_by_role("button", name="Start the draft").click()
+    page.get_by_role("link", name=re.compile("SECTION G")).click()
+    section_url = page.url
+
+    page.locator("#field-G-facts").fill("Unsaved: the suspect's second address.")
+    keys = _draft_keys(page)
+    assert len(keys) == 1
+    owner = keys[0].split(":")[1]
+    assert re.fullmatch(r"[0-9a-f]{32}", owner)
+    assert "camille" not in keys[0]
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert _draft_keys(page) == []
+
+    log_in(page, base, "camille")
+    page.goto(section_url)
+    expect(page.locator("#field-G-facts")).to_have_value("")
+    expect(page.get_by_role("button", name="Restore what you typed before")).to_be_hidden()

@@ -2,8 +2,10 @@
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
@@ -31,12 +33,65 @@ ODS = DocumentType("application/vnd.oasis.opendocument.spreadsheet", (".ods",))
 LEGACY_OFFICE = DocumentType("application/x-ole-storage", (".doc", ".xls", ".ppt"))
 
 
-def _zip_type(content: bytes) -> DocumentType | None:
+class _ArchiveTooExpansive(Exception):
+    """The archive would inflate beyond the bounds: a decompression bomb, or close to one."""
+
+
+# A central directory entry starts with this signature: counting them in the raw bytes
+# bounds the members before zipfile builds an object for each one.
+_CENTRAL_DIRECTORY_ENTRY = b"PK\x01\x02"
+# The ODF `mimetype` member is a short stored string; more than this is not a document.
+_MIMETYPE_READ_BYTES = 100
+# Members smaller than this once inflated are never a threat, whatever their ratio (a tiny
+# XML part of zeros compresses a hundredfold).
+_RATIO_FLOOR_BYTES = 1024 * 1024
+
+
+def _archive_bounds_check(archive: zipfile.ZipFile) -> None:
+    """Refuse an archive from its central directory alone, before anything is inflated.
+
+    The declared sizes may lie; that is why nothing is ever read whole afterwards (the one
+    member read is read a few bytes at most), so a lying size costs nothing either.
+    """
+    members = archive.infolist()
+    if len(members) > settings.UPLOAD_ARCHIVE_MAX_MEMBERS:
+        raise _ArchiveTooExpansive
+    expanded = 0
+    for member in members:
+        expanded += member.file_size
+        if expanded > settings.UPLOAD_ARCHIVE_MAX_EXPANDED_BYTES:
+            raise _ArchiveTooExpansive
+        if member.file_size > _RATIO_FLOOR_BYTES and (
+            member.compress_size == 0
+            or member.file_size / member.compress_size > settings.UPLOAD_ARCHIVE_MAX_RATIO
+        ):
+            raise _ArchiveTooExpansive
+
+
+def _open_archive(content: bytes) -> zipfile.ZipFile:
+    if content.count(_CENTRAL_DIRECTORY_ENTRY) > settings.UPLOAD_ARCHIVE_MAX_MEMBERS:
+        raise _ArchiveTooExpansive
+    archive = zipfile.ZipFile(io.BytesIO(content))
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        _archive_bounds_check(archive)
+    except _ArchiveTooExpansive:
+        archive.close()
+        raise
+    return archive
+
+
+def _zip_type(content: bytes) -> DocumentType | None:
+    """The office type of a ZIP container, from its member names and the first bytes of
+    the ODF `mimetype` member; None for any other archive, a damaged one or a bomb."""
+    try:
+        with _open_archive(content) as archive:
             names = set(archive.namelist())
             if "mimetype" in names:
-                mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
+                with archive.open("mimetype") as member:
+                    head = member.read(_MIMETYPE_READ_BYTES + 1)
+                if len(head) > _MIMETYPE_READ_BYTES:
+                    return None
+                mimetype = head.decode("ascii", "replace").strip()
                 return {ODT.media_type: ODT, ODS.media_type: ODS}.get(mimetype)
             if "[Content_Types].xml" in names:
                 if any(name.startswith("word/") for name in names):
@@ -45,9 +100,22 @@ def _zip_type(content: bytes) -> DocumentType | None:
                     return XLSX
                 if any(name.startswith("ppt/") for name in names):
                     return PPTX
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (_ArchiveTooExpansive, zipfile.BadZipFile, zipfile.LargeZipFile):
+        return None
+    except (zlib.error, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        # zlib errors, unsupported compression, encrypted members: not a usable document.
         return None
     return None
+
+
+def _is_archive_bomb(content: bytes) -> bool:
+    try:
+        with _open_archive(content):
+            return False
+    except _ArchiveTooExpansive:
+        return True
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return False
 
 
 def sniff(content: bytes) -> DocumentType | None:
@@ -68,6 +136,14 @@ def sniff(content: bytes) -> DocumentType | None:
 
 def document_type_check(*, name: str, content: bytes) -> DocumentType:
     """The document's type, or ApplicationError when it is not an accepted one."""
+    if content.startswith(b"PK\x03\x04") and _is_archive_bomb(content):
+        raise ApplicationError(
+            _(
+                "“%(name)s” would expand to far more than its size once decompressed, "
+                "as no genuine document does; it is refused."
+            )
+            % {"name": name}
+        )
     kind = sniff(content)
     if kind is None:
         raise ApplicationError(

@@ -1,10 +1,19 @@
 from django import template
+from django.utils.crypto import salted_hmac
 
 from mla.accounts.models import User
 from mla.requests.events import Event
 from mla.requests.lifecycle.rules import QUEUE_READER_ROLES
 
 register = template.Library()
+
+
+@register.filter
+def draft_owner(user: object) -> str:
+    """An opaque, stable name of the user for the browser's keys of unsaved typing: two users
+    of one browser never see each other's, and the key tells nothing about who typed."""
+    user_id = getattr(user, "pk", None) or ""
+    return salted_hmac("mla.requests.draft-owner", str(user_id)).hexdigest()[:32]
 
 
 @register.filter

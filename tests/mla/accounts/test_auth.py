@@ -153,3 +153,53 @@ def test_auditors_read_but_do_not_change_the_directory():
 
     assert auditor.has_perm("contact_points.view_authority")
     assert not auditor.has_perm("contact_points.change_authority")
+
+
+def _login(client, username, password, address):
+    return client.post(
+        reverse("accounts:login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+    )
+
+
+def test_one_address_trying_many_usernames_is_throttled(client, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 8
+    users = [UserFactory() for _ in range(4)]
+    # Two failures each: never the per-(username, address) limit of five.
+    for user in users:
+        for _ in range(2):
+            _login(client, user.username, "wrong", "203.0.113.7")
+
+    victim = UserFactory()
+    locked = _login(client, victim.username, TEST_PASSWORD, "203.0.113.7")
+    elsewhere = _login(client, victim.username, TEST_PASSWORD, "198.51.100.9")
+
+    assert locked.status_code == 429
+    assert "Too many failed logins" in locked.content.decode()
+    assert elsewhere.status_code == 302
+
+
+def test_one_username_tried_from_many_addresses_is_throttled(client, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_USERNAME = 6
+    user = UserFactory()
+    for number in range(3):
+        for _ in range(2):
+            _login(client, user.username, "wrong", f"203.0.113.{number + 1}")
+
+    locked = _login(client, user.username, TEST_PASSWORD, "198.51.100.9")
+    other_user = UserFactory()
+    unaffected = _login(client, other_user.username, TEST_PASSWORD, "198.51.100.9")
+
+    assert locked.status_code == 429
+    assert unaffected.status_code == 302
+
+
+def test_failures_below_every_limit_do_not_throttle(client, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 8
+    settings.LOGIN_FAILURE_LIMIT_PER_USERNAME = 6
+    user = UserFactory()
+    for number in range(5):
+        _login(client, user.username, "wrong", f"203.0.113.{number + 1}")
+
+    assert _login(client, user.username, TEST_PASSWORD, "198.51.100.9").status_code == 302

@@ -59,3 +59,22 @@ def test_postgresql_runs_without_jit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+def test_production_counts_rate_limits_in_redis_shared_by_every_worker():
+    show = "from django.conf import settings; c = settings.CACHES['default']; " + (
+        "print(c['BACKEND'], c['LOCATION'])"
+    )
+
+    derived = _manage("shell", "-c", show, env=PRODUCTION_ENV)
+    chosen = _manage(
+        "shell", "-c", show, env={**PRODUCTION_ENV, "CACHE_URL": "redis://cache.internal:6379/3"}
+    )
+
+    assert derived.returncode == 0, derived.stderr
+    # The last line: Django's shell first says what it imported.
+    assert derived.stdout.splitlines()[-1].split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:6379/1",
+    ]
+    assert chosen.stdout.splitlines()[-1].split()[1] == "redis://cache.internal:6379/3"

@@ -444,3 +444,59 @@ def test_sending_to_an_authority_not_hosted_here_puts_the_request_in_the_outbox(
     assert queued == [str(message.message_id)]
     request.refresh_from_db()
     assert request.state == Request.State.SENT
+
+
+def test_the_inbox_limits_deliveries_per_client_address_with_retry_after(client, settings):
+    settings.INBOX_RATE_LIMIT_REQUESTS = 3
+    settings.INBOX_RATE_LIMIT_WINDOW_SECONDS = 60
+
+    def post(address):
+        return client.post(
+            reverse("exchange:inbox"),
+            b"not a message",
+            content_type="application/octet-stream",
+            REMOTE_ADDR=address,
+        )
+
+    answers = [post("203.0.113.7").status_code for _ in range(3)]
+    limited = post("203.0.113.7")
+    other_address = post("198.51.100.9")
+
+    assert answers == [400, 400, 400]
+    assert limited.status_code == 429
+    assert limited.json()["refused"] == "rate_limited"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert other_address.status_code == 400
+
+
+def test_the_inbox_limit_counts_the_address_nginx_saw(client, settings):
+    settings.INBOX_RATE_LIMIT_REQUESTS = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    def post(forwarded_for):
+        return client.post(
+            reverse("exchange:inbox"),
+            b"not a message",
+            content_type="application/octet-stream",
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    assert post("203.0.113.7").status_code == 400
+    assert post("203.0.113.7").status_code == 429
+    assert post("198.51.100.9").status_code == 400
+
+
+def test_the_nginx_example_limits_the_inbox_body_to_the_message_limit():
+    import re
+
+    from django.conf import settings as django_settings
+
+    conf = (django_settings.BASE_DIR / "deploy" / "nginx" / "mla.conf").read_text()
+    inbox_block = conf.split("location = /exchange/inbox/ {", 1)[1].split("}", 1)[0]
+    body_limit = re.search(r"client_max_body_size (\d+)m;", inbox_block)
+
+    assert "limit_req zone=mla_inbox" in inbox_block
+    assert "limit_conn mla_per_address" in inbox_block
+    assert body_limit is not None
+    assert int(body_limit.group(1)) * 1024 * 1024 == django_settings.EXCHANGE_MAX_MESSAGE_BYTES
