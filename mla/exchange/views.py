@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -7,11 +9,20 @@ from django.views.decorators.http import require_POST
 
 from mla.core.errors import ApplicationError
 from mla.exchange.inbox import REJECTED, inbox_receive
-from mla.exchange.wire.errors import MALFORMED, TOO_LARGE, UNDECRYPTABLE, MessageRefused
+from mla.exchange.wire.errors import (
+    INTERNAL_ERROR,
+    MALFORMED,
+    TOO_LARGE,
+    UNDECRYPTABLE,
+    MessageRefused,
+)
 
-# The sender learns why: a malformed message is a bad request, one too large is 413, and
-# one that is well formed but not accepted (signature, recipient, age…) is unprocessable.
-_STATUS = {MALFORMED: 400, UNDECRYPTABLE: 400, TOO_LARGE: 413}
+logger = logging.getLogger(__name__)
+
+# The sender learns why: a malformed message is a bad request, one too large is 413, one
+# that is well formed but not accepted (signature, recipient, age, reference, document…) is
+# unprocessable, and a failure on this side is 503, which the sender retries later.
+_STATUS = {MALFORMED: 400, UNDECRYPTABLE: 400, TOO_LARGE: 413, INTERNAL_ERROR: 503}
 
 
 def _refused(reason_code: str, message: str) -> JsonResponse:
@@ -24,7 +35,17 @@ def _refused(reason_code: str, message: str) -> JsonResponse:
 @login_not_required
 @require_POST
 def inbox(request: HttpRequest) -> HttpResponse:
-    """Another node delivers a sealed message; the answer is the signed receipt."""
+    """Another node delivers a sealed message; the answer is the signed receipt, or a
+    refusal with a stable code: never a server error page to this unauthenticated caller
+    (with DEBUG, a traceback), whatever the message holds."""
+    try:
+        return _inbox(request)
+    except Exception:  # any failure becomes a code; its details go to the log
+        logger.exception("The inbox could not process a message.")
+        return _refused(INTERNAL_ERROR, _("The message could not be processed; try again later."))
+
+
+def _inbox(request: HttpRequest) -> HttpResponse:
     limit = int(settings.EXCHANGE_MAX_MESSAGE_BYTES)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -165,20 +166,25 @@ def queue_page(
 @dataclass(frozen=True)
 class QueueChanges:
     latest: str  # ISO time of the latest change in the authority's received requests
-    urgent: list[str]  # references of urgent arrivals since the given time
+    # Urgent arrivals since the given time: their references and the URLs of their pages.
+    urgent: list[dict[str, str]]
 
 
 def queue_changes(*, user: User, since: datetime.datetime | None) -> QueueChanges:
     """What changed in the queue since ``since``: the page polls this, cheaply."""
     latest = _base(user=user).aggregate(latest=Max("updated_at"))["latest"]
-    urgent: list[str] = []
+    urgent: list[dict[str, str]] = []
     if since is not None:
-        urgent = list(
-            _base(user=user)
+        urgent = [
+            {
+                "reference": reference,
+                "url": reverse("requests:detail", args=[issuer, reference]),
+            }
+            for reference, issuer in _base(user=user)
             .filter(received_at__gt=since, urgency__lte=Urgency.URGENT)
             .order_by("received_at")
-            .values_list("reference", flat=True)[:20]
-        )
+            .values_list("reference", "issuing_authority__identifier")[:20]
+        ]
     return QueueChanges(latest=latest.isoformat() if latest else "", urgent=urgent)
 
 

@@ -35,15 +35,15 @@
     }
   }
 
-  function announce(references) {
+  function announce(arrivals) {
     alertBox.textContent = "";
     const intro = document.createElement("strong");
     intro.textContent = rows.dataset.urgentText + " ";
     alertBox.appendChild(intro);
-    references.forEach(function (reference, index) {
+    arrivals.forEach(function (arrival, index) {
       const link = document.createElement("a");
-      link.href = "/requests/" + encodeURIComponent(reference) + "/";
-      link.textContent = reference;
+      link.href = arrival.url;
+      link.textContent = arrival.reference;
       if (index) alertBox.appendChild(document.createTextNode(", "));
       alertBox.appendChild(link);
     });

@@ -82,18 +82,18 @@ def test_the_list_costs_the_same_queries_whatever_its_length(
 def test_sharing_from_the_page(client, eio_draft, prosecutor, colleague_elsewhere):
     client.force_login(prosecutor)
 
-    client.post(reverse("requests:share", args=[eio_draft.reference]), {"username": "colleague"})
+    client.post(reverse("requests:share", args=[*eio_draft.url_args]), {"username": "colleague"})
     client.force_login(colleague_elsewhere)
-    assert client.get(reverse("requests:detail", args=[eio_draft.reference])).status_code == 200
+    assert client.get(eio_draft.get_absolute_url()).status_code == 200
 
     client.force_login(prosecutor)
     response = client.post(
-        reverse("requests:share", args=[eio_draft.reference]), {"username": "nobody"}, follow=True
+        reverse("requests:share", args=[*eio_draft.url_args]), {"username": "nobody"}, follow=True
     )
     assert "No user “nobody”" in response.content.decode()
-    client.post(reverse("requests:revoke", args=[eio_draft.reference]), {"username": "colleague"})
+    client.post(reverse("requests:revoke", args=[*eio_draft.url_args]), {"username": "colleague"})
     client.force_login(colleague_elsewhere)
-    assert client.get(reverse("requests:detail", args=[eio_draft.reference])).status_code == 404
+    assert client.get(eio_draft.get_absolute_url()).status_code == 404
 
 
 def test_the_list_separates_own_requests_from_shared_ones(

@@ -266,7 +266,7 @@ def test_changes_tell_of_urgent_arrivals_since_a_time(make, berlin_staff):
 
     changes = queue_changes(user=berlin_staff, since=before)
 
-    assert changes.urgent == [urgent.reference]
+    assert changes.urgent == [{"reference": urgent.reference, "url": urgent.get_absolute_url()}]
     assert changes.latest
 
 
@@ -317,7 +317,7 @@ def test_claim_from_the_page_keeps_the_filters(client, make, berlin_staff):
     client.force_login(berlin_staff)
     back = reverse("requests:queue") + "?unassigned=1"
 
-    response = client.post(reverse("requests:claim", args=[item.reference]), {"next": back})
+    response = client.post(reverse("requests:claim", args=[*item.url_args]), {"next": back})
 
     assert response.status_code == 302
     assert response["Location"] == back
@@ -334,7 +334,7 @@ def test_claiming_someone_elses_request_is_404(client, make, countries):
     )
     client.force_login(outsider)
 
-    assert client.post(reverse("requests:claim", args=[item.reference])).status_code == 404
+    assert client.post(reverse("requests:claim", args=[*item.url_args])).status_code == 404
 
 
 @pytest.mark.django_db
