@@ -428,6 +428,13 @@ class Request(ConcurrentTransitionMixin, models.Model):
         return (self.issuing_authority.identifier, self.reference)
 
     @property
+    def copy_key(self) -> str:
+        """The issuer and reference in one form value (``fr-paris/FR-PARIS-EIO-2026-000001``):
+        an identifier is a slug, so the first slash parts them."""
+        issuer, reference = self.url_args
+        return f"{issuer}/{reference}"
+
+    @property
     def url_kwargs(self) -> dict[str, str]:
         issuer, reference = self.url_args
         return {"issuer": issuer, "reference": reference}

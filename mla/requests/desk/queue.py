@@ -264,29 +264,33 @@ class BulkOutcome:
     error: str  # "" when it worked
 
 
-def requests_acknowledge_bulk(*, references: list[str], actor: User) -> list[BulkOutcome]:
-    """Acknowledge several received requests; each on its own, so that one refused (taken
+def requests_acknowledge_bulk(*, copies: list[str], actor: User) -> list[BulkOutcome]:
+    """Acknowledge several received requests, each named by its ``copy_key`` (issuer and
+    reference, never the reference alone); each on its own, so that one refused (taken
     meanwhile, not visible) does not hold back the others."""
-    outcomes = []
+    asked = copies[:PAGE_SIZE]
+    pairs = [key.split("/", 1) for key in asked if "/" in key]
+    named = Q(pk__in=[])
+    for issuer, reference in pairs:
+        named |= Q(issuing_authority__identifier=issuer, reference=reference)
     found = {
-        item.reference: item
-        for item in _base(user=actor).filter(
-            reference__in=references[:PAGE_SIZE], state=Request.State.RECEIVED
-        )
+        item.copy_key: item
+        for item in _base(user=actor)
+        .filter(named, state=Request.State.RECEIVED)
+        .select_related("issuing_authority")
     }
-    for reference in references[:PAGE_SIZE]:
-        item = found.get(reference)
+    outcomes = []
+    for key in asked:
+        item = found.get(key)
         if item is None:
-            outcomes.append(
-                BulkOutcome(reference, _("It is not a received request of your authority."))
-            )
+            outcomes.append(BulkOutcome(key, _("It is not a received request of your authority.")))
             continue
         try:
             request_acknowledge(request=item, actor=actor, expected_state=Request.State.RECEIVED)
         except ApplicationError as error:
-            outcomes.append(BulkOutcome(reference, error.message))
+            outcomes.append(BulkOutcome(item.reference, error.message))
         else:
-            outcomes.append(BulkOutcome(reference, ""))
+            outcomes.append(BulkOutcome(item.reference, ""))
     return outcomes
 
 

@@ -215,11 +215,11 @@ def handover(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
 @require_POST
 def acknowledge_bulk(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
-    references = [r for r in request.POST.getlist("reference") if r]
-    if not references:
+    copies = [key for key in request.POST.getlist("copy") if key]
+    if not copies:
         messages.error(request, _("Tick the requests to acknowledge."))
         return _back(request)
-    outcomes = requests_acknowledge_bulk(references=references, actor=user)
+    outcomes = requests_acknowledge_bulk(copies=copies, actor=user)
     done = [o.reference for o in outcomes if not o.error]
     if done:
         messages.success(

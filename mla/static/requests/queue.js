@@ -57,10 +57,10 @@
     const response = await fetch(url, { headers: { "X-Requested-With": "fetch" } });
     if (!response.ok) return;
     const ticked = new Set(
-      Array.from(rows.querySelectorAll("input[name=reference]:checked")).map((box) => box.value)
+      Array.from(rows.querySelectorAll("input[name=copy]:checked")).map((box) => box.value)
     );
     rows.innerHTML = await response.text();
-    rows.querySelectorAll("input[name=reference]").forEach(function (box) {
+    rows.querySelectorAll("input[name=copy]").forEach(function (box) {
       box.checked = ticked.has(box.value);
     });
   }

@@ -204,7 +204,7 @@ def test_a_claimed_request_goes_to_assigned_when_acknowledged(sent_eio, berlin_s
     _issuing, executing = sent_eio
 
     request_claim(request=executing, actor=berlin_staff)
-    outcomes = requests_acknowledge_bulk(references=[executing.reference], actor=berlin_staff)
+    outcomes = requests_acknowledge_bulk(copies=[executing.copy_key], actor=berlin_staff)
 
     executing.refresh_from_db()
     assert [o.error for o in outcomes] == [""]
@@ -217,14 +217,18 @@ def test_bulk_acknowledgement_reports_each_request(sent_eio, berlin_staff, make)
     _issuing, executing = sent_eio
     done = make(state=State.ACKNOWLEDGED)
 
+    # Another issuer's copy key with this reference names nothing of this authority's.
+    forged = f"fr-police/{executing.reference}"
+
     outcomes = requests_acknowledge_bulk(
-        references=[executing.reference, done.reference, "XX-NOPE-1"], actor=berlin_staff
+        copies=[executing.copy_key, done.copy_key, "XX-NOPE-1", forged], actor=berlin_staff
     )
 
     assert [(o.reference, bool(o.error)) for o in outcomes] == [
         (executing.reference, False),
-        (done.reference, True),
+        (done.copy_key, True),
         ("XX-NOPE-1", True),
+        (forged, True),
     ]
     executing.refresh_from_db()
     assert executing.state == State.ACKNOWLEDGED
