@@ -126,7 +126,20 @@ AUTHORITY_READONLY_FIELDS = [
     "updated_at",
 ]
 AUTHORITY_FIELDSETS: list[tuple[Any, dict[str, list[str]]]] = [
-    (None, {"fields": ["identifier", "name", "name_local", "country", "kind", "parent"]}),
+    (
+        None,
+        {
+            "fields": [
+                "identifier",
+                "reference_code",
+                "name",
+                "name_local",
+                "country",
+                "kind",
+                "parent",
+            ]
+        },
+    ),
     (
         _("Reaching the authority"),
         {
@@ -199,6 +212,9 @@ class AuthorityAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["instruments"] = self.instance.instrument_codes
         self.key_info: PublicKeyInfo | None = None
+
+    def clean_reference_code(self) -> str:
+        return str(self.cleaned_data.get("reference_code", "")).strip().upper()
 
     def clean_public_key(self) -> str:
         armored = key_text(self.cleaned_data.get("public_key", ""))

@@ -35,6 +35,7 @@ from contact_points.models import (
     DirectoryChange,
     Language,
 )
+from contact_points.reference_codes import reference_code_derive
 from contact_points.services import authority_apply_key_info, key_text
 from contact_points.signals import trust_change_applied
 from contact_points.validators import normalise_phone
@@ -52,6 +53,7 @@ COUNTRY_FIELDS = ("code", "name", "eio_bound", "budapest_party", "budapest_secon
 # Scalar fields of an authority, in export order. Foreign keys and sets are handled apart.
 AUTHORITY_SCALARS = (
     "identifier",
+    "reference_code",
     "name",
     "name_local",
     "kind",
@@ -69,6 +71,7 @@ AUTHORITY_SCALARS = (
 )
 CSV_COLUMNS = (
     "identifier",
+    "reference_code",
     "country",
     "name",
     "name_local",
@@ -355,6 +358,8 @@ def _authority_row(
             values[name] = cells.boolean(raw_value, name)
         elif name == "last_verified_at":
             values[name] = cells.day(raw.get(name), name)
+        elif name == "reference_code":
+            values[name] = cells.text(raw.get(name), name).upper()
         else:
             values[name] = cells.text(raw.get(name), name)
     if not values["identifier"]:
@@ -711,6 +716,40 @@ def _check_fingerprints_once(rows: list[_AuthorityRow], pinned: dict[str, str]) 
     return problems
 
 
+def _resolve_reference_codes(
+    rows: list[_AuthorityRow], problems: _Problems, *, existing: Mapping[str, Authority]
+) -> None:
+    """Each row's reference code: the file's, else the one the entry holds, else one derived
+    from its identifier (contact_points.reference_codes). A code two entries would share is
+    a problem: a code names one issuer in every reference."""
+    in_database = dict(Authority.objects.values_list("reference_code", "identifier"))
+    in_file = {row.values["identifier"] for row in rows}
+    holders: dict[str, str] = {
+        code: identifier for code, identifier in in_database.items() if identifier not in in_file
+    }
+    unresolved: list[_AuthorityRow] = []
+    for row in rows:
+        identifier = row.values["identifier"]
+        current = existing.get(identifier)
+        code = row.values["reference_code"] or (current.reference_code if current else "")
+        if not code:
+            unresolved.append(row)
+            continue
+        row.values["reference_code"] = code
+        holder = holders.setdefault(code, identifier)
+        if holder != identifier:
+            problems.add(
+                row.location,
+                _("reference_code: “%(code)s” is already the code of %(other)s.")
+                % {"code": code, "other": holder},
+            )
+    for row in unresolved:
+        identifier = row.values["identifier"]
+        code = reference_code_derive(identifier=identifier, country_code=row.country, taken=holders)
+        row.values["reference_code"] = code
+        holders[code] = identifier
+
+
 def _parse(data: bytes, fmt: str) -> tuple[list[_CountryRow], list[_AuthorityRow], _Problems]:
     if fmt == "json":
         return _parse_json(data)
@@ -739,6 +778,7 @@ def directory_import(
     )
     identifiers = [row.values["identifier"] for row in authorities]
     existing = _existing_authorities(identifiers)
+    _resolve_reference_codes(authorities, problems, existing=existing.by_identifier)
     _check_authorities(
         authorities,
         problems,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from contact_points.instruments import Instrument
 from contact_points.office_hours import validate_office_hours
+from contact_points.reference_codes import REFERENCE_CODE_RE, reference_code_derive
 from contact_points.validators import (
     normalise_phone,
     validate_country_code,
@@ -173,6 +175,23 @@ class Authority(models.Model):
         unique=True,
         help_text=_("Stable identifier used by imports and exports, e.g. “ro-diicot-247”."),
     )
+    # Its short code in the references it issues; derived from the identifier when left empty.
+    reference_code = models.CharField(
+        _("reference code"),
+        max_length=12,
+        unique=True,
+        blank=True,
+        validators=[
+            RegexValidator(
+                REFERENCE_CODE_RE,
+                _("2 to 12 capital letters or digits, e.g. “PARIS1”."),
+            )
+        ],
+        help_text=_(
+            "Its short code in the references it issues (FR-PARIS1-EIO-2026-000042); "
+            "derived from the identifier when left empty."
+        ),
+    )
     name = models.CharField(_("name"), max_length=255)
     name_local = models.CharField(_("name in its own language"), max_length=255, blank=True)
     country = models.ForeignKey(
@@ -277,11 +296,20 @@ class Authority(models.Model):
         self.refresh_derived_fields()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_text", "country_code"}
+            kwargs["update_fields"] = {
+                *update_fields,
+                "search_text",
+                "country_code",
+                "reference_code",
+            }
         super().save(*args, **kwargs)
 
     def refresh_derived_fields(self) -> None:
         self.country_code = self.country.code
+        if not self.reference_code:
+            self.reference_code = authority_reference_code_free(
+                identifier=self.identifier, country_code=self.country.code, exclude_pk=self.pk
+            )
         self.search_text = search_fold(
             " ".join(
                 [
@@ -322,6 +350,17 @@ class Authority(models.Model):
     @property
     def instrument_codes(self) -> list[str]:
         return sorted(link.instrument for link in self.instrument_links.all())
+
+
+def authority_reference_code_free(
+    *, identifier: str, country_code: str, exclude_pk: int | None = None
+) -> str:
+    """The short code derived for ``identifier`` (contact_points.reference_codes), avoiding
+    the codes other authorities already hold."""
+    others = Authority.objects.exclude(pk=exclude_pk) if exclude_pk else Authority.objects.all()
+    readable = reference_code_derive(identifier=identifier, country_code=country_code)
+    taken = set(others.filter(reference_code=readable).values_list("reference_code", flat=True))
+    return reference_code_derive(identifier=identifier, country_code=country_code, taken=taken)
 
 
 class AuthorityInstrument(models.Model):

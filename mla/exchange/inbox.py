@@ -44,6 +44,7 @@ def _apply(*, opened: OpenedMessage, at: datetime) -> Request:
         )
     try:
         if kind == MessageKind.STATUS:
+            receive.documents_type_check(opened=opened)
             return status_apply(opened=opened, at=at)
         return receive.request_receive_from_manifest(opened=opened, at=at)
     except MessageRefused:
@@ -99,10 +100,13 @@ def inbox_receive(*, sealed: bytes, now: datetime | None = None) -> bytes:
                 receipt=receipt,
                 request=incoming,
             )
-    except IntegrityError:
+    except IntegrityError as error:
         # The same message delivered twice at once: the other delivery stored it first.
         stored = _stored_receipt(message_id=message_id, manifest_digest=opened.manifest_sha256)
         if stored is None:
-            raise
+            # Another message made the same copy meanwhile.
+            raise MessageRefused(
+                REJECTED, _("The message conflicts with one received at the same time.")
+            ) from error
         return stored
     return receipt

@@ -7,15 +7,25 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from contact_points.models import Authority
 from mla.core.errors import ApplicationError
+from mla.exchange.wire.errors import (
+    DOCUMENT_TYPE_REFUSED,
+    INVALID_REFERENCE,
+    REFERENCE_IN_USE,
+    REFERENCE_NOT_SENDERS,
+    MessageRefused,
+)
 from mla.exchange.wire.seal import OpenedMessage
 from mla.instruments.declarations import declaration_for
+from mla.requests.drafting.attachments import document_type_check
 from mla.requests.lifecycle.receiving import (
     ReceivedAttachment,
     ReceivedRequest,
     received_copy_create,
 )
 from mla.requests.models import Request
+from mla.requests.references import reference_parse
 
 # Keys of a request message's manifest data (built by mla.exchange.outbox).
 DATA = "data"
@@ -53,10 +63,58 @@ def _sent_at(data: dict[str, Any]) -> datetime.datetime | None:
     return moment
 
 
+def documents_type_check(*, opened: OpenedMessage) -> dict[str, str]:
+    """Each document's type as its content shows it, by name; MessageRefused when one is
+    outside the policy of local uploads (mla.requests.drafting.attachments): a partner
+    brings in nothing a user of this node could not have attached."""
+    types = {}
+    for document in opened.documents:
+        try:
+            kind = document_type_check(name=document.name, content=document.content)
+        except ApplicationError as error:
+            raise MessageRefused(DOCUMENT_TYPE_REFUSED, error.message) from error
+        types[document.name] = kind.media_type
+    return types
+
+
+def reference_check(*, reference: str, sender: Authority) -> None:
+    """Refuse (MessageRefused) a request's reference that is not of the one pattern, not the
+    sender's own (its country and, in the directory, its code), or already another issuer's
+    on this node: a partner cannot speak under another issuer's reference."""
+    parts = reference_parse(reference)
+    if parts is None:
+        raise MessageRefused(
+            INVALID_REFERENCE,
+            _(
+                "The reference is not of the form COUNTRY-AUTHORITY-INSTRUMENT-YEAR-NUMBER "
+                "(e.g. FR-PARIS1-EIO-2026-000042)."
+            ),
+        )
+    if parts.country != sender.country.code or (
+        sender.reference_code and parts.authority != sender.reference_code
+    ):
+        raise MessageRefused(
+            REFERENCE_NOT_SENDERS,
+            _("%(reference)s is not a reference of %(sender)s, whose references begin %(prefix)s.")
+            % {
+                "reference": reference,
+                "sender": sender.identifier,
+                "prefix": f"{sender.country.code}-{sender.reference_code}-",
+            },
+        )
+    if Request.objects.filter(reference=reference).exclude(issuing_authority=sender).exists():
+        raise MessageRefused(
+            REFERENCE_IN_USE,
+            _("Another issuer's request already has the reference %(reference)s here.")
+            % {"reference": reference},
+        )
+
+
 def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
     """Create the recipient authority's incoming copy of the request a message carries,
     received now, visible to that authority (mla.requests.lifecycle.receiving). Raises
-    ApplicationError if it cannot be."""
+    MessageRefused for a reference or a document it may not carry, ApplicationError if the
+    copy cannot be made."""
     manifest = opened.manifest
     sender, authority = opened.sender, opened.recipient
     data = manifest.data
@@ -67,10 +125,8 @@ def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetim
         )
     declaration_code = _text(data, DECLARATION_CODE, limit=40)
     declaration_for(declaration_code)  # an unknown request type is refused here
-    if len(manifest.reference) > 40:
-        raise ApplicationError(
-            _("The message's field %(name)s has an invalid value.") % {"name": "reference"}
-        )
+    reference_check(reference=manifest.reference, sender=sender)
+    media_types = documents_type_check(opened=opened)
     request_document = _text(data, REQUEST_DOCUMENT, limit=255)
     sent_by = _text(data, SENT_BY, limit=255) or _("the node")
     return received_copy_create(
@@ -88,7 +144,8 @@ def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetim
         attachments=[
             ReceivedAttachment(
                 name=document.name[:255],
-                media_type=document.media_type[:100],
+                # The type its content shows, not the one the sender declared.
+                media_type=media_types[document.name],
                 size=len(document.content),
                 sha256=hashlib.sha256(document.content).hexdigest(),
                 content=document.content,

@@ -13,27 +13,27 @@ urlpatterns = [
         name="imported_receipt",
     ),
     path(
-        "requests/<str:reference>/evidence/",
+        "requests/<slug:issuer>/<str:reference>/evidence/",
         views_transfer.evidence_download,
         name="evidence",
     ),
     path(
-        "requests/<str:reference>/messages/<uuid:message_id>/retry/",
+        "requests/<slug:issuer>/<str:reference>/messages/<uuid:message_id>/retry/",
         views_transfer.message_retry,
         name="retry",
     ),
     path(
-        "requests/<str:reference>/messages/<uuid:message_id>/file/",
+        "requests/<slug:issuer>/<str:reference>/messages/<uuid:message_id>/file/",
         views_transfer.message_download,
         name="message_file",
     ),
     path(
-        "requests/<str:reference>/messages/<uuid:message_id>/receipt/",
+        "requests/<slug:issuer>/<str:reference>/messages/<uuid:message_id>/receipt/",
         views_transfer.receipt_download,
         name="receipt_file",
     ),
     path(
-        "requests/<str:reference>/messages/<uuid:message_id>/receipt/upload/",
+        "requests/<slug:issuer>/<str:reference>/messages/<uuid:message_id>/receipt/upload/",
         views_transfer.receipt_upload,
         name="receipt_upload",
     ),

@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,11 +11,20 @@ from mla.core.client_ip import client_ip
 from mla.core.errors import ApplicationError
 from mla.core.ratelimit import RateLimit, rate_limit_hit
 from mla.exchange.inbox import REJECTED, inbox_receive
-from mla.exchange.wire.errors import MALFORMED, TOO_LARGE, UNDECRYPTABLE, MessageRefused
+from mla.exchange.wire.errors import (
+    INTERNAL_ERROR,
+    MALFORMED,
+    TOO_LARGE,
+    UNDECRYPTABLE,
+    MessageRefused,
+)
 
-# The sender learns why: a malformed message is a bad request, one too large is 413, and
-# one that is well formed but not accepted (signature, recipient, age…) is unprocessable.
-_STATUS = {MALFORMED: 400, UNDECRYPTABLE: 400, TOO_LARGE: 413}
+logger = logging.getLogger(__name__)
+
+# The sender learns why: a malformed message is a bad request, one too large is 413, one
+# that is well formed but not accepted (signature, recipient, age, reference, document…) is
+# unprocessable, and a failure on this side is 503, which the sender retries later.
+_STATUS = {MALFORMED: 400, UNDECRYPTABLE: 400, TOO_LARGE: 413, INTERNAL_ERROR: 503}
 # Not a refusal of the message: the sender is asked to deliver it again later (429 is among
 # the statuses the outbox retries).
 RATE_LIMITED = "rate_limited"
@@ -29,7 +40,9 @@ def _refused(reason_code: str, message: str) -> JsonResponse:
 @login_not_required
 @require_POST
 def inbox(request: HttpRequest) -> HttpResponse:
-    """Another node delivers a sealed message; the answer is the signed receipt."""
+    """Another node delivers a sealed message; the answer is the signed receipt, or a
+    refusal with a stable code: never a server error page to this unauthenticated caller
+    (with DEBUG, a traceback), whatever the message holds."""
     # Counted per client address before the body is read: a flood costs a cache increment
     # per request, never a decryption.
     retry_after = rate_limit_hit(
@@ -50,6 +63,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
         )
         response["Retry-After"] = str(retry_after)
         return response
+    try:
+        return _inbox(request)
+    except Exception:  # any failure becomes a code; its details go to the log
+        logger.exception("The inbox could not process a message.")
+        return _refused(INTERNAL_ERROR, _("The message could not be processed; try again later."))
+
+
+def _inbox(request: HttpRequest) -> HttpResponse:
     limit = int(settings.EXCHANGE_MAX_MESSAGE_BYTES)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -63,12 +63,14 @@ def _attachment(content: bytes, name: str, content_type: str) -> HttpResponse:
 
 
 def _back(item: Request) -> HttpResponse:
-    return redirect(reverse("requests:detail", args=[item.reference]) + "#exchange")
+    return redirect(item.get_absolute_url() + "#exchange")
 
 
 @require_POST
-def message_retry(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
-    item = request_or_404(request, reference)
+def message_retry(
+    request: HttpRequest, issuer: str, reference: str, message_id: uuid.UUID
+) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     message = _outbox_or_404(item, message_id)
     with errors_as_messages(request):
         outbox_retry(message=message, actor=signed_in_user(request))
@@ -80,9 +82,11 @@ def message_retry(request: HttpRequest, reference: str, message_id: uuid.UUID) -
     return _back(item)
 
 
-def message_download(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
+def message_download(
+    request: HttpRequest, issuer: str, reference: str, message_id: uuid.UUID
+) -> HttpResponse:
     """A sent message as a file, for a channel that is not online."""
-    item = request_or_404(request, reference)
+    item = request_or_404(request, issuer, reference)
     message = _outbox_or_404(item, message_id)
     with errors_as_messages(request):
         name, sealed = outbox_message_file(message=message)
@@ -91,9 +95,11 @@ def message_download(request: HttpRequest, reference: str, message_id: uuid.UUID
     return _back(item)
 
 
-def receipt_download(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
+def receipt_download(
+    request: HttpRequest, issuer: str, reference: str, message_id: uuid.UUID
+) -> HttpResponse:
     """The signed receipt kept for a message of this request, sent or received."""
-    item = request_or_404(request, reference)
+    item = request_or_404(request, issuer, reference)
     sent = request_outbox_message(request=item, message_id=message_id)
     file: tuple[str, bytes] | None
     if sent is not None:
@@ -108,9 +114,11 @@ def receipt_download(request: HttpRequest, reference: str, message_id: uuid.UUID
 
 
 @require_POST
-def receipt_upload(request: HttpRequest, reference: str, message_id: uuid.UUID) -> HttpResponse:
+def receipt_upload(
+    request: HttpRequest, issuer: str, reference: str, message_id: uuid.UUID
+) -> HttpResponse:
     """A receipt brought back as a file for a message of this request."""
-    item = request_or_404(request, reference)
+    item = request_or_404(request, issuer, reference)
     message = _outbox_or_404(item, message_id)
     user = signed_in_user(request)
     with errors_as_messages(request):
@@ -126,8 +134,8 @@ def receipt_upload(request: HttpRequest, reference: str, message_id: uuid.UUID) 
     return _back(item)
 
 
-def evidence_download(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def evidence_download(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     bundle = evidence_bundle(request=item)
     confidential_download_record(request, item, "evidence")
     return _attachment(bundle, evidence_file_name(request=item), "application/zip")
@@ -158,7 +166,7 @@ def _upload(request: HttpRequest, *, limit: int) -> bytes:
 def _request_link(user: User, request: Request | None) -> str:
     if request is None or not request_visible_to(user=user, request=request):
         return ""
-    return reverse("requests:detail", args=[request.reference])
+    return request.get_absolute_url()
 
 
 def _remember_import(request: HttpRequest, message_id: str) -> None:

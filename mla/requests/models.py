@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -416,6 +417,29 @@ class Request(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def get_absolute_url(self) -> str:
+        return reverse("requests:detail", kwargs=self.url_kwargs)
+
+    @property
+    def url_args(self) -> tuple[str, str]:
+        """What names this copy in its pages' URLs (``/requests/<issuer>/<reference>/``): the
+        issuer and the reference, never the reference alone, which two issuers may use.
+        Lists load issuing_authority with their rows (select_related or only), so that no
+        row costs a query; the ``request_url`` template tag builds links from it."""
+        return (self.issuing_authority.identifier, self.reference)
+
+    @property
+    def copy_key(self) -> str:
+        """The issuer and reference in one form value (``fr-paris/FR-PARIS-EIO-2026-000001``):
+        an identifier is a slug, so the first slash parts them."""
+        issuer, reference = self.url_args
+        return f"{issuer}/{reference}"
+
+    @property
+    def url_kwargs(self) -> dict[str, str]:
+        issuer, reference = self.url_args
+        return {"issuer": issuer, "reference": reference}
+
     @property
     def data_digest(self) -> str:
         return hashlib.sha256(canonical_json(self.data)).hexdigest()
@@ -754,6 +778,24 @@ class Request(ConcurrentTransitionMixin, models.Model):
         return not request_completeness(
             declaration=declaration_for(self.declaration_code), data=self.data
         )
+
+
+class ReferenceCounter(models.Model):
+    """The last number an authority gave its references in a year (mla.requests.references)."""
+
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority", "year"], name="reference_counter_once_per_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority_id}/{self.year}: {self.last}"
 
 
 class RequestOffence(models.Model):

@@ -133,7 +133,8 @@ def outgoing_requests(*, user: User) -> QuerySet[Request]:
         Request.objects.filter(
             issuing_authority_id=user.authority_id, direction=Request.Direction.OUTGOING
         )
-        .select_related("executing_country", "executing_authority")
+        # The issuing authority names each row's link (Request.url_args).
+        .select_related("executing_country", "executing_authority", "issuing_authority")
         .defer("data")  # lists never show the form content, which can be large
         .order_by("-updated_at", "-id")
     )
@@ -180,7 +181,7 @@ def other_visible_requests(*, user: User, limit: int) -> list[Request]:
             issuing_authority_id=user.authority_id, direction=Request.Direction.OUTGOING
         )
         .exclude(executing_authority_id=user.authority_id, direction=Request.Direction.INCOMING)
-        .select_related("executing_country", "executing_authority")
+        .select_related("executing_country", "executing_authority", "issuing_authority")
         .defer("data")
         .order_by("-updated_at", "-id")
     )
@@ -188,21 +189,23 @@ def other_visible_requests(*, user: User, limit: int) -> list[Request]:
     return sorted(found.values(), key=lambda row: (row.updated_at, row.pk), reverse=True)[:limit]
 
 
-def request_for_user(*, user: User, reference: str) -> Request | None:
-    """The user's copy of the request with this reference, or None if they may not see one.
+def request_for_user(*, user: User, issuer: str, reference: str) -> Request | None:
+    """The user's copy of the request ``reference`` of the issuing authority ``issuer`` (its
+    identifier), or None if they may not see one. A copy is named by both: a partner cannot
+    reach or hide another issuer's request by using its reference.
 
-    Both sides' copies share the reference; a user who sees both (shared with a colleague
-    of the other side) gets their own authority's copy."""
+    Both sides' copies share the issuer and reference; a user who sees both (shared with a
+    colleague of the other side) gets their own authority's copy."""
     found = list(
         requests_for_user(user=user)
         .prefetch_related(
             "attachments",
-            "links_out__to_request",
-            "links_in__from_request",
+            "links_out__to_request__issuing_authority",
+            "links_in__from_request__issuing_authority",
             "audit_entries",
             "deadlines",
         )
-        .filter(reference=reference)[:3]
+        .filter(reference=reference, issuing_authority__identifier=issuer)[:3]
     )
     found.sort(key=lambda item: item.owning_authority_id != user.authority_id)
     return found[0] if found else None
@@ -229,6 +232,17 @@ def request_visible_links(*, request: Request, user: User) -> VisibleLinks:
         follows=[link for link in out if link.to_request_id in visible],
         referred_by=[link for link in into if link.from_request_id in visible],
     )
+
+
+def request_by_typed_reference(*, user: User, reference: str) -> Request | None:
+    """The request a user names by its reference alone (typed to link one request to another
+    or to name a follow-up): the user's copy, or None when they see none, or copies of
+    several issuers (which one would be a guess)."""
+    found = list(requests_for_user(user=user).filter(reference=reference)[:3])
+    if len({item.issuing_authority_id for item in found}) != 1:
+        return None
+    found.sort(key=lambda item: item.owning_authority_id != user.authority_id)
+    return found[0]
 
 
 def request_attachment(*, request: Request, attachment_id: int) -> Attachment | None:

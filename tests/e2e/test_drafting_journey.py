@@ -57,7 +57,8 @@ def test_a_prosecutor_drafts_an_eio_over_two_sittings_and_downloads_its_pdf(
     page.locator("#field-G-facts").fill("Victims were recruited through fake job offers online.")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("status")).to_contain_text("Saved.")
-    reference = Request.objects.get().reference
+    draft = Request.objects.get()
+    reference = draft.reference
 
     # Typing that was never saved is offered back after a reload.
     page.locator("#field-G-stage").fill("Investigation")
@@ -79,7 +80,7 @@ def test_a_prosecutor_drafts_an_eio_over_two_sittings_and_downloads_its_pdf(
     page.get_by_role("link", name="Type of proceedings").first.click()
     expect(page).to_have_url(re.compile(r"/section/F/#field-F-"))
 
-    page.goto(f"{base}/requests/{reference}/")
+    page.goto(f"{base}{draft.get_absolute_url()}")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download the PDF").click()
     download = download_info.value

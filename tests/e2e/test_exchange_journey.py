@@ -68,7 +68,7 @@ def test_a_request_that_cannot_be_delivered_is_sent_again_and_carried_as_a_file(
     base = live_server.url
 
     log_in(page, base, "camille")
-    page.goto(f"{base}/requests/{request.reference}/")
+    page.goto(f"{base}{request.get_absolute_url()}")
     page.get_by_role("button", name="Send to the executing authority").click()
 
     alert = page.locator(".delivery-failed")

@@ -51,7 +51,7 @@ def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, eio_t
     heading = page.get_by_role("heading", level=1)
 
     log_in(page, base, "camille")
-    page.goto(f"{base}/requests/{reference}/")
+    page.goto(f"{base}{eio_to_berlin.get_absolute_url()}")
     page.get_by_role("button", name="Send to the executing authority").click()
     expect(heading).to_contain_text("Delivered")
     expect(page.locator(".deadlines")).to_contain_text("Acknowledgement of receipt (Annex B)")
@@ -79,7 +79,7 @@ def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, eio_t
     log_out(page)
 
     log_in(page, base, "camille")
-    page.goto(f"{base}/requests/{reference}/")
+    page.goto(f"{base}{eio_to_berlin.get_absolute_url()}")
     expect(heading).to_contain_text("Additional information requested")
     expect(page.locator(".timeline")).to_contain_text("The IBAN of the second account?")
     page.get_by_label("The information asked for").fill("DE89 3704 0044 0532 0130 00")
@@ -88,7 +88,7 @@ def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, eio_t
     log_out(page)
 
     log_in(page, base, "kai")
-    page.goto(f"{base}/requests/{reference}/")
+    page.goto(f"{base}{eio_to_berlin.get_absolute_url()}")
     expect(heading).to_contain_text("Assigned")
     expect(page.locator(".timeline")).to_contain_text("DE89 3704 0044 0532 0130 00")
     page.get_by_role("button", name="Recognise: it will be executed").click()
@@ -99,7 +99,7 @@ def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, eio_t
     log_out(page)
 
     log_in(page, base, "camille")
-    page.goto(f"{base}/requests/{reference}/")
+    page.goto(f"{base}{eio_to_berlin.get_absolute_url()}")
     expect(heading).to_contain_text("Executed")
     expect(page.locator(".timeline")).to_contain_text("Bank records obtained.")
     expect(page.locator(".timeline")).to_contain_text("Staatsanwaltschaft Berlin")

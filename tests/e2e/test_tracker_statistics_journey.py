@@ -62,7 +62,7 @@ def test_a_late_request_is_chased_and_the_statistics_show_it(
     log_in(page, base, "kai")
     page.get_by_role("link", name="Notifications").click()
     expect(page.locator("main")).to_contain_text(reference)
-    page.goto(f"{base}/requests/{reference}/")
+    page.goto(f"{base}{delivered_nine_days_ago.get_absolute_url()}")
     expect(page.locator(".timeline")).to_contain_text("Please confirm receipt.")
     page.get_by_role("button", name="Log out").click()
 

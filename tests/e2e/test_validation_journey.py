@@ -52,7 +52,7 @@ def police_eio():
 def test_a_police_eio_is_submitted_then_validated_by_the_judge(live_server, page: Page, police_eio):
     base = live_server.url
     log_in(page, base, "officer")
-    page.goto(f"{base}/requests/{police_eio.reference}/")
+    page.goto(f"{base}{police_eio.get_absolute_url()}")
     page.get_by_label("Validating authority").select_option(label="Juge d'instruction de Paris")
     page.get_by_role("button", name="Submit for validation").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Awaiting validation")

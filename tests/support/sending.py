@@ -1,7 +1,6 @@
 """Requests and messages for the exchange tests that need a request behind a message."""
 
 import hashlib
-import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -17,10 +16,13 @@ from mla.exchange.wire.manifest import Document
 from mla.instruments.declarations import declaration_for
 from mla.requests.access import request_grant_authority
 from mla.requests.models import Attachment, Request
+from mla.requests.references import reference_next
 from tests.support.messages import PDF
 from tests.support.samples import complete_data
 
-ANNEX = b"annex content \xc3\xa9\n" * 50
+# A supporting document of a type the policy of uploads accepts (the inbox checks it too).
+ANNEX = b"%PDF-1.4\n" + b"annex content \xc3\xa9\n" * 50 + b"%%EOF\n"
+ANNEX_NAME = "annex 1.pdf"
 
 
 def outgoing_request(
@@ -41,7 +43,7 @@ def outgoing_request(
         # The EIO form has no confidentiality section: any section asking for it counts.
         next(iter(data.values()))["confidential"] = True
     request = Request.objects.create(
-        reference=f"AA-2026-{uuid.uuid4().hex[:6]}",
+        reference=reference_next(authority=issuer, declaration_code=code, year=timezone.now().year),
         direction=Request.Direction.OUTGOING,
         declaration_code=code,
         issuing_authority=issuer,
@@ -55,8 +57,8 @@ def outgoing_request(
     request_grant_authority(request=request, authority=issuer)
     attachment = Attachment(
         request=request,
-        name="annex 1.txt",
-        media_type="text/plain",
+        name=ANNEX_NAME,
+        media_type="application/pdf",
         size=len(ANNEX),
         sha256=hashlib.sha256(ANNEX).hexdigest(),
         uploaded_by=author,
@@ -70,7 +72,7 @@ def outgoing_request(
 def documents(request: Request) -> list[Document]:
     return [
         Document(f"{request.reference}.pdf", "application/pdf", PDF),
-        Document("annex 1.txt", "text/plain", ANNEX),
+        Document(ANNEX_NAME, "application/pdf", ANNEX),
     ]
 
 

@@ -34,6 +34,14 @@ REASON_CODES = (
     RECEIPT_MISMATCH,
 )
 
+# Refusal reasons of the inbox's checks of what a message carries (mla.exchange.receive).
+INVALID_REFERENCE = "invalid_reference"  # not of the one pattern (mla.requests.references)
+REFERENCE_NOT_SENDERS = "reference_not_senders"  # another country's or authority's reference
+REFERENCE_IN_USE = "reference_in_use"  # another issuer's request already has it on this node
+DOCUMENT_TYPE_REFUSED = "document_type_refused"  # outside the policy of local uploads
+# Whatever else went wrong on this side: the sender may try again; nothing was stored.
+INTERNAL_ERROR = "internal_error"
+
 # Why message_seal could not seal: stable codes (the transport retries none of them).
 SENDER_NOT_HOSTED = "sender_not_hosted"
 RECIPIENT_UNKNOWN = "recipient_unknown"

@@ -213,7 +213,7 @@ def _send(
 ) -> int:
     """Notify each recipient once, in their language; how many notifications were new."""
     request = deadline.request
-    url = reverse("requests:detail", kwargs={"reference": request.reference})
+    url = request.get_absolute_url()
     by_language: dict[str, list[User]] = {}
     for user in recipients:
         by_language.setdefault(user.preferred_language or "en", []).append(user)
@@ -416,7 +416,7 @@ def _escalate_preservations(*, now: datetime.datetime, people: _People) -> int:
             if not pending:
                 continue
             request = row.request
-            detail = reverse("requests:detail", kwargs={"reference": request.reference})
+            detail = request.get_absolute_url()
             new_request = (
                 reverse("requests:new")
                 + "?"

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -165,20 +166,25 @@ def queue_page(
 @dataclass(frozen=True)
 class QueueChanges:
     latest: str  # ISO time of the latest change in the authority's received requests
-    urgent: list[str]  # references of urgent arrivals since the given time
+    # Urgent arrivals since the given time: their references and the URLs of their pages.
+    urgent: list[dict[str, str]]
 
 
 def queue_changes(*, user: User, since: datetime.datetime | None) -> QueueChanges:
     """What changed in the queue since ``since``: the page polls this, cheaply."""
     latest = _base(user=user).aggregate(latest=Max("updated_at"))["latest"]
-    urgent: list[str] = []
+    urgent: list[dict[str, str]] = []
     if since is not None:
-        urgent = list(
-            _base(user=user)
+        urgent = [
+            {
+                "reference": reference,
+                "url": reverse("requests:detail", args=[issuer, reference]),
+            }
+            for reference, issuer in _base(user=user)
             .filter(received_at__gt=since, urgency__lte=Urgency.URGENT)
             .order_by("received_at")
-            .values_list("reference", flat=True)[:20]
-        )
+            .values_list("reference", "issuing_authority__identifier")[:20]
+        ]
     return QueueChanges(latest=latest.isoformat() if latest else "", urgent=urgent)
 
 
@@ -258,29 +264,33 @@ class BulkOutcome:
     error: str  # "" when it worked
 
 
-def requests_acknowledge_bulk(*, references: list[str], actor: User) -> list[BulkOutcome]:
-    """Acknowledge several received requests; each on its own, so that one refused (taken
+def requests_acknowledge_bulk(*, copies: list[str], actor: User) -> list[BulkOutcome]:
+    """Acknowledge several received requests, each named by its ``copy_key`` (issuer and
+    reference, never the reference alone); each on its own, so that one refused (taken
     meanwhile, not visible) does not hold back the others."""
-    outcomes = []
+    asked = copies[:PAGE_SIZE]
+    pairs = [key.split("/", 1) for key in asked if "/" in key]
+    named = Q(pk__in=[])
+    for issuer, reference in pairs:
+        named |= Q(issuing_authority__identifier=issuer, reference=reference)
     found = {
-        item.reference: item
-        for item in _base(user=actor).filter(
-            reference__in=references[:PAGE_SIZE], state=Request.State.RECEIVED
-        )
+        item.copy_key: item
+        for item in _base(user=actor)
+        .filter(named, state=Request.State.RECEIVED)
+        .select_related("issuing_authority")
     }
-    for reference in references[:PAGE_SIZE]:
-        item = found.get(reference)
+    outcomes = []
+    for key in asked:
+        item = found.get(key)
         if item is None:
-            outcomes.append(
-                BulkOutcome(reference, _("It is not a received request of your authority."))
-            )
+            outcomes.append(BulkOutcome(key, _("It is not a received request of your authority.")))
             continue
         try:
             request_acknowledge(request=item, actor=actor, expected_state=Request.State.RECEIVED)
         except ApplicationError as error:
-            outcomes.append(BulkOutcome(reference, error.message))
+            outcomes.append(BulkOutcome(item.reference, error.message))
         else:
-            outcomes.append(BulkOutcome(reference, ""))
+            outcomes.append(BulkOutcome(item.reference, ""))
     return outcomes
 
 

@@ -33,6 +33,17 @@ ODS = DocumentType("application/vnd.oasis.opendocument.spreadsheet", (".ods",))
 LEGACY_OFFICE = DocumentType("application/x-ole-storage", (".doc", ".xls", ".ppt"))
 
 
+ACCEPTED_TYPES = (PDF, PNG, JPEG, TIFF, DOCX, XLSX, PPTX, ODT, ODS, LEGACY_OFFICE)
+_ACCEPTED_MEDIA_TYPES = frozenset(kind.media_type for kind in ACCEPTED_TYPES)
+
+
+def served_media_type(media_type: str) -> str:
+    """The Content-Type a stored document is served with: the type its content showed when
+    it was uploaded or received (see document_type_check), or a download of unknown bytes
+    for any other (a document stored before received ones were checked)."""
+    return media_type if media_type in _ACCEPTED_MEDIA_TYPES else "application/octet-stream"
+
+
 class _ArchiveTooExpansive(Exception):
     """The archive would inflate beyond the bounds: a decompression bomb, or close to one."""
 

@@ -29,15 +29,8 @@ from mla.requests.drafting.attachments import document_type_check
 from mla.requests.events import Event
 from mla.requests.lifecycle.rules import may_issue
 from mla.requests.models import Attachment, Request, RequestLink
+from mla.requests.references import reference_next
 from mla.requests.selectors import receiving_authorities
-
-REFERENCE_CODES = {
-    "eio": "EIO",
-    "preservation": "PRES",
-    "preservation_disclosure": "PRESD",
-    "mla": "MLA",
-    "mla_subscriber": "MLAS",
-}
 
 
 class RequestChanged(ApplicationError):
@@ -101,8 +94,12 @@ def request_create(
             % {"authority": executing_authority.name, "country": executing_country.name}
         )
     request = Request.objects.create(
-        # A unique placeholder until the primary key, which numbers the reference, exists.
-        reference=f"new-{timezone.now().timestamp()}-{actor.pk}",
+        # Numbered in the issuing authority's own sequence (mla.requests.references).
+        reference=reference_next(
+            authority=issuing,
+            declaration_code=declaration.code,
+            year=timezone.now().year,
+        ),
         declaration_code=declaration.code,
         issuing_authority=issuing,
         executing_country=executing_country,
@@ -113,7 +110,6 @@ def request_create(
         else "en",
         executing_language=_executing_language(country=executing_country, declaration=declaration),
     )
-    request.reference = _reference(request)
     request.data = prefill_data(
         declaration=declaration,
         issuing=issuing,
@@ -122,7 +118,7 @@ def request_create(
         actor=actor,
         reference=request.reference,
     )
-    request.save(update_fields=["reference", "data"])
+    request.save(update_fields=["data"])
     request_derived_refresh(request=request, created=True)
     request_grant_authority(request=request, authority=issuing)
     audit_record(
@@ -133,12 +129,6 @@ def request_create(
         payload={"type": declaration.code, "executing_country": executing_country.code},
     )
     return request
-
-
-def _reference(request: Request) -> str:
-    code = REFERENCE_CODES.get(request.declaration_code, request.declaration_code.upper())
-    year = request.created_at.year
-    return f"{request.issuing_authority.country.code}-{code}-{year}-{request.pk:06d}"
 
 
 def _changed_fields(before: Any, after: dict[str, Any]) -> list[str]:

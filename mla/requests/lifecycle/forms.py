@@ -23,7 +23,11 @@ from mla.accounts.models import User
 from mla.requests.lifecycle.executing import forward_choices, refusal_grounds
 from mla.requests.lifecycle.issuing import validating_authority_choices
 from mla.requests.models import Request
-from mla.requests.selectors import authority_colleague, executing_colleagues, request_for_user
+from mla.requests.selectors import (
+    authority_colleague,
+    executing_colleagues,
+    request_by_typed_reference,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -205,7 +209,9 @@ class FollowUpForm(StepForm):
     )
 
     def clean_follow_up(self) -> Request:
-        target = request_for_user(user=self.actor, reference=self.cleaned_data["follow_up"])
+        target = request_by_typed_reference(
+            user=self.actor, reference=self.cleaned_data["follow_up"]
+        )
         if target is None:
             raise forms.ValidationError(_("There is no request of yours with that reference."))
         return target

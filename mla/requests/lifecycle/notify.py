@@ -7,7 +7,6 @@ commit by mla.notifications. The actor is never told about their own step.
 from collections.abc import Iterable, Mapping
 
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -50,7 +49,7 @@ def send(
     ``subject`` and ``body`` are English source strings with %(reference)s, %(state)s and
     any of ``values``, translated per recipient; ``postscript`` (a user's own words) is
     added to the body as typed."""
-    url = reverse("requests:detail", kwargs={"reference": request.reference})
+    url = request.get_absolute_url()
     by_language: dict[str, list[User]] = {}
     for user in recipients:
         if actor is not None and user.pk == actor.pk:

@@ -1,11 +1,22 @@
+from typing import Any
+
 from django import template
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
 from mla.accounts.models import User
 from mla.requests.events import Event
 from mla.requests.lifecycle.rules import QUEUE_READER_ROLES
+from mla.requests.models import Request
 
 register = template.Library()
+
+
+@register.simple_tag
+def request_url(name: str, item: Request, *args: Any) -> str:
+    """The URL ``name`` of a request's page: ``{% request_url 'requests:pdf' item %}``, with
+    any further arguments after the request's own (its issuer and reference)."""
+    return reverse(name, args=[*item.url_args, *args])
 
 
 @register.filter

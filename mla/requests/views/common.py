@@ -15,8 +15,8 @@ def signed_in_user(request: HttpRequest) -> User:
     return request.user
 
 
-def request_or_404(request: HttpRequest, reference: str) -> Request:
-    found = request_for_user(user=signed_in_user(request), reference=reference)
+def request_or_404(request: HttpRequest, issuer: str, reference: str) -> Request:
+    found = request_for_user(user=signed_in_user(request), issuer=issuer, reference=reference)
     if found is None:
         raise Http404
     return found

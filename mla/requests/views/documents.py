@@ -8,32 +8,32 @@ from mla.requests.documents.rendering import document_context, request_pdf, stru
 from mla.requests.views.common import confidential_download_record, request_or_404
 
 
-def request_preview(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_preview(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     context = document_context(request=item)
     context["for_screen"] = True
     return render(request, "requests/document.html", context)
 
 
-def request_pdf_download(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_pdf_download(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     confidential_download_record(request, item, "pdf")
     response = HttpResponse(request_pdf(request=item), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}.pdf"'
     return response
 
 
-def request_json_download(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_json_download(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     confidential_download_record(request, item, "json")
     response = HttpResponse(structured_export(request=item), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}.json"'
     return response
 
 
-def request_annex_b(request: HttpRequest, reference: str) -> HttpResponse:
+def request_annex_b(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
     """The EIO's Annex B acknowledgement of receipt, once acknowledged."""
-    item = request_or_404(request, reference)
+    item = request_or_404(request, issuer, reference)
     content = annex_b_content(request=item)
     if content is None:
         raise Http404

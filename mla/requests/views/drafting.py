@@ -33,6 +33,7 @@ from mla.requests.access import (
     request_share,
     request_shares,
 )
+from mla.requests.drafting.attachments import served_media_type
 from mla.requests.drafting.editor import section_controls, section_values_from_post
 from mla.requests.drafting.services import (
     RequestChanged,
@@ -56,8 +57,8 @@ from mla.requests.selectors import (
     other_visible_requests,
     outgoing_requests,
     request_attachment,
+    request_by_typed_reference,
     request_deadlines,
-    request_for_user,
     request_visible_links,
     share_authority,
     share_user,
@@ -123,7 +124,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 request, _("Draft %(reference)s created.") % {"reference": created.reference}
             )
             first = declaration_for(created.declaration_code).sections[0].code
-            return redirect("requests:section", reference=created.reference, section=first)
+            return redirect("requests:section", *created.url_args, first)
     options = (
         drafting_options(user=user, executing_country=country, language=language)
         if country is not None and may_issue(user=user)
@@ -156,8 +157,8 @@ def _progress(item: Request, problems: list[Problem]) -> list[dict[str, Any]]:
     ]
 
 
-def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     declaration = declaration_for(item.declaration_code)
     user = signed_in_user(request)
     language = user.preferred_language
@@ -190,8 +191,10 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-def request_section(request: HttpRequest, reference: str, section: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_section(
+    request: HttpRequest, issuer: str, reference: str, section: str
+) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     declaration = declaration_for(item.declaration_code)
     sections = list(declaration.sections)
     current = next((s for s in sections if s.code == section), None)
@@ -227,13 +230,11 @@ def request_section(request: HttpRequest, reference: str, section: str) -> HttpR
                 index = sections.index(current)
                 following = [s for s in sections[index + 1 :] if section_applies(s, item.data)]
                 if following:
-                    return redirect(
-                        "requests:section", reference=item.reference, section=following[0].code
-                    )
-                return redirect("requests:detail", reference=item.reference)
+                    return redirect("requests:section", *item.url_args, following[0].code)
+                return redirect(item)
             if not request.POST.get("add_row") and not request.POST.get("remove_row"):
                 messages.success(request, _("Saved."))
-                return redirect("requests:section", reference=item.reference, section=current.code)
+                return redirect("requests:section", *item.url_args, current.code)
     data = {**item.data, current.code: values}
     problems = section_problems(declaration=declaration, section=current, data=data)
     # Before anything is typed, a missing field is not yet an error worth shouting about.
@@ -292,8 +293,8 @@ def _time_zones() -> list[str]:
     return sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
 
 
-def request_check(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_check(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     declaration = declaration_for(item.declaration_code)
     problems = request_completeness(declaration=declaration, data=item.data)
     language = item.issuing_language
@@ -320,7 +321,7 @@ def request_check(request: HttpRequest, reference: str) -> HttpResponse:
                 "message": problem.message,
                 "href": reverse(
                     "requests:section",
-                    kwargs={"reference": item.reference, "section": section.code},
+                    args=[*item.url_args, section.code],
                 )
                 + f"#{problem.anchor}",
             }
@@ -333,8 +334,8 @@ def request_check(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-def request_duplicate_view(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_duplicate_view(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     shown = item  # the copy once made, else the request itself
     with errors_as_messages(request):
         shown = request_duplicate(request=item, actor=signed_in_user(request))
@@ -342,7 +343,7 @@ def request_duplicate_view(request: HttpRequest, reference: str) -> HttpResponse
             request,
             _("%(new)s is a copy of %(old)s.") % {"new": shown.reference, "old": item.reference},
         )
-    return redirect("requests:detail", reference=shown.reference)
+    return redirect(shown)
 
 
 def _share_target(request: HttpRequest) -> dict[str, Any]:
@@ -368,8 +369,10 @@ def _share_target(request: HttpRequest) -> dict[str, Any]:
 
 
 @require_POST
-def request_share_view(request: HttpRequest, reference: str, revoke: bool = False) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_share_view(
+    request: HttpRequest, issuer: str, reference: str, revoke: bool = False
+) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     with errors_as_messages(request):
         target = _share_target(request)
         if revoke:
@@ -382,14 +385,14 @@ def request_share_view(request: HttpRequest, reference: str, revoke: bool = Fals
                 **target,
             )
         messages.success(request, _("Access revoked.") if revoke else _("Shared."))
-    return redirect("requests:detail", reference=item.reference)
+    return redirect(item)
 
 
 @require_POST
-def request_link_view(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_link_view(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     target_reference = request.POST.get("target", "").strip()
-    target = request_for_user(user=signed_in_user(request), reference=target_reference)
+    target = request_by_typed_reference(user=signed_in_user(request), reference=target_reference)
     with errors_as_messages(request):
         if target is None:
             raise ApplicationError(
@@ -402,12 +405,12 @@ def request_link_view(request: HttpRequest, reference: str) -> HttpResponse:
             note=request.POST.get("note", ""),
         )
         messages.success(request, _("Linked to %(reference)s.") % {"reference": target_reference})
-    return redirect("requests:detail", reference=item.reference)
+    return redirect(item)
 
 
 @require_POST
-def attachment_upload(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def attachment_upload(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     upload = request.FILES.get("file")
     with errors_as_messages(request):
         if upload is None:
@@ -421,11 +424,13 @@ def attachment_upload(request: HttpRequest, reference: str) -> HttpResponse:
             content=upload.read(),
         )
         messages.success(request, _("Attached %(name)s.") % {"name": upload.name})
-    return redirect("requests:detail", reference=item.reference)
+    return redirect(item)
 
 
-def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
-    item = request_or_404(request, reference)
+def attachment_download(
+    request: HttpRequest, issuer: str, reference: str, attachment_id: int
+) -> FileResponse:
+    item = request_or_404(request, issuer, reference)
     attachment = request_attachment(request=item, attachment_id=attachment_id)
     if attachment is None:
         raise Http404
@@ -434,16 +439,18 @@ def attachment_download(request: HttpRequest, reference: str, attachment_id: int
         attachment.file.open("rb"),
         as_attachment=True,
         filename=attachment.name,
-        content_type=attachment.media_type,
+        content_type=served_media_type(attachment.media_type),
     )
 
 
 @require_POST
-def attachment_delete(request: HttpRequest, reference: str, attachment_id: int) -> HttpResponse:
-    item = request_or_404(request, reference)
+def attachment_delete(
+    request: HttpRequest, issuer: str, reference: str, attachment_id: int
+) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     attachment = request_attachment(request=item, attachment_id=attachment_id)
     if attachment is None:
         raise Http404
     with errors_as_messages(request):
         attachment_remove(attachment=attachment, actor=signed_in_user(request))
-    return redirect("requests:detail", reference=item.reference)
+    return redirect(item)

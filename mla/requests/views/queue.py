@@ -174,18 +174,18 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect("requests:queue")
 
 
-def _item(request: HttpRequest, reference: str) -> tuple[User, Request]:
+def _item(request: HttpRequest, issuer: str, reference: str) -> tuple[User, Request]:
     user = request.user
     assert isinstance(user, User)
-    item = request_for_user(user=user, reference=reference)
+    item = request_for_user(user=user, issuer=issuer, reference=reference)
     if item is None or item.direction != Request.Direction.INCOMING:
         raise Http404
     return user, item
 
 
 @require_POST
-def claim(request: HttpRequest, reference: str) -> HttpResponse:
-    user, item = _item(request, reference)
+def claim(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    user, item = _item(request, issuer, reference)
     with errors_as_messages(request):
         request_claim(request=item, actor=user)
         messages.success(request, _("You hold %(reference)s.") % {"reference": reference})
@@ -193,8 +193,8 @@ def claim(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-def release(request: HttpRequest, reference: str) -> HttpResponse:
-    user, item = _item(request, reference)
+def release(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    user, item = _item(request, issuer, reference)
     with errors_as_messages(request):
         request_release(request=item, actor=user)
         messages.success(
@@ -204,8 +204,8 @@ def release(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-def handover(request: HttpRequest, reference: str) -> HttpResponse:
-    user, item = _item(request, reference)
+def handover(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    user, item = _item(request, issuer, reference)
     with errors_as_messages(request):
         request_handover_note_set(request=item, actor=user, note=request.POST.get("note", ""))
         messages.success(request, _("Handover note saved."))
@@ -215,11 +215,11 @@ def handover(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def acknowledge_bulk(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
-    references = [r for r in request.POST.getlist("reference") if r]
-    if not references:
+    copies = [key for key in request.POST.getlist("copy") if key]
+    if not copies:
         messages.error(request, _("Tick the requests to acknowledge."))
         return _back(request)
-    outcomes = requests_acknowledge_bulk(references=references, actor=user)
+    outcomes = requests_acknowledge_bulk(copies=copies, actor=user)
     done = [o.reference for o in outcomes if not o.error]
     if done:
         messages.success(

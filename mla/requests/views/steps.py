@@ -13,8 +13,10 @@ from mla.requests.views.common import request_or_404, signed_in_user
 
 
 @require_POST
-def request_transition_view(request: HttpRequest, reference: str, action: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def request_transition_view(
+    request: HttpRequest, issuer: str, reference: str, action: str
+) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     step = STEPS.get(action)
     if step is None:
         raise Http404
@@ -23,4 +25,4 @@ def request_transition_view(request: HttpRequest, reference: str, action: str) -
         messages.success(
             request, _("The request is now “%(state)s”.") % {"state": item.get_state_display()}
         )
-    return redirect("requests:detail", reference=item.reference)
+    return redirect(item)

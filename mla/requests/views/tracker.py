@@ -22,8 +22,8 @@ def tracker(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def chase(request: HttpRequest, reference: str) -> HttpResponse:
-    item = request_or_404(request, reference)
+def chase(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    item = request_or_404(request, issuer, reference)
     with errors_as_messages(request):
         request_chase(
             request=item, actor=signed_in_user(request), note=request.POST.get("note", "")

@@ -35,15 +35,15 @@
     }
   }
 
-  function announce(references) {
+  function announce(arrivals) {
     alertBox.textContent = "";
     const intro = document.createElement("strong");
     intro.textContent = rows.dataset.urgentText + " ";
     alertBox.appendChild(intro);
-    references.forEach(function (reference, index) {
+    arrivals.forEach(function (arrival, index) {
       const link = document.createElement("a");
-      link.href = "/requests/" + encodeURIComponent(reference) + "/";
-      link.textContent = reference;
+      link.href = arrival.url;
+      link.textContent = arrival.reference;
       if (index) alertBox.appendChild(document.createTextNode(", "));
       alertBox.appendChild(link);
     });
@@ -57,10 +57,10 @@
     const response = await fetch(url, { headers: { "X-Requested-With": "fetch" } });
     if (!response.ok) return;
     const ticked = new Set(
-      Array.from(rows.querySelectorAll("input[name=reference]:checked")).map((box) => box.value)
+      Array.from(rows.querySelectorAll("input[name=copy]:checked")).map((box) => box.value)
     );
     rows.innerHTML = await response.text();
-    rows.querySelectorAll("input[name=reference]").forEach(function (box) {
+    rows.querySelectorAll("input[name=copy]").forEach(function (box) {
       box.checked = ticked.has(box.value);
     });
   }

@@ -36,7 +36,7 @@ def test_the_login_page_carries_a_strict_policy(client):
 
 @pytest.mark.parametrize("name", ["detail", "preview"])
 def test_signed_in_pages_carry_the_policy_and_are_never_stored(client_of, eio_draft, name):
-    response = client_of.get(reverse(f"requests:{name}", args=[eio_draft.reference]))
+    response = client_of.get(reverse(f"requests:{name}", args=[*eio_draft.url_args]))
 
     assert response.status_code == 200
     header = response["Content-Security-Policy"]
@@ -52,7 +52,7 @@ def test_the_home_page_is_never_stored(client_of):
 
 @pytest.mark.parametrize("name", ["pdf", "json"])
 def test_document_downloads_are_never_stored(client_of, eio_draft, name):
-    response = client_of.get(reverse(f"requests:{name}", args=[eio_draft.reference]))
+    response = client_of.get(reverse(f"requests:{name}", args=[*eio_draft.url_args]))
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store, private"
@@ -61,11 +61,11 @@ def test_document_downloads_are_never_stored(client_of, eio_draft, name):
 def test_an_attachment_download_is_never_stored(client_of, eio_draft, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("order.pdf", b"%PDF-1.7 test", "application/pdf")
-    client_of.post(reverse("requests:attach", args=[eio_draft.reference]), {"file": upload})
+    client_of.post(reverse("requests:attach", args=[*eio_draft.url_args]), {"file": upload})
     attachment = eio_draft.attachments.get()
 
     response = client_of.get(
-        reverse("requests:attachment", args=[eio_draft.reference, attachment.pk])
+        reverse("requests:attachment", args=[*eio_draft.url_args, attachment.pk])
     )
 
     assert response["Cache-Control"] == "no-store, private"

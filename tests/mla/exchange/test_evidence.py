@@ -111,7 +111,7 @@ def test_every_signature_of_the_bundle_verifies_with_plain_gpg(
     for entry in manifest["documents"]:
         content = (folder / "documents" / entry["name"]).read_bytes()
         assert hashlib.sha256(content).hexdigest() == entry["sha256"]
-    assert (folder / "documents" / "annex 1.txt").read_bytes() == ANNEX
+    assert (folder / "documents" / "annex 1.pdf").read_bytes() == ANNEX
     receipt = json.loads((folder / "receipt.json").read_bytes())
     assert (receipt["message_id"], receipt["manifest_sha256"], receipt["receiver"]) == (
         str(message.message_id),
@@ -169,7 +169,7 @@ def test_the_receiving_copy_bundles_the_message_as_it_arrived(
     _import_keys(reader_home, root)
     assert _verified_by(reader_home, folder, "manifest.json") == exchange_keys.sender
     assert _verified_by(reader_home, folder, "receipt.json") == exchange_keys.recipient
-    assert (folder / "documents" / "annex 1.txt").read_bytes() == ANNEX
+    assert (folder / "documents" / "annex 1.pdf").read_bytes() == ANNEX
 
 
 def test_the_timeline_carries_its_hash_chain_and_the_given_check_passes(delivered, tmp_path):
@@ -256,8 +256,8 @@ def test_the_bundle_is_downloaded_from_the_request_page_and_recorded_if_confiden
     request = outgoing_request(sender, recipient, prosecutor, confidential=True)
     enqueue(request, sender, recipient)
     client.force_login(prosecutor)
-    url = reverse("exchange:evidence", args=[request.reference])
-    assert url in client.get(reverse("requests:detail", args=[request.reference])).content.decode()
+    url = reverse("exchange:evidence", args=[*request.url_args])
+    assert url in client.get(request.get_absolute_url()).content.decode()
 
     response = client.get(url)
 

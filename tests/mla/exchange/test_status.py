@@ -146,7 +146,7 @@ def test_an_eio_runs_its_course_with_each_step_as_a_message(
         == annex_b.content
     )
     client.force_login(prosecutor)
-    download = client.get(reverse("requests:annex_b", args=[issuing.reference]))
+    download = client.get(reverse("requests:annex_b", args=[*issuing.url_args]))
     assert download.status_code == 200
     assert download.content == annex_b.content
 

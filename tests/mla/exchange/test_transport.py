@@ -78,7 +78,7 @@ def test_a_request_message_is_delivered_here_with_its_data_documents_and_receipt
     assert incoming.created_by is None
     # The request PDF is the message's; the other documents become attachments.
     assert [(a.name, a.sha256) for a in incoming.attachments.all()] == [
-        ("annex 1.txt", hashlib.sha256(ANNEX).hexdigest())
+        ("annex 1.pdf", hashlib.sha256(ANNEX).hexdigest())
     ]
     assert incoming.attachments.get().file.read() == ANNEX
     entry = incoming.audit_entries.get(event="received")

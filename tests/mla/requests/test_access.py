@@ -91,19 +91,19 @@ def test_the_list_costs_the_same_queries_whatever_its_length(
 def test_sharing_from_the_page(client, eio_draft, prosecutor, colleague_elsewhere):
     client.force_login(prosecutor)
 
-    client.post(reverse("requests:share", args=[eio_draft.reference]), {"username": "colleague"})
+    client.post(reverse("requests:share", args=[*eio_draft.url_args]), {"username": "colleague"})
     client.force_login(colleague_elsewhere)
-    assert client.get(reverse("requests:detail", args=[eio_draft.reference])).status_code == 200
+    assert client.get(eio_draft.get_absolute_url()).status_code == 200
 
     client.force_login(prosecutor)
     response = client.post(
-        reverse("requests:share", args=[eio_draft.reference]), {"username": "nobody"}, follow=True
+        reverse("requests:share", args=[*eio_draft.url_args]), {"username": "nobody"}, follow=True
     )
     neutral = "Could not share with “nobody”: check the username with your colleague."
     assert neutral in response.content.decode()
-    client.post(reverse("requests:revoke", args=[eio_draft.reference]), {"username": "colleague"})
+    client.post(reverse("requests:revoke", args=[*eio_draft.url_args]), {"username": "colleague"})
     client.force_login(colleague_elsewhere)
-    assert client.get(reverse("requests:detail", args=[eio_draft.reference])).status_code == 404
+    assert client.get(eio_draft.get_absolute_url()).status_code == 404
 
 
 def test_the_list_separates_own_requests_from_shared_ones(
@@ -144,7 +144,7 @@ def test_a_share_names_exactly_one_target(eio_draft, prosecutor, colleague_elsew
 def test_an_unknown_and_an_inactive_user_get_the_same_answer(client, eio_draft, prosecutor):
     UserFactory(username="departed", is_active=False)
     client.force_login(prosecutor)
-    url = reverse("requests:share", args=[eio_draft.reference])
+    url = reverse("requests:share", args=[*eio_draft.url_args])
 
     unknown = client.post(url, {"username": "nobody"}, follow=True).content.decode()
     inactive = client.post(url, {"username": "departed"}, follow=True).content.decode()
@@ -204,9 +204,9 @@ def test_links_to_requests_the_viewer_cannot_see_are_not_shown(
     request_share(request=eio_draft, actor=prosecutor, user=colleague_elsewhere)
 
     client.force_login(colleague_elsewhere)
-    page = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
+    page = client.get(reverse("requests:detail", args=[*eio_draft.url_args])).content.decode()
     client.force_login(prosecutor)
-    own = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
+    own = client.get(reverse("requests:detail", args=[*eio_draft.url_args])).content.decode()
 
     assert private.reference not in page
     assert private.reference in own

@@ -11,8 +11,11 @@ from tests.support.factories import AuthorityFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def _url_args(pattern: URLPattern, reference: str, *, attachment_id: int) -> list[object]:
+def _url_args(
+    pattern: URLPattern, issuer: str, reference: str, *, attachment_id: int
+) -> list[object]:
     values = {
+        "issuer": issuer,
         "reference": reference,
         "section": "A",
         "action": "acknowledge",
@@ -37,9 +40,12 @@ def test_every_url_naming_a_request_answers_404_to_outsiders(client, sent_eio, p
     )
     client.force_login(outsider)
 
+    issuer = issuing.issuing_authority.identifier
+
     def status(reference: str) -> int:
         url = reverse(
-            f"requests:{pattern.name}", args=_url_args(pattern, reference, attachment_id=1)
+            f"requests:{pattern.name}",
+            args=_url_args(pattern, issuer, reference, attachment_id=1),
         )
         return getattr(client, method)(url).status_code
 

@@ -99,7 +99,7 @@ def test_a_seven_day_deadline_warns_the_staff_24_hours_before_not_25(
     assert {note.recipient for note in notes} == {berlin_staff, colleague}
     note = notes.get(recipient=berlin_staff)
     assert note.request == executing
-    assert note.url == f"/requests/{executing.reference}/"
+    assert note.url == executing.get_absolute_url()
     assert note.subject == (
         f"{executing.reference}: Acknowledgement of receipt (Annex B), 1 d left"
     )
@@ -211,7 +211,7 @@ def test_a_preservation_ending_in_ten_days_tells_the_prosecutor_with_both_ways_o
     site = settings.SITE_URL.rstrip("/")
     assert f"Extend the preservation (ask US 24/7 point): {site}/requests/" in note.body
     assert f"Send the follow-up MLA request: {site}/requests/new/?country=US" in note.body
-    assert f"{site}/requests/{issuing.reference}/#step-follow_up" in note.body
+    assert f"{site}{issuing.get_absolute_url()}#step-follow_up" in note.body
     assert _escalate(ten_days_before + HOUR) == EscalationReport()
 
     # Extended: a new end, so a new warning ten days before it.

@@ -204,7 +204,7 @@ def test_a_claimed_request_goes_to_assigned_when_acknowledged(sent_eio, berlin_s
     _issuing, executing = sent_eio
 
     request_claim(request=executing, actor=berlin_staff)
-    outcomes = requests_acknowledge_bulk(references=[executing.reference], actor=berlin_staff)
+    outcomes = requests_acknowledge_bulk(copies=[executing.copy_key], actor=berlin_staff)
 
     executing.refresh_from_db()
     assert [o.error for o in outcomes] == [""]
@@ -217,14 +217,18 @@ def test_bulk_acknowledgement_reports_each_request(sent_eio, berlin_staff, make)
     _issuing, executing = sent_eio
     done = make(state=State.ACKNOWLEDGED)
 
+    # Another issuer's copy key with this reference names nothing of this authority's.
+    forged = f"fr-police/{executing.reference}"
+
     outcomes = requests_acknowledge_bulk(
-        references=[executing.reference, done.reference, "XX-NOPE-1"], actor=berlin_staff
+        copies=[executing.copy_key, done.copy_key, "XX-NOPE-1", forged], actor=berlin_staff
     )
 
     assert [(o.reference, bool(o.error)) for o in outcomes] == [
         (executing.reference, False),
-        (done.reference, True),
+        (done.copy_key, True),
         ("XX-NOPE-1", True),
+        (forged, True),
     ]
     executing.refresh_from_db()
     assert executing.state == State.ACKNOWLEDGED
@@ -266,7 +270,7 @@ def test_changes_tell_of_urgent_arrivals_since_a_time(make, berlin_staff):
 
     changes = queue_changes(user=berlin_staff, since=before)
 
-    assert changes.urgent == [urgent.reference]
+    assert changes.urgent == [{"reference": urgent.reference, "url": urgent.get_absolute_url()}]
     assert changes.latest
 
 
@@ -317,7 +321,7 @@ def test_claim_from_the_page_keeps_the_filters(client, make, berlin_staff):
     client.force_login(berlin_staff)
     back = reverse("requests:queue") + "?unassigned=1"
 
-    response = client.post(reverse("requests:claim", args=[item.reference]), {"next": back})
+    response = client.post(reverse("requests:claim", args=[*item.url_args]), {"next": back})
 
     assert response.status_code == 302
     assert response["Location"] == back
@@ -334,7 +338,7 @@ def test_claiming_someone_elses_request_is_404(client, make, countries):
     )
     client.force_login(outsider)
 
-    assert client.post(reverse("requests:claim", args=[item.reference])).status_code == 404
+    assert client.post(reverse("requests:claim", args=[*item.url_args])).status_code == 404
 
 
 @pytest.mark.django_db

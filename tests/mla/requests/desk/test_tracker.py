@@ -250,7 +250,7 @@ def test_the_page_shows_the_prompt_and_chases(
     with time_machine.travel(T0 + 8 * DAY, tick=False):
         page = client.get(reverse("requests:tracker")).content.decode()
         assert "No acknowledgement 7 days after delivery" in page
-        chase_url = reverse("requests:chase", args=[issuing.reference])
+        chase_url = reverse("requests:chase", args=[*issuing.url_args])
         assert f'action="{chase_url}"' in page
         assert 'href="/requests/tracker/"' in page  # the menu
 
@@ -270,7 +270,7 @@ def test_the_chase_page_refuses_clerks_and_hides_the_request_from_outsiders(
     client, prosecutor, countries, authorities, berlin_staff, clerk
 ):
     issuing, _executing = _sent(prosecutor, countries, authorities)
-    chase_url = reverse("requests:chase", args=[issuing.reference])
+    chase_url = reverse("requests:chase", args=[*issuing.url_args])
     outsider = UserFactory(
         authority=AuthorityFactory(country=countries["FR"]), roles=["prosecutor"]
     )

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_new_eio_is_numbered_and_prefilled_from_the_directory(eio_draft, authorities):
-    assert eio_draft.reference == f"FR-EIO-{eio_draft.created_at.year}-{eio_draft.pk:06d}"
+    # In the issuing authority's own sequence, under its code (mla.requests.references).
+    assert eio_draft.reference == f"FR-PARIS-EIO-{eio_draft.created_at.year}-000001"
     assert eio_draft.state == Request.State.DRAFT
     assert eio_draft.data["A"] == {"issuing_state": "FR", "executing_state": "DE"}
     assert eio_draft.data["K"]["authority_name"] == "Parquet de Paris"

@@ -70,8 +70,13 @@ def test_sending_to_an_authority_hosted_here_delivers_its_own_copy(
     assert executing.executing_authority == authorities["berlin"]
     # Each side sees its own copy, and only it.
     assert list(visible_requests(user=berlin_staff)) == [executing]
-    assert request_for_user(user=prosecutor, reference=issuing.reference) == issuing
-    assert request_for_user(user=berlin_staff, reference=issuing.reference) == executing
+    assert (
+        request_for_user(user=prosecutor, issuer="fr-paris", reference=issuing.reference) == issuing
+    )
+    assert (
+        request_for_user(user=berlin_staff, issuer="fr-paris", reference=issuing.reference)
+        == executing
+    )
     assert [e.event for e in issuing.audit_entries.all()][-2:] == ["sent", "delivered"]
     received = executing.audit_entries.get()
     assert (received.event, received.actor_name, received.authority_name) == (

@@ -24,13 +24,13 @@ def test_another_authoritys_request_is_404(client, eio_draft, name):
     outsider = UserFactory(authority=AuthorityFactory(identifier="ro-other"))
     client.force_login(outsider)
 
-    response = client.get(reverse(f"requests:{name}", args=[eio_draft.reference]))
+    response = client.get(reverse(f"requests:{name}", args=[*eio_draft.url_args]))
 
     assert response.status_code == 404
 
 
 def test_pdf_download(client_of, eio_draft):
-    response = client_of.get(reverse("requests:pdf", args=[eio_draft.reference]))
+    response = client_of.get(reverse("requests:pdf", args=[*eio_draft.url_args]))
 
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
@@ -40,7 +40,7 @@ def test_pdf_download(client_of, eio_draft):
 def test_structured_data_download(client_of, eio_draft):
     import json
 
-    response = client_of.get(reverse("requests:json", args=[eio_draft.reference]))
+    response = client_of.get(reverse("requests:json", args=[*eio_draft.url_args]))
 
     document = json.loads(response.content)
     assert document["reference"] == eio_draft.reference
@@ -52,7 +52,7 @@ def test_annex_b_does_not_exist_before_acknowledgement(client, sent_eio, berlin_
     _issuing, executing = sent_eio
     client.force_login(berlin_staff)
 
-    assert client.get(reverse("requests:annex_b", args=[executing.reference])).status_code == 404
+    assert client.get(reverse("requests:annex_b", args=[*executing.url_args])).status_code == 404
 
 
 def test_a_download_of_a_confidential_request_is_recorded(client, prosecutor, countries):
@@ -64,7 +64,7 @@ def test_a_download_of_a_confidential_request_is_recorded(client, prosecutor, co
     draft.save()
     client.force_login(prosecutor)
 
-    client.get(reverse("requests:json", args=[draft.reference]))
+    client.get(reverse("requests:json", args=[*draft.url_args]))
 
     entry = AuditEntry.objects.filter(request=draft).last()
     assert (entry.event, entry.payload, entry.actor) == (
@@ -78,6 +78,6 @@ def test_a_download_of_an_ordinary_request_is_not_recorded(client, eio_draft, pr
     client.force_login(prosecutor)
     before = AuditEntry.objects.filter(request=eio_draft).count()
 
-    client.get(reverse("requests:json", args=[eio_draft.reference]))
+    client.get(reverse("requests:json", args=[*eio_draft.url_args]))
 
     assert AuditEntry.objects.filter(request=eio_draft).count() == before

@@ -47,7 +47,7 @@ def test_creating_a_draft_opens_its_first_section(client_of, authorities):
     )
 
     created = Request.objects.get()
-    assert response["Location"] == reverse("requests:section", args=[created.reference, "A"])
+    assert response["Location"] == reverse("requests:section", args=[*created.url_args, "A"])
     assert created.executing_authority == authorities["berlin"]
 
 
@@ -86,7 +86,7 @@ def test_the_issuer_sees_the_deadlines_in_both_zones_and_the_annex_b(
     request_acknowledge(request=executing, actor=berlin_staff)
     client.force_login(prosecutor)
 
-    page = client.get(reverse("requests:detail", args=[issuing.reference])).content.decode()
+    page = client.get(issuing.get_absolute_url()).content.decode()
 
     assert "Acknowledged" in page
     assert "Europe/Paris" in page
@@ -106,7 +106,7 @@ def test_the_issuer_sees_the_deadlines_in_both_zones_and_the_annex_b(
 
 
 def test_a_section_saves_partial_data_and_shows_what_is_wrong(client_of, eio_draft):
-    url = reverse("requests:section", args=[eio_draft.reference, "K"])
+    url = reverse("requests:section", args=[*eio_draft.url_args, "K"])
 
     response = client_of.post(
         url,
@@ -122,7 +122,7 @@ def test_a_section_saves_partial_data_and_shows_what_is_wrong(client_of, eio_dra
 
 
 def test_rows_are_added_and_removed_without_losing_typing(client_of, eio_draft):
-    url = reverse("requests:section", args=[eio_draft.reference, "E"])
+    url = reverse("requests:section", args=[*eio_draft.url_args, "E"])
     typed = {
         "version": eio_draft.version,
         "persons-rows": "2",
@@ -145,7 +145,7 @@ def test_rows_are_added_and_removed_without_losing_typing(client_of, eio_draft):
 
 
 def test_a_second_tab_does_not_overwrite_and_keeps_the_typing(client_of, eio_draft, prosecutor):
-    url = reverse("requests:section", args=[eio_draft.reference, "G"])
+    url = reverse("requests:section", args=[*eio_draft.url_args, "G"])
     stale_version = eio_draft.version
     request_save_section(
         request=eio_draft,
@@ -169,14 +169,14 @@ def test_a_second_tab_does_not_overwrite_and_keeps_the_typing(client_of, eio_dra
 
 
 def test_the_completeness_check_lists_problems_by_section_with_links(client_of, eio_draft):
-    response = client_of.get(reverse("requests:check", args=[eio_draft.reference]))
+    response = client_of.get(reverse("requests:check", args=[*eio_draft.url_args]))
 
     page = response.content.decode()
     assert response.context["count"] > 10
     codes = [section["code"] for section in response.context["sections"]]
     assert codes == sorted(codes)
     assert "L" not in codes  # a prosecutor issues: no validating authority needed
-    href = reverse("requests:section", args=[eio_draft.reference, "G"]) + "#field-G-facts"
+    href = reverse("requests:section", args=[*eio_draft.url_args, "G"]) + "#field-G-facts"
     assert href in page
 
 
@@ -189,7 +189,7 @@ def test_user_text_is_escaped_in_the_editor(client_of, eio_draft, prosecutor):
         expected_version=eio_draft.version,
     )
 
-    page = client_of.get(reverse("requests:section", args=[eio_draft.reference, "G"]))
+    page = client_of.get(reverse("requests:section", args=[*eio_draft.url_args, "G"]))
 
     assert "<script>alert(1)</script>" not in page.content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content.decode()
@@ -200,7 +200,7 @@ def test_another_authoritys_request_is_404(client, eio_draft, name):
     outsider = UserFactory(authority=AuthorityFactory(identifier="ro-other"))
     client.force_login(outsider)
 
-    response = client.get(reverse(f"requests:{name}", args=[eio_draft.reference]))
+    response = client.get(reverse(f"requests:{name}", args=[*eio_draft.url_args]))
 
     assert response.status_code == 404
 
@@ -209,7 +209,7 @@ def test_another_authoritys_request_cannot_be_edited(client, eio_draft):
     client.force_login(UserFactory(authority=AuthorityFactory(identifier="ro-other")))
 
     response = client.post(
-        reverse("requests:section", args=[eio_draft.reference, "G"]),
+        reverse("requests:section", args=[*eio_draft.url_args, "G"]),
         {"version": eio_draft.version, "facts": "intrusion"},
     )
 
@@ -219,11 +219,11 @@ def test_another_authoritys_request_cannot_be_edited(client, eio_draft):
 
 
 def test_duplicate_and_link_from_the_page(client_of, eio_draft):
-    client_of.post(reverse("requests:duplicate", args=[eio_draft.reference]))
+    client_of.post(reverse("requests:duplicate", args=[*eio_draft.url_args]))
     copy = Request.objects.exclude(pk=eio_draft.pk).get()
 
     response = client_of.post(
-        reverse("requests:link", args=[copy.reference]),
+        reverse("requests:link", args=[*copy.url_args]),
         {"target": eio_draft.reference, "note": "supplements"},
         follow=True,
     )
@@ -240,7 +240,7 @@ def test_duplicate_and_link_from_the_page(client_of, eio_draft):
 
 def test_linking_to_an_unknown_reference_says_so(client_of, eio_draft):
     response = client_of.post(
-        reverse("requests:link", args=[eio_draft.reference]), {"target": "XX-1"}, follow=True
+        reverse("requests:link", args=[*eio_draft.url_args]), {"target": "XX-1"}, follow=True
     )
 
     assert "No request XX-1 among yours" in response.content.decode()
@@ -252,11 +252,11 @@ def test_attach_then_download(client_of, eio_draft, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("order.pdf", b"%PDF-1.7 test", "application/pdf")
 
-    client_of.post(reverse("requests:attach", args=[eio_draft.reference]), {"file": upload})
+    client_of.post(reverse("requests:attach", args=[*eio_draft.url_args]), {"file": upload})
 
     attachment = eio_draft.attachments.get()
     response = client_of.get(
-        reverse("requests:attachment", args=[eio_draft.reference, attachment.pk])
+        reverse("requests:attachment", args=[*eio_draft.url_args, attachment.pk])
     )
     assert b"".join(response.streaming_content) == b"%PDF-1.7 test"
 
@@ -291,11 +291,11 @@ def test_the_draft_page_shows_exactly_what_the_user_may_do(
         request_share(request=eio_draft, actor=prosecutor, user=user, edit=shared == "edit")
     client.force_login(user)
 
-    page = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
-    section = client.get(reverse("requests:section", args=[eio_draft.reference, "A"]))
+    page = client.get(reverse("requests:detail", args=[*eio_draft.url_args])).content.decode()
+    section = client.get(reverse("requests:section", args=[*eio_draft.url_args, "A"]))
 
     def shown(name: str) -> bool:
-        return reverse(f"requests:{name}", args=[eio_draft.reference]) in page
+        return reverse(f"requests:{name}", args=[*eio_draft.url_args]) in page
 
     assert shown("attach") is edit
     assert shown("link") is edit
@@ -310,7 +310,7 @@ def test_a_reader_who_posts_a_section_anyway_changes_nothing(client, eio_draft, 
     client.force_login(auditor)
 
     response = client.post(
-        reverse("requests:section", args=[eio_draft.reference, "G"]),
+        reverse("requests:section", args=[*eio_draft.url_args, "G"]),
         {"version": eio_draft.version, "facts": "Blanked."},
         follow=True,
     )
@@ -343,7 +343,7 @@ def test_duplicating_a_received_copy_from_its_url_is_refused(client, sent_eio, b
     before = Request.objects.count()
     client.force_login(berlin_staff)
 
-    response = client.post(reverse("requests:duplicate", args=[received.reference]), follow=True)
+    response = client.post(reverse("requests:duplicate", args=[*received.url_args]), follow=True)
 
     assert "received request cannot be copied" in response.content.decode()
     assert Request.objects.count() == before

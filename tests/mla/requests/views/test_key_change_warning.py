@@ -41,7 +41,7 @@ def test_a_request_to_a_key_approved_this_week_carries_a_warning(
 ):
     client.force_login(prosecutor)
 
-    page = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
+    page = client.get(reverse("requests:detail", args=[*eio_draft.url_args])).content.decode()
 
     assert WARNING in page
     assert berlin_key_changed.new_fingerprint_groups in page
@@ -56,7 +56,7 @@ def test_the_warning_ends_after_the_period(
     )
     client.force_login(prosecutor)
 
-    page = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
+    page = client.get(reverse("requests:detail", args=[*eio_draft.url_args])).content.decode()
 
     assert WARNING not in page
 
@@ -76,6 +76,6 @@ def test_a_change_of_inbox_url_alone_carries_no_key_warning(
     directory_change_approve(change=change, actor=UserFactory(roles=[Role.DIRECTORY_ADMINISTRATOR]))
     client.force_login(prosecutor)
 
-    page = client.get(reverse("requests:detail", args=[eio_draft.reference])).content.decode()
+    page = client.get(reverse("requests:detail", args=[*eio_draft.url_args])).content.decode()
 
     assert WARNING not in page

@@ -18,7 +18,7 @@ def client_of(client, prosecutor):
 
 def test_submitting_from_the_page_reports_what_is_missing(client_of, eio_draft):
     response = client_of.post(
-        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
+        reverse("requests:transition", args=[*eio_draft.url_args, "submit"]),
         {"expected_state": "draft"},
         follow=True,
     )
@@ -37,7 +37,7 @@ def test_submitting_a_complete_request_from_the_page(client_of, eio_draft):
     eio_draft.save()
 
     response = client_of.post(
-        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
+        reverse("requests:transition", args=[*eio_draft.url_args, "submit"]),
         {"expected_state": "draft"},
         follow=True,
     )
@@ -50,7 +50,7 @@ def test_submitting_a_complete_request_from_the_page(client_of, eio_draft):
     assert (
         'name="action" value="save"'
         not in client_of.get(
-            reverse("requests:section", args=[eio_draft.reference, "G"])
+            reverse("requests:section", args=[*eio_draft.url_args, "G"])
         ).content.decode()
     )
 
@@ -59,7 +59,7 @@ def test_send_from_the_page(client, ready_eio, prosecutor, berlin_staff):
     client.force_login(prosecutor)
 
     response = client.post(
-        reverse("requests:transition", args=[ready_eio.reference, "send"]),
+        reverse("requests:transition", args=[*ready_eio.url_args, "send"]),
         {"expected_state": "ready"},
         follow=True,
     )
@@ -71,7 +71,7 @@ def test_an_unsent_draft_cannot_be_sent(client, eio_draft, prosecutor):
     client.force_login(prosecutor)
 
     response = client.post(
-        reverse("requests:transition", args=[eio_draft.reference, "send"]),
+        reverse("requests:transition", args=[*eio_draft.url_args, "send"]),
         {"expected_state": "draft"},
         follow=True,
     )
@@ -84,13 +84,13 @@ def test_the_executing_staff_acknowledge_from_the_page_and_download_annex_b(
 ):
     _issuing, executing = sent_eio
     client.force_login(berlin_staff)
-    page = client.get(reverse("requests:detail", args=[executing.reference])).content.decode()
+    page = client.get(executing.get_absolute_url()).content.decode()
     assert "Acknowledge receipt" in page
     assert "received from" in page
     assert "Recognise" not in page  # not before it is acknowledged
 
     response = client.post(
-        reverse("requests:transition", args=[executing.reference, "acknowledge"]),
+        reverse("requests:transition", args=[*executing.url_args, "acknowledge"]),
         {"expected_state": "received", "note": "File 7 Js 12/26"},
         follow=True,
     )
@@ -98,7 +98,7 @@ def test_the_executing_staff_acknowledge_from_the_page_and_download_annex_b(
     assert "The request is now “Acknowledged”" in response.content.decode()
     executing.refresh_from_db()
     assert executing.state == Request.State.ACKNOWLEDGED
-    annex = client.get(reverse("requests:annex_b", args=[executing.reference]))
+    annex = client.get(reverse("requests:annex_b", args=[*executing.url_args]))
     assert annex.status_code == 200
     assert annex.content.startswith(b"%PDF")
     assert annex["Content-Disposition"].endswith('-annex-b.pdf"')
@@ -109,7 +109,7 @@ def test_a_refusal_without_motivation_is_refused_on_the_page(client, sent_eio, b
     client.force_login(berlin_staff)
 
     response = client.post(
-        reverse("requests:transition", args=[executing.reference, "refuse"]),
+        reverse("requests:transition", args=[*executing.url_args, "refuse"]),
         {"expected_state": "received", "ground": "eio_11_1_b", "motivation": ""},
         follow=True,
     )
@@ -124,7 +124,7 @@ def test_bad_numbers_and_dates_get_a_clear_message(client, sent_eio, berlin_staf
     client.force_login(berlin_staff)
 
     days = client.post(
-        reverse("requests:transition", args=[executing.reference, "extend_recognition"]),
+        reverse("requests:transition", args=[*executing.url_args, "extend_recognition"]),
         {"days": "thirty", "reason": "x"},
         follow=True,
     )
@@ -136,11 +136,11 @@ def test_an_auditor_reads_without_acting(client, sent_eio, authorities):
     auditor = UserFactory(authority=authorities["berlin"], roles=["auditor"])
     client.force_login(auditor)
 
-    page = client.get(reverse("requests:detail", args=[executing.reference])).content.decode()
+    page = client.get(executing.get_absolute_url()).content.decode()
     assert "Timeline" in page
     assert "Next step" not in page
     response = client.post(
-        reverse("requests:transition", args=[executing.reference, "acknowledge"]),
+        reverse("requests:transition", args=[*executing.url_args, "acknowledge"]),
         {"expected_state": "received"},
         follow=True,
     )
@@ -151,7 +151,7 @@ def test_an_auditor_reads_without_acting(client, sent_eio, authorities):
 
 
 def test_an_unknown_transition_is_404(client_of, eio_draft):
-    response = client_of.post(reverse("requests:transition", args=[eio_draft.reference, "explode"]))
+    response = client_of.post(reverse("requests:transition", args=[*eio_draft.url_args, "explode"]))
 
     assert response.status_code == 404
 
@@ -159,7 +159,7 @@ def test_an_unknown_transition_is_404(client_of, eio_draft):
 def test_outsiders_cannot_trigger_transitions(client, eio_draft):
     client.force_login(UserFactory(authority=AuthorityFactory(identifier="ro-other")))
 
-    response = client.post(reverse("requests:transition", args=[eio_draft.reference, "withdraw"]))
+    response = client.post(reverse("requests:transition", args=[*eio_draft.url_args, "withdraw"]))
 
     assert response.status_code == 404
     eio_draft.refresh_from_db()
@@ -180,13 +180,13 @@ def test_a_form_that_cannot_be_read_goes_back_to_the_page_with_why(
 ):
     _issuing, executing = sent_eio
     client.force_login(berlin_staff)
-    url = reverse("requests:transition", args=[executing.reference, step])
+    url = reverse("requests:transition", args=[*executing.url_args, step])
     before = executing.audit_entries.count()
 
     response = client.post(url, {"expected_state": "received", **posted})
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("requests:detail", args=[executing.reference])
+    assert response["Location"] == executing.get_absolute_url()
     assert message in client.get(response["Location"]).content.decode()
     assert executing.audit_entries.count() == before
     assert Request.objects.get(pk=executing.pk).state == Request.State.RECEIVED
@@ -194,7 +194,7 @@ def test_a_form_that_cannot_be_read_goes_back_to_the_page_with_why(
 
 def test_a_validating_authority_not_on_the_list_is_refused(client_of, eio_draft, authorities):
     response = client_of.post(
-        reverse("requests:transition", args=[eio_draft.reference, "submit"]),
+        reverse("requests:transition", args=[*eio_draft.url_args, "submit"]),
         {"expected_state": "draft", "validating_authority": authorities["berlin"].pk},
         follow=True,
     )
@@ -209,7 +209,7 @@ def test_a_follow_up_must_be_a_request_of_yours(client, sent_eio, prosecutor):
     client.force_login(prosecutor)
 
     response = client.post(
-        reverse("requests:transition", args=[issuing.reference, "follow_up"]),
+        reverse("requests:transition", args=[*issuing.url_args, "follow_up"]),
         {"expected_state": issuing.state, "follow_up": "XX-NONE-2026-000000"},
         follow=True,
     )

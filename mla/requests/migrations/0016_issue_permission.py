@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mla_requests', '0014_statistics_models_moved'),
+        ('mla_requests', '0015_reference_counter'),
     ]
 
     operations = [
