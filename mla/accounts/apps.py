@@ -11,7 +11,9 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # After contact_points has migrated, its permissions exist and can be granted.
         from django.apps import apps
+        from django.contrib.auth.signals import user_logged_in
 
-        from mla.accounts.signals import roles_sync
+        from mla.accounts.signals import roles_sync, session_signed_in_record
 
         post_migrate.connect(roles_sync, sender=apps.get_app_config("contact_points"))
+        user_logged_in.connect(session_signed_in_record, dispatch_uid="mla_session_signed_in")

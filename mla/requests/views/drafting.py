@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mla.accounts.decorators import recent_authentication_required
 from mla.core.edge import errors_as_messages
 from mla.core.errors import ApplicationError
 from mla.core.pagination import keyset_page
@@ -349,6 +350,13 @@ def _share_target(request: HttpRequest) -> dict[str, Any]:
 
 
 @require_POST
+# Sharing opens the request to someone else: it needs a recent sign-in (revoking does not).
+@recent_authentication_required(
+    when=lambda request, reference, revoke=False: not revoke,
+    return_to=lambda request, reference, revoke=False: reverse(
+        "requests:detail", kwargs={"reference": reference}
+    ),
+)
 def request_share_view(request: HttpRequest, reference: str, revoke: bool = False) -> HttpResponse:
     item = request_or_404(request, reference)
     with errors_as_messages(request):
