@@ -6,12 +6,13 @@ import base64
 import re
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from mla.accounts.models import SecurityEvent, SecurityEventKind
-from tests.support.factories import UserFactory
+from tests.support.factories import TEST_PASSWORD, UserFactory
 from tests.support.journeys import log_in, log_out
-from tests.support.second_factor import totp_code
+from tests.support.second_factor import totp_code, totp_code_accepted_now
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,13 +24,12 @@ def administrator(settings):
     return UserFactory(username="dana", roles=["directory_administrator"], is_staff=True)
 
 
-def _enrol_totp(page: Page) -> bytes:
+def _enrol_totp(page: Page) -> None:
     page.get_by_role("link", name="Add an authenticator app").click()
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
     page.get_by_label("Code").fill(totp_code(key))
     page.get_by_role("button", name="Add the app").click()
-    return key
 
 
 def test_enrol_an_app_log_out_and_log_in_with_a_code(page: Page, live_server, administrator):
@@ -42,7 +42,7 @@ def test_enrol_an_app_log_out_and_log_in_with_a_code(page: Page, live_server, ad
     page.goto(f"{base}/directory/")
     expect(page).to_have_url(re.compile(r"/accounts/security/"))
 
-    key = _enrol_totp(page)
+    _enrol_totp(page)
     expect(page.get_by_role("heading", name="Recovery codes")).to_be_visible()
     expect(page.locator(".recovery-codes code")).to_have_count(10)
     page.get_by_role("link", name="I have kept them: continue").click()
@@ -52,9 +52,10 @@ def test_enrol_an_app_log_out_and_log_in_with_a_code(page: Page, live_server, ad
 
     log_in(page, base, "dana")
     expect(page).to_have_url(re.compile(r"/accounts/second-factor/"))
-    # The code of the enrolment cannot be replayed: the next step's code, which the server
-    # accepts within its tolerance of one step.
-    page.get_by_label("Code").fill(totp_code(key, steps_ahead=1))
+    # The code of the enrolment cannot be used again: the app's next one.
+    page.get_by_label("Code").fill(
+        totp_code_accepted_now(TOTPDevice.objects.get(user__username="dana"))
+    )
     page.get_by_role("button", name="Verify").click()
 
     expect(page.get_by_text("You act for")).to_be_visible()
@@ -103,3 +104,18 @@ def test_add_a_passkey_and_sign_in_with_it(page: Page, live_server, administrato
         user__username="dana", kind=SecurityEventKind.SIGNED_IN_WITH_SECOND_FACTOR
     )
     assert signed_in.detail.startswith("passkey #")
+    assert SecurityEvent.objects.get(
+        user__username="dana", kind=SecurityEventKind.FACTOR_ENROLLED
+    ).detail.startswith("passkey #")
+
+    # Re-authentication with a passkey: the password first, then the passkey.
+    settings.REAUTHENTICATION_MAX_AGE = 0
+    page.goto(f"{base}/accounts/reauthenticate/?next=/directory/")
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Use a passkey").click()
+
+    expect(page).to_have_url(f"{base}/directory/")
+    assert SecurityEvent.objects.filter(
+        user__username="dana", kind=SecurityEventKind.REAUTHENTICATED
+    ).exists()

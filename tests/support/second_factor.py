@@ -1,5 +1,7 @@
 """Second factors in tests: a confirmed TOTP app and the codes it would show."""
 
+import time
+
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -11,12 +13,19 @@ def totp_device_confirmed(user: User) -> TOTPDevice:
     return device
 
 
-def totp_code(key: bytes, *, steps_ahead: int = 0) -> str:
-    """The code an app shows now, or ``steps_ahead`` 30-second steps later (a code is taken
-    once: a second sign-in within the same step needs the next step's code, which the
-    server's tolerance of one step accepts)."""
-    return f"{totp(key, step=30, t0=0, digits=6, drift=steps_ahead):06d}"
+def totp_code(key: bytes) -> str:
+    """The code an app holding ``key`` shows now."""
+    return f"{totp(key, step=30, t0=0, digits=6):06d}"
 
 
-def totp_code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
-    return totp_code(device.bin_key, steps_ahead=steps_ahead)
+def totp_code_for(device: TOTPDevice) -> str:
+    return totp_code(device.bin_key)
+
+
+def totp_code_accepted_now(device: TOTPDevice) -> str:
+    """A code the server accepts now: within its window around the device's drift, and
+    after the last code it took (a code is never taken twice)."""
+    device.refresh_from_db()
+    now_step = int(time.time()) // 30
+    step = max(now_step + device.drift, device.last_t + 1)
+    return f"{totp(device.bin_key, step=30, t0=0, digits=6, drift=step - now_step):06d}"
