@@ -32,7 +32,7 @@ from mla.accounts.decorators import (
 from mla.accounts.models import SecurityEventKind, User
 from mla.accounts.second_factor import second_factor_required, user_has_second_factor
 from mla.accounts.security_events import security_event_record
-from mla.accounts.sessions import session_is_past_lifetime
+from mla.accounts.sessions import SECOND_FACTOR_ENROLLED_KEY, session_is_past_lifetime
 
 IDLE_UNTOUCHED_REQUEST_ATTRIBUTE = "mla_session_idle_untouched"
 
@@ -93,7 +93,14 @@ class SecondFactorMiddleware:
         if getattr(view_func, SECOND_FACTOR_STEP_ATTRIBUTE, False):
             return None
         next_query = urlencode({"next": request.get_full_path()})
-        if user_has_second_factor(user=user):
+        # Known since sign-in (a factor added later in another session is asked from the
+        # next sign-in on); a session that began before this rule is asked once.
+        enrolled = request.session.get(SECOND_FACTOR_ENROLLED_KEY)
+        if enrolled is None:
+            enrolled = request.session[SECOND_FACTOR_ENROLLED_KEY] = user_has_second_factor(
+                user=user
+            )
+        if enrolled:
             return redirect(f"{reverse('accounts:second_factor')}?{next_query}")
         if second_factor_required(user=user):
             if getattr(view_func, ENROLMENT_STEP_ATTRIBUTE, False):

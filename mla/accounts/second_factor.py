@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -62,9 +63,14 @@ def user_factors(*, user: User) -> list[Factor]:
 
 
 def user_has_second_factor(*, user: User) -> bool:
+    # One query: the middleware asks on every request of a user not yet verified.
     return (
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+        User.objects.filter(pk=user.pk)
+        .filter(
+            Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+            | Exists(WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True))
+        )
+        .exists()
     )
 
 

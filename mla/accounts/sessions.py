@@ -19,6 +19,9 @@ SIGNED_IN_AT_KEY = "mla_signed_in_at"
 AUTHENTICATED_AT_KEY = "mla_authenticated_at"
 # The password was typed again on the re-authentication page, and a passkey is still to come.
 REAUTHENTICATION_PASSWORD_AT_KEY = "mla_reauthentication_password_at"  # noqa: S105
+# Whether the user had a second factor when the session began: the middleware asks on every
+# request of a session not yet verified, and a query each time would cost every page.
+SECOND_FACTOR_ENROLLED_KEY = "mla_second_factor_enrolled"
 # How long the password typed on the re-authentication page waits for the passkey.
 REAUTHENTICATION_PASSKEY_WINDOW_SECONDS = 300
 
@@ -29,11 +32,12 @@ def _now() -> float:
     return timezone.now().timestamp()
 
 
-def session_signed_in(*, session: Session) -> None:
+def session_signed_in(*, session: Session, second_factor_enrolled: bool) -> None:
     """Mark the start of a signed-in session: the password was just checked."""
     now = _now()
     session[SIGNED_IN_AT_KEY] = now
     session[AUTHENTICATED_AT_KEY] = now
+    session[SECOND_FACTOR_ENROLLED_KEY] = second_factor_enrolled
 
 
 def session_is_past_lifetime(*, session: Session) -> bool:

@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 from mla.accounts.roles import ROLE_PERMISSIONS, Role
+from mla.accounts.second_factor import user_has_second_factor
 from mla.accounts.sessions import session_signed_in
 
 
@@ -28,4 +29,6 @@ def roles_sync(**kwargs: Any) -> None:
 def session_signed_in_record(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Every sign-in (password form, admin, test client) starts the session's clocks."""
     if request is not None and hasattr(request, "session"):
-        session_signed_in(session=request.session)
+        session_signed_in(
+            session=request.session, second_factor_enrolled=user_has_second_factor(user=user)
+        )
