@@ -54,6 +54,7 @@ from contact_points.services import (
     may_administer_directory,
 )
 from mla.core.errors import ApplicationError
+from mla.core.reauthentication import recent_authentication_required
 from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -597,9 +598,14 @@ def _decided_change(request: HttpRequest, change_id: int) -> DirectoryChange:
     return get_object_or_404(DirectoryChange.objects.select_related("authority"), pk=change_id)
 
 
+# Approving puts a partner's key or inbox URL in force: it needs a recent sign-in.
+@recent_authentication_required(
+    return_to=lambda request, change_id: reverse(
+        "admin:contact_points_directorychange_change", args=[change_id]
+    )
+)
 def directory_change_approve_view(request: HttpRequest, change_id: int) -> HttpResponse:
-    """Approve one pending change (POST). One function, so that a fresh authentication can
-    be asked for around it."""
+    """Approve one pending change (POST), after a recent authentication."""
     change = _decided_change(request, change_id)
     assert isinstance(request.user, get_user_model())
     page = reverse("admin:contact_points_directorychange_change", args=[change.pk])

@@ -11,6 +11,7 @@ admin.site.index_title = _("Directory and accounts")
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("mla.accounts.urls")),
+    path("accounts/passkeys/", include("mla.accounts.passkey_urls")),
     path("directory/", include("contact_points.urls")),
     path("requests/", include("mla.statistics.urls")),
     path("requests/", include("mla.requests.urls")),

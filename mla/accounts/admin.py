@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from mla.accounts.models import User
+from mla.accounts.models import SecurityEvent, User
 from mla.accounts.services import user_authority_group_sync
 
 
@@ -34,3 +34,22 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     ]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """The accounts' security log, read-only: rows are only ever added by the services."""
+
+    list_display = ["created_at", "username", "kind", "detail", "address"]
+    list_filter = ["kind"]
+    search_fields = ["username", "address"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -1,11 +1,15 @@
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser, Permission
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
 
 from mla.accounts.roles import ISSUE_REQUEST_PERMISSION, Role
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp is untyped
     """A person using the node, always acting for one authority of the directory."""
 
     authority = models.ForeignKey(
@@ -71,3 +75,87 @@ class User(AbstractUser):
     @property
     def is_directory_administrator(self) -> bool:
         return self.has_role(Role.DIRECTORY_ADMINISTRATOR)
+
+
+class SecurityEventKind(models.TextChoices):
+    SIGNED_IN_WITH_SECOND_FACTOR = "signed_in_second_factor", _("Signed in with a second factor")
+    SECOND_FACTOR_FAILED = "second_factor_failed", _("Second factor refused")
+    FACTOR_ENROLLED = "factor_enrolled", _("Second factor added")
+    FACTOR_REMOVED = "factor_removed", _("Second factor removed")
+    RECOVERY_CODES_GENERATED = "recovery_codes_generated", _("Recovery codes generated")
+    RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used")
+    REAUTHENTICATED = "reauthenticated", _("Identity confirmed again")
+    SESSION_ENDED = "session_ended", _("Session ended at its maximum lifetime")
+
+
+class SecurityEvent(models.Model):
+    """One security event of an account, kept for good: rows are added, never changed.
+
+    The username is copied so that the row still says who it was if the user is deleted.
+    """
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="security_events",
+        verbose_name=_("user"),
+    )
+    username = models.CharField(_("username"), max_length=150)
+    kind = models.CharField(_("event"), max_length=40, choices=SecurityEventKind.choices)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("account security event")
+        verbose_name_plural = _("account security events")
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.username}: {self.get_kind_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Security events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Security events are append-only.")
+
+
+class RecoveryCodeDevice(Device):
+    """A user's set of one-time recovery codes, a django-otp device.
+
+    Only a SHA-256 digest of each code is stored: the codes carry 50 random bits each, so
+    a fast hash is enough, and a stolen table does not reveal them.
+    """
+
+    class Meta(Device.Meta):
+        verbose_name = _("recovery codes")
+        verbose_name_plural = _("recovery codes")
+
+    def verify_token(self, token: Any) -> bool:
+        from mla.accounts.second_factor import recovery_code_digest
+
+        digest = recovery_code_digest(str(token))
+        # One atomic update: the code is spent by exactly one of two concurrent attempts.
+        spent = RecoveryCode.objects.filter(
+            device=self, digest=digest, used_at__isnull=True
+        ).update(used_at=timezone.now())
+        return spent == 1
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "digest"], name="recovery_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code #{self.pk} ({'used' if self.used_at else 'unused'})"

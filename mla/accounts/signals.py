@@ -4,6 +4,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 from mla.accounts.roles import ROLE_PERMISSIONS, Role
+from mla.accounts.second_factor import user_has_second_factor
+from mla.accounts.sessions import session_signed_in
 
 
 def roles_sync(**kwargs: Any) -> None:
@@ -22,3 +24,11 @@ def roles_sync(**kwargs: Any) -> None:
             app_label, codename = label.split(".")
             condition |= Q(content_type__app_label=app_label, codename=codename)
         group.permissions.add(*Permission.objects.filter(condition))
+
+
+def session_signed_in_record(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Every sign-in (password form, admin, test client) starts the session's clocks."""
+    if request is not None and hasattr(request, "session"):
+        session_signed_in(
+            session=request.session, second_factor_enrolled=user_has_second_factor(user=user)
+        )

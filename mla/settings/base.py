@@ -339,3 +339,46 @@ DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS"
 # The request page warns, for this many days, that a request goes to a partner key approved
 # recently (a substituted key is most dangerous before anyone has checked it by phone).
 DIRECTORY_KEY_CHANGE_WARNING_DAYS = env.int("DIRECTORY_KEY_CHANGE_WARNING_DAYS", default=7)
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in, second factor and sessions (README, "Sign-in, second factor and sessions").
+# Second factors: TOTP apps and passkeys (django-otp, django-otp-webauthn), and one-time
+# recovery codes. A user who has a factor gives it after the password, always; a user who
+# must have one (below) and has none is sent to enrol before anything else.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp_webauthn"]
+# The project's session middleware leaves the idle expiry alone for timer-driven requests
+# (the queue's poll); the others, after authentication, end sessions past their absolute
+# lifetime and hold a signed-in user at the second-factor step until it is passed.
+MIDDLEWARE[MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware")] = (
+    "mla.accounts.middleware.SessionMiddleware"
+)
+_after_authentication = (
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+)
+MIDDLEWARE[_after_authentication:_after_authentication] = [
+    "django_otp.middleware.OTPMiddleware",
+    "mla.accounts.middleware.SessionLifetimeMiddleware",
+    "mla.accounts.middleware.SecondFactorMiddleware",
+]
+# Who must have a second factor: directory administrators and superusers, and every user
+# when MFA_REQUIRED_FOR_ALL (the embedded demo turns both off: its users sign in with a
+# password only).
+MFA_REQUIRED_FOR_ADMINISTRATORS = env.bool("MFA_REQUIRED_FOR_ADMINISTRATORS", default=True)
+MFA_REQUIRED_FOR_ALL = env.bool("MFA_REQUIRED_FOR_ALL", default=True)
+# Recovery codes issued at a time (each works once).
+MFA_RECOVERY_CODE_COUNT = 10
+# A session ends this long after sign-in, however active (the idle timeout is above).
+SESSION_ABSOLUTE_MAX_AGE = env.int("SESSION_ABSOLUTE_MAX_HOURS", default=12) * 3600
+# Sending, sharing and key approval ask for the password (and second factor) again when the
+# last authentication is older than this.
+REAUTHENTICATION_MAX_AGE = env.int("REAUTHENTICATION_MAX_MINUTES", default=15) * 60
+OTP_TOTP_ISSUER = NODE_NAME
+# Passkeys are bound to the site's host name (the relying party); the browser's origin must
+# be one of the allowed origins (https, or http://localhost while developing).
+OTP_WEBAUTHN_RP_NAME = NODE_NAME
+OTP_WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", default="localhost")
+OTP_WEBAUTHN_ALLOWED_ORIGINS: list[str] = env.list(
+    "WEBAUTHN_ALLOWED_ORIGINS", default=["http://localhost:8000"]
+)
+# A passkey is a second factor here, never a way to sign in without the password.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False

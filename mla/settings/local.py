@@ -13,3 +13,7 @@ DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS"
 from .base import VAR_DIR  # noqa: E402
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# The demo's users sign in with a password only (no second factor asked, none required).
+MFA_REQUIRED_FOR_ADMINISTRATORS = env.bool("MFA_REQUIRED_FOR_ADMINISTRATORS", default=False)
+MFA_REQUIRED_FOR_ALL = env.bool("MFA_REQUIRED_FOR_ALL", default=False)

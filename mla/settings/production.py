@@ -4,6 +4,8 @@ Importing this module without SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL or ALL
 raises ImproperlyConfigured, so a node never starts half-configured.
 """
 
+from urllib.parse import urlsplit
+
 from .base import *  # noqa: F403
 from .base import database_tuned, env
 
@@ -65,3 +67,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Links in notification e-mails. Unset: https:// and the first name in ALLOWED_HOSTS.
 SITE_URL = env("SITE_URL", default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}")
+
+# Passkeys: bound to the site's host name, used from its https origin.
+OTP_WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", default=urlsplit(SITE_URL).hostname or "")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("WEBAUTHN_ALLOWED_ORIGINS", default=[SITE_URL.rstrip("/")])

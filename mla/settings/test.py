@@ -27,3 +27,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Second factors are required only by the tests that say so (override_settings).
+MFA_REQUIRED_FOR_ADMINISTRATORS = False
+MFA_REQUIRED_FOR_ALL = False

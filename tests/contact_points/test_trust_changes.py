@@ -603,3 +603,39 @@ def test_reverting_an_entry_to_an_old_version_does_not_restore_its_old_key(
     assert point_247.key_fingerprint == _fingerprint_of(openpgp_keys.second_valid)
     change = DirectoryChange.objects.get(status=Status.PENDING)
     assert change.new_fingerprint == openpgp_keys.valid_fingerprint
+
+
+def test_approving_a_key_change_after_15_minutes_asks_for_the_password_first(
+    client, alice, bob, point_247, openpgp_keys
+):
+    import datetime
+
+    import time_machine
+
+    from tests.support.factories import TEST_PASSWORD
+
+    change = directory_change_propose(
+        authority=point_247,
+        actor=alice,
+        public_key=openpgp_keys.second_valid,
+        inbox_url=point_247.inbox_url,
+    )
+    assert change is not None
+    page = reverse("admin:contact_points_directorychange_change", args=[change.pk])
+    approve = reverse("admin:contact_points_directorychange_approve", args=[change.pk])
+    start = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        client.force_login(bob)
+        traveller.shift(datetime.timedelta(minutes=16))
+
+        refused = client.post(approve)
+        change.refresh_from_db()
+        assert change.status == DirectoryChange.Status.PENDING
+        assert refused["Location"].startswith(reverse("accounts:reauthenticate"))
+
+        back = client.post(refused["Location"], {"password": TEST_PASSWORD, "next": page})
+        assert back["Location"] == page
+        client.post(approve)
+
+    change.refresh_from_db()
+    assert (change.status, change.decided_by) == (DirectoryChange.Status.APPROVED, bob)

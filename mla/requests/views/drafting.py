@@ -18,6 +18,7 @@ from contact_points.selectors import authority_recent_key_change
 from mla.core.edge import errors_as_messages
 from mla.core.errors import ApplicationError
 from mla.core.pagination import keyset_page
+from mla.core.reauthentication import recent_authentication_required
 from mla.instruments.completeness import (
     Problem,
     request_completeness,
@@ -369,6 +370,13 @@ def _share_target(request: HttpRequest) -> dict[str, Any]:
 
 
 @require_POST
+# Sharing opens the request to someone else: it needs a recent sign-in (revoking does not).
+@recent_authentication_required(
+    when=lambda request, issuer, reference, revoke=False: not revoke,
+    return_to=lambda request, issuer, reference, revoke=False: reverse(
+        "requests:detail", kwargs={"issuer": issuer, "reference": reference}
+    ),
+)
 def request_share_view(
     request: HttpRequest, issuer: str, reference: str, revoke: bool = False
 ) -> HttpResponse:

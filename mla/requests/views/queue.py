@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mla.accounts.decorators import session_idle_untouched
 from mla.accounts.models import User
 from mla.core.edge import errors_as_messages
 from mla.instruments.declarations import DECLARATIONS, declaration_for
@@ -95,6 +96,9 @@ def _instruments(language: str) -> list[tuple[str, str]]:
     return sorted(seen.items())
 
 
+# The page's own refresh after a poll (?partial=1) is timer-driven too: it must not keep the
+# session alive.
+@session_idle_untouched(when=lambda request: bool(request.GET.get("partial")))
 def queue(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     filters = QueueFilters.from_query(request.GET)
@@ -118,6 +122,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@session_idle_untouched
 def queue_changes_view(request: HttpRequest) -> JsonResponse:
     user = _reader(request)
     since_text = request.GET.get("since", "")
