@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from mla.requests.access import request_shares
+from mla.requests.access import Share, request_shares
 from tests.support.factories import TEST_PASSWORD, AuthorityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,4 +86,4 @@ def test_sharing_after_15_minutes_asks_for_the_password(client, eio_draft, prose
         client.post(refused["Location"], {"password": TEST_PASSWORD})
         client.post(share, {"username": "colleague"})
 
-    assert request_shares(request=eio_draft)["users"] == ["colleague"]
+    assert request_shares(request=eio_draft)["users"] == [Share(name="colleague", edit=False)]
