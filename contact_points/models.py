@@ -358,9 +358,14 @@ def authority_reference_code_free(
     """The short code derived for ``identifier`` (contact_points.reference_codes), avoiding
     the codes other authorities already hold."""
     others = Authority.objects.exclude(pk=exclude_pk) if exclude_pk else Authority.objects.all()
-    readable = reference_code_derive(identifier=identifier, country_code=country_code)
-    taken = set(others.filter(reference_code=readable).values_list("reference_code", flat=True))
-    return reference_code_derive(identifier=identifier, country_code=country_code, taken=taken)
+
+    class _Held:
+        """The codes other authorities hold, asked one candidate at a time."""
+
+        def __contains__(self, code: object) -> bool:
+            return others.filter(reference_code=code).exists()
+
+    return reference_code_derive(identifier=identifier, country_code=country_code, taken=_Held())
 
 
 class AuthorityInstrument(models.Model):

@@ -32,4 +32,11 @@ def reference_code_derive(*, identifier: str, country_code: str, taken: Containe
     readable = re.sub(r"[^A-Z0-9]", "", stem.upper())[:_MAX]
     if len(readable) >= 2 and readable not in taken:
         return readable
-    return _hashed(identifier, readable)
+    # Twenty bits of digest: among thousands of entries that share a stem (numbered
+    # offices), two may meet; a salted digest then tells them apart.
+    salt = 0
+    while True:
+        code = _hashed(identifier if salt == 0 else f"{identifier}#{salt}", readable)
+        if code not in taken:
+            return code
+        salt += 1

@@ -97,3 +97,42 @@ def test_an_authority_gets_a_code_from_its_identifier_unique_on_the_node(countri
     )
     assert len(second.reference_code) == 12
     assert long_named.reference_code == "FRTRIBUNALJU"  # RO by the factory: no FR prefix cut
+
+
+def test_a_derived_code_avoids_a_digest_already_taken():
+    readable_taken = {"PROSECUTOR00"}
+    first = reference_code_derive(
+        identifier="xx-prosecutor-00001", country_code="XX", taken=readable_taken
+    )
+
+    second = reference_code_derive(
+        identifier="xx-prosecutor-00001", country_code="XX", taken={*readable_taken, first}
+    )
+
+    assert first != second
+    assert len(second) == 12
+    assert second.startswith("PROSECUT")
+
+
+def test_an_import_of_thousands_of_numbered_offices_gives_each_its_own_code(countries):
+    import json
+
+    from contact_points.directory_io import directory_export_json, directory_import
+    from contact_points.models import Authority
+
+    document = json.loads(directory_export_json())
+    template = {
+        "country": "FR",
+        "kind": "prosecutor",
+        "name": "Office",
+        "time_zone": "Europe/Paris",
+    }
+    document["authorities"] = [
+        {**template, "identifier": f"fr-prosecutor-{number:05d}", "name": f"Office {number}"}
+        for number in range(3000)
+    ]
+
+    directory_import(data=json.dumps(document).encode(), fmt="json")
+
+    codes = list(Authority.objects.values_list("reference_code", flat=True))
+    assert len(codes) == len(set(codes)) == 3000
