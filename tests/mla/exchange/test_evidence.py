@@ -25,11 +25,6 @@ from tests.support.sending import ANNEX, enqueue, outgoing_request
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def prosecutor(sender):
     return UserFactory(authority=sender, roles=["prosecutor"])

@@ -39,11 +39,6 @@ pytestmark = pytest.mark.django_db
 REQUEST_DOCUMENT = "request.pdf"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def forger(exchange_keys) -> Authority:
     """Another partner, with its own key, of the sender's country unless a test moves it."""

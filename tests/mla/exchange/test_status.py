@@ -39,11 +39,6 @@ pytestmark = pytest.mark.django_db
 State = Request.State
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 class Nodes:
     """Which authorities have their people on "this" node, for the step being taken."""
 

@@ -10,7 +10,6 @@ import pytest
 from django.urls import reverse
 
 from mla.core.errors import ApplicationError
-from mla.exchange import tasks
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.selectors import request_messages
 from mla.exchange.stored import stored_message_open
@@ -29,18 +28,6 @@ from tests.support.sending import enqueue, outgoing_request
 pytestmark = pytest.mark.django_db
 
 State = OutboxMessage.State
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[str]:
-    ids: list[str] = []
-    monkeypatch.setattr(tasks.outbox_deliver_task, "delay", ids.append)
-    return ids
 
 
 @pytest.fixture

@@ -12,11 +12,6 @@ from tests.support.sending import enqueue, outgoing_request
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def message(sender, recipient) -> OutboxMessage:
     prosecutor = UserFactory(authority=sender, roles=["prosecutor"])

@@ -27,19 +27,6 @@ pytestmark = pytest.mark.django_db
 State = OutboxMessage.State
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[str]:
-    """Message ids handed to Celery (nothing reaches a broker)."""
-    ids: list[str] = []
-    monkeypatch.setattr(tasks.outbox_deliver_task, "delay", ids.append)
-    return ids
-
-
 @pytest.fixture
 def prosecutor(sender):
     return UserFactory(authority=sender, roles=["prosecutor"])

@@ -13,7 +13,6 @@ from django.utils import timezone
 from contact_points.models import DirectoryChange
 from contact_points.services import directory_change_approve, directory_change_propose
 from mla.accounts.roles import Role
-from mla.exchange import tasks
 from mla.exchange.models import OutboxMessage
 from mla.exchange.outbox import outbox_deliver
 from mla.notifications.kinds import Kind
@@ -25,18 +24,6 @@ from tests.support.sending import enqueue, enqueue_committed, outgoing_request
 pytestmark = pytest.mark.django_db
 
 State = OutboxMessage.State
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[str]:
-    ids: list[str] = []
-    monkeypatch.setattr(tasks.outbox_deliver_task, "delay", ids.append)
-    return ids
 
 
 @pytest.fixture
