@@ -25,7 +25,7 @@ from mla.requests.lifecycle.receiving import (
     received_copy_create,
 )
 from mla.requests.models import Request
-from mla.requests.references import reference_parse
+from mla.requests.references import reference_parse_received
 
 # Keys of a request message's manifest data (built by mla.exchange.outbox).
 DATA = "data"
@@ -81,7 +81,7 @@ def reference_check(*, reference: str, sender: Authority) -> None:
     """Refuse (MessageRefused) a request's reference that is not of the one pattern, not the
     sender's own (its country and, in the directory, its code), or already another issuer's
     on this node: a partner cannot speak under another issuer's reference."""
-    parts = reference_parse(reference)
+    parts = reference_parse_received(reference)
     if parts is None:
         raise MessageRefused(
             INVALID_REFERENCE,
@@ -91,7 +91,7 @@ def reference_check(*, reference: str, sender: Authority) -> None:
             ),
         )
     if parts.country != sender.country.code or (
-        sender.reference_code and parts.authority != sender.reference_code
+        sender.reference_code and parts.authority and parts.authority != sender.reference_code
     ):
         raise MessageRefused(
             REFERENCE_NOT_SENDERS,

@@ -35,6 +35,15 @@ REFERENCE_RE = re.compile(
 )
 
 
+# The pattern of references made before the authority's code was in them
+# (``FR-EIO-2026-000123``): still received, so that a draft numbered before an upgrade can be
+# sent after it. It carries no authority code; the copy is still named by (issuer,
+# reference) and a reference another issuer holds here is still refused.
+LEGACY_REFERENCE_RE = re.compile(
+    r"^(?P<country>[A-Z]{2})-(?P<instrument>[A-Z]{2,8})-(?P<year>\d{4})-(?P<number>\d{6})$"
+)
+
+
 @dataclass(frozen=True)
 class ReferenceParts:
     country: str
@@ -83,3 +92,21 @@ def reference_next(*, authority: Authority, declaration_code: str, year: int) ->
             break
     counter.save(update_fields=["last"])
     return reference
+
+
+def reference_parse_received(reference: str) -> ReferenceParts | None:
+    """The parts of a reference a partner sent: of the strict pattern, or of the earlier one
+    (whose ``authority`` part is then empty); None for any other text."""
+    parts = reference_parse(reference)
+    if parts is not None:
+        return parts
+    match = LEGACY_REFERENCE_RE.fullmatch(reference) if isinstance(reference, str) else None
+    if match is None:
+        return None
+    return ReferenceParts(
+        country=match["country"],
+        authority="",
+        instrument=match["instrument"],
+        year=int(match["year"]),
+        number=int(match["number"]),
+    )

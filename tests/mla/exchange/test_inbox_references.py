@@ -162,7 +162,8 @@ HOSTILE = [
     "<script>alert(1)</script>",
     "",
     "RO-AASENDER-EIO-2026-" + "1" * 60,
-    "RO-EIO-2026-000001",  # the former pattern
+    "RO-EIO-2026-0000001",  # the former pattern, with a number it never had
+    "RO-EIO-26-000001",
 ]
 
 
@@ -275,3 +276,21 @@ def test_a_document_stored_with_a_type_outside_the_policy_is_served_as_bytes(
     response = client.get(reverse("requests:attachment", args=[*incoming.url_args, stored.pk]))
 
     assert response["Content-Type"] == "application/octet-stream"
+
+
+def test_a_reference_of_the_former_pattern_is_received_when_it_is_the_senders_country(
+    sender, recipient, forger
+):
+    # A draft numbered before the authority's code was in references, sent after the upgrade.
+    former = f"{sender.country.code}-EIO-2026-000123"
+
+    inbox_receive(sealed=_sealed(sender, recipient, reference=former))
+
+    received = Request.objects.get(direction=Request.Direction.INCOMING, reference=former)
+    assert received.issuing_authority == sender
+    # Still the sender's own: another country's, or another issuer's here, is refused.
+    other_country = "DE-EIO-2026-000124"
+    assert _refusal(_sealed(sender, recipient, reference=other_country)) == REFERENCE_NOT_SENDERS
+    forger.country = sender.country
+    forger.save()
+    assert _refusal(_sealed(forger, recipient, reference=former)) == REFERENCE_IN_USE
