@@ -35,42 +35,47 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
-    def role_names(self) -> set[str]:
-        # Cached on the instance: templates ask several times per page.
-        cached: set[str] | None = getattr(self, "_role_names", None)
+    def _roles_read(self) -> tuple[set[str], bool]:
+        """The user's roles, and whether one of them issues requests: one query, cached on
+        the instance (templates and lists ask several times per page, lists once per row).
+
+        Authority groups ("authority:…", "authority-shared:…") are not roles. Issuing is
+        read from the roles' permission, never from ``is_superuser``: running the node does
+        not make anyone a prosecutor.
+        """
+        cached: tuple[set[str], bool] | None = getattr(self, "_roles", None)
         if cached is None:
-            # Authority groups ("authority:…", "authority-shared:…") are not roles.
-            cached = set(
-                self.groups.exclude(name__startswith="authority:")
-                .exclude(name__startswith="authority-shared:")
-                .values_list("name", flat=True)
-            )
-            self._role_names = cached
+            names: set[str] = set()
+            issuing = False
+            if self.pk is not None:
+                app_label, codename = ISSUE_REQUEST_PERMISSION.split(".")
+                issue_permission = Permission.objects.filter(
+                    group=models.OuterRef("pk"),
+                    content_type__app_label=app_label,
+                    codename=codename,
+                )
+                for name, issues in (
+                    self.groups.exclude(name__startswith="authority:")
+                    .exclude(name__startswith="authority-shared:")
+                    .annotate(issues=models.Exists(issue_permission))
+                    .values_list("name", "issues")
+                ):
+                    names.add(name)
+                    issuing = issuing or bool(issues)
+            cached = (names, issuing)
+            self._roles = cached
         return cached
+
+    def role_names(self) -> set[str]:
+        return self._roles_read()[0]
 
     def has_role(self, role: Role | str) -> bool:
         return str(role) in self.role_names()
 
     def holds_issuing_role(self) -> bool:
-        """Whether one of the user's roles (or the user alone) may issue requests.
-
-        Read from the permission, never from ``is_superuser``: running the node does not
-        make anyone a prosecutor. Cached on the instance: lists ask once per row.
-        """
-        cached: bool | None = getattr(self, "_holds_issuing_role", None)
-        if cached is None:
-            app_label, codename = ISSUE_REQUEST_PERMISSION.split(".")
-            cached = bool(
-                self.is_active
-                and self.pk is not None
-                and Permission.objects.filter(
-                    models.Q(group__user=self) | models.Q(user=self),
-                    content_type__app_label=app_label,
-                    codename=codename,
-                ).exists()
-            )
-            self._holds_issuing_role = cached
-        return cached
+        """Whether one of the user's roles may issue requests (a role an administrator
+        marks as issuing by giving its group the permission)."""
+        return self.is_active and self._roles_read()[1]
 
     @property
     def is_directory_administrator(self) -> bool:
