@@ -37,7 +37,7 @@ from contact_points.models import (
 )
 from contact_points.reference_codes import reference_code_derive
 from contact_points.services import authority_apply_key_info, key_text
-from contact_points.signals import trust_change_applied
+from contact_points.signals import trust_change_applied, trust_changes_proposed
 from contact_points.validators import normalise_phone
 from mla.core.errors import ApplicationError
 from mla.core.spreadsheet import csv_cell_neutralised, csv_cell_restored
@@ -1072,6 +1072,7 @@ def _record_trust_changes(
             trust_change_applied.send(sender=DirectoryChange, change=change)
     else:
         report.proposed = len(changes)
+        trust_changes_proposed.send(sender=DirectoryChange, changes=changes)
 
 
 def _write_sets(pairs: list[tuple[Authority, _AuthorityRow]]) -> None:

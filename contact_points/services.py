@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from contact_points.models import Authority, DirectoryChange
-from contact_points.signals import trust_change_applied
+from contact_points.signals import trust_change_applied, trust_changes_proposed
 from contact_points.validators import validate_inbox_url
 from mla.core.errors import ApplicationError
 from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
@@ -179,7 +179,7 @@ def directory_change_propose(
         fingerprint_ensure_free(fingerprint=new_fingerprint, authority=authority)
     now = timezone.now()
     _supersede_pending(authority_ids=[authority.pk], now=now)
-    return DirectoryChange.objects.create(
+    change = DirectoryChange.objects.create(
         authority=authority,
         origin=origin,
         proposed_by=actor,
@@ -191,6 +191,8 @@ def directory_change_propose(
         old_fingerprint=authority.key_fingerprint,
         new_fingerprint=new_fingerprint,
     )
+    trust_changes_proposed.send(sender=DirectoryChange, changes=[change])
+    return change
 
 
 def _locked_pending(change: DirectoryChange) -> DirectoryChange:

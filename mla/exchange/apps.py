@@ -8,13 +8,17 @@ class ExchangeConfig(AppConfig):
     verbose_name = _("Exchange between authorities")
 
     def ready(self) -> None:
-        from contact_points.signals import trust_change_applied
+        from contact_points.signals import trust_change_applied, trust_changes_proposed
         from mla.exchange.channel import ExchangeChannel
-        from mla.exchange.trust import on_trust_change_applied
+        from mla.exchange.trust import on_trust_change_applied, on_trust_changes_proposed
         from mla.requests.lifecycle.channels import remote_channel_register
 
         # The staff dealing with a partner hear when its key or inbox URL changes.
         trust_change_applied.connect(on_trust_change_applied, dispatch_uid="exchange-trust")
+        # The other directory administrators hear of a change waiting for their approval.
+        trust_changes_proposed.connect(
+            on_trust_changes_proposed, dispatch_uid="exchange-trust-proposed"
+        )
 
         # Requests and steps for authorities served on other nodes leave by the exchange.
         remote_channel_register(ExchangeChannel())

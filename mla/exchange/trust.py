@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 
 from contact_points.models import Authority, DirectoryChange
 from mla.accounts.models import User
+from mla.accounts.roles import Role
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.notifications.kinds import Kind
 from mla.notifications.services import notification_send
@@ -106,6 +107,61 @@ def trust_change_notify(*, change: DirectoryChange) -> int:
                 dedupe_key=f"trust-change:{change.pk}",
             )
     return len(staff)
+
+
+PROPOSED_SUBJECT = gettext_noop("Key or inbox changes await your approval: %(count)d")
+PROPOSED_BODY = gettext_noop(
+    "%(who)s proposed new keys or inbox URLs for: %(authorities)s.\n"
+    "They take effect only once another directory administrator approves them. Compare each "
+    "new fingerprint with the partner, by a phone number you already know, before approving."
+)
+
+
+def trust_changes_proposed_notify(*, changes: list[DirectoryChange]) -> int:
+    """Tell the directory administrators, other than the proposer, that changes wait for
+    their approval; how many were told."""
+    if not changes:
+        return 0
+    proposers = {change.proposed_by_id for change in changes}
+    administrators = list(
+        User.objects.filter(is_active=True, groups__name=Role.DIRECTORY_ADMINISTRATOR)
+        .exclude(pk__in=[pk for pk in proposers if pk is not None])
+        .distinct()
+    )
+    if not administrators:
+        return 0
+    names = sorted(
+        Authority.objects.filter(pk__in={change.authority_id for change in changes})
+        .order_by("name")
+        .values_list("name", flat=True)[:21]
+    )
+    proposer = changes[0].proposed_by if len(proposers) == 1 else None
+    url = reverse("admin:contact_points_directorychange_changelist")
+    by_language: dict[str, list[User]] = {}
+    for user in administrators:
+        by_language.setdefault(user.preferred_language or "en", []).append(user)
+    for language, users in by_language.items():
+        with translation.override(language):
+            words = {
+                "count": len(changes),
+                "who": _who(proposer),
+                "authorities": ", ".join(names[:20]) + (" …" if len(names) > 20 else ""),
+            }
+            notification_send(
+                recipients=users,
+                kind=Kind.TRUST_CHANGE_PROPOSED,
+                subject=_(PROPOSED_SUBJECT) % words,
+                body=_(PROPOSED_BODY) % words,
+                url=url,
+                dedupe_key=f"trust-proposed:{min(change.pk for change in changes)}",
+            )
+    return len(administrators)
+
+
+def on_trust_changes_proposed(
+    sender: Any, *, changes: list[DirectoryChange], **kwargs: Any
+) -> None:
+    trust_changes_proposed_notify(changes=changes)
 
 
 def on_trust_change_applied(sender: Any, *, change: DirectoryChange, **kwargs: Any) -> None:

@@ -22,6 +22,10 @@ class Kind(models.TextChoices):
         "partner_trust_changed",
         _("A partner's key or inbox URL changed"),
     )
+    TRUST_CHANGE_PROPOSED = (
+        "trust_change_proposed",
+        _("A key or inbox URL change awaits a second administrator"),
+    )
 
 
 # Frequent, informational kinds: shown in the inbox, e-mailed only to those who ask.

@@ -170,3 +170,50 @@ def test_the_staff_who_exchanged_with_the_partner_are_told_of_an_approved_key_ch
     assert "https://partner.example/new-inbox/" in notification.body
     assert bystander.notifications.count() == 0
     assert long_ago_staff.notifications.count() == 0
+
+
+def test_the_other_directory_administrators_are_told_of_a_proposed_change(openpgp_keys):
+    from contact_points.services import authority_set_public_key, directory_change_propose
+
+    proposer = UserFactory(username="alice", roles=[Role.DIRECTORY_ADMINISTRATOR])
+    second = UserFactory(username="bob", roles=[Role.DIRECTORY_ADMINISTRATOR])
+    UserFactory(username="clerk", roles=["prosecutor"])
+    partner = authority_set_public_key(
+        authority=AuthorityFactory(identifier="ro-247", name="RO 24/7"), armored=openpgp_keys.valid
+    )
+
+    directory_change_propose(
+        authority=partner,
+        actor=proposer,
+        public_key=openpgp_keys.second_valid,
+        inbox_url=partner.inbox_url,
+    )
+
+    told = Notification.objects.filter(kind=Kind.TRUST_CHANGE_PROPOSED)
+    assert [notification.recipient for notification in told] == [second]
+    assert "RO 24/7" in told.get().body
+    assert told.get().body.startswith("Ana Ionescu proposed new keys or inbox URLs for: RO 24/7.")
+
+
+def test_an_unsigned_import_tells_the_administrators_once_of_all_it_proposes(openpgp_keys):
+    import json
+
+    from contact_points.directory_io import directory_export_json, directory_import
+    from contact_points.services import authority_set_public_key
+
+    administrator = UserFactory(roles=[Role.DIRECTORY_ADMINISTRATOR])
+    authority_set_public_key(
+        authority=AuthorityFactory(identifier="ro-1", inbox_url="https://ro.example/1/"),
+        armored=openpgp_keys.valid,
+    )
+    AuthorityFactory(identifier="ro-2", inbox_url="https://ro.example/2/")
+    document = json.loads(directory_export_json())
+    for entry in document["authorities"]:
+        entry["inbox_url"] = f"https://listener.example/{entry['identifier']}/"
+
+    report = directory_import(data=json.dumps(document).encode(), fmt="json")
+
+    assert report.proposed >= 2
+    told = Notification.objects.get(kind=Kind.TRUST_CHANGE_PROPOSED)
+    assert told.recipient == administrator
+    assert told.subject == f"Key or inbox changes await your approval: {report.proposed}"
