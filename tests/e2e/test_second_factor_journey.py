@@ -14,6 +14,9 @@ from tests.support.factories import TEST_PASSWORD, UserFactory
 from tests.support.journeys import log_in, log_out
 from tests.support.second_factor import totp_code, totp_code_accepted_now
 
+# How long a passkey ceremony may take (two round trips and the authenticator's signature).
+CEREMONY_MS = 20_000
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -90,7 +93,7 @@ def test_add_a_passkey_and_sign_in_with_it(page: Page, live_server, administrato
     log_in(page, base, "dana")
     expect(page).to_have_url(re.compile(r"/accounts/security/"))
     page.get_by_role("button", name="Add a passkey").click()
-    expect(page.get_by_text("Passkey:")).to_be_visible()
+    expect(page.get_by_text("Passkey:")).to_be_visible(timeout=CEREMONY_MS)
     page.get_by_role("button", name="Make new recovery codes").click()
     expect(page.locator(".recovery-codes code")).to_have_count(10)
     log_out(page)
@@ -99,7 +102,7 @@ def test_add_a_passkey_and_sign_in_with_it(page: Page, live_server, administrato
     expect(page).to_have_url(re.compile(r"/accounts/second-factor/"))
     page.get_by_role("button", name="Use a passkey").click()
 
-    expect(page.get_by_text("You act for")).to_be_visible()
+    expect(page.get_by_text("You act for")).to_be_visible(timeout=CEREMONY_MS)
     signed_in = SecurityEvent.objects.get(
         user__username="dana", kind=SecurityEventKind.SIGNED_IN_WITH_SECOND_FACTOR
     )
@@ -115,7 +118,7 @@ def test_add_a_passkey_and_sign_in_with_it(page: Page, live_server, administrato
     page.get_by_role("button", name="Confirm").click()
     page.get_by_role("button", name="Use a passkey").click()
 
-    expect(page).to_have_url(f"{base}/directory/")
+    expect(page).to_have_url(f"{base}/directory/", timeout=CEREMONY_MS)
     assert SecurityEvent.objects.filter(
         user__username="dana", kind=SecurityEventKind.REAUTHENTICATED
     ).exists()
