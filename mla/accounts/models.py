@@ -1,12 +1,39 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, Permission
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
 from mla.accounts.roles import ISSUE_REQUEST_PERMISSION, Role
+
+
+class UserManager(DjangoUserManager["User"]):
+    """Django's manager, with the user's authority named by its directory identifier or its
+    primary key (as `createsuperuser` passes it), and the authority's groups joined."""
+
+    def _create_user(
+        self, username: str, email: str | None, password: str | None, **extra_fields: Any
+    ) -> "User":
+        from contact_points.models import Authority
+        from mla.accounts.services import user_authority_group_sync
+
+        authority = extra_fields.get("authority")
+        if authority is not None and not isinstance(authority, Authority):
+            text = str(authority).strip()
+            found = (
+                Authority.objects.filter(pk=int(text)).first()
+                if text.isdigit()
+                else Authority.objects.filter(identifier=text).first()
+            )
+            if found is None:
+                raise ValueError(f"No authority “{text}” in the directory.")
+            extra_fields["authority"] = found
+        user = super()._create_user(username, email, password, **extra_fields)  # type: ignore[misc]  # not in the stubs
+        user_authority_group_sync(user=user)
+        return user
 
 
 class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp is untyped
@@ -26,6 +53,8 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
     )
 
     REQUIRED_FIELDS = ["email", "authority"]
+
+    objects = UserManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["username"]

@@ -30,6 +30,9 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 VAR_DIR = Path(env("MLA_VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
+    # First, so that its commands take the place of Django's (createsuperuser asks for the
+    # authority by its directory identifier).
+    "mla.accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -41,7 +44,6 @@ INSTALLED_APPS = [
     "simple_history",
     "django_fsm",
     "mla.core",
-    "mla.accounts",
     "contact_points",
     "mla.requests",
     "mla.notifications",
