@@ -11,9 +11,18 @@ from mla.accounts.sessions import session_signed_in
 def roles_sync(**kwargs: Any) -> None:
     """Create the role groups and give them their permissions (idempotent).
 
-    Runs after every migrate (and after the test runner flushes the database), once the
-    permissions of each app exist.
+    Runs after every migrate (and after the test runner flushes the database). The
+    permissions it grants are created first: this app is listed before django.contrib.auth
+    (its commands replace Django's), so this receiver may run before auth's own.
     """
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    using = kwargs.get("using") or "default"
+    for label in sorted(
+        {name.split(".")[0] for names in ROLE_PERMISSIONS.values() for name in names}
+    ):
+        create_permissions(apps.get_app_config(label), verbosity=0, using=using)
     for role in Role:
         group, _created = Group.objects.get_or_create(name=role.value)
         wanted = ROLE_PERMISSIONS.get(role.value, [])
