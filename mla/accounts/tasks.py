@@ -1,20 +1,9 @@
-import smtplib
-import socket
-
 from celery import shared_task
 
 from mla.accounts.security_events import security_event_email_deliver
+from mla.core.mail import MAIL_TASK_OPTIONS
 
-TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, socket.gaierror)
 
-
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT_MAIL_ERRORS,
-    retry_backoff=30,
-    retry_backoff_max=30 * 60,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(**MAIL_TASK_OPTIONS)
 def security_event_email_send(event_id: int) -> None:
     security_event_email_deliver(event_id=event_id)
