@@ -17,6 +17,7 @@ urlpatterns = [
     path("requests/", include("mla.requests.urls")),
     path("notifications/", include("mla.notifications.urls")),
     path("exchange/", include("mla.exchange.urls")),
+    path("node/", include("mla.node.urls")),
     path("admin/", admin.site.urls),
     path("", include("mla.core.urls")),
 ]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "mla.notifications",
     "mla.statistics",
     "mla.exchange",
+    "mla.node",
     "mla.demo",
     # Content-Security-Policy: its settings are below, CONTENT_SECURITY_POLICY.
     "csp",

@@ -1,0 +1,30 @@
+"""What this node is: its name and public address, set once by ``manage.py node_init``."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NodeIdentity(models.Model):
+    """The one row naming this node. Partners see the name in an introduction file; the
+    inbox URLs of the authorities it hosts are made from the base URL."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
+    name = models.CharField(_("node name"), max_length=200)
+    base_url = models.URLField(
+        _("public base URL"),
+        max_length=300,
+        help_text=_("The address partners reach this node at, e.g. https://mla.example.org"),
+    )
+    initialised_at = models.DateTimeField(_("initialised at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("node identity")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="node_identity_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
