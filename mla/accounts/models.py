@@ -110,6 +110,18 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
     def is_directory_administrator(self) -> bool:
         return self.has_role(Role.DIRECTORY_ADMINISTRATOR)
 
+    @property
+    def is_node_administrator(self) -> bool:
+        """Runs the whole node: a superuser, or a holder of the node administrator role."""
+        return self.is_active and (self.is_superuser or self.has_role(Role.NODE_ADMINISTRATOR))
+
+    @property
+    def is_account_administrator(self) -> bool:
+        """Manages the accounts of their own authority (a node administrator: of all)."""
+        return self.is_active and (
+            self.is_node_administrator or self.has_role(Role.ACCOUNT_ADMINISTRATOR)
+        )
+
 
 class SecurityEventKind(models.TextChoices):
     SIGNED_IN_WITH_SECOND_FACTOR = "signed_in_second_factor", _("Signed in with a second factor")

@@ -16,6 +16,10 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor (read-only)")
     # Oversees an authority's work: told of missed deadlines, reads its statistics.
     SUPERVISOR = "supervisor", _("Supervisor")
+    # Manages the accounts of their own authority: invites, roles, deactivation.
+    ACCOUNT_ADMINISTRATOR = "account_administrator", _("Account administrator (own authority)")
+    # Runs the node: every authority's accounts, partners, operations, backups.
+    NODE_ADMINISTRATOR = "node_administrator", _("Node administrator")
 
 
 DIRECTORY_MODELS = (
