@@ -20,6 +20,7 @@ from mla.core.reauthentication import recent_authentication_required
 from mla.exchange.introduction import (
     MAX_INTRODUCTION_BYTES,
     IntroductionError,
+    hosted_authorities,
     introduction_compare,
     introduction_export,
     introduction_file_name,
@@ -48,7 +49,12 @@ def partners(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "exchange/partners.html",
-        {"introductions": taken_in, "max_bytes": MAX_INTRODUCTION_BYTES},
+        {
+            "introductions": taken_in,
+            "max_bytes": MAX_INTRODUCTION_BYTES,
+            # What this administrator reads aloud to the partner over the phone.
+            "hosted": hosted_authorities(),
+        },
     )
 
 

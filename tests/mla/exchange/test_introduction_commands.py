@@ -32,8 +32,9 @@ def partner_file(tmp_path, introduction_file) -> str:
 def test_export_writes_our_signed_introduction(introduced_node, tmp_path, exchange_keys):
     path = tmp_path / "ours.mlaintro.json"
 
-    _call("export", "-o", str(path))
+    printed = _call("export", "-o", str(path))
 
+    assert f"aa-sender: {_grouped(exchange_keys.sender)}" in printed
     envelope = json.loads(path.read_bytes())
     assert [s["fingerprint"] for s in envelope["signatures"]] == [exchange_keys.sender]
 

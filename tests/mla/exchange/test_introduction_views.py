@@ -28,7 +28,7 @@ def _upload(client, content: bytes):
 
 
 def test_the_partners_page_is_for_those_who_may_change_the_directory_trust(
-    client, introduced_node, directory_administrator, node_administrator
+    client, introduced_node, directory_administrator, node_administrator, exchange_keys
 ):
     prosecutor = UserFactory(authority=introduced_node, roles=[Role.PROSECUTOR])
     client.force_login(prosecutor)
@@ -41,6 +41,8 @@ def test_the_partners_page_is_for_those_who_may_change_the_directory_trust(
         page = client.get(reverse("exchange:partners"))
         assert page.status_code == 200
         assert "Download our introduction" in page.content.decode()
+        # Our own fingerprints, to read aloud to the partner.
+        assert _grouped(exchange_keys.sender) in page.content.decode()
 
 
 def test_our_introduction_downloads_as_a_signed_file(

@@ -12,6 +12,7 @@ from mla.core.errors import ApplicationError
 from mla.exchange.introduction import (
     MAX_INTRODUCTION_BYTES,
     Comparison,
+    hosted_authorities,
     introduction_compare,
     introduction_export,
     introduction_pending_change,
@@ -65,6 +66,9 @@ class Command(BaseCommand):
         try:
             if action == "export":
                 Path(options["output"]).write_bytes(introduction_export())
+                # What the administrator reads aloud to the partner over the phone.
+                for authority in hosted_authorities():
+                    self.stdout.write(f"{authority.identifier}: {authority.fingerprint_groups}")
                 self.stdout.write(
                     _("Introduction written to %(path)s.") % {"path": options["output"]}
                 )
