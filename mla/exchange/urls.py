@@ -15,6 +15,11 @@ urlpatterns = [
     ),
     path("partners/take-in/", views_partners.introduction_upload, name="partner_upload"),
     path(
+        "partners/changes/<int:change_id>/decide/",
+        views_partners.introduced_change_decide,
+        name="partner_change_decide",
+    ),
+    path(
         "partners/<int:introduction_id>/",
         views_partners.introduction_review,
         name="partner_review",

@@ -13,6 +13,8 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from contact_points.models import DirectoryChange
+from contact_points.services import directory_change_approve, directory_change_reject
 from mla.accounts.models import User
 from mla.core.edge import errors_as_messages
 from mla.core.errors import ApplicationError
@@ -29,7 +31,7 @@ from mla.exchange.introduction import (
     introduction_take_in,
     may_introduce,
 )
-from mla.exchange.models import PartnerIntroduction
+from mla.exchange.models import IntroductionConfirmation, PartnerIntroduction
 from mla.requests.views.common import signed_in_user
 
 
@@ -129,3 +131,46 @@ def introduction_review(request: HttpRequest, introduction_id: int) -> HttpRespo
         "authority", "change", "confirmed_by"
     )
     return render(request, "exchange/partner_review.html", context)
+
+
+def _introduced_change(request: HttpRequest, change_id: int) -> DirectoryChange:
+    return get_object_or_404(
+        DirectoryChange.objects.select_related("authority"),
+        pk=change_id,
+        origin=DirectoryChange.Origin.INTRODUCTION,
+    )
+
+
+def _confirmation_page(request: HttpRequest, change_id: int) -> str:
+    confirmation = IntroductionConfirmation.objects.filter(change_id=change_id).first()
+    if confirmation is None:
+        return reverse("exchange:partners")
+    return reverse("exchange:partner_review", args=[confirmation.introduction_id])
+
+
+# The second pair of eyes, for a node administrator who does not use the administration:
+# the same service and the same rule as the directory's approval page.
+@require_POST
+@recent_authentication_required(return_to=_confirmation_page)
+def introduced_change_decide(request: HttpRequest, change_id: int) -> HttpResponse:
+    user = _introducer(request)
+    change = _introduced_change(request, change_id)
+    with errors_as_messages(request):
+        if request.POST.get("decision") == "approve":
+            directory_change_approve(change=change, actor=user)
+            messages.success(
+                request,
+                _("The new key or inbox URL of %(authority)s is now in force.")
+                % {"authority": change.authority.name},
+            )
+        else:
+            directory_change_reject(change=change, actor=user)
+            messages.success(
+                request,
+                _(
+                    "The change to %(authority)s was rejected; its key and inbox URL stay as "
+                    "they are."
+                )
+                % {"authority": change.authority.name},
+            )
+    return redirect(_confirmation_page(request, change_id))

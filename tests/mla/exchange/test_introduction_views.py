@@ -127,3 +127,51 @@ def test_proposing_needs_a_recent_sign_in(
         refused = client.post(review, {"spoke_with": "Ion", "confirmed": [exchange_keys.partner]})
     assert refused["Location"].startswith(reverse("accounts:reauthenticate"))
     assert not DirectoryChange.objects.exists()
+
+
+def test_a_node_administrator_approves_on_the_review_page_but_never_their_own_proposal(
+    client, introduction_file, directory_administrator, node_administrator, exchange_keys
+):
+    assert not node_administrator.is_staff  # no way into the administration's approval page
+    client.force_login(directory_administrator)
+    review = _upload(client, introduction_file)["Location"]
+    client.post(review, {"spoke_with": "Ion", "confirmed": [exchange_keys.partner]})
+    change = DirectoryChange.objects.get()
+    decide = reverse("exchange:partner_change_decide", args=[change.pk])
+
+    own = client.post(decide, {"decision": "approve"}, follow=True)
+    assert "four eyes" in own.content.decode()
+    assert Authority.objects.get(identifier="cc-partner").key_fingerprint == ""
+
+    client.force_login(node_administrator)
+    assert 'value="approve"' in client.get(review).content.decode()
+    approved = client.post(decide, {"decision": "approve"})
+
+    assert approved["Location"] == review
+    partner = Authority.objects.get(identifier="cc-partner")
+    assert (partner.key_fingerprint, partner.inbox_url) == (exchange_keys.partner, PARTNER_INBOX)
+    change.refresh_from_db()
+    assert (change.status, change.decided_by) == (
+        DirectoryChange.Status.APPROVED,
+        node_administrator,
+    )
+
+
+def test_the_review_page_decides_only_what_an_introduction_proposed(
+    client, introduced_node, node_administrator, openpgp_keys
+):
+    from contact_points.services import directory_change_propose
+
+    other = UserFactory(authority=introduced_node, roles=[Role.DIRECTORY_ADMINISTRATOR])
+    change = directory_change_propose(
+        authority=introduced_node, actor=other, public_key=openpgp_keys.valid, inbox_url=""
+    )
+    client.force_login(node_administrator)
+
+    response = client.post(
+        reverse("exchange:partner_change_decide", args=[change.pk]), {"decision": "approve"}
+    )
+
+    assert response.status_code == 404
+    change.refresh_from_db()
+    assert change.status == DirectoryChange.Status.PENDING
