@@ -82,6 +82,10 @@ class CheckpointError(ApplicationError):
     """A checkpoint cannot be made or exported."""
 
 
+class NoSigningKey(CheckpointError):
+    """No authority hosted here has a key pair: a node not yet set up for the exchange."""
+
+
 def _node_name() -> str:
     identity = node_identity()
     return identity.name if identity is not None else str(settings.NODE_NAME)
@@ -205,7 +209,7 @@ def audit_checkpoint_make(*, now: datetime | None = None) -> CheckpointOutcome:
         )
     signers = _signers()
     if not signers:
-        raise CheckpointError(
+        raise NoSigningKey(
             _(
                 "No checkpoint signed: no authority hosted on this node has a key pair "
                 "(manage.py node_keys create)."
@@ -417,6 +421,7 @@ class CheckpointAnchors:
 __all__ = [
     "CheckpointAnchors",
     "CheckpointError",
+    "NoSigningKey",
     "audit_checkpoint_make",
     "received_checkpoints_export",
 ]

@@ -141,6 +141,8 @@ def test_nothing_is_signed_without_an_entry_or_without_a_key_pair(db, fresh_home
     _notes(outgoing_request(author.authority, author.authority, author), "an act")
     with pytest.raises(CommandError, match="no authority hosted on this node has a key pair"):
         call_command("audit_checkpoint")
+    assert tasks.audit_checkpoint_task() == "no key"
+    assert not AuditCheckpoint.objects.exists()
 
 
 def test_a_chain_changed_under_the_last_checkpoint_is_not_signed_over(request_to_partner):
