@@ -4,7 +4,8 @@ Run from /opt/mla (the unit's WorkingDirectory): gunicorn puts its working direc
 first on sys.path, so the application is imported from the checkout there.
 
 Two values can be changed from /etc/mla/mla.env without editing this file:
-WEB_CONCURRENCY (number of workers) and GUNICORN_TIMEOUT (seconds).
+WEB_CONCURRENCY (number of workers), GUNICORN_TIMEOUT (seconds) and GUNICORN_BIND
+(address:port, default 127.0.0.1:8000).
 """
 
 import os
@@ -12,7 +13,8 @@ import os
 wsgi_app = "mla.wsgi:application"
 
 # Only the local nginx talks to gunicorn; never expose this port.
-bind = "127.0.0.1:8000"
+# GUNICORN_BIND: another address or port (nginx proxies to it: keep them in step).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
 # Sync workers: nginx buffers whole requests and responses (its defaults), so a slow
 # client never holds a worker. 3 suits a 2-core box that also runs the Celery workers

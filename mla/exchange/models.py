@@ -1,10 +1,15 @@
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contact_points.models import Authority
+from contact_points.models import Authority, DirectoryChange
+
+if TYPE_CHECKING:
+    from django_stubs_ext.db.models.manager import RelatedManager
 
 
 class MessageKind(models.TextChoices):
@@ -167,3 +172,81 @@ class ReceivedAuditCheckpoint(_AppendOnly):
 
     def __str__(self) -> str:
         return f"checkpoint of {self.node_name} at {self.position}"
+
+
+class PartnerIntroduction(models.Model):
+    """A partner node's signed introduction file, as an administrator took it in.
+
+    Kept whole, with who took it in and when: every key and inbox URL it brought into the
+    directory can be traced back to the file, to the call that confirmed it
+    (``IntroductionConfirmation``) and to the four-eyes decision (``DirectoryChange``).
+    """
+
+    node_name = models.CharField(_("partner node"), max_length=255)
+    node_base_url = models.CharField(_("partner node address"), max_length=500)
+    made_at = models.DateTimeField(_("made"))
+    content = models.BinaryField(_("file"))
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    taken_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("taken in by"),
+    )
+    taken_in_at = models.DateTimeField(_("taken in"), default=timezone.now)
+
+    confirmations: "RelatedManager[IntroductionConfirmation]"
+
+    class Meta:
+        ordering = ["-taken_in_at", "-id"]
+        verbose_name = _("partner introduction")
+        verbose_name_plural = _("partner introductions")
+
+    def __str__(self) -> str:
+        return f"{self.node_name} ({self.taken_in_at:%Y-%m-%d})"
+
+
+class IntroductionConfirmation(models.Model):
+    """An administrator's word that the partner read this fingerprint aloud over the phone.
+
+    Only a confirmed fingerprint is proposed for pinning, and the proposal still waits for a
+    second administrator (``change``).
+    """
+
+    introduction = models.ForeignKey(
+        PartnerIntroduction, on_delete=models.PROTECT, related_name="confirmations"
+    )
+    authority = models.ForeignKey(
+        Authority, on_delete=models.PROTECT, related_name="+", verbose_name=_("authority")
+    )
+    fingerprint = models.CharField(_("fingerprint confirmed"), max_length=40)
+    inbox_url = models.CharField(_("inbox URL"), max_length=500, blank=True)
+    spoke_with = models.CharField(_("person spoken to"), max_length=255)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed"), default=timezone.now)
+    # None when the directory already held this key and inbox URL: nothing to decide.
+    change = models.ForeignKey(
+        DirectoryChange,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("key or inbox change"),
+    )
+
+    class Meta:
+        ordering = ["introduction", "authority__identifier"]
+        verbose_name = _("fingerprint confirmation")
+        verbose_name_plural = _("fingerprint confirmations")
+
+    def __str__(self) -> str:
+        return f"{self.authority.identifier}: {self.fingerprint}"
+
+    @property
+    def fingerprint_groups(self) -> str:
+        return DirectoryChange.grouped(self.fingerprint)

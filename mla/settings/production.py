@@ -7,7 +7,7 @@ raises ImproperlyConfigured, so a node never starts half-configured.
 from urllib.parse import urlsplit
 
 from .base import *  # noqa: F403
-from .base import database_tuned, env
+from .base import VAR_DIR, database_tuned, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -64,6 +64,9 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="mla-node@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# With EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (no relay yet, or a
+# test), each message is written to a file in this directory instead.
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # Links in notification e-mails. Unset: https:// and the first name in ALLOWED_HOSTS.
 SITE_URL = env("SITE_URL", default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}")

@@ -230,8 +230,16 @@ def _log_tail(path: Path, *, lines: int = 40) -> str:
 class Service:
     """A command run in its own process group, its output appended to a log file."""
 
-    def __init__(self, name: str, argv: list[str], *, env: Mapping[str, str], log: Path) -> None:
-        self.name, self.argv, self.env, self.log = name, argv, dict(env), log
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        env: Mapping[str, str],
+        log: Path,
+        cwd: Path = REPO,
+    ) -> None:
+        self.name, self.argv, self.env, self.log, self.cwd = name, argv, dict(env), log, cwd
         self.popen: subprocess.Popen[bytes] | None = None
         self.log_offset = 0
 
@@ -246,7 +254,7 @@ class Service:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 env={**self.env, **(env or {})},
-                cwd=REPO,
+                cwd=self.cwd,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )

@@ -7,10 +7,13 @@ import zoneinfo
 import pytest
 from django.urls import reverse
 
+from mla.instruments.declarations import declaration_for
 from mla.requests.drafting.services import request_save_section
 from mla.requests.lifecycle.executing import request_acknowledge
 from mla.requests.models import Request
 from tests.support.factories import AuthorityFactory, UserFactory
+from tests.support.forms import section_post
+from tests.support.samples import complete_data
 
 pytestmark = pytest.mark.django_db
 
@@ -347,3 +350,35 @@ def test_duplicating_a_received_copy_from_its_url_is_refused(client, sent_eio, b
 
     assert "received request cannot be copied" in response.content.decode()
     assert Request.objects.count() == before
+
+
+def test_a_complete_eio_drafted_section_by_section_through_the_forms_is_complete(
+    client_of, authorities
+):
+    """Every field type round-trips through its form: what the pages post is what the
+    services store (the deploy guide's test drafts this way over HTTP)."""
+    client_of.post(
+        reverse("requests:new"),
+        {"country": "DE", "declaration": "eio", "authority": authorities["berlin"].pk},
+    )
+    draft = Request.objects.get()
+    wanted = complete_data(declaration_for("eio"))
+    wanted["K"]["issuer_type"] = "prosecutor"
+    del wanted["L"]
+
+    for section in declaration_for("eio").sections:
+        if section.code not in wanted:
+            continue
+        draft.refresh_from_db()
+        posted: dict[str, list[str]] = {"version": [str(draft.version)]}
+        for name, value in section_post(section, wanted[section.code]):
+            posted.setdefault(name, []).append(value)
+        response = client_of.post(
+            reverse("requests:section", args=[*draft.url_args, section.code]), posted
+        )
+        assert response.status_code == 302, (section.code, response.content.decode()[:2000])
+
+    draft.refresh_from_db()
+    assert {code: draft.data[code] for code in wanted} == wanted
+    check = client_of.get(reverse("requests:check", args=[*draft.url_args]))
+    assert check.context["count"] == 0

@@ -26,7 +26,7 @@ def append_only_undo(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("contact_points", "0005_authority_reference_code_unique"),
-        ("exchange", "0003_outbox_event"),
+        ("exchange", "0004_partner_introductions"),
         ("mla_requests", "0003_audit_append_only"),
     ]
 
