@@ -288,6 +288,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Pending exchange messages a broker outage or a crashed worker left behind.
     "outbox-requeue": {"task": "mla.exchange.tasks.outbox_requeue_task", "schedule": 300.0},
+    # The audit chain's signed checkpoint, sent to the partners of the hour (mla.exchange.anchor).
+    "audit-checkpoint": {"task": "mla.exchange.tasks.audit_checkpoint_task", "schedule": 3600.0},
     # The statistics' count rollups, one row per key again. Nightly (UTC): their rows grow
     # slowly (a key shared by concurrent writers, the keys of states the requests left), each
     # run reads both tables whole, and at night it seldom waits for a writer holding a row.
