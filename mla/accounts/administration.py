@@ -190,12 +190,14 @@ def _record(
     )
 
 
-def _staff_flag_sync(*, user: User, roles: set[str]) -> None:
+def _staff_flag_sync(*, user: User, old: set[str], new: set[str]) -> None:
     # The Django admin is where directory administrators edit the directory (user_create's
-    # rule); a superuser keeps it whatever their roles.
-    if Role.DIRECTORY_ADMINISTRATOR.value in roles:
+    # rule): the flag follows that role when it is given or taken, and is left alone
+    # otherwise (a superuser, or someone a superuser let into the admin, keeps it).
+    directory = Role.DIRECTORY_ADMINISTRATOR.value
+    if directory in new and directory not in old:
         user.is_staff = True
-    elif not user.is_superuser:
+    elif directory in old and directory not in new and not user.is_superuser:
         user.is_staff = False
 
 
@@ -495,7 +497,7 @@ def user_invite(
         is_active=False,
     )
     user.set_unusable_password()
-    _staff_flag_sync(user=user, roles=role_names)
+    _staff_flag_sync(user=user, old=set(), new=role_names)
     user.save()
     user.groups.set(Group.objects.filter(name__in=role_names))
     user_authority_group_sync(user=user)
@@ -568,7 +570,7 @@ def user_access_set(
     ) and not _is_node_administrator(user=subject, roles=new_roles, active=subject.is_active):
         _last_node_administrator_guard(subject=subject)
     subject.authority = authority
-    _staff_flag_sync(user=subject, roles=new_roles)
+    _staff_flag_sync(user=subject, old=old_roles, new=new_roles)
     subject.save(update_fields=["authority", "is_staff"])
     keep = subject.groups.exclude(name__in=Role.values)
     subject.groups.set([*keep, *Group.objects.filter(name__in=new_roles)])

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from contact_points.models import Authority
 from mla.accounts.administration import (
+    NODE_WIDE_ROLES,
     AccountLinkInvalid,
     UserNotManaged,
     account_link_password_set,
@@ -262,6 +263,7 @@ def user_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
     form = AccessForm(
         initial={"authority": subject.authority_id, "roles": sorted(roles)}, actor=actor
     )
+    kept_roles = [] if actor.is_node_administrator else _role_labels(roles & NODE_WIDE_ROLES)
     changes = [(change, _change_lines(change)) for change in account_changes_of(subject=subject)]
     return render(
         request,
@@ -276,6 +278,7 @@ def user_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
             "invitation": AccountLinkPurpose.INVITATION,
             "changes": changes,
             "is_self": subject.pk == actor.pk,
+            "kept_roles": kept_roles,
         },
     )
 
@@ -294,12 +297,16 @@ def user_access_view(request: HttpRequest, user_id: int) -> HttpResponseBase:
             for error in errors:
                 messages.error(request, str(error))
         return redirect("accounts:user_detail", user_id=subject.pk)
+    roles = set(form.cleaned_data["roles"])
+    if not actor.is_node_administrator:
+        # Roles the actor may not give or take are not on their form: they stay as they are.
+        roles |= subject.role_names() & NODE_WIDE_ROLES
     try:
         change = user_access_set(
             actor=actor,
             user=subject,
             authority=form.cleaned_data["authority"],
-            roles=form.cleaned_data["roles"],
+            roles=roles,
             address=client_ip(request),
         )
     except UserNotManaged as error:

@@ -536,3 +536,17 @@ def test_account_and_node_administrators_must_have_a_second_factor(settings, rol
     settings.MFA_REQUIRED_FOR_ALL = False
     assert second_factor_required(user=UserFactory(roles=[role]))
     assert not second_factor_required(user=UserFactory(roles=["prosecutor"]))
+
+
+def test_the_admin_flag_follows_the_directory_administrator_role_only(node_admin, authority_a):
+    let_in = UserFactory(roles=["auditor"], authority=authority_a, is_staff=True)
+    user_access_set(actor=node_admin, user=let_in, authority=authority_a, roles=["supervisor"])
+    let_in.refresh_from_db()
+    assert let_in.is_staff  # given by a superuser in the admin: left alone
+
+    user_access_set(
+        actor=node_admin, user=let_in, authority=authority_a, roles=["directory_administrator"]
+    )
+    user_access_set(actor=node_admin, user=let_in, authority=authority_a, roles=["auditor"])
+    let_in.refresh_from_db()
+    assert not let_in.is_staff

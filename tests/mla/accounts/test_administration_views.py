@@ -279,3 +279,68 @@ def test_the_django_admin_never_deletes_a_user(account_admin):
     assert User.objects.filter(pk=account_admin.pk).exists()
     changelist = client.get(reverse("admin:accounts_user_changelist")).content.decode()
     assert "delete_selected" not in changelist
+
+
+def test_roles_only_a_node_administrator_gives_stay_when_an_account_administrator_saves(
+    account_admin, authority_a
+):
+    keeper = UserFactory(
+        username="directory.a",
+        roles=["directory_administrator", "auditor"],
+        authority=authority_a,
+        is_staff=True,
+    )
+    client = _client(account_admin)
+    assert "a node administrator gives and takes them): Directory administrator" in (
+        client.get(_detail(keeper)).content.decode()
+    )
+
+    client.post(
+        reverse("accounts:user_access", args=[keeper.pk]),
+        {"authority": authority_a.pk, "roles": ["supervisor"]},
+    )
+
+    keeper.refresh_from_db()
+    assert set(
+        keeper.groups.filter(
+            name__in=["directory_administrator", "auditor", "supervisor"]
+        ).values_list("name", flat=True)
+    ) == {"directory_administrator", "supervisor"}
+    assert keeper.is_staff
+    assert AccountChange.objects.get(subject=keeper).changes == {
+        "roles": [["auditor", "directory_administrator"], ["directory_administrator", "supervisor"]]
+    }
+
+
+def test_a_password_reset_does_not_skip_the_second_factor(
+    account_admin, user_a, django_capture_on_commit_callbacks, account_mail_at_once
+):
+    totp_device_confirmed(user_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(account_admin).post(reverse("accounts:user_password_reset", args=[user_a.pk]))
+    owner = Client()
+    owner.post(
+        link_path_from_mail(mail.outbox[0]),
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    response = owner.get(reverse("core:home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:second_factor"))
+
+
+def test_a_node_administrator_lists_every_authority_and_filters_by_one(
+    authority_a, authority_b, user_a, user_b
+):
+    node_admin = UserFactory(roles=["node_administrator"], authority=authority_a)
+    totp_device_confirmed(user_b)
+    client = _client(node_admin)
+
+    page = client.get(USERS).content.decode()
+    assert "prosecutor.a" in page
+    assert "prosecutor.b" in page
+    assert "Enrolled" in page  # prosecutor.b's second factor
+    only_b = client.get(USERS, {"authority": authority_b.pk}).content.decode()
+    assert "prosecutor.b" in only_b
+    assert "prosecutor.a" not in only_b
+    assert "Node administrator" in client.get(INVITE).content.decode()
