@@ -20,7 +20,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -498,7 +498,14 @@ def user_invite(
     )
     user.set_unusable_password()
     _staff_flag_sync(user=user, old=set(), new=role_names)
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        # Another administrator took the username between the check above and now.
+        raise AccountAdministrationError(
+            _("The username “%(username)s” is taken.") % {"username": username}
+        ) from error
     user.groups.set(Group.objects.filter(name__in=role_names))
     user_authority_group_sync(user=user)
     link = _link_issue(user=user, purpose=AccountLinkPurpose.INVITATION, actor=actor, now=moment)

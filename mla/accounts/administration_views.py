@@ -217,7 +217,10 @@ def users_list_view(request: HttpRequest) -> HttpResponse:
             "active": {"yes": True, "no": False}.get(data.get("active") or ""),
         }
     users = list(managed_users_list(actor=actor, **filters)[:500])
-    rows = [(user, _role_labels(user.role_names())) for user in users]
+    rows = [
+        (user, _role_labels({group.name for group in getattr(user, "role_groups", [])}))
+        for user in users
+    ]
     return render(
         request,
         "accounts/users/list.html",

@@ -344,3 +344,20 @@ def test_a_node_administrator_lists_every_authority_and_filters_by_one(
     assert "prosecutor.b" in only_b
     assert "prosecutor.a" not in only_b
     assert "Node administrator" in client.get(INVITE).content.decode()
+
+
+def test_the_list_costs_the_same_for_more_users(
+    account_admin, authority_a, django_assert_max_num_queries
+):
+    client = _client(account_admin)
+    client.get(USERS)
+    for number in range(3):
+        UserFactory(username=f"extra.{number}", roles=["prosecutor"], authority=authority_a)
+    with django_assert_max_num_queries(12) as captured:
+        page = client.get(USERS).content.decode()
+    assert "extra.2" in page
+    few = len(captured.captured_queries)
+    for number in range(3, 10):
+        UserFactory(username=f"extra.{number}", roles=["auditor"], authority=authority_a)
+    with django_assert_max_num_queries(few):
+        client.get(USERS)
