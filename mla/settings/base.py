@@ -377,6 +377,10 @@ SESSION_ABSOLUTE_MAX_AGE = env.int("SESSION_ABSOLUTE_MAX_HOURS", default=12) * 3
 # Sending, sharing and key approval ask for the password (and second factor) again when the
 # last authentication is older than this.
 REAUTHENTICATION_MAX_AGE = env.int("REAUTHENTICATION_MAX_MINUTES", default=15) * 60
+# One-time links e-mailed by the account administrators: an invitation to set a password,
+# and a password reset, each working once until it expires.
+INVITATION_VALID_HOURS = env.int("INVITATION_VALID_HOURS", default=72)
+PASSWORD_RESET_VALID_HOURS = env.int("PASSWORD_RESET_VALID_HOURS", default=24)
 OTP_TOTP_ISSUER = NODE_NAME
 # Passkeys are bound to the site's host name (the relying party); the browser's origin must
 # be one of the allowed origins (https, or http://localhost while developing).
