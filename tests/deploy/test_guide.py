@@ -21,9 +21,9 @@ from django.conf import settings
 from mla.instruments.declarations import declaration_for
 from tests.support.deploy_guide import GuideHost, clean_copy, guide_commands
 from tests.support.forms import section_post
-from tests.support.nodes import Postgres, Redis
+from tests.support.nodes import Postgres, Redis, wait_for
 from tests.support.samples import complete_data
-from tests.support.web import Page, Upload, WebClient
+from tests.support.web import AuthenticatorApp, Page, Upload, WebClient
 
 pytestmark = pytest.mark.two_nodes
 
@@ -184,3 +184,74 @@ def _introduce(*, introducer: WebClient, receiver: WebClient, approver: WebClien
     for action in decide:
         page = approver.get(proposed.url)
         approver.post(action, {**page.form(action), "decision": "approve"}, referer=page.url)
+
+
+# Accounts --------------------------------------------------------------------------------------
+
+
+def _option_value(page: Page, name: str, label: str) -> str:
+    """The value of the choice labelled ``label`` in the field ``name`` of a form."""
+    select = re.search(rf'(?s)<select name="{name}".*?</select>', page.text)
+    if select is not None:
+        found = re.search(rf'<option value="([^"]+)"[^>]*>\s*{re.escape(label)}', select.group(0))
+    else:
+        found = re.search(rf'name="{name}" value="([^"]+)"[^>]*>\s*{re.escape(label)}', page.text)
+    assert found, (name, label, page.visible_text[:3000])
+    return found.group(1)
+
+
+def _mail_to(host: GuideHost, address: str) -> str:
+    """The newest e-mail the node wrote for ``address`` (file backend)."""
+    folder = Path(host.settings["EMAIL_FILE_PATH"])
+
+    def newest() -> str | None:
+        if not folder.exists():
+            return None
+        for path in sorted(folder.iterdir(), key=lambda item: item.stat().st_mtime, reverse=True):
+            text = path.read_text(errors="replace")
+            if f"To: {address}" in text:
+                return text
+        return None
+
+    return wait_for(newest, timeout=60, what=f"an e-mail to {address}")
+
+
+def _invite(
+    *,
+    admin: WebClient,
+    host: GuideHost,
+    username: str,
+    authority: str,
+    roles: list[str],
+) -> tuple[WebClient, AuthenticatorApp]:
+    """The administrator invites a colleague; the colleague follows the e-mailed link, sets
+    a password, enrols an authenticator app as the node requires, and is signed in."""
+    address = f"{username}@example.org"
+    form_page = admin.get("/accounts/users/invite/")
+    values = {
+        **form_page.form(having="username"),
+        "username": username,
+        "first_name": username.split(".")[0].title(),
+        "last_name": "Example",
+        "email": address,
+        "authority": _option_value(form_page, "authority", authority),
+        "roles": [_option_value(form_page, "roles", role) for role in roles],
+    }
+    invited = admin.post("/accounts/users/invite/", values, referer=form_page.url)
+    assert username in invited.visible_text, invited.visible_text[:3000]
+    link = re.search(r"https?://\S+?(/accounts/link/[^/\s]+/)", _mail_to(host, address))
+    assert link, "no one-time link in the invitation"
+    colleague = WebClient(host.base_url)
+    opened = colleague.get(link.group(1))
+    password = secrets.token_urlsafe(16)
+    colleague.post(
+        opened.url,
+        {
+            **opened.form(having="new_password1"),
+            "new_password1": password,
+            "new_password2": password,
+        },
+        referer=opened.url,
+    )
+    app = colleague.enrol_authenticator()
+    return colleague, app
