@@ -299,33 +299,37 @@ def node_backup(*, output_dir: Path, env_file: Path | None = None) -> Backup:
     pg_dump = _program("pg_dump") if engine == "postgresql" else ""
     if env_file is not None and not env_file.is_file():
         raise BackupError(_("The environment file %(path)s does not exist.") % {"path": env_file})
-    output_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     created_at = timezone.now()
     target = output_dir / f"mla-backup-{created_at:%Y%m%dT%H%M%SZ}.tar"
-    if target.exists():
-        raise BackupError(
-            _("%(path)s already exists; a backup never overwrites a file.") % {"path": target}
-        )
     partial = output_dir / f".{target.name}.partial"
-    work = Path(tempfile.mkdtemp(dir=output_dir, prefix=".mla-backup-"))
     try:
-        manifest = _archive_write(
-            partial=partial,
-            work=work,
-            engine=engine,
-            pg_dump=pg_dump,
-            env_file=env_file,
-            created_at=created_at,
-        )
-        # A hard link, not a rename: it fails rather than replace a file made meanwhile.
-        os.link(partial, target)
+        output_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if target.exists():
+            raise FileExistsError(target)
+        work = Path(tempfile.mkdtemp(dir=output_dir, prefix=".mla-backup-"))
+        try:
+            manifest = _archive_write(
+                partial=partial,
+                work=work,
+                engine=engine,
+                pg_dump=pg_dump,
+                env_file=env_file,
+                created_at=created_at,
+            )
+            # A hard link, not a rename: it fails rather than replace a file made meanwhile.
+            os.link(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+            shutil.rmtree(work, ignore_errors=True)
     except FileExistsError as error:
         raise BackupError(
             _("%(path)s already exists; a backup never overwrites a file.") % {"path": target}
         ) from error
-    finally:
-        partial.unlink(missing_ok=True)
-        shutil.rmtree(work, ignore_errors=True)
+    except OSError as error:
+        raise BackupError(
+            _("The backup could not be written in %(directory)s: %(detail)s")
+            % {"directory": output_dir, "detail": error}
+        ) from error
     return Backup(
         path=target, size=target.stat().st_size, sha256=_file_digest(target), manifest=manifest
     )
@@ -402,9 +406,10 @@ def _manifest_read(archive: tarfile.TarFile) -> dict[str, Any]:
     try:
         member = archive.getmember(MANIFEST)
         file = archive.extractfile(member)
-        assert file is not None
+        if file is None:
+            raise KeyError(MANIFEST)
         manifest = json.loads(file.read())
-    except (KeyError, AssertionError, ValueError) as error:
+    except (KeyError, ValueError) as error:
         raise BackupError(_("The archive holds no readable manifest.json.")) from error
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(_("This archive is not a backup of a node."))
@@ -413,6 +418,11 @@ def _manifest_read(archive: tarfile.TarFile) -> dict[str, Any]:
             _("Backup format version %(version)s is not one this code reads (%(ours)s).")
             % {"version": manifest.get("format_version"), "ours": FORMAT_VERSION}
         )
+    database = manifest.get("database")
+    if not isinstance(database, dict) or DATABASE_MEMBERS.get(
+        str(database.get("engine", ""))
+    ) != database.get("member"):
+        raise BackupError(_("The archive's manifest names no database this code restores."))
     return manifest
 
 
@@ -604,9 +614,19 @@ def node_restore(*, archive_path: Path) -> Restored:
         manifest = backup_unpack(archive_path=archive_path, into=staging)
         _fresh_node_check(manifest)
         _database_restore(staging / manifest["database"]["member"])
-        _tree_place(staging / MEMBER_MEDIA, Path(settings.MEDIA_ROOT), private=False)
-        _home_replace(staging / MEMBER_KEY_PAIRS_HOME, Path(settings.NODE_SECRET_GNUPG_HOME))
-        _home_replace(staging / MEMBER_PARTNER_KEYS_HOME, Path(settings.NODE_GNUPG_HOME))
+        try:
+            _tree_place(staging / MEMBER_MEDIA, Path(settings.MEDIA_ROOT), private=False)
+            _home_replace(staging / MEMBER_KEY_PAIRS_HOME, Path(settings.NODE_SECRET_GNUPG_HOME))
+            _home_replace(staging / MEMBER_PARTNER_KEYS_HOME, Path(settings.NODE_GNUPG_HOME))
+        except OSError as error:
+            raise BackupError(
+                _(
+                    "The database is restored, but the files could not be put in place: "
+                    "%(detail)s. Drop and create the database again, empty MEDIA_ROOT and "
+                    "the GnuPG homes, and restore again."
+                )
+                % {"detail": error}
+            ) from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     # The code may be newer than the backup.

@@ -145,6 +145,16 @@ def test_a_damaged_backup_is_refused_before_anything_is_written(node, state, tmp
     assert AuditEntry.objects.count() == entries
 
 
+def test_a_file_that_is_no_backup_is_refused(node, tmp_path):
+    not_an_archive = tmp_path / "mla-backup-20261203T060000Z.tar"
+    not_an_archive.write_bytes(b"a backup that was never made")
+
+    with pytest.raises(CommandError, match="is not a readable backup archive"):
+        call_command("node_restore", str(not_an_archive))
+
+    assert not settings.MEDIA_ROOT.exists()
+
+
 def test_a_node_that_already_holds_data_is_not_restored_over(node, state, tmp_path, settings):
     archive = _backup(node / "backups")
     settings.MEDIA_ROOT = tmp_path / "other" / "media"
