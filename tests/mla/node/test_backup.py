@@ -5,6 +5,7 @@ reads them from another connection); the restore runs as the fresh node's own
 ``manage.py`` process, with its own database, media and GnuPG homes.
 """
 
+import fcntl
 import json
 import tarfile
 from collections.abc import Iterator
@@ -221,3 +222,33 @@ def test_a_backup_never_overwrites_and_leaves_no_partial_file(node, state):
 
     assert [path.name for path in output.iterdir()] == ["mla-backup-20261203T060000Z.tar"]
     assert archive.read_bytes() == b"an older backup"
+
+
+def _lock_is_free(home: Path) -> bool:
+    with (home / KEY_OPERATIONS_LOCK).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return True
+
+
+def test_key_creation_holds_the_lock_a_backup_takes(node, monkeypatch):
+    from mla.exchange import keys
+    from tests.support.keys import pinned_authority
+
+    home = Path(settings.NODE_SECRET_GNUPG_HOME)
+    free_while_generating = []
+    generate = keys.key_pair_generate
+
+    def generate_and_look(**arguments):
+        free_while_generating.append(_lock_is_free(home))
+        return generate(**arguments)
+
+    monkeypatch.setattr(keys, "key_pair_generate", generate_and_look)
+
+    keys.node_key_create(authority=pinned_authority("ro-diicot"))
+
+    assert free_while_generating == [False]
+    assert _lock_is_free(home)
