@@ -299,6 +299,16 @@ def node_backup(*, output_dir: Path, env_file: Path | None = None) -> Backup:
     pg_dump = _program("pg_dump") if engine == "postgresql" else ""
     if env_file is not None and not env_file.is_file():
         raise BackupError(_("The environment file %(path)s does not exist.") % {"path": env_file})
+    for backed_up in (
+        settings.MEDIA_ROOT,
+        settings.NODE_SECRET_GNUPG_HOME,
+        settings.NODE_GNUPG_HOME,
+    ):
+        if output_dir.resolve().is_relative_to(Path(backed_up).resolve()):
+            raise BackupError(
+                _("%(path)s is inside %(backed_up)s, which the backup copies: choose another.")
+                % {"path": output_dir, "backed_up": backed_up}
+            )
     created_at = timezone.now()
     target = output_dir / f"mla-backup-{created_at:%Y%m%dT%H%M%SZ}.tar"
     partial = output_dir / f".{target.name}.partial"

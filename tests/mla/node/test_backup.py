@@ -146,6 +146,15 @@ def test_a_damaged_backup_is_refused_before_anything_is_written(node, state, tmp
     assert AuditEntry.objects.count() == entries
 
 
+def test_a_backup_is_not_written_inside_what_it_copies(node):
+    inside = Path(settings.MEDIA_ROOT) / "backups"
+
+    with pytest.raises(CommandError, match=r"inside .*media, which the backup copies"):
+        call_command("node_backup", output=str(inside))
+
+    assert not inside.exists()
+
+
 def test_a_file_that_is_no_backup_is_refused(node, tmp_path):
     not_an_archive = tmp_path / "mla-backup-20261203T060000Z.tar"
     not_an_archive.write_bytes(b"a backup that was never made")
