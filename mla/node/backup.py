@@ -49,8 +49,8 @@ from psycopg.conninfo import make_conninfo
 from mla.core.errors import ApplicationError
 from mla.exchange.keys import HostedKey, node_keys_list
 from mla.openpgp.homes import KEY_OPERATIONS_LOCK, secret_home_locked
-from mla.requests.audit import GENESIS, AuditBreak, audit_verify
-from mla.requests.models import AuditChainHead, AuditEntry
+from mla.requests.audit import GENESIS, AnchoredAudit, audit_chain_head, audit_verify_anchored
+from mla.requests.models import AuditChainHead
 
 FORMAT = "mla-node-backup"
 FORMAT_VERSION = 1
@@ -80,9 +80,9 @@ class Backup:
 @dataclass(frozen=True)
 class Restored:
     manifest: dict[str, Any]
-    audit_entries: int
     audit_head: tuple[int, str]
-    audit_breaks: list[AuditBreak]
+    # The chains, and the chain against the signed checkpoints restored with it (verify_audit).
+    audit: AnchoredAudit
     hosted_keys: list[HostedKey]
 
     @property
@@ -641,11 +641,9 @@ def node_restore(*, archive_path: Path) -> Restored:
         shutil.rmtree(staging, ignore_errors=True)
     # The code may be newer than the backup.
     call_command("migrate", interactive=False, verbosity=0)
-    head = AuditChainHead.objects.filter(pk=1).first()
     return Restored(
         manifest=manifest,
-        audit_entries=AuditEntry.objects.count(),
-        audit_head=(head.position, head.node_hash) if head else (0, GENESIS),
-        audit_breaks=audit_verify(),
+        audit_head=audit_chain_head(),
+        audit=audit_verify_anchored(),
         hosted_keys=node_keys_list(),
     )

@@ -118,6 +118,8 @@ def test_a_node_restored_from_its_backup_into_a_fresh_database_exchanges_again(
 ) -> None:
     a, b = nodes.a, nodes.b
     before = _eio_sent(nodes)
+    # A checkpoint of B's audit chain, signed with B's key: the restored node checks it.
+    _manage(b, "audit_checkpoint", "create")
     _manage(b, "node_backup", "--output", str(tmp_path))
     (archive,) = tmp_path.glob("mla-backup-*.tar")
 
@@ -127,6 +129,7 @@ def test_a_node_restored_from_its_backup_into_a_fresh_database_exchanges_again(
 
     assert f"Hosted key: {FRENCH} {nodes.fingerprints[FRENCH]} (pinned)" in restored.stdout
     assert "The audit trail is intact" in restored.stdout
+    assert "It matches 1 signed checkpoints" in restored.stdout
     # B still holds the request it received before, and its acknowledgement, signed with the
     # restored key, reaches A.
     b.call(

@@ -51,12 +51,13 @@ class Command(BaseCommand):
                 )
                 % {"member": manifest["environment_file"]["member"]}
             )
-        if restored.audit_breaks:
-            for found in restored.audit_breaks:
+        audit = restored.audit
+        if audit.breaks:
+            for found in audit.breaks:
                 self.stderr.write(str(found))
             raise CommandError(
                 _("Restored, but the audit trail is broken: first at %(first)s.")
-                % {"first": restored.audit_breaks[0]}
+                % {"first": audit.breaks[0]}
             )
         if not restored.audit_head_matches:
             raise CommandError(
@@ -74,5 +75,10 @@ class Command(BaseCommand):
                 "The audit trail is intact (%(count)s entries, head at position %(position)s "
                 "as in the backup)."
             )
-            % {"count": restored.audit_entries, "position": restored.audit_head[0]}
+            % {"count": audit.entries, "position": restored.audit_head[0]}
         )
+        if audit.anchors:
+            self.stdout.write(
+                _("It matches %(count)s signed checkpoints, the last at position %(position)s.")
+                % {"count": len(audit.anchors), "position": audit.covered_position}
+            )
