@@ -14,7 +14,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 DEBIAN_RUN := gnupg gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 # chromium: browser tests (Playwright drives Debian's build; it never downloads one).
 # redis-server: the two-node exchange tests start a private one (tests/support/nodes.py).
-DEBIAN_TEST := $(DEBIAN_RUN) chromium poppler-utils redis-server
+# postgresql-client: pg_dump and pg_restore, for node_backup and node_restore and their tests.
+DEBIAN_TEST := $(DEBIAN_RUN) chromium poppler-utils redis-server postgresql-client
 
 .PHONY: help run test lint bench system-run system-test messages constraints clean
 

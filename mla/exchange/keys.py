@@ -31,7 +31,12 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from contact_points.services import authority_set_public_key
 from mla.core.errors import ApplicationError
-from mla.openpgp.homes import hosted_keyring, node_key_passphrase, partner_keyring
+from mla.openpgp.homes import (
+    hosted_keyring,
+    node_key_passphrase,
+    partner_keyring,
+    secret_home_locked,
+)
 from mla.openpgp.keys import KeyGenerationError, key_pair_generate
 
 
@@ -198,6 +203,8 @@ def _locked(authority: Authority) -> Authority:
     return Authority.objects.select_for_update().select_related("country").get(pk=authority.pk)
 
 
+# The lock outside the transaction: it is released only once the pin is committed.
+@secret_home_locked()
 @transaction.atomic
 def node_key_create(*, authority: Authority) -> str:
     """Give a hosted authority its first key pair and pin it in its directory entry."""
@@ -225,6 +232,7 @@ def node_key_create(*, authority: Authority) -> str:
     return fingerprint
 
 
+@secret_home_locked()
 @transaction.atomic
 def node_key_rotate(*, authority: Authority) -> str:
     """A new key pair for a hosted authority, pinned instead of the old one.

@@ -10,6 +10,7 @@
 process and home (``hosted_keyring``, ``partner_keyring``).
 """
 
+import fcntl
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -43,6 +44,28 @@ def _secret_home(path: Path) -> Path:
         # decryption otherwise, which made each of those take twice as long.
         (home / "pubring.gpg").touch(mode=0o600, exist_ok=True)
     return home
+
+
+# In the secret home, so that it needs no other directory the service may write to; a
+# backup leaves it out.
+KEY_OPERATIONS_LOCK = ".mla-key-operations.lock"
+
+
+@contextmanager
+def secret_home_locked() -> Iterator[None]:
+    """Exclusive, across processes, while the secret home and the keys pinned for it change.
+
+    Key creation and rotation hold it until their pin is committed, and a backup while it
+    copies the home and takes its database snapshot, so that a backup never holds a pin
+    without its key pair, nor a key pair half-written. Usable as a decorator.
+    """
+    home = _secret_home(Path(settings.NODE_SECRET_GNUPG_HOME))
+    with open(home / KEY_OPERATIONS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _keyring(home: Path) -> gnupg.GPG:
