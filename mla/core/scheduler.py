@@ -16,12 +16,15 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from celery.schedules import BaseSchedule, maybe_schedule
+from celery.schedules import BaseSchedule
+from celery.schedules import schedule as celery_schedule
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -57,8 +60,9 @@ class EmbeddedScheduler:
         self._entries: dict[str, _Entry] = {}
         for name, entry in schedule.items():
             # A copy that reads this scheduler's clock (crontabs are shared with settings).
-            when = copy.copy(maybe_schedule(entry["schedule"]))
-            when.nowfun = self._clock
+            when = copy.copy(_as_schedule(entry["schedule"]))
+            # (celery-types names the attribute nowfunc; celery reads nowfun.)
+            cast(Any, when).nowfun = self._clock
             task = str(entry["task"])
             # Celery discovers the tasks modules in a worker, not in a web process: the
             # module that declares each task is imported here.
@@ -66,8 +70,8 @@ class EmbeddedScheduler:
             self._entries[name] = _Entry(
                 task=task,
                 schedule=when,
-                args=tuple(entry.get("args", ())),  # type: ignore[call-overload]
-                kwargs=dict(entry.get("kwargs", {})),  # type: ignore[call-overload]
+                args=tuple(cast(Iterable[object], entry.get("args", ()))),
+                kwargs=dict(cast(Mapping[str, object], entry.get("kwargs", {}))),
                 last_run_at=started_at,
             )
 
@@ -95,6 +99,16 @@ class EmbeddedScheduler:
             celery_app.tasks[entry.task].apply(args=entry.args, kwargs=entry.kwargs, throw=True)
         except Exception:  # one failing task must not stop the others, nor the thread
             logger.exception("The scheduled task %s (%s) failed.", name, entry.task)
+
+
+def _as_schedule(value: object) -> BaseSchedule:
+    if isinstance(value, BaseSchedule):
+        return value
+    if isinstance(value, int | float):
+        return celery_schedule(timedelta(seconds=value))
+    if isinstance(value, timedelta):
+        return celery_schedule(value)
+    raise ImproperlyConfigured(f"Not a schedule: {value!r}")
 
 
 def _loop(scheduler: EmbeddedScheduler) -> None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from mla.exchange.anchor import CheckpointError, NoSigningKey, audit_checkpoint_make
 from mla.exchange.models import OutboxMessage
 from mla.exchange.outbox import outbox_deliver, outbox_deliver_due, outbox_requeue_stale
+from mla.exchange.refusals import inbox_refusals_prune
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +63,9 @@ def audit_checkpoint_task() -> str:
 def outbox_deliver_due_task() -> int:
     """The next attempts that are due, where no countdown schedules them (tasks in-process)."""
     return outbox_deliver_due()
+
+
+@shared_task(acks_late=True)
+def inbox_refusals_prune_task() -> int:
+    """Forget the inbox's old refusals (the operations page counts the last day's)."""
+    return inbox_refusals_prune()

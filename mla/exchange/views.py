@@ -11,6 +11,7 @@ from mla.core.client_ip import client_ip
 from mla.core.errors import ApplicationError
 from mla.core.ratelimit import RateLimit, rate_limit_hit
 from mla.exchange.inbox import REJECTED, inbox_receive
+from mla.exchange.refusals import inbox_refusal_record
 from mla.exchange.wire.errors import (
     INTERNAL_ERROR,
     MALFORMED,
@@ -41,6 +42,9 @@ RATE_LIMITED = "rate_limited"
 
 
 def _refused(reason_code: str, message: str) -> JsonResponse:
+    # Counted for the operations page (not a rate-limited delivery: a flood would write a
+    # row per request, which the limit is there to spare).
+    inbox_refusal_record(reason_code=reason_code)
     return JsonResponse(
         {"refused": reason_code, "message": message}, status=_STATUS.get(reason_code, 422)
     )

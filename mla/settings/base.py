@@ -297,6 +297,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "mla.statistics.tasks.rollups_compact_task",
         "schedule": crontab(minute=40, hour=2),
     },
+    # The inbox's refusals are counted for a day on the operations page, kept a month.
+    "inbox-refusals-prune": {
+        "task": "mla.exchange.tasks.inbox_refusals_prune_task",
+        "schedule": crontab(minute=50, hour=2),
+    },
     # Heartbeats for the operations page: beat records one as it sends these, and the worker
     # of each queue one as it runs its own (mla.core.heartbeats).
     "heartbeat-default-queue": {
