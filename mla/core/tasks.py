@@ -13,7 +13,7 @@ def worker_health() -> dict[str, object]:
     return {"database": database_check().ok, "gpg": gpg_check().ok}
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=True)
 def heartbeat_task(queue: str) -> str:
     """Sent by beat to each queue every minute: the worker that runs it records that the
     queue is served (the operations page warns when one goes quiet)."""

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from mla.celery import app as celery_app
-from mla.core.tasks import worker_health
+from mla.core.heartbeats import heartbeats
+from mla.core.tasks import heartbeat_task, worker_health
 from mla.exchange.models import OutboxMessage
 from mla.exchange.outbox import outbox_deliver_due
 from mla.notifications.tasks import notification_email_send
@@ -79,6 +80,20 @@ def test_a_worker_of_the_exchange_queue_delivers_and_leaves_the_other_tasks(
     assert incoming_copy(request, recipient) is not None
     # The task of the default queue still waits for a worker of that queue.
     assert other.state == "PENDING"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_of_the_exchange_queue_records_that_queue_s_heartbeat(exchange_worker):
+    for queue in (settings.EXCHANGE_QUEUE, settings.CELERY_TASK_DEFAULT_QUEUE):
+        heartbeat_task.apply_async(args=(queue,), queue=queue)
+
+    wait_for(
+        lambda: "worker:exchange" in heartbeats(),
+        timeout=30,
+        what="the exchange worker's heartbeat",
+    )
+    # Sent (beat's heartbeat), but no worker serves the default queue here.
+    assert set(heartbeats()) == {"beat", "worker:exchange"}
 
 
 # In-process (the embedded default) ---------------------------------------------------------
