@@ -498,12 +498,14 @@ def outbox_deliver_due(*, now: datetime | None = None) -> int:
 
     For the embedded default, where tasks run in-process and a delivery task cannot wait for
     its countdown: its scheduler runs this every few seconds. A broker-backed node schedules
-    each next attempt with the task's countdown and never needs it. A message waiting for an
-    earlier one about the same request is left to that one's delivery.
+    each next attempt with the task's countdown and never needs it. Left alone: a message
+    waiting for an earlier one about the same request (that one's delivery queues it), and
+    one never attempted, whose first attempt runs as its sending commits and may still be
+    waiting on a slow partner (one lost before it is the periodic requeue's).
     """
     now = now or timezone.now()
     due = list(
-        OutboxMessage.objects.filter(state=State.PENDING, next_attempt_at__lte=now)
+        OutboxMessage.objects.filter(state=State.PENDING, attempts__gt=0, next_attempt_at__lte=now)
         .annotate(waits_for_earlier=_earlier_undelivered())
         .filter(waits_for_earlier=False)
         .order_by("next_attempt_at", "pk")

@@ -136,25 +136,30 @@ def test_in_process_a_failed_attempt_is_scheduled_and_the_sweep_makes_the_next_o
 
 
 @pytest.mark.django_db
-def test_the_sweep_leaves_a_message_waiting_for_an_earlier_one_and_those_not_pending(
+def test_the_sweep_takes_only_retries_that_are_due_and_may_go(
     sender, partner, queued, django_capture_on_commit_callbacks
 ):
     partner.inbox_url = f"http://127.0.0.1:{free_port()}/exchange/inbox/"
     partner.save()
-    request = outgoing_request(sender, partner, UserFactory(authority=sender, roles=["prosecutor"]))
-    first, second = (
-        enqueue_committed(request, sender, partner, django_capture_on_commit_callbacks)
-        for _ in range(2)
-    )
-    other = enqueue_committed(
-        outgoing_request(sender, partner, UserFactory(authority=sender, roles=["prosecutor"])),
-        sender,
-        partner,
-        django_capture_on_commit_callbacks,
-    )
-    OutboxMessage.objects.filter(pk=other.pk).update(state=OutboxMessage.State.FAILED)
 
-    assert outbox_deliver_due(now=timezone.now()) == 1  # the first only
+    def enqueued(request=None):
+        request = request or outgoing_request(
+            sender, partner, UserFactory(authority=sender, roles=["prosecutor"])
+        )
+        return enqueue_committed(request, sender, partner, django_capture_on_commit_callbacks)
+
+    first = enqueued()
+    waiting = enqueued(first.request)  # a later step of the same request
+    fresh, failed = enqueued(), enqueued()
+    now = timezone.now()
+    OutboxMessage.objects.filter(pk__in=[first.pk, waiting.pk, failed.pk]).update(
+        attempts=1, next_attempt_at=now - timedelta(seconds=1)
+    )
+    OutboxMessage.objects.filter(pk=failed.pk).update(state=OutboxMessage.State.FAILED)
+
+    assert outbox_deliver_due(now=now) == 1
 
     attempts = dict(OutboxMessage.objects.values_list("pk", "attempts"))
-    assert attempts == {first.pk: 1, second.pk: 0, other.pk: 0}
+    # The first retried; the later step waits for it; the fresh message's first attempt is
+    # its sending's; a failed message waits for someone to send it again.
+    assert attempts == {first.pk: 2, waiting.pk: 1, fresh.pk: 0, failed.pk: 1}
