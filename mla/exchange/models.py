@@ -250,6 +250,8 @@ class IntroductionConfirmation(models.Model):
     @property
     def fingerprint_groups(self) -> str:
         return DirectoryChange.grouped(self.fingerprint)
+
+
 class InboxRefusal(models.Model):
     """That the inbox refused a delivery, and why: for the operations page's count by reason.
     Nothing of the message is kept (it may be anyone's bytes), nor who sent it: the sender a

@@ -1,6 +1,7 @@
 """What the node's administrators see of its running (the operations page): the outbox, the
-inbox's refusals, the partners' last contact, the hosted keys' expiry and the heartbeats of
-beat and the workers. Read-only; only a node administrator may read it."""
+inbox's refusals, the partners' last contact, the hosted keys' expiry, the audit chain's last
+checkpoint and the heartbeats of beat and the workers. Read-only; only a node administrator
+may read it."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from mla.core.errors import ApplicationError
 from mla.core.heartbeats import BEAT, heartbeats, worker_heartbeat_name
 from mla.exchange.keys import HostedKey, node_keys_list
 from mla.exchange.models import InboxMessage, InboxRefusal, OutboxMessage
+from mla.exchange.selectors import CheckpointSummary, audit_checkpoint_latest
 
 State = OutboxMessage.State
 
@@ -236,6 +238,8 @@ class OperationsOverview:
     refusals: list[tuple[str, int]]
     partners: list[PartnerContact]
     keys: list[KeyExpiry]
+    # The audit chain's latest signed checkpoint (mla.exchange.anchor); None before the first.
+    checkpoint: CheckpointSummary | None
     heartbeats: list[HeartbeatStatus]
     # The embedded default: tasks run in-process, scheduled by runserver (no beat, no worker).
     tasks_in_process: bool
@@ -254,6 +258,7 @@ def operations_overview(*, user: User, now: datetime | None = None) -> Operation
             hosted={key.authority_identifier for key in keys if key.pinned}
         ),
         keys=operations_key_expiries(keys=keys, now=now),
+        checkpoint=audit_checkpoint_latest(),
         heartbeats=operations_heartbeats(now=now),
         tasks_in_process=bool(celery_app.conf.task_always_eager),
     )

@@ -12,8 +12,8 @@ from django.urls import reverse
 from mla.exchange.models import InboxMessage
 from mla.exchange.wire.receipts import receipt_verify
 from tests.support.factories import UserFactory
-from tests.support.sending import enqueue_committed, outgoing_request
 from tests.support.gunicorn_server import gunicorn_serving
+from tests.support.sending import enqueue_committed, outgoing_request
 
 
 class _CountingStream(io.BytesIO):

@@ -6,8 +6,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mla.core.heartbeats import heartbeat_record
+from mla.exchange.anchor import audit_checkpoint_make
 from mla.exchange.models import InboxRefusal
+from mla.requests.audit import audit_record
 from tests.support.factories import OutboxMessageFactory, UserFactory
+from tests.support.sending import outgoing_request
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +72,21 @@ def test_the_page_shows_the_outbox_refusals_keys_and_stale_heartbeats(client, ex
     assert reverse("healthz") in page
     # Beat is alive; no worker ever ran the heartbeat task.
     assert page.count("No recent heartbeat") == 2
+
+
+def test_the_page_shows_the_last_audit_checkpoint(client, sender, recipient, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(UserFactory(roles=["node_administrator"]))
+    assert "No checkpoint signed yet" in client.get(URL).content.decode()
+    author = UserFactory(authority=sender, roles=["prosecutor"])
+    audit_record(
+        request=outgoing_request(sender, recipient, author), actor=author, event="note", note="x"
+    )
+
+    outcome = audit_checkpoint_make()
+
+    page = client.get(URL).content.decode()
+    assert 'data-testid="checkpoint"' in page
+    assert f"<dd>{outcome.position}" in page
+    assert "<code>aa-sender</code>, <code>bb-recipient</code>" in page
+    assert "no partner was exchanged with in its period" in page

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exchange', '0003_outbox_event'),
+        ('exchange', '0005_audit_checkpoints'),
     ]
 
     operations = [
