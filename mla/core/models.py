@@ -28,3 +28,19 @@ class NodeIdentity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of one of the node's background processes: Celery beat (it
+    sends the heartbeat task), the worker of each queue (it runs it), or the embedded
+    default's in-process scheduler. One row per name, overwritten at each beat."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    at = models.DateTimeField(_("last heartbeat"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.at.isoformat()}"

@@ -250,3 +250,18 @@ class IntroductionConfirmation(models.Model):
     @property
     def fingerprint_groups(self) -> str:
         return DirectoryChange.grouped(self.fingerprint)
+
+
+class InboxRefusal(models.Model):
+    """That the inbox refused a delivery, and why: for the operations page's count by reason.
+    Nothing of the message is kept (it may be anyone's bytes), nor who sent it: the sender a
+    refused message names is not proven."""
+
+    at = models.DateTimeField(_("refused at"), db_index=True)
+    reason = models.CharField(_("reason"), max_length=40)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.at.isoformat()}"

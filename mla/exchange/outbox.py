@@ -490,3 +490,30 @@ def outbox_requeue_stale(*, now: datetime | None = None) -> int:
     for _pk, message_id in stale:
         outbox_deliver_task.delay(str(message_id))
     return len(stale)
+
+
+def outbox_deliver_due(*, now: datetime | None = None) -> int:
+    """Make the attempts that are due now: the pending messages whose next attempt time has
+    come, oldest first, each once; the number attempted.
+
+    For the embedded default, where tasks run in-process and a delivery task cannot wait for
+    its countdown: its scheduler runs this every few seconds. A broker-backed node schedules
+    each next attempt with the task's countdown and never needs it. Left alone: a message
+    waiting for an earlier one about the same request (that one's delivery queues it), and
+    one never attempted, whose first attempt runs as its sending commits and may still be
+    waiting on a slow partner (one lost before it is the periodic requeue's).
+    """
+    now = now or timezone.now()
+    due = list(
+        OutboxMessage.objects.filter(state=State.PENDING, attempts__gt=0, next_attempt_at__lte=now)
+        .annotate(waits_for_earlier=_earlier_undelivered())
+        .filter(waits_for_earlier=False)
+        .order_by("next_attempt_at", "pk")
+        .values_list("message_id", flat=True)
+    )
+    for message_id in due:
+        try:
+            outbox_deliver(message_id=str(message_id))
+        except Exception:  # one message's failure must not hold up the others' attempts
+            logger.exception("The due attempt of message %s failed.", message_id)
+    return len(due)

@@ -4,24 +4,29 @@ A checkpoint is not signed again for a chain head already signed."""
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from mla.exchange.anchor import CheckpointError, NoSigningKey, audit_checkpoint_make
 from mla.exchange.models import OutboxMessage
-from mla.exchange.outbox import outbox_deliver, outbox_requeue_stale
+from mla.exchange.outbox import outbox_deliver, outbox_deliver_due, outbox_requeue_stale
+from mla.exchange.refusals import inbox_refusals_prune
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
-def outbox_deliver_task(message_id: str) -> str:
+@shared_task(bind=True, acks_late=True)
+def outbox_deliver_task(self: Task, message_id: str) -> str:
     """One delivery attempt; the next one is scheduled when the service set its time."""
     message = outbox_deliver(message_id=message_id)
     # A failed attempt set the time of the next one; a message waiting for an earlier one
     # is queued again when that one is delivered (and by the periodic requeue otherwise).
+    # Run in-process (the embedded default), a countdown would not wait: the task would run
+    # again at once, all attempts within a second. The embedded scheduler's sweep
+    # (outbox_deliver_due_task) makes the next attempt when it is due instead.
     if (
-        message.state == OutboxMessage.State.PENDING
+        not self.request.is_eager
+        and message.state == OutboxMessage.State.PENDING
         and message.attempts > 0
         and message.next_attempt_at is not None
         and message.next_attempt_at > timezone.now()
@@ -52,3 +57,15 @@ def audit_checkpoint_task() -> str:
         logger.error("Audit checkpoint not made: %s", error.message)
         return "refused"
     return f"signed at {outcome.position}" if outcome.created else "unchanged"
+
+
+@shared_task(acks_late=True)
+def outbox_deliver_due_task() -> int:
+    """The next attempts that are due, where no countdown schedules them (tasks in-process)."""
+    return outbox_deliver_due()
+
+
+@shared_task(acks_late=True)
+def inbox_refusals_prune_task() -> int:
+    """Forget the inbox's old refusals (the operations page counts the last day's)."""
+    return inbox_refusals_prune()

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from mla.node import views
+
 app_name = "node"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("operations/", views.operations, name="operations"),
+]

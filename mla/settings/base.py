@@ -297,7 +297,40 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "mla.statistics.tasks.rollups_compact_task",
         "schedule": crontab(minute=40, hour=2),
     },
+    # The inbox's refusals are counted for a day on the operations page, kept a month.
+    "inbox-refusals-prune": {
+        "task": "mla.exchange.tasks.inbox_refusals_prune_task",
+        "schedule": crontab(minute=50, hour=2),
+    },
+    # Heartbeats for the operations page: beat records one as it sends these, and the worker
+    # of each queue one as it runs its own (mla.core.heartbeats).
+    "heartbeat-default-queue": {
+        "task": "mla.core.tasks.heartbeat_task",
+        "schedule": 60.0,
+        "args": (CELERY_TASK_DEFAULT_QUEUE,),
+        "options": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    },
+    "heartbeat-exchange-queue": {
+        "task": "mla.core.tasks.heartbeat_task",
+        "schedule": 60.0,
+        "args": (EXCHANGE_QUEUE,),
+        "options": {"queue": EXCHANGE_QUEUE},
+    },
 }
+# The embedded default (tasks in-process) has no beat: with EMBEDDED_SCHEDULER on (as in
+# mla/settings/local.py), runserver's process runs this schedule in a thread of its own
+# (mla.core.scheduler): beat's, plus the attempts of deliveries that are due, which a
+# broker-backed node schedules with the delivery task's countdown instead.
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=False)
+EMBEDDED_SCHEDULE: dict[str, dict[str, object]] = {
+    **CELERY_BEAT_SCHEDULE,
+    "outbox-deliver-due": {"task": "mla.exchange.tasks.outbox_deliver_due_task", "schedule": 15.0},
+}
+# A heartbeat older than this is shown as a warning on the operations page (beat sends one
+# to each queue every minute).
+NODE_HEARTBEAT_STALE_SECONDS = env.int("NODE_HEARTBEAT_STALE_SECONDS", default=300)
+# Hosted keys that expire within this many days are warned of on the operations page.
+NODE_KEY_EXPIRY_WARNING_DAYS = env.int("NODE_KEY_EXPIRY_WARNING_DAYS", default=60)
 
 LOGGING = {
     "version": 1,

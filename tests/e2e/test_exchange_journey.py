@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from mla.exchange.models import InboxMessage, OutboxMessage
-from mla.exchange.outbox import request_message_data
+from mla.exchange.outbox import outbox_deliver_due, request_message_data
 from mla.exchange.wire.manifest import manifest_build
 from mla.exchange.wire.seal import message_seal
 from mla.requests.models import Request
@@ -71,16 +71,25 @@ def test_a_request_that_cannot_be_delivered_is_sent_again_and_carried_as_a_file(
     page.goto(f"{base}{request.get_absolute_url()}")
     page.get_by_role("button", name="Send to the executing authority").click()
 
+    # One attempt in-process, as on the embedded default: the next one is scheduled.
+    messages = page.locator(".exchange-messages")
+    expect(messages).to_contain_text("1 attempt")
+    expect(messages).to_contain_text("Next attempt")
+    message = OutboxMessage.objects.get(request=request)
+    # The embedded scheduler's sweep, once the next attempt is due.
+    assert outbox_deliver_due(now=message.next_attempt_at) == 1
+    page.reload()
+
     alert = page.locator(".delivery-failed")
     expect(alert).to_contain_text("Delivery failed")
     expect(alert).to_contain_text(f"The directory gives no inbox URL for {partner.identifier}")
-    expect(page.locator(".exchange-messages")).to_contain_text("2 attempts")
+    expect(messages).to_contain_text("2 attempts")
 
     page.get_by_role("button", name="Send again").click()
     expect(page.get_by_text(f"The message to {partner.name} will be sent again.")).to_be_visible()
-    message = OutboxMessage.objects.get(request=request)
-    assert message.state == OutboxMessage.State.FAILED  # tried again, still unreachable
-    assert message.attempts == 2
+    message.refresh_from_db()
+    # Tried again at once, still unreachable: pending, its next attempt scheduled.
+    assert (message.state, message.attempts) == (OutboxMessage.State.PENDING, 1)
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Message file (.mlamsg)").click()

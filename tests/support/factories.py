@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from contact_points.models import Authority, AuthorityInstrument, ContactPerson, Country
@@ -89,3 +90,33 @@ class NotificationFactory(DjangoModelFactory):
     kind = "request_received"
     subject = factory.Sequence(lambda n: f"Notification number {n}")
     url = "/requests/"
+
+
+class OutboxMessageFactory(DjangoModelFactory):
+    """A message in the outbox (its sealed bytes are not a real message: for counts)."""
+
+    class Meta:
+        model = "exchange.OutboxMessage"
+
+    kind = "status"
+    sender = factory.SubFactory(AuthorityFactory)
+    recipient = factory.SubFactory(AuthorityFactory)
+    sealed = b"sealed"
+    manifest_sha256 = "0" * 64
+    state = "pending"
+
+
+class InboxMessageFactory(DjangoModelFactory):
+    """A message received (its receipt and manifest are not real ones: for counts)."""
+
+    class Meta:
+        model = "exchange.InboxMessage"
+
+    message_id = factory.Faker("uuid4")
+    sender = factory.SubFactory(AuthorityFactory)
+    recipient = factory.SubFactory(AuthorityFactory)
+    kind = "status"
+    manifest_sha256 = "0" * 64
+    manifest = factory.LazyFunction(dict)
+    received_at = factory.LazyFunction(timezone.now)
+    receipt = b"receipt"

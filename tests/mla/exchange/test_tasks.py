@@ -1,17 +1,22 @@
 """The delivery task runs on a queue of its own, so that a worker serving only that queue
 delivers, and deliveries waiting on slow partners never hold up the node's other tasks."""
 
+from datetime import timedelta
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.utils import timezone
 
 from mla.celery import app as celery_app
-from mla.core.tasks import worker_health
+from mla.core.heartbeats import heartbeats
+from mla.core.tasks import heartbeat_task, worker_health
 from mla.exchange.models import OutboxMessage
+from mla.exchange.outbox import outbox_deliver_due
 from mla.notifications.tasks import notification_email_send
 from mla.requests.tasks import request_document_prepare_task
 from tests.support.factories import UserFactory
-from tests.support.nodes import wait_for
+from tests.support.nodes import free_port, wait_for
 from tests.support.sending import enqueue_committed, incoming_copy, outgoing_request
 
 
@@ -75,3 +80,86 @@ def test_a_worker_of_the_exchange_queue_delivers_and_leaves_the_other_tasks(
     assert incoming_copy(request, recipient) is not None
     # The task of the default queue still waits for a worker of that queue.
     assert other.state == "PENDING"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_of_the_exchange_queue_records_that_queue_s_heartbeat(exchange_worker):
+    for queue in (settings.EXCHANGE_QUEUE, settings.CELERY_TASK_DEFAULT_QUEUE):
+        heartbeat_task.apply_async(args=(queue,), queue=queue)
+
+    wait_for(
+        lambda: "worker:exchange" in heartbeats(),
+        timeout=30,
+        what="the exchange worker's heartbeat",
+    )
+    # Sent (beat's heartbeat), but no worker serves the default queue here.
+    assert set(heartbeats()) == {"beat", "worker:exchange"}
+
+
+# In-process (the embedded default) ---------------------------------------------------------
+
+
+@pytest.fixture
+def tasks_in_process():
+    """Tasks run in-process, as on the embedded default (mla/settings/local.py)."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.update(task_always_eager=True)
+    yield
+    celery_app.conf.update(task_always_eager=before)
+
+
+@pytest.mark.django_db
+def test_in_process_a_failed_attempt_is_scheduled_and_the_sweep_makes_the_next_one(
+    sender, partner, tasks_in_process, django_capture_on_commit_callbacks
+):
+    partner.inbox_url = f"http://127.0.0.1:{free_port()}/exchange/inbox/"
+    partner.save()
+    request = outgoing_request(sender, partner, UserFactory(authority=sender, roles=["prosecutor"]))
+
+    # The send's commit runs the delivery task in-process: one attempt, refused connection.
+    message = enqueue_committed(request, sender, partner, django_capture_on_commit_callbacks)
+
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == (OutboxMessage.State.PENDING, 1)
+    assert message.next_attempt_at > timezone.now()
+    assert "refused" in message.last_error.lower()
+    # Before its time, the sweep leaves it alone.
+    assert outbox_deliver_due(now=message.next_attempt_at - timedelta(seconds=1)) == 0
+    message.refresh_from_db()
+    assert message.attempts == 1
+
+    assert outbox_deliver_due(now=message.next_attempt_at) == 1
+
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == (OutboxMessage.State.PENDING, 2)
+    assert message.next_attempt_at > timezone.now()
+
+
+@pytest.mark.django_db
+def test_the_sweep_takes_only_retries_that_are_due_and_may_go(
+    sender, partner, queued, django_capture_on_commit_callbacks
+):
+    partner.inbox_url = f"http://127.0.0.1:{free_port()}/exchange/inbox/"
+    partner.save()
+
+    def enqueued(request=None):
+        request = request or outgoing_request(
+            sender, partner, UserFactory(authority=sender, roles=["prosecutor"])
+        )
+        return enqueue_committed(request, sender, partner, django_capture_on_commit_callbacks)
+
+    first = enqueued()
+    waiting = enqueued(first.request)  # a later step of the same request
+    fresh, failed = enqueued(), enqueued()
+    now = timezone.now()
+    OutboxMessage.objects.filter(pk__in=[first.pk, waiting.pk, failed.pk]).update(
+        attempts=1, next_attempt_at=now - timedelta(seconds=1)
+    )
+    OutboxMessage.objects.filter(pk=failed.pk).update(state=OutboxMessage.State.FAILED)
+
+    assert outbox_deliver_due(now=now) == 1
+
+    attempts = dict(OutboxMessage.objects.values_list("pk", "attempts"))
+    # The first retried; the later step waits for it; the fresh message's first attempt is
+    # its sending's; a failed message waits for someone to send it again.
+    assert attempts == {first.pk: 2, waiting.pk: 1, fresh.pk: 0, failed.pk: 1}
