@@ -887,7 +887,7 @@ def _hosted_conflicts(row: _AuthorityRow, authority: Authority | None) -> list[I
         conflicts.append(
             ImportConflict(
                 identifier,
-                _("key"),
+                _("key fingerprint"),
                 DirectoryChange.grouped(ours_fingerprint),
                 DirectoryChange.grouped(theirs_fingerprint),
             )
@@ -896,9 +896,9 @@ def _hosted_conflicts(row: _AuthorityRow, authority: Authority | None) -> list[I
         conflicts.append(
             ImportConflict(
                 identifier,
-                _("active flag"),
-                _("yes") if authority.active else _("no"),
-                _("yes") if row.values["active"] else _("no"),
+                _("status"),
+                _("active") if authority.active else _("inactive"),
+                _("active") if row.values["active"] else _("inactive"),
             )
         )
     return conflicts

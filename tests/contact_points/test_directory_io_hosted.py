@@ -3,7 +3,9 @@
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.urls import reverse
 
 from contact_points.directory_io import (
     DirectoryImportError,
@@ -12,6 +14,8 @@ from contact_points.directory_io import (
     directory_import,
 )
 from contact_points.models import Authority, DirectoryChange
+from mla.accounts.roles import Role
+from tests.support.factories import UserFactory
 from tests.support.keys import pinned_authority
 
 pytestmark = pytest.mark.django_db
@@ -99,8 +103,8 @@ def test_a_signed_import_keeps_our_entry_too(ours, exchange_keys):
     assert (ours.key_fingerprint, ours.inbox_url, ours.active) == (pinned, OUR_INBOX, True)
     assert [(c.identifier, c.field) for c in report.conflicts] == [
         ("ro-ours", "inbox URL"),
-        ("ro-ours", "key"),
-        ("ro-ours", "active flag"),
+        ("ro-ours", "key fingerprint"),
+        ("ro-ours", "status"),
     ]
     assert report.created == 1
     assert report.trust_applied == 0
@@ -140,7 +144,7 @@ def test_our_entry_is_kept_even_once_its_pin_was_overwritten(ours, exchange_keys
 
     ours.refresh_from_db()
     assert (ours.key_fingerprint, ours.inbox_url) == ("", OUR_INBOX)
-    assert {c.field for c in report.conflicts} == {"inbox URL", "key"}
+    assert {c.field for c in report.conflicts} == {"inbox URL", "key fingerprint"}
 
 
 def test_a_lost_entry_of_ours_comes_back_without_the_files_key_or_inbox(ours, exchange_keys):
@@ -152,7 +156,7 @@ def test_a_lost_entry_of_ours_comes_back_without_the_files_key_or_inbox(ours, ex
     back = Authority.objects.get(identifier="ro-ours")
     assert back.name == "Renamed by the publisher"
     assert (back.key_fingerprint, back.inbox_url) == ("", "")
-    assert {c.field for c in report.conflicts} == {"inbox URL", "key"}
+    assert {c.field for c in report.conflicts} == {"inbox URL", "key fingerprint"}
     assert report.created == 2
 
 
@@ -166,3 +170,22 @@ def test_a_file_cannot_pin_our_key_for_another_entry(ours, exchange_keys):
         directory_import(data=json.dumps(document).encode(), fmt="json")
 
     assert not Authority.objects.filter(identifier="cc-partner").exists()
+
+
+def test_the_admin_import_page_shows_each_conflict_as_a_warning(ours, exchange_keys, client):
+    client.force_login(UserFactory(roles=[Role.DIRECTORY_ADMINISTRATOR]))
+    document = _partner_directory(exchange_keys, inbox_url=IMPOSTOR_INBOX)
+    upload = SimpleUploadedFile("directory.json", json.dumps(document).encode())
+
+    response = client.post(
+        reverse("admin:contact_points_authority_import"), {"file": upload}, follow=True
+    )
+
+    shown = [(message.level_tag, str(message)) for message in response.context["messages"]]
+    assert (
+        "warning",
+        f"ro-ours is hosted on this node: its inbox URL stays {OUR_INBOX}; "
+        f"the file gives {IMPOSTOR_INBOX}.",
+    ) in shown
+    assert Authority.objects.get(pk=ours.pk).inbox_url == OUR_INBOX
+    assert Authority.objects.filter(identifier="cc-partner").exists()

@@ -3,6 +3,7 @@
 import builtins
 import json
 import re
+import shlex
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,6 +16,7 @@ from mla.accounts.roles import Role
 from mla.core.node import node_identity
 from mla.exchange.keys import NodeKeyError, authority_is_hosted, node_keys_list
 from mla.node import setup
+from tests.support.deploy_guide import guide_commands
 from tests.support.keys import pinned_authority
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +331,16 @@ def test_missing_answers_are_asked_for_at_a_terminal(fresh_homes, capsys, monkey
     assert authority.inbox_url == "https://mla.vienna.example/exchange/inbox/"
     assert User.objects.get().check_password(_printed_password(output))
     assert len(asked) == 9
+
+
+def test_the_deploy_guides_first_start_command_works_as_written(fresh_homes, capsys):
+    (command,) = guide_commands("First start of the node")
+    program, name, *arguments = shlex.split(command)
+    assert (program, name) == ("mla-manage", "node_init")
+
+    output = _node_init(capsys, *arguments)
+
+    authority = Authority.objects.get()
+    assert authority_is_hosted(authority=authority)
+    assert authority.inbox_url == "https://mla.example.org/exchange/inbox/"
+    assert User.objects.get().check_password(_printed_password(output))

@@ -214,14 +214,12 @@ class Command(BaseCommand):
                     "action": key_said[authority.key_action],
                 }
             )
-            write(
-                "    "
-                + _("Inbox URL: %(url)s (%(action)s)")
-                % {
-                    "url": authority.inbox_url,
-                    "action": _("set") if authority.inbox_set else _("kept"),
-                }
+            inbox = (
+                _("Inbox URL: %(url)s (set)")
+                if authority.inbox_set
+                else _("Inbox URL: %(url)s (kept)")
             )
+            write("    " + inbox % {"url": authority.inbox_url})
         administrator = result.administrator
         if administrator is not None:
             if administrator.created:
