@@ -861,22 +861,15 @@ def _hosted_set_aside(
             report.hosted_kept += 1
             report.conflicts.extend(_hosted_conflicts(row, authority))
             continue
-        if authority is None and identifier in held.identifiers:
-            # No entry yet, but this node holds a key pair made for it (an entry lost or
-            # never committed): the file may describe it, never pin its key or inbox URL.
-            report.conflicts.extend(_hosted_conflicts(row, None))
-            row.public_key = None
-            row.key_fingerprint = None
-            row.values["inbox_url"] = ""
         imported.append(row)
     return imported
 
 
-def _hosted_conflicts(row: _AuthorityRow, authority: Authority | None) -> list[ImportConflict]:
+def _hosted_conflicts(row: _AuthorityRow, authority: Authority) -> list[ImportConflict]:
     identifier = row.values["identifier"]
-    ours_url = authority.inbox_url if authority else ""
-    ours_key = authority.public_key if authority else ""
-    ours_fingerprint = authority.key_fingerprint if authority else ""
+    ours_url = authority.inbox_url
+    ours_key = authority.public_key
+    ours_fingerprint = authority.key_fingerprint
     conflicts = []
     if row.values["inbox_url"] != ours_url:
         conflicts.append(
@@ -892,7 +885,7 @@ def _hosted_conflicts(row: _AuthorityRow, authority: Authority | None) -> list[I
                 DirectoryChange.grouped(theirs_fingerprint),
             )
         )
-    if authority is not None and row.values["active"] != authority.active:
+    if row.values["active"] != authority.active:
         conflicts.append(
             ImportConflict(
                 identifier,

@@ -18,8 +18,9 @@ class HeldKeys:
     """The secret keys this node holds, by fingerprint and by the authority each was made for."""
 
     fingerprints: frozenset[str] = frozenset()
-    # Identifiers written in the keys' user IDs (``identifier@domain``): they name the
-    # authority even once its pin has been overwritten.
+    # Identifiers written in the user IDs of the keys node_keys made
+    # (``identifier@NODE_KEY_EMAIL_DOMAIN``): they name the authority even once its pin
+    # has been overwritten.
     identifiers: frozenset[str] = frozenset()
 
     def hosts(self, *, identifier: str, pinned_fingerprint: str) -> bool:

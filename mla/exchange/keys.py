@@ -99,12 +99,16 @@ def node_held_keys() -> HeldKeys:
     contact_points.hosting): an imported directory leaves those entries as they are.
     """
     keys = _secret_keys()
+    # Only the keys node_keys made name an authority here: a demo or hand-made key whose
+    # e-mail happens to start with an identifier does not make that entry the node's.
+    suffix = f"@{settings.NODE_KEY_EMAIL_DOMAIN}>"
+    made_here = [
+        [str(uid) for uid in key.get("uids", []) if str(uid).endswith(suffix)] for key in keys
+    ]
     return HeldKeys(
         fingerprints=frozenset(str(key["fingerprint"]).upper() for key in keys),
         identifiers=frozenset(
-            identifier
-            for key in keys
-            if (identifier := _identifier_from_user_ids(key.get("uids", [])))
+            identifier for uids in made_here if (identifier := _identifier_from_user_ids(uids))
         ),
     )
 

@@ -524,7 +524,8 @@ def node_init(
         else:
             existing = node_administrators()
             outcome = AdministratorOutcome(username=existing[0].username, created=False)
-        # Last: gpg writes outside the database, so nothing after it may fail and roll back.
+        # Last, since gpg writes outside the database: a failure here rolls the database
+        # back under a key pair already made, which the next run pins (PINNED_AGAIN).
         for identifier in plan.identifiers:
             action = plan.key_actions[identifier]
             if action == KeyAction.CREATED:

@@ -15,8 +15,9 @@ from contact_points.directory_io import (
 )
 from contact_points.models import Authority, DirectoryChange
 from mla.accounts.roles import Role
+from mla.openpgp.homes import hosted_keyring
 from tests.support.factories import UserFactory
-from tests.support.keys import pinned_authority
+from tests.support.keys import key_generate, pinned_authority
 
 pytestmark = pytest.mark.django_db
 
@@ -147,19 +148,6 @@ def test_our_entry_is_kept_even_once_its_pin_was_overwritten(ours, exchange_keys
     assert {c.field for c in report.conflicts} == {"inbox URL", "key fingerprint"}
 
 
-def test_a_lost_entry_of_ours_comes_back_without_the_files_key_or_inbox(ours, exchange_keys):
-    document = _partner_directory(exchange_keys, **_impostor_changes(exchange_keys))
-    Authority.objects.filter(pk=ours.pk).delete()
-
-    report = directory_import(data=json.dumps(document).encode(), fmt="json")
-
-    back = Authority.objects.get(identifier="ro-ours")
-    assert back.name == "Renamed by the publisher"
-    assert (back.key_fingerprint, back.inbox_url) == ("", "")
-    assert {c.field for c in report.conflicts} == {"inbox URL", "key fingerprint"}
-    assert report.created == 2
-
-
 def test_a_file_cannot_pin_our_key_for_another_entry(ours, exchange_keys):
     document = _partner_directory(exchange_keys)
     (partner,) = [e for e in document["authorities"] if e["identifier"] == "cc-partner"]
@@ -189,3 +177,15 @@ def test_the_admin_import_page_shows_each_conflict_as_a_warning(ours, exchange_k
     ) in shown
     assert Authority.objects.get(pk=ours.pk).inbox_url == OUR_INBOX
     assert Authority.objects.filter(identifier="cc-partner").exists()
+
+
+def test_a_key_this_node_did_not_make_does_not_claim_an_unpinned_entry(fresh_homes):
+    """A demo or hand-made key whose e-mail starts with an identifier is not node_keys'."""
+    key_generate(hosted_keyring(), "Demo office", name_email="ro-demo@keys.demo.example")
+    pinned_authority("ro-demo", inbox_url=OUR_INBOX)
+    document = json.loads(directory_export_json())
+    document["authorities"][0]["inbox_url"] = IMPOSTOR_INBOX
+
+    report = directory_import(data=json.dumps(document).encode(), fmt="json")
+
+    assert (report.hosted_kept, report.proposed) == (0, 1)

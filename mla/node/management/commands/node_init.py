@@ -87,7 +87,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.interactive = not options["no_input"] and sys.stdin.isatty()
+        self.interactive = not options["no_input"] and sys.stdin is not None and sys.stdin.isatty()
         identity = node_identity()
         name = options["name"] or (identity.name if identity else "")
         base_url = options["base_url"] or (identity.base_url if identity else "")
