@@ -432,6 +432,8 @@ class DirectoryChange(models.Model):
         FORM = "form", _("change form")
         IMPORT = "import", _("unsigned import")
         SIGNED_IMPORT = "signed_import", _("import signed by a pinned publisher")
+        # A partner node's signed introduction, its fingerprint confirmed over the phone.
+        INTRODUCTION = "introduction", _("partner introduction")
 
     authority = models.ForeignKey(
         Authority,

@@ -130,7 +130,12 @@ def authorities_mark_verified(
 
 
 def may_administer_directory(user: User) -> bool:
-    return bool(user.is_active and (user.is_superuser or user.is_directory_administrator))
+    """Who may propose and decide a change of key or inbox URL: a directory administrator,
+    or a node administrator, who introduces the node's partners (mla.exchange.introduction)."""
+    return bool(
+        user.is_active
+        and (user.is_superuser or user.is_directory_administrator or user.is_node_administrator)
+    )
 
 
 def _administrator_required(actor: User) -> None:

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from mla.accounts.models import SecurityEvent, User
+from mla.accounts.models import AccountChange, SecurityEvent, User
 from mla.accounts.services import user_authority_group_sync
 
 
@@ -19,6 +19,11 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
         (_("Authority and interface"), {"fields": ["authority", "preferred_language"]}),
     ]
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        # Never deleted: the audit trail names its users. Deactivate instead (the account
+        # administration pages, /accounts/users/).
+        return False
 
     def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -44,6 +49,35 @@ class SecurityEventAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["username", "address"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccountChange)
+class AccountChangeAdmin(admin.ModelAdmin):
+    """The account administration log, read-only: rows are only ever added by the services."""
+
+    list_display = ["created_at", "actor_username", "subject_username", "kind", "address"]
+    list_filter = ["kind"]
+    search_fields = ["actor_username", "subject_username", "address"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "created_at",
+        "actor",
+        "actor_username",
+        "subject",
+        "subject_username",
+        "kind",
+        "changes",
+        "address",
+    ]
 
     def has_add_permission(self, request: Any) -> bool:
         return False

@@ -205,3 +205,106 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code #{self.pk} ({'used' if self.used_at else 'unused'})"
+
+
+class AccountChangeKind(models.TextChoices):
+    INVITED = "invited", _("Invited")
+    INVITATION_RESENT = "invitation_resent", _("Invitation sent again")
+    INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted, password set")
+    ACCESS_CHANGED = "access_changed", _("Authority or roles changed")
+    DEACTIVATED = "deactivated", _("Deactivated")
+    REACTIVATED = "reactivated", _("Reactivated")
+    PASSWORD_RESET_SENT = "password_reset_sent", _("Password reset link sent")
+    PASSWORD_RESET_DONE = "password_reset_done", _("Password set with a reset link")
+
+
+class AccountChange(models.Model):
+    """One change an administrator made to an account (or the account's owner, following
+    their one-time link), kept for good: rows are added, never changed.
+
+    ``changes`` holds what changed as ``{"field": [old, new]}`` (roles as sorted lists,
+    the authority by identifier, active as booleans). Usernames are copied so that the row
+    still reads right whatever becomes of the accounts.
+    """
+
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="account_changes_made",
+        verbose_name=_("by"),
+    )
+    actor_username = models.CharField(_("by (username)"), max_length=150)
+    subject = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="account_changes",
+        verbose_name=_("account"),
+    )
+    subject_username = models.CharField(_("account (username)"), max_length=150)
+    kind = models.CharField(_("change"), max_length=40, choices=AccountChangeKind.choices)
+    changes = models.JSONField(_("what changed"), default=dict, blank=True)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("account change")
+        verbose_name_plural = _("account changes")
+        indexes = [models.Index(fields=["subject", "-created_at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} → "
+            f"{self.subject_username}: {self.get_kind_display()}"
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Account changes are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("Account changes are append-only.")
+
+
+class AccountLinkPurpose(models.TextChoices):
+    INVITATION = "invitation", _("Invitation")
+    PASSWORD_RESET = "password_reset", _("Password reset")
+
+
+class AccountLink(models.Model):
+    """A one-time link e-mailed to a user to set their password (an invitation or a reset).
+
+    The link carries this row's id and nonce, signed with the node's secret key: the row
+    alone cannot make a link, and the signature alone cannot reuse one. It works once,
+    until ``expires_at``, and not after it is revoked (a newer link, a deactivation).
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="account_links", verbose_name=_("user")
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=AccountLinkPurpose.choices)
+    nonce = models.CharField(max_length=43)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("sent by")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("one-time link")
+        verbose_name_plural = _("one-time links")
+        indexes = [models.Index(fields=["user", "purpose"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} #{self.pk} of {self.user_id}"
+
+    def is_outstanding(self, *, now: Any = None) -> bool:
+        moment = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > moment

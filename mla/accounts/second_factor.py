@@ -24,6 +24,15 @@ from mla.core.errors import ApplicationError
 # Recovery codes: ten characters of an alphabet without look-alikes (50 random bits).
 RECOVERY_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 RECOVERY_CODE_LENGTH = 10
+# Roles whose holders must have a second factor under MFA_REQUIRED_FOR_ADMINISTRATORS: they
+# change the directory's trust anchors, or who may use the node.
+ADMINISTRATOR_ROLES = frozenset(
+    {
+        Role.DIRECTORY_ADMINISTRATOR.value,
+        Role.ACCOUNT_ADMINISTRATOR.value,
+        Role.NODE_ADMINISTRATOR.value,
+    }
+)
 
 
 class FactorKind:
@@ -49,7 +58,7 @@ def second_factor_required(*, user: User) -> bool:
     if settings.MFA_REQUIRED_FOR_ALL:
         return True
     return settings.MFA_REQUIRED_FOR_ADMINISTRATORS and (
-        user.is_superuser or user.has_role(Role.DIRECTORY_ADMINISTRATOR)
+        user.is_superuser or bool(user.role_names() & ADMINISTRATOR_ROLES)
     )
 
 

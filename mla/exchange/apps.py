@@ -10,9 +10,11 @@ class ExchangeConfig(AppConfig):
     def ready(self) -> None:
         from contact_points.hosting import held_keys_source_register
         from contact_points.signals import trust_change_applied, trust_changes_proposed
+        from mla.exchange.anchor import CheckpointAnchors
         from mla.exchange.channel import ExchangeChannel
         from mla.exchange.keys import node_held_keys
         from mla.exchange.trust import on_trust_change_applied, on_trust_changes_proposed
+        from mla.requests.audit import audit_anchor_source_register
         from mla.requests.lifecycle.channels import remote_channel_register
 
         # The staff dealing with a partner hear when its key or inbox URL changes.
@@ -27,3 +29,6 @@ class ExchangeConfig(AppConfig):
 
         # Requests and steps for authorities served on other nodes leave by the exchange.
         remote_channel_register(ExchangeChannel())
+
+        # verify_audit checks the chain against the signed checkpoints the exchange keeps.
+        audit_anchor_source_register(CheckpointAnchors())

@@ -7,6 +7,9 @@ A ZIP archive:
                                      receipt.json, receipt.json.sig (when a receipt is kept)
     keys/<authority identifier>.asc   the public keys the directory pins for each signer
     timeline.json, timeline.txt       the request's audit trail with its hash chain
+    checkpoints/<position>-<authority>.json, .json.sig
+                                      the node's signed checkpoints of its audit chain that
+                                      cover the timeline (mla.exchange.anchor)
     index.json                        what the bundle holds, for programs
     VERIFY.txt                        how to check it, and what this node found
 
@@ -31,12 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
 from mla.core.errors import ApplicationError
-from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.models import AuditCheckpoint, InboxMessage, OutboxMessage
 from mla.exchange.selectors import INCOMING, OUTGOING
 from mla.exchange.stored import manifest_event, stored_message_open, stored_receipt_entries
 from mla.exchange.wire.container import SIGNATURE_ENTRY
@@ -284,6 +288,73 @@ def _signatures_check(*, signed: list[_Signed], armored: Iterable[str]) -> None:
             item.found_fingerprint = (valid[0][9] if len(valid[0]) >= 10 else valid[0][0]).upper()
 
 
+# The checkpoints ----------------------------------------------------------------------------
+
+
+@dataclass
+class _CheckpointFile:
+    """A signed checkpoint of the node's audit chain put in the bundle."""
+
+    checkpoint: AuditCheckpoint
+    signed: _Signed
+    # The timeline's entry at the checkpoint's position, if it is one of this request's.
+    sequence: int | None
+
+
+def _checkpoints(*, request: Request) -> list[_CheckpointFile]:
+    """The checkpoints that cover the request's timeline: the first at or after its last
+    entry (its node_hash then commits every entry of the timeline), and those taken exactly
+    at one of its entries (a reader compares their hash with the timeline's own)."""
+    sequences = dict(AuditEntry.objects.filter(request=request).values_list("position", "sequence"))
+    if not sequences:
+        return []
+    covering = (
+        AuditCheckpoint.objects.filter(position__gte=max(sequences))
+        .order_by("position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    chosen = Q(position__in=list(sequences))
+    if covering is not None:
+        chosen |= Q(position=covering)
+    files = []
+    for checkpoint in (
+        AuditCheckpoint.objects.filter(chosen)
+        .select_related("authority__country")
+        .order_by("position", "authority__identifier")
+    ):
+        path = f"checkpoints/{checkpoint.position}-{checkpoint.authority.identifier}.json"
+        files.append(
+            _CheckpointFile(
+                checkpoint=checkpoint,
+                signed=_Signed(
+                    path=path,
+                    data=bytes(checkpoint.statement),
+                    signature=bytes(checkpoint.signature),
+                    signer=checkpoint.authority,
+                ),
+                sequence=sequences.get(checkpoint.position),
+            )
+        )
+    return files
+
+
+def _checkpoint_line(item: _CheckpointFile) -> str:
+    checkpoint = item.checkpoint
+    if item.sequence is not None:
+        covers = _("taken at timeline entry #%(sequence)d: its node_hash must be that entry's") % {
+            "sequence": item.sequence
+        }
+    else:
+        covers = _("taken after the timeline's last entry: it covers every entry through the node")
+    return _("%(file)s: position %(position)d, %(time)s UTC, %(covers)s") % {
+        "file": item.signed.path,
+        "position": checkpoint.position,
+        "time": f"{checkpoint.signed_at.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S}",
+        "covers": covers,
+    }
+
+
 # The timeline -------------------------------------------------------------------------------
 
 
@@ -380,6 +451,7 @@ def _verify_text(
     keys: dict[str, list[_DirectoryKey]],
     signers: dict[str, Authority],
     problems: list[str],
+    checkpoints: list[_CheckpointFile],
 ) -> str:
     owner = _owner(request)
     example = folders[0].name if folders else "messages/01-request-<message id>"
@@ -416,6 +488,11 @@ def _verify_text(
         ),
         "timeline.json, timeline.txt  "
         + _("the request's audit trail, each entry chained to the previous one by SHA-256"),
+        "checkpoints/          "
+        + _(
+            "this node's signed checkpoints of its whole audit chain that cover the timeline, "
+            "each <position>-<authority>.json with its signature .json.sig"
+        ),
         "index.json            " + _("the same content, for programs"),
         "",
         _(
@@ -511,6 +588,27 @@ def _verify_text(
             "checked on the node with: python manage.py verify_audit.)"
         ),
         "",
+        _("6. CHECK THE AUDIT CHECKPOINTS"),
+        "",
+        _(
+            "Each hour the node signs where its whole audit chain ends (position, node_hash, "
+            "time) with the key of an authority it hosts, keeps it, and sends it to the "
+            "partners it exchanged with. In checkpoints/ (when there is one):"
+        ),
+        "",
+        "  gpg --homedir /tmp/evidence-keys --status-fd 1 --verify "
+        "checkpoints/<file>.json.sig checkpoints/<file>.json",
+        "",
+        _(
+            "The signing key must be the one the directory pins for the authority the "
+            'checkpoint names. A checkpoint whose "position" is that of a timeline entry '
+            '(its "position" field) must have that entry\'s "node_hash". One taken after the '
+            "last entry covers every entry of the timeline through the node-wide chain: the "
+            "node checks it with python manage.py verify_audit, and the partners that "
+            "received it keep copies to compare with. If no checkpoint is here, none was "
+            "signed yet after the request's last entry: the next one will cover it."
+        ),
+        "",
         _("KEYS THE DIRECTORY PINS"),
         "",
     ]
@@ -536,6 +634,13 @@ def _verify_text(
         )
         parts += ["    " + _signature_line(item, keys) for item in folder.signed]
         parts += ["    " + problem for problem in folder.problems]
+    if checkpoints:
+        parts.append("  checkpoints/")
+        for item in checkpoints:
+            parts.append("    " + _checkpoint_line(item))
+            parts.append("    " + _signature_line(item.signed, keys))
+    else:
+        parts.append("  " + _("No checkpoint covers this request's last entry yet."))
     if not problems:
         parts += ["", "  " + _("No problem found.")]
     else:
@@ -550,6 +655,7 @@ def _index(
     folders: list[_Folder],
     keys: dict[str, list[_DirectoryKey]],
     problems: list[str],
+    checkpoints: list[_CheckpointFile],
 ) -> dict[str, Any]:
     return {
         "request": request.reference,
@@ -587,15 +693,46 @@ def _index(
             ]
             for identifier, listed in keys.items()
         },
+        "checkpoints": [
+            {
+                "file": item.signed.path,
+                "position": item.checkpoint.position,
+                "node_hash": item.checkpoint.node_hash,
+                "signed_at": item.checkpoint.signed_at.astimezone(datetime.UTC).isoformat(),
+                "signer": item.checkpoint.authority.identifier,
+                "fingerprint": item.signed.found_fingerprint,
+                "timeline_sequence": item.sequence,
+                "problem": item.signed.problem,
+            }
+            for item in checkpoints
+        ],
         "problems": problems,
     }
+
+
+def _signature_problem(item: _Signed, keys: dict[str, list[_DirectoryKey]]) -> str:
+    pinned = {key.fingerprint for key in keys.get(item.signer.identifier, [])}
+    if item.problem:
+        return f"{item.path}.sig: {item.problem}"
+    if item.found_fingerprint not in pinned:
+        return _(
+            "%(file)s.sig is signed by key %(fingerprint)s, which the directory does "
+            "not pin for %(authority)s."
+        ) % {
+            "file": item.path,
+            "fingerprint": item.found_fingerprint,
+            "authority": item.signer.identifier,
+        }
+    return ""
 
 
 def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -> bytes:
     """The evidence bundle of this copy of a request (a ZIP archive)."""
     made_at = now or timezone.now()
     folders = _folders(request=request)
+    checkpoints = _checkpoints(request=request)
     signed = [item for folder in folders for item in folder.signed]
+    signed += [item.signed for item in checkpoints]
     signers = {item.signer.identifier: item.signer for item in signed}
     keys = {
         identifier: _directory_keys(authority=authority)
@@ -606,23 +743,10 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
     )
     timeline, timeline_text, problems = _timeline(request=request)
     for folder in folders:
-        for item in folder.signed:
-            pinned = {key.fingerprint for key in keys.get(item.signer.identifier, [])}
-            if item.problem:
-                problems.append(f"{item.path}.sig: {item.problem}")
-            elif item.found_fingerprint not in pinned:
-                problems.append(
-                    _(
-                        "%(file)s.sig is signed by key %(fingerprint)s, which the directory does "
-                        "not pin for %(authority)s."
-                    )
-                    % {
-                        "file": item.path,
-                        "fingerprint": item.found_fingerprint,
-                        "authority": item.signer.identifier,
-                    }
-                )
+        problems += [_signature_problem(item, keys) for item in folder.signed]
         problems += [f"{folder.name}: {problem}" for problem in folder.problems]
+    problems += [_signature_problem(item.signed, keys) for item in checkpoints]
+    problems = [problem for problem in problems if problem]
 
     buffer = io.BytesIO()
     stamp = made_at.astimezone(datetime.UTC).timetuple()[:6]
@@ -643,6 +767,7 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
                 keys=keys,
                 signers=signers,
                 problems=problems,
+                checkpoints=checkpoints,
             ).encode("utf-8"),
         )
         for folder in folders:
@@ -650,6 +775,9 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
                 add(name, content)
             if folder.problems:
                 add(f"{folder.name}/NOTE.txt", ("\n".join(folder.problems) + "\n").encode())
+        for item in checkpoints:
+            add(item.signed.path, item.signed.data)
+            add(f"{item.signed.path}.sig", item.signed.signature)
         for identifier, listed in sorted(keys.items()):
             if listed:
                 add(f"keys/{identifier}.asc", "\n".join(key.armored for key in listed).encode())
@@ -659,7 +787,12 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
             "index.json",
             json.dumps(
                 _index(
-                    request=request, made_at=made_at, folders=folders, keys=keys, problems=problems
+                    request=request,
+                    made_at=made_at,
+                    folders=folders,
+                    keys=keys,
+                    problems=problems,
+                    checkpoints=checkpoints,
                 ),
                 ensure_ascii=False,
                 indent=2,

@@ -3,7 +3,8 @@
 A message is opened (decrypted, its signature checked against the key the directory pins
 for its sender) and applied in one transaction: a request message creates the recipient's
 copy (mla.exchange.receive), a status message moves or annotates a copy
-(mla.exchange.status). A message received before is answered with its stored receipt and
+(mla.exchange.status), a checkpoint message is kept as the partner's signed checkpoint
+(mla.exchange.receive). A message received before is answered with its stored receipt and
 changes nothing; a refusal stores nothing.
 """
 
@@ -35,8 +36,11 @@ def _max_message_bytes() -> int:
     return int(settings.EXCHANGE_MAX_MESSAGE_BYTES)
 
 
-def _apply(*, opened: OpenedMessage, at: datetime) -> Request:
+def _apply(*, opened: OpenedMessage, at: datetime) -> Request | None:
     kind = opened.manifest.kind
+    if kind == MessageKind.CHECKPOINT:
+        receive.checkpoint_receive(opened=opened, at=at)
+        return None
     if kind not in (MessageKind.REQUEST, MessageKind.STATUS):
         raise MessageRefused(
             UNSUPPORTED_KIND,

@@ -74,7 +74,7 @@ def _deliver_on_commit(message: OutboxMessage) -> None:
 
 def outbox_enqueue(
     *,
-    request: Request,
+    request: Request | None,
     kind: str,
     data: Mapping[str, Any],
     documents: Sequence[Document],
@@ -83,13 +83,14 @@ def outbox_enqueue(
     in_reply_to: str | None = None,
 ) -> OutboxMessage:
     """Seal a message about ``request`` (``data`` is the manifest's data) and write it to the
-    outbox in the caller's transaction; it is delivered once that commits."""
+    outbox in the caller's transaction; it is delivered once that commits. A message about
+    no request (a checkpoint) has an empty reference."""
     now = timezone.now()
     manifest = manifest_build(
         kind=kind,
         sender=sender,
         recipient=recipient,
-        reference=request.reference,
+        reference=request.reference if request is not None else "",
         data=dict(data),
         documents=documents,
         in_reply_to=in_reply_to,

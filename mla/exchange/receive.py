@@ -1,5 +1,6 @@
-"""A request message received: its manifest read into the recipient's copy of the request,
-made by the same service as a copy delivered on this node."""
+"""What a received message carries, read into this node: a request message into the
+recipient's copy of the request (made by the same service as a copy delivered on this
+node), a checkpoint message into the partner's signed checkpoint kept as received."""
 
 import datetime
 import hashlib
@@ -9,14 +10,23 @@ from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
 from mla.core.errors import ApplicationError
+from mla.exchange.models import ReceivedAuditCheckpoint
+from mla.exchange.wire.checkpoint import (
+    CHECKPOINT_ENTRY,
+    CHECKPOINT_SIGNATURE_ENTRY,
+    MAX_SIGNATURE_BYTES,
+    checkpoint_parse,
+)
 from mla.exchange.wire.errors import (
     DOCUMENT_TYPE_REFUSED,
     INVALID_REFERENCE,
     REFERENCE_IN_USE,
     REFERENCE_NOT_SENDERS,
+    WRONG_SIGNER,
     MessageRefused,
+    malformed,
 )
-from mla.exchange.wire.seal import OpenedMessage
+from mla.exchange.wire.seal import OpenedMessage, signature_check
 from mla.instruments.declarations import declaration_for
 from mla.requests.drafting.attachments import document_type_check
 from mla.requests.lifecycle.receiving import (
@@ -159,4 +169,51 @@ def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetim
         },
         on_behalf_of=(sent_by, sender.name),
         at=at,
+    )
+
+
+def checkpoint_receive(*, opened: OpenedMessage, at: datetime.datetime) -> None:
+    """Keep a partner's signed checkpoint of its audit chain (mla.exchange.wire.checkpoint),
+    once: its statement must be signed by the key this node pins for the sending authority,
+    which it names. Touches no request. Raises MessageRefused for anything else."""
+    documents = {document.name: document.content for document in opened.documents}
+    if set(documents) - {CHECKPOINT_ENTRY, CHECKPOINT_SIGNATURE_ENTRY} or (
+        CHECKPOINT_ENTRY not in documents
+    ):
+        raise malformed(
+            _("A checkpoint message carries %(statement)s and %(signature)s, and nothing else.")
+            % {"statement": CHECKPOINT_ENTRY, "signature": CHECKPOINT_SIGNATURE_ENTRY}
+        )
+    statement = documents[CHECKPOINT_ENTRY]
+    signature = documents.get(CHECKPOINT_SIGNATURE_ENTRY, b"")
+    if len(signature) > MAX_SIGNATURE_BYTES:
+        raise malformed(_("The checkpoint's signature is larger than a signature can be."))
+    checkpoint = checkpoint_parse(statement)
+    sender = opened.sender
+    if checkpoint.authority != sender.identifier:
+        raise MessageRefused(
+            WRONG_SIGNER,
+            _("The checkpoint is %(named)s's, not the sender %(sender)s's.")
+            % {"named": checkpoint.authority, "sender": sender.identifier},
+        )
+    if opened.manifest.data.get("position") != checkpoint.position:
+        raise malformed(_("The message's position is not the checkpoint's."))
+    fingerprint = signature_check(
+        data=statement, signature=signature, signer=sender, now=at, part=CHECKPOINT_ENTRY
+    )
+    ReceivedAuditCheckpoint.objects.get_or_create(
+        sender=sender,
+        statement_sha256=hashlib.sha256(statement).hexdigest(),
+        defaults={
+            "recipient": opened.recipient,
+            "message_id": opened.manifest.message_id,
+            "node_name": checkpoint.node,
+            "position": checkpoint.position,
+            "node_hash": checkpoint.node_hash,
+            "signed_at": checkpoint.at,
+            "statement": statement,
+            "signature": signature,
+            "signer_fingerprint": fingerprint,
+            "received_at": at,
+        },
     )

@@ -7,8 +7,9 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
-from mla.exchange.models import InboxMessage, OutboxMessage
+from mla.exchange.models import AuditCheckpoint, InboxMessage, OutboxMessage
 from mla.exchange.stored import manifest_event
+from mla.requests.audit import audit_chain_head
 from mla.requests.models import Request
 
 logger = logging.getLogger(__name__)
@@ -142,4 +143,62 @@ def inbox_message(*, message_id: uuid.UUID) -> InboxMessage | None:
         InboxMessage.objects.select_related("sender", "recipient")
         .filter(message_id=message_id)
         .first()
+    )
+
+
+# Audit checkpoints (mla.exchange.anchor) -------------------------------------------------------
+
+
+def checkpoint_last() -> AuditCheckpoint | None:
+    """This node's latest checkpoint (one of its signatures), or None before the first."""
+    return AuditCheckpoint.objects.order_by("-position", "-signed_at", "authority_id").first()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointSummary:
+    """The latest checkpoint: when, where the chain then ended, who signed, how its messages
+    to the partners fared (none: no partner was exchanged with in its period), and how many
+    entries the chain has gained since (covered by no checkpoint yet)."""
+
+    position: int
+    signed_at: datetime
+    signers: list[str]
+    messages: int
+    delivered: int
+    pending: int
+    failed: int
+    uncovered_entries: int
+
+    @property
+    def sent(self) -> bool:
+        return self.messages > 0
+
+    @property
+    def delivered_to_all(self) -> bool:
+        return self.messages > 0 and self.delivered == self.messages
+
+
+def audit_checkpoint_latest() -> CheckpointSummary | None:
+    """The latest checkpoint of this node, for the operations page; None before the first."""
+    latest = checkpoint_last()
+    if latest is None:
+        return None
+    rows = list(
+        AuditCheckpoint.objects.filter(position=latest.position)
+        .select_related("authority")
+        .order_by("authority__identifier")
+    )
+    states = list(
+        dict(OutboxMessage.objects.filter(checkpoints__in=rows).values_list("pk", "state")).values()
+    )
+    head_position, _hash = audit_chain_head()
+    return CheckpointSummary(
+        position=latest.position,
+        signed_at=latest.signed_at,
+        signers=[row.authority.identifier for row in rows],
+        messages=len(states),
+        delivered=states.count(OutboxMessage.State.DELIVERED),
+        pending=states.count(OutboxMessage.State.PENDING),
+        failed=states.count(OutboxMessage.State.FAILED),
+        uncovered_entries=max(0, head_position - latest.position),
     )

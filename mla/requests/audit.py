@@ -4,18 +4,26 @@ request and to the previous one of the whole node.
 An entry's hash covers its own content and the hashes before it, so editing, deleting or
 reordering any row breaks every chain through it; ``manage.py verify_audit`` finds the first
 broken entry. On PostgreSQL a trigger also refuses UPDATE and DELETE on the table.
+
+A chain alone does not stop someone who can write the table from rewriting its end and
+recomputing the hashes. Signed checkpoints of the node-wide chain, kept here and by the
+partners, anchor it: they are made and signed by the exchange (mla.exchange.anchor), which
+registers itself as the source of anchors (``audit_anchor_source_register``); this module
+checks the chain against them (``audit_verify_anchored``) and never imports the exchange.
 """
 
 import datetime
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
 
 from mla.accounts.models import User
+from mla.core.errors import ApplicationError
 from mla.requests.models import AuditChainHead, AuditEntry, Request
 
 GENESIS = "0" * 64
@@ -195,8 +203,14 @@ class AuditBreak:
     reason: str
 
     def __str__(self) -> str:
-        where = f"entry {self.entry_id}" if self.entry_id is not None else "the chain head"
+        if self.entry_id is not None:
+            where = f"entry {self.entry_id}"
+        else:
+            where = "a checkpoint" if self.chain == CHECKPOINT_CHAIN else "the chain head"
         return f"{where} ({self.chain}): {self.reason}"
+
+
+CHECKPOINT_CHAIN = "checkpoint"
 
 
 def audit_verify() -> list[AuditBreak]:
@@ -250,4 +264,191 @@ def audit_verify() -> list[AuditBreak]:
     return breaks
 
 
-__all__ = ["AuditBreak", "audit_record", "audit_verify"]
+# Anchors ------------------------------------------------------------------------------------
+
+
+def audit_chain_head() -> tuple[int, str]:
+    """Where the node-wide chain ends now: the last entry's position and hash (0 and the
+    genesis hash while there is no entry)."""
+    head = AuditChainHead.objects.filter(pk=1).values_list("position", "node_hash").first()
+    return head if head is not None else (0, GENESIS)
+
+
+def audit_verify_since(*, position: int, node_hash: str) -> tuple[int, str, list[AuditBreak]]:
+    """Whether the chain still runs through ``node_hash`` at ``position`` (0: the start) and
+    on, unbroken, to its head: the head and the breaks found. Reads only the entries after
+    ``position``, so that a new checkpoint is signed only where it extends the previous one
+    without rereading the whole trail every hour."""
+    breaks: list[AuditBreak] = []
+    if position:
+        kept = AuditEntry.objects.filter(position=position).values_list("pk", "node_hash").first()
+        if kept is None or kept[1] != node_hash:
+            breaks.append(
+                AuditBreak(
+                    kept[0] if kept else None,
+                    "node",
+                    f"position {position} no longer holds the hash of the last checkpoint",
+                )
+            )
+            return (*audit_chain_head(), breaks)
+    head_position, head_hash = audit_chain_head()
+    previous, expected = node_hash if position else GENESIS, position + 1
+    after = AuditEntry.objects.filter(position__gt=position, position__lte=head_position)
+    for entry in after.order_by("position").iterator(chunk_size=2000):
+        if entry.position != expected or entry.node_hash != _chain(
+            previous, audit_entry_body(entry)
+        ):
+            breaks.append(AuditBreak(entry.pk, "node", "does not chain to the last checkpoint"))
+            break
+        previous, expected = entry.node_hash, entry.position + 1
+    if not breaks and (expected - 1, previous) != (head_position, head_hash):
+        breaks.append(AuditBreak(None, "node", "the chain head is not the last entry"))
+    return head_position, head_hash, breaks
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditAnchor:
+    """A signed checkpoint of the node-wide chain, as the app that keeps them read it: at
+    ``signed_at`` the chain ended at ``position`` with ``node_hash``."""
+
+    origin: str  # where it was found: kept on this node, or a file a partner exported
+    signer: str  # the authority whose key signed it
+    position: int
+    node_hash: str
+    signed_at: datetime.datetime
+    # Why it cannot be trusted (its signature does not verify, ...); "" when it can.
+    problem: str = ""
+
+    def __str__(self) -> str:
+        return (
+            f"the checkpoint at position {self.position} signed by {self.signer} on "
+            f"{self.signed_at.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC ({self.origin})"
+        )
+
+
+@dataclass(frozen=True)
+class AnchorFile:
+    name: str
+    content: bytes = field(repr=False)
+
+
+class AuditAnchorSource(Protocol):
+    """What the audit asks of the app that signs and keeps checkpoints."""
+
+    def audit_anchors(self, *, files: Sequence[AnchorFile]) -> list[AuditAnchor]:
+        """Every checkpoint this node keeps, and those in ``files`` (exports of the copies a
+        partner received), each with its signature checked. Raises ApplicationError for a
+        file it cannot read."""
+
+
+class _NoAnchors:
+    def audit_anchors(self, *, files: Sequence[AnchorFile]) -> list[AuditAnchor]:
+        if files:
+            raise ApplicationError("No app that reads audit checkpoints is installed.")
+        return []
+
+
+_anchor_source: AuditAnchorSource = _NoAnchors()
+
+
+def audit_anchor_source_register(source: AuditAnchorSource) -> None:
+    """Install the source of checkpoints (the exchange does, in its AppConfig.ready)."""
+    global _anchor_source
+    _anchor_source = source
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnchoredAudit:
+    breaks: list[AuditBreak]
+    entries: int
+    anchors: list[AuditAnchor]
+    # The highest position a trusted checkpoint covers, and how many entries come after it.
+    covered_position: int
+    uncovered_entries: int
+
+
+def _anchor_breaks(anchors: list[AuditAnchor]) -> tuple[list[AuditBreak], int]:
+    """Checkpoints that disagree with the chain, each naming the first entry after the last
+    good checkpoint; and the highest position a good checkpoint covers."""
+    trusted = sorted((anchor for anchor in anchors if not anchor.problem), key=lambda a: a.position)
+    stored = dict(
+        AuditEntry.objects.filter(position__in={anchor.position for anchor in trusted}).values_list(
+            "position", "node_hash"
+        )
+    )
+    disagreeing = [anchor for anchor in trusted if stored.get(anchor.position) != anchor.node_hash]
+    if not disagreeing:
+        return [], max((anchor.position for anchor in trusted), default=0)
+    first_bad = disagreeing[0].position
+    last_good = max(
+        (
+            anchor.position
+            for anchor in trusted
+            if anchor.position < first_bad and stored.get(anchor.position) == anchor.node_hash
+        ),
+        default=0,
+    )
+    untrusted = (
+        AuditEntry.objects.filter(position__gt=last_good).order_by("position").only("pk").first()
+    )
+    since = (
+        f"the last good checkpoint is at position {last_good}"
+        if last_good
+        else "no earlier checkpoint agrees"
+    )
+    breaks = []
+    for anchor in disagreeing:
+        found = stored.get(anchor.position)
+        what = (
+            "no entry is at that position any more"
+            if found is None
+            else f"the entry there has hash {found[:16]}…, the checkpoint {anchor.node_hash[:16]}…"
+        )
+        breaks.append(
+            AuditBreak(
+                untrusted.pk if untrusted else None,
+                CHECKPOINT_CHAIN,
+                f"the trail does not match {anchor} ({what}): {since}, so the entries from "
+                f"position {last_good + 1} on cannot be trusted; this entry is the first of them",
+            )
+        )
+    return breaks, last_good
+
+
+def audit_verify_anchored(*, files: Sequence[AnchorFile] = ()) -> AnchoredAudit:
+    """The chains checked (audit_verify), then the chain against every signed checkpoint
+    this node holds and those in ``files``: the entry at each checkpoint's position must
+    exist and have the checkpoint's hash. A checkpoint whose signature does not verify is a
+    break of its own. Raises ApplicationError for a file that cannot be read."""
+    breaks = audit_verify()
+    anchors = _anchor_source.audit_anchors(files=files)
+    anchor_breaks, covered = _anchor_breaks(anchors)
+    breaks += anchor_breaks
+    breaks += [
+        AuditBreak(None, CHECKPOINT_CHAIN, f"{anchor} cannot be trusted: {anchor.problem}")
+        for anchor in anchors
+        if anchor.problem
+    ]
+    head_position, _hash = audit_chain_head()
+    return AnchoredAudit(
+        breaks=breaks,
+        entries=AuditEntry.objects.count(),
+        anchors=anchors,
+        covered_position=covered,
+        uncovered_entries=max(0, head_position - covered),
+    )
+
+
+__all__ = [
+    "AnchorFile",
+    "AnchoredAudit",
+    "AuditAnchor",
+    "AuditAnchorSource",
+    "AuditBreak",
+    "audit_anchor_source_register",
+    "audit_chain_head",
+    "audit_record",
+    "audit_verify",
+    "audit_verify_anchored",
+    "audit_verify_since",
+]

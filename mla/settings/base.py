@@ -288,6 +288,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Pending exchange messages a broker outage or a crashed worker left behind.
     "outbox-requeue": {"task": "mla.exchange.tasks.outbox_requeue_task", "schedule": 300.0},
+    # The audit chain's signed checkpoint, sent to the partners of the hour (mla.exchange.anchor).
+    "audit-checkpoint": {"task": "mla.exchange.tasks.audit_checkpoint_task", "schedule": 3600.0},
     # The statistics' count rollups, one row per key again. Nightly (UTC): their rows grow
     # slowly (a key shared by concurrent writers, the keys of states the requests left), each
     # run reads both tables whole, and at night it seldom waits for a writer holding a row.
@@ -375,6 +377,10 @@ SESSION_ABSOLUTE_MAX_AGE = env.int("SESSION_ABSOLUTE_MAX_HOURS", default=12) * 3
 # Sending, sharing and key approval ask for the password (and second factor) again when the
 # last authentication is older than this.
 REAUTHENTICATION_MAX_AGE = env.int("REAUTHENTICATION_MAX_MINUTES", default=15) * 60
+# One-time links e-mailed by the account administrators: an invitation to set a password,
+# and a password reset, each working once until it expires.
+INVITATION_VALID_HOURS = env.int("INVITATION_VALID_HOURS", default=72)
+PASSWORD_RESET_VALID_HOURS = env.int("PASSWORD_RESET_VALID_HOURS", default=24)
 OTP_TOTP_ISSUER = NODE_NAME
 # Passkeys are bound to the site's host name (the relying party); the browser's origin must
 # be one of the allowed origins (https, or http://localhost while developing).

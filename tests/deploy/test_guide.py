@@ -10,6 +10,7 @@ drafts and sends an EIO that B's contact point acknowledges; at last both import
 shared signed directory and each keeps its own pins.
 """
 
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from mla.instruments.declarations import declaration_for
 from tests.support.deploy_guide import GuideHost, clean_copy, guide_commands
+from tests.support.forms import section_post
 from tests.support.nodes import Postgres, Redis
+from tests.support.samples import complete_data
+from tests.support.web import Page, Upload, WebClient
 
 pytestmark = pytest.mark.two_nodes
 
@@ -85,3 +90,97 @@ def test_two_nodes_from_nothing_exchange_an_eio(hosts: dict[str, GuideHost]) -> 
         (check,) = guide_commands("Management commands")
         checked = host.manage(check)
         assert "System check identified" in checked.stdout + checked.stderr
+
+
+# Drafting and answering through the pages --------------------------------------------------
+
+
+def _eio_drafted_and_sent(web: WebClient, *, country: str, authority_name: str) -> str:
+    """A's prosecutor drafts a complete EIO section by section, checks, submits and sends it,
+    as the pages offer; its reference."""
+    offered = web.get(f"/requests/new/?country={country}")
+    match = re.search(
+        rf'name="authority" value="(\d+)"[^>]*> {re.escape(authority_name)}', offered.text
+    )
+    assert match, offered.visible_text[:3000]
+    created = web.post(
+        "/requests/new/",
+        {"country": country, "declaration": "eio", "authority": match.group(1)},
+        referer=offered.url,
+    )
+    section_url = created.url
+    request_url = section_url.split("/section/")[0] + "/"
+    wanted = complete_data(declaration_for("eio"))
+    wanted["K"]["issuer_type"] = "prosecutor"
+    del wanted["L"]  # a prosecutor issues: no validating authority
+    for section in declaration_for("eio").sections:
+        if section.code not in wanted:
+            continue
+        page = web.get(f"{request_url}section/{section.code}/")
+        version = page.form(having="version")["version"]
+        saved = web.post(
+            page.url,
+            [("version", version[0]), *section_post(section, wanted[section.code])],
+            referer=page.url,
+        )
+        assert "Saved." in saved.visible_text, (section.code, saved.visible_text[:2000])
+    check = web.get(f"{request_url}check/")
+    assert "Complete: nothing is missing." in check.visible_text, check.visible_text[:3000]
+    _step(web, request_url, "submit")
+    _step(web, request_url, "send")
+    return request_url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _step(web: WebClient, request_url: str, action: str, **fields: str) -> Page:
+    """Take a step from the request's page, with the fields its form holds."""
+    page = web.get(request_url)
+    target = f"{request_url}transition/{action}/"
+    values = {**page.form(target), **fields}
+    done = web.post(target, values, referer=page.url)
+    assert "is now" in done.visible_text, (action, done.visible_text[:3000])
+    return done
+
+
+# Introducing the nodes -------------------------------------------------------------------------
+
+
+def _fingerprints_read_aloud(web: WebClient) -> list[str]:
+    """What the introducing administrator reads over the phone: the fingerprints on their
+    own Partners page."""
+    page = web.get("/exchange/partners/")
+    groups = re.findall(r"\b(?:[0-9A-F]{4} ){9}[0-9A-F]{4}\b", page.visible_text)
+    assert groups, page.visible_text[:3000]
+    return sorted({group.replace(" ", "") for group in groups})
+
+
+def _introduce(*, introducer: WebClient, receiver: WebClient, approver: WebClient) -> None:
+    """The introducer's file is taken in by the receiver, who ticks the fingerprints the
+    introducer read aloud; a second administrator of the receiving node approves."""
+    introduction = introducer.get("/exchange/partners/introduction/")
+    read_aloud = _fingerprints_read_aloud(introducer)
+    partners = receiver.get("/exchange/partners/")
+    review = receiver.post(
+        "/exchange/partners/take-in/",
+        partners.form("/exchange/partners/take-in/"),
+        files={"file": Upload("introduction.json", introduction.body, "application/json")},
+        referer=partners.url,
+    )
+    shown = sorted(set(re.findall(r'name="confirmed" value="([0-9A-F]+)"', review.text)))
+    assert shown == read_aloud, review.visible_text[:3000]
+    proposed = receiver.post(
+        review.url,
+        {**review.form(having="spoke_with"), "confirmed": shown, "spoke_with": "Duty officer"},
+        referer=review.url,
+    )
+    decide = sorted(
+        set(
+            re.findall(
+                r'action="(/exchange/partners/changes/\d+/decide/)"',
+                approver.get(proposed.url).text,
+            )
+        )
+    )
+    assert decide, proposed.visible_text[:3000]
+    for action in decide:
+        page = approver.get(proposed.url)
+        approver.post(action, {**page.form(action), "decision": "approve"}, referer=page.url)

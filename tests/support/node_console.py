@@ -324,6 +324,49 @@ def outbox(*, reference: str | None = None, message_id: str | None = None) -> li
     ]
 
 
+def audit_checkpoint() -> dict[str, Any]:
+    """What the hourly task does (audit_checkpoint_task), now."""
+    from mla.exchange.anchor import audit_checkpoint_make
+
+    outcome = audit_checkpoint_make()
+    return {
+        "created": outcome.created,
+        "position": outcome.position,
+        "messages": [str(message.message_id) for message in outcome.messages],
+        "partners": sorted({message.recipient.identifier for message in outcome.messages}),
+    }
+
+
+def checkpoints_received(*, sender: str) -> list[dict[str, Any]]:
+    from mla.exchange.models import ReceivedAuditCheckpoint
+
+    return [
+        {"position": kept.position, "node_hash": kept.node_hash, "node": kept.node_name}
+        for kept in ReceivedAuditCheckpoint.objects.filter(sender__identifier=sender)
+    ]
+
+
+def checkpoints_export(*, sender: str) -> bytes:
+    """What ``audit_checkpoint export --from SENDER`` writes."""
+    from mla.exchange.anchor import received_checkpoints_export
+
+    return received_checkpoints_export(sender=sender)
+
+
+def audit_verify_anchored(*, files: list[bytes]) -> dict[str, Any]:
+    """What ``verify_audit --checkpoints FILE...`` finds."""
+    from mla.requests.audit import AnchorFile
+    from mla.requests.audit import audit_verify_anchored as verify
+
+    audit = verify(
+        files=[AnchorFile(name=f"copies-{index}.json", content=c) for index, c in enumerate(files)]
+    )
+    return {
+        "breaks": [str(found) for found in audit.breaks],
+        "anchors": [(anchor.origin, anchor.position) for anchor in audit.anchors],
+    }
+
+
 def outbox_states() -> dict[str, int]:
     """How many outbox messages are in each state."""
     from django.db.models import Count

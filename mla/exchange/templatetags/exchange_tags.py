@@ -3,6 +3,7 @@ from typing import Any
 from django import template
 
 from mla.accounts.models import User
+from mla.exchange.introduction import may_introduce
 from mla.exchange.selectors import request_messages
 from mla.exchange.transfer import may_import, receipts_to_bring_back
 
@@ -16,6 +17,12 @@ def can_import_messages(user: object) -> bool:
     if not isinstance(user, User) or user.authority_id is None:
         return False
     return may_import(user=user)
+
+
+@register.filter
+def can_introduce_partners(user: object) -> bool:
+    """Whether the partners page (introductions between nodes) is in the user's menu."""
+    return isinstance(user, User) and may_introduce(user)
 
 
 @register.inclusion_tag("exchange/_request_messages.html", takes_context=True)

@@ -11,3 +11,15 @@ def security_mail_at_once(monkeypatch):
         "delay",
         lambda event_id: tasks.security_event_email_send(event_id),
     )
+
+
+@pytest.fixture
+def account_mail_at_once(monkeypatch):
+    """The one-time link e-mails are sent when their task is queued, not left in the broker."""
+    from mla.accounts import tasks
+
+    monkeypatch.setattr(
+        tasks.account_link_email_send,
+        "delay",
+        lambda link_id: tasks.account_link_email_send(link_id),
+    )

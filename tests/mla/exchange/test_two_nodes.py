@@ -540,3 +540,31 @@ def test_a_preservation_is_followed_up_by_an_mla_request_and_released_across_the
         event="executed",
     )
     assert executed["state"] == "executed"
+
+
+# The audit's anchor -----------------------------------------------------------------------------
+
+
+def test_a_checkpoint_reaches_b_which_gives_it_back_for_a_to_check_its_trail(
+    nodes: TwoNodes,
+) -> None:
+    reference = _eio(nodes)
+    _send(nodes, reference)
+    _settled(nodes.a, reference)
+
+    made = nodes.a.call("audit_checkpoint")
+
+    assert made["created"]
+    assert made["partners"] == [FRENCH]
+    [message_id] = made["messages"]
+    wait_for(
+        lambda: nodes.a.call("outbox", message_id=message_id)[0]["state"] == "delivered",
+        timeout=DELIVERY_TIMEOUT,
+        what="the checkpoint delivered to B",
+    )
+    kept = nodes.b.call("checkpoints_received", sender=GERMAN)
+    assert made["position"] in [checkpoint["position"] for checkpoint in kept]
+    exported = nodes.b.call("checkpoints_export", sender=GERMAN)
+    checked = nodes.a.call("audit_verify_anchored", files=[exported])
+    assert checked["breaks"] == []
+    assert ["file copies-0.json", made["position"]] in checked["anchors"]
