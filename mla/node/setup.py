@@ -104,7 +104,6 @@ class _Plan:
     create_country: bool
     key_actions: dict[str, str]
     administrator: FirstAdministrator | None
-    administrator_authority: str
     password_generated: bool
     notes: list[str]
 
@@ -243,8 +242,8 @@ def _key_action(
 
 def _check_administrator(
     administrator: FirstAdministrator | None, *, identifiers: list[str], notes: list[str]
-) -> tuple[FirstAdministrator | None, str]:
-    """The administrator to create (None: none), and the identifier of their authority."""
+) -> FirstAdministrator | None:
+    """The administrator to create, their authority resolved (None: none to create)."""
     existing = node_administrators()
     if existing:
         first = existing[0].username
@@ -262,7 +261,7 @@ def _check_administrator(
                 )
                 % {"username": first}
             )
-        return None, ""
+        return None
     if administrator is None:
         raise NodeInitError(
             _(
@@ -307,14 +306,11 @@ def _check_administrator(
             raise NodeInitError(
                 _("The administrator's password: %(reason)s") % {"reason": _errors(error)}
             ) from error
-    return (
-        FirstAdministrator(
-            username=username,
-            email=email,
-            authority_identifier=authority,
-            password=administrator.password,
-        ),
-        authority,
+    return FirstAdministrator(
+        username=username,
+        email=email,
+        authority_identifier=authority,
+        password=administrator.password,
     )
 
 
@@ -389,9 +385,7 @@ def _plan(
             held_fingerprints=held.fingerprints,
             held_for=held.identifiers,
         )
-    administrator, administrator_authority = _check_administrator(
-        administrator, identifiers=identifiers, notes=notes
-    )
+    administrator = _check_administrator(administrator, identifiers=identifiers, notes=notes)
     password_generated = administrator is not None and not administrator.password
     if password_generated:
         assert administrator is not None
@@ -411,7 +405,6 @@ def _plan(
         create_country=create_country,
         key_actions=key_actions,
         administrator=administrator,
-        administrator_authority=administrator_authority,
         password_generated=password_generated,
         notes=notes,
     )
