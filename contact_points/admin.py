@@ -422,7 +422,9 @@ class AuthorityAdmin(SimpleHistoryAdmin):
             except ApplicationError as error:
                 self.message_user(request, error.message, level=messages.ERROR)
             else:
-                self.message_user(request, str(report), level=messages.SUCCESS)
+                self.message_user(request, report.summary(), level=messages.SUCCESS)
+                for conflict in report.conflicts:
+                    self.message_user(request, str(conflict), level=messages.WARNING)
                 return HttpResponseRedirect(reverse("admin:contact_points_authority_changelist"))
         context = {
             **self.admin_site.each_context(request),

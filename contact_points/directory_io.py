@@ -8,6 +8,10 @@ Import is all-or-nothing: every row is checked first and every problem is report
 its place in the file; only a file without problems is written, in one transaction.
 Entries are matched by their stable ``identifier``, so importing the same file twice
 changes nothing the second time.
+
+The entries of the authorities this node hosts (whose key pair it holds, see
+contact_points.hosting) are the node's own: an import leaves them whole, and reports where
+the file differs on their key, inbox URL or active flag as a conflict, without stopping.
 """
 
 import csv
@@ -24,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from contact_points.hosting import HeldKeys, held_keys
 from contact_points.instruments import Instrument
 from contact_points.models import (
     KEY_DERIVED_FIELDS,
@@ -205,6 +210,27 @@ class DirectoryImportError(ApplicationError):
         self.problems = problems
 
 
+@dataclass(frozen=True)
+class ImportConflict:
+    """Where a file differs from this node on what pins trust in an entry it hosts."""
+
+    identifier: str
+    field: str
+    ours: str
+    theirs: str
+
+    def __str__(self) -> str:
+        return _(
+            "%(identifier)s is hosted on this node: its %(field)s stays %(ours)s; "
+            "the file gives %(theirs)s."
+        ) % {
+            "identifier": self.identifier,
+            "field": self.field,
+            "ours": self.ours or _("(none)"),
+            "theirs": self.theirs or _("(none)"),
+        }
+
+
 @dataclass
 class ImportReport:
     countries_created: int = 0
@@ -216,8 +242,15 @@ class ImportReport:
     # approval, or applied at once because a pinned publisher signed the file.
     proposed: int = 0
     trust_applied: int = 0
+    # Entries of authorities hosted on this node, left as the node has them, and where the
+    # file would have changed their key, inbox URL or active flag.
+    hosted_kept: int = 0
+    conflicts: list[ImportConflict] = field(default_factory=list)
 
     def __str__(self) -> str:
+        return "\n".join([self.summary(), *(str(conflict) for conflict in self.conflicts)])
+
+    def summary(self) -> str:
         text = _(
             "Countries: %(cc)d created, %(cu)d updated. "
             "Authorities: %(ac)d created, %(au)d updated, %(an)d unchanged."
@@ -238,6 +271,15 @@ class ImportReport:
                 "%(count)d changes of key or inbox URL applied, approved by the publisher's "
                 "signature."
             ) % {"count": self.trust_applied}
+        if self.hosted_kept:
+            text += " " + _(
+                "%(count)d entries of authorities hosted on this node left as this node has them."
+            ) % {"count": self.hosted_kept}
+        if self.conflicts:
+            text += " " + _(
+                "%(count)d conflicts with this node's own entries (listed below): this node's "
+                "keys and inbox URLs stay in force."
+            ) % {"count": len(self.conflicts)}
         return text
 
 
@@ -768,6 +810,10 @@ def directory_import(
     directory administrator to approve. Only when ``signed_by`` names the pinned publisher
     whose signature the caller verified over these very bytes is it applied at once: the
     publisher's signature is the second pair of eyes.
+
+    An entry of an authority hosted on this node is left whole, signed file or not: the
+    report counts it and lists each difference of key, inbox URL or active flag as a
+    conflict, and the rest of the file is imported.
     """
     # Problems found while reading rows are reported together with those of the checks.
     countries, authorities, problems = _parse(data, fmt)
@@ -778,6 +824,8 @@ def directory_import(
     )
     identifiers = [row.values["identifier"] for row in authorities]
     existing = _existing_authorities(identifiers)
+    report = ImportReport()
+    authorities = _hosted_set_aside(authorities, existing, held=held_keys(), report=report)
     _resolve_reference_codes(authorities, problems, existing=existing.by_identifier)
     _check_authorities(
         authorities,
@@ -790,10 +838,78 @@ def directory_import(
     if problems.items:
         raise DirectoryImportError(problems.items)
     with transaction.atomic():
-        report = ImportReport()
         _write_countries(countries, report)
         _write_authorities(authorities, existing, report, proposer=proposer, signed_by=signed_by)
     return report
+
+
+def _hosted_set_aside(
+    rows: list[_AuthorityRow], existing: "_Existing", *, held: HeldKeys, report: ImportReport
+) -> list[_AuthorityRow]:
+    """The rows to import: those of entries hosted here are taken out, their conflicts noted.
+
+    Taken out before any check, so that every check (reference codes, one key per active
+    authority, parent loops) counts the hosted entries as the database holds them.
+    """
+    imported = []
+    for row in rows:
+        identifier = row.values["identifier"]
+        authority = existing.by_identifier.get(identifier)
+        if authority is not None and held.hosts(
+            identifier=identifier, pinned_fingerprint=authority.key_fingerprint
+        ):
+            report.hosted_kept += 1
+            report.conflicts.extend(_hosted_conflicts(row, authority))
+            continue
+        imported.append(row)
+    return imported
+
+
+def _hosted_conflicts(row: _AuthorityRow, authority: Authority) -> list[ImportConflict]:
+    identifier = row.values["identifier"]
+    ours_url = authority.inbox_url
+    ours_key = authority.public_key
+    ours_fingerprint = authority.key_fingerprint
+    conflicts = []
+    if row.values["inbox_url"] != ours_url:
+        conflicts.append(
+            ImportConflict(identifier, _("inbox URL"), ours_url, row.values["inbox_url"])
+        )
+    theirs_fingerprint = _file_fingerprint(row, ours_key=ours_key, ours=ours_fingerprint)
+    if theirs_fingerprint is not None and theirs_fingerprint != ours_fingerprint:
+        conflicts.append(
+            ImportConflict(
+                identifier,
+                _("key fingerprint"),
+                DirectoryChange.grouped(ours_fingerprint),
+                DirectoryChange.grouped(theirs_fingerprint),
+            )
+        )
+    if row.values["active"] != authority.active:
+        conflicts.append(
+            ImportConflict(
+                identifier,
+                _("status"),
+                _("active") if authority.active else _("inactive"),
+                _("active") if row.values["active"] else _("inactive"),
+            )
+        )
+    return conflicts
+
+
+def _file_fingerprint(row: _AuthorityRow, *, ours_key: str, ours: str) -> str | None:
+    """The fingerprint the row would pin; None when the file says nothing of the key."""
+    if row.public_key is None:
+        # CSV, or JSON without "public_key": only the informative fingerprint column.
+        return row.key_fingerprint
+    if not row.public_key:
+        return ""
+    if key_text(row.public_key) == key_text(ours_key):
+        return ours
+    try:
+        return public_key_inspect(armored=row.public_key).fingerprint
+    except ApplicationError:
+        return row.key_fingerprint or _("an unreadable key")
 
 
 @dataclass

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from contact_points.hosting import HeldKeys
 from contact_points.models import Authority
 from contact_points.services import authority_set_public_key
 from mla.core.errors import ApplicationError
@@ -94,6 +95,27 @@ def hosted_fingerprints(*, refresh: bool = False) -> frozenset[str]:
     _secret_keys()
     with _lock:
         return _hosted[str(settings.NODE_SECRET_GNUPG_HOME)]
+
+
+def node_held_keys() -> HeldKeys:
+    """The secret keys on this node, by fingerprint and by the authority each was made for.
+
+    Installed as the directory's answer to which entries are this node's own (see
+    contact_points.hosting): an imported directory leaves those entries as they are.
+    """
+    keys = _secret_keys()
+    # Only the keys node_keys made name an authority here: a demo or hand-made key whose
+    # e-mail happens to start with an identifier does not make that entry the node's.
+    suffix = f"@{settings.NODE_KEY_EMAIL_DOMAIN}>"
+    made_here = [
+        [str(uid) for uid in key.get("uids", []) if str(uid).endswith(suffix)] for key in keys
+    ]
+    return HeldKeys(
+        fingerprints=frozenset(str(key["fingerprint"]).upper() for key in keys),
+        identifiers=frozenset(
+            identifier for uids in made_here if (identifier := _identifier_from_user_ids(uids))
+        ),
+    )
 
 
 # How long a "not hosted here" answer stands before the secret home is listed again: every
@@ -249,6 +271,54 @@ def node_key_rotate(*, authority: Authority) -> str:
     fingerprint = _key_pair_make_and_pin(authority=authority, reason="node key rotated")
     given.refresh_from_db()
     return fingerprint
+
+
+@transaction.atomic
+def node_key_repin(*, authority: Authority, fingerprint: str = "") -> str:
+    """Pin again a key pair this node holds for ``authority``: the newest, or ``fingerprint``.
+
+    Repairs an entry whose pin was overwritten (by an older version's directory import, or
+    by hand), or left unpinned by a first start that failed after making the key pair. Only
+    a key pair made for this authority (its user ID names it) or already pinned for it may
+    be pinned; gpg checks it as any pinned key (not expired, not revoked). Pinning the key
+    already pinned changes nothing.
+    """
+    given, authority = authority, _locked(authority)
+    keys = _secret_keys()
+    owned = _owned_secret_keys(authority=authority, keys=keys)
+    wanted = fingerprint.replace(" ", "").upper()
+    if wanted:
+        if wanted not in {str(key["fingerprint"]).upper() for key in keys}:
+            raise NodeKeyError(
+                _("This node holds no secret key %(fingerprint)s.") % {"fingerprint": wanted}
+            )
+        if wanted not in owned:
+            raise NodeKeyError(
+                _("The key pair %(fingerprint)s was not made for %(authority)s.")
+                % {"fingerprint": wanted, "authority": authority.identifier}
+            )
+        chosen = wanted
+    elif owned:
+        # Newest by creation time; of two made in the same second, the later in the keyring.
+        made = {
+            str(key["fingerprint"]).upper(): (int(key.get("date") or 0), position)
+            for position, key in enumerate(keys)
+        }
+        chosen = max(owned, key=lambda fpr: made[fpr])
+    else:
+        raise NodeKeyError(
+            _(
+                "This node holds no key pair for %(authority)s; create one with "
+                "`node_keys create %(authority)s`."
+            )
+            % {"authority": authority.identifier}
+        )
+    if chosen == authority.key_fingerprint.upper():
+        return chosen
+    authority._change_reason = "node key re-pinned"  # type: ignore[attr-defined]  # simple_history
+    authority_set_public_key(authority=authority, armored=hosted_keyring().export_keys(chosen))
+    given.refresh_from_db()
+    return chosen
 
 
 def node_keys_list() -> list[HostedKey]:

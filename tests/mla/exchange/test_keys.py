@@ -2,11 +2,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from contact_points.models import Authority
+from contact_points.services import authority_set_public_key
 from mla.exchange.keys import (
     NodeKeyError,
     authority_is_hosted,
     node_key_create,
     node_key_export,
+    node_key_repin,
     node_key_rotate,
     node_keys_list,
     partner_key_sync,
@@ -157,6 +159,77 @@ def test_keys_protected_by_a_passphrase_sign_and_decrypt(fresh_homes, settings):
     assert all(b"protected-private-key" in key for key in stored)
 
 
+# Re-pinning a key pair the node holds ---------------------------------------------------------
+
+
+def test_repin_restores_the_newest_key_pair_after_the_pin_was_overwritten(
+    fresh_homes, exchange_keys
+):
+    authority = pinned_authority("ro-repin")
+    node_key_create(authority=authority)
+    newest = node_key_rotate(authority=authority)
+    # An older version's directory import pinned a partner's key over ours.
+    authority_set_public_key(
+        authority=authority, armored=exchange_keys.armored[exchange_keys.partner]
+    )
+    with pytest.raises(NodeKeyError):
+        node_key_export(authority=authority)
+
+    assert node_key_repin(authority=authority) == newest
+
+    authority.refresh_from_db()
+    assert authority.key_fingerprint == newest
+    assert authority.history.first().history_change_reason == "node key re-pinned"
+    assert "BEGIN PGP PUBLIC KEY BLOCK" in node_key_export(authority=authority)
+    node_key_rotate(authority=authority)
+
+
+def test_repin_pins_a_named_older_key_pair_and_changes_nothing_when_it_is_pinned(fresh_homes):
+    authority = pinned_authority("ro-repin-old")
+    oldest = node_key_create(authority=authority)
+    node_key_rotate(authority=authority)
+    grouped = " ".join(oldest[i : i + 4] for i in range(0, 40, 4))
+
+    assert node_key_repin(authority=authority, fingerprint=grouped) == oldest
+    authority.refresh_from_db()
+    versions = authority.history.count()
+    assert node_key_repin(authority=authority, fingerprint=oldest) == oldest
+
+    authority.refresh_from_db()
+    assert authority.key_fingerprint == oldest
+    assert authority.history.count() == versions
+
+
+def test_repin_refuses_a_key_the_node_does_not_hold_or_made_for_another(fresh_homes, exchange_keys):
+    ours = pinned_authority("ro-repin-ours")
+    other = pinned_authority("ro-repin-other")
+    pinned = node_key_create(authority=ours)
+    others_key = node_key_create(authority=other)
+    Authority.objects.filter(pk=other.pk).update(public_key="", key_fingerprint="")
+    nowhere = pinned_authority("ro-repin-nothing")
+
+    with pytest.raises(NodeKeyError, match="holds no secret key"):
+        node_key_repin(authority=ours, fingerprint=exchange_keys.partner)
+    with pytest.raises(NodeKeyError, match="not made for ro-repin-ours"):
+        node_key_repin(authority=ours, fingerprint=others_key)
+    with pytest.raises(NodeKeyError, match="node_keys create ro-repin-nothing"):
+        node_key_repin(authority=nowhere)
+
+    ours.refresh_from_db()
+    assert ours.key_fingerprint == pinned
+
+
+def test_repin_finishes_a_first_start_that_made_the_key_pair_but_did_not_pin_it(fresh_homes):
+    authority = pinned_authority("ro-unpinned")
+    made = node_key_create(authority=authority)
+    Authority.objects.filter(pk=authority.pk).update(public_key="", key_fingerprint="")
+
+    call_command("node_keys", "repin", "ro-unpinned")
+
+    authority.refresh_from_db()
+    assert authority.key_fingerprint == made
+
+
 # The command ----------------------------------------------------------------------------------
 
 
@@ -193,3 +266,5 @@ def test_the_command_names_an_unknown_identifier_and_reports_refusals(fresh_home
         call_command("node_keys", "create", "cc-partner")
     with pytest.raises(CommandError, match="no pinned key pair"):
         call_command("node_keys", "export", "cc-partner")
+    with pytest.raises(CommandError, match="holds no key pair for cc-partner"):
+        call_command("node_keys", "repin", "cc-partner")

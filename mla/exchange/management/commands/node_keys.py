@@ -9,6 +9,7 @@ from mla.core.errors import ApplicationError
 from mla.exchange.keys import (
     node_key_create,
     node_key_export,
+    node_key_repin,
     node_key_rotate,
     node_keys_list,
 )
@@ -16,7 +17,7 @@ from mla.exchange.keys import (
 
 class Command(BaseCommand):
     help = (
-        "Key pairs of the authorities hosted on this node: create, list, rotate, export. "
+        "Key pairs of the authorities hosted on this node: create, list, rotate, repin, export. "
         "The public key of a new pair is pinned in the authority's directory entry."
     )
 
@@ -29,6 +30,15 @@ class Command(BaseCommand):
             "rotate", help="Make a new key pair and pin it; the old secret key is kept."
         )
         rotate.add_argument("identifier", help="Directory identifier of the authority.")
+        repin = actions.add_parser(
+            "repin",
+            help="Pin again a key pair this node holds for the authority (the newest, or "
+            "--fingerprint): repairs a pin overwritten by an import or by hand.",
+        )
+        repin.add_argument("identifier", help="Directory identifier of the authority.")
+        repin.add_argument(
+            "--fingerprint", default="", help="The key pair to pin (default: the newest)."
+        )
         export = actions.add_parser("export", help="Print or write the pinned public key.")
         export.add_argument("identifier", help="Directory identifier of the authority.")
         export.add_argument("-o", "--output", help="Write the key to this file.")
@@ -44,6 +54,19 @@ class Command(BaseCommand):
             elif action == "rotate":
                 fingerprint = node_key_rotate(authority=self._authority(options["identifier"]))
                 self.stdout.write(f"{options['identifier']}: {fingerprint}")
+            elif action == "repin":
+                authority = self._authority(options["identifier"])
+                before = authority.key_fingerprint
+                fingerprint = node_key_repin(
+                    authority=authority, fingerprint=options["fingerprint"]
+                )
+                if fingerprint == before:
+                    self.stdout.write(
+                        _("%(identifier)s: %(fingerprint)s (already pinned)")
+                        % {"identifier": options["identifier"], "fingerprint": fingerprint}
+                    )
+                else:
+                    self.stdout.write(f"{options['identifier']}: {fingerprint}")
             elif action == "export":
                 armored = node_key_export(authority=self._authority(options["identifier"]))
                 if options["output"]:
