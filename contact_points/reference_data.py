@@ -14,3 +14,14 @@ def languages_sync(**kwargs: Any) -> None:
         if hasattr(language, "alpha_2") and language.alpha_2 not in known
     ]
     Language.objects.bulk_create(missing, ignore_conflicts=True)
+
+
+# The EU Member States bound by Directive 2014/41/EU (the EIO): all but Denmark and Ireland,
+# which do not take part (the Directive's recitals 44 and 45). A country added to the
+# directory without a file that says otherwise (node_init) starts from this.
+EIO_BOUND_STATES = frozenset(
+    {
+        *("AT", "BE", "BG", "CY", "CZ", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "HU"),
+        *("IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"),
+    }
+)

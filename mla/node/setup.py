@@ -22,7 +22,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from contact_points.models import Authority, AuthorityKind, Country
+from contact_points.instruments import Instrument
+from contact_points.models import Authority, AuthorityInstrument, AuthorityKind, Country
+from contact_points.reference_data import EIO_BOUND_STATES
 from contact_points.services import inbox_url_check
 from mla.accounts.models import User
 from mla.accounts.roles import Role
@@ -44,6 +46,8 @@ class NewAuthority:
     country_code: str
     kind: str
     time_zone: str
+    # Instrument codes (contact_points.instruments.Instrument) it receives.
+    instruments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,14 @@ def _check_new_authority(new: NewAuthority) -> tuple[NewAuthority, bool]:
         country_code=new.country_code.strip().upper(),
         kind=new.kind.strip(),
         time_zone=new.time_zone.strip(),
+        instruments=tuple(sorted({code.strip().lower() for code in new.instruments})),
     )
+    unknown = [code for code in new.instruments if code not in Instrument.values]
+    if unknown:
+        raise NodeInitError(
+            _("--instruments: “%(codes)s” is not an instrument (one of: %(known)s).")
+            % {"codes": ", ".join(unknown), "known": ", ".join(Instrument.values)}
+        )
     missing = [
         option
         for option, value in (
@@ -414,16 +425,20 @@ def _create_authority(
     new: NewAuthority, *, create_country: bool, inbox_url: str, notes: list[str]
 ) -> None:
     if create_country:
-        country = Country(code=new.country_code, name=_iso_country_name(new.country_code))
+        country = Country(
+            code=new.country_code,
+            name=_iso_country_name(new.country_code),
+            eio_bound=new.country_code in EIO_BOUND_STATES,
+        )
         country._change_reason = "node_init"  # type: ignore[attr-defined]  # simple_history
         country.save()
         notes.append(
             _(
-                "Country %(code)s was not in the directory: added with its ISO name. Say which "
-                "instruments bind it (EIO, Budapest) in the administration, or import the "
-                "directory."
+                "Country %(code)s was not in the directory: added with its ISO name, as bound "
+                "by the EIO Directive: %(eio)s. Say whether the Budapest Convention binds it "
+                "in the administration, or import the directory."
             )
-            % {"code": new.country_code}
+            % {"code": new.country_code, "eio": _("yes") if country.eio_bound else _("no")}
         )
     else:
         country = Country.objects.get(code=new.country_code)
@@ -437,6 +452,17 @@ def _create_authority(
     )
     authority._change_reason = "node_init"  # type: ignore[attr-defined]  # simple_history
     authority.save()
+    AuthorityInstrument.objects.bulk_create(
+        AuthorityInstrument(authority=authority, instrument=code) for code in new.instruments
+    )
+    if not new.instruments:
+        notes.append(
+            _(
+                "%(identifier)s receives no instrument yet: no partner can address a request "
+                "to it. Add them in the administration (or run again with --instruments)."
+            )
+            % {"identifier": new.identifier}
+        )
 
 
 def _administrator_create(administrator: FirstAdministrator) -> User:

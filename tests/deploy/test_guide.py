@@ -10,8 +10,11 @@ drafts and sends an EIO that B's contact point acknowledges; at last both import
 shared signed directory and each keeps its own pins.
 """
 
+import json
 import re
 import secrets
+import subprocess
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,12 +87,202 @@ def hosts(tmp_path_factory: pytest.TempPathFactory, code: Path) -> Iterator[dict
             postgres.drop(f"{prefix}_{name}")
 
 
-def test_two_nodes_from_nothing_exchange_an_eio(hosts: dict[str, GuideHost]) -> None:
+# What the guide's example values become on each node (node A takes the guide's own).
+NODE_VALUES = {
+    "a": {},
+    "b": {
+        "Berlin prosecution node": "Paris prosecution node",
+        "de-berlin-prosecutor": "fr-paris-prosecutor",
+        "Staatsanwaltschaft Berlin": "Parquet de Paris",
+        "--country DE": "--country FR",
+        "Europe/Berlin": "Europe/Paris",
+    },
+}
+AUTHORITY = {"a": "Staatsanwaltschaft Berlin", "b": "Parquet de Paris"}
+IDENTIFIER = {"a": "de-berlin-prosecutor", "b": "fr-paris-prosecutor"}
+
+
+def _first_start(host: GuideHost) -> tuple[WebClient, AuthenticatorApp]:
+    """The guide's first start, then the first administrator's first sign-in: a second
+    factor is required of administrators, so they enrol an authenticator app at once."""
+    (command,) = guide_commands("First start of the node")
+    replacements = {**NODE_VALUES[host.name], "https://mla.example.org": host.base_url}
+    printed = host.manage(command, replacements=replacements).stdout
+    credentials = re.search(r"Credentials: username (\S+), password (\S+)", printed)
+    assert credentials, printed
+    fingerprint = re.search(r"(?:[0-9A-F]{4} ){9}[0-9A-F]{4}", printed)
+    assert fingerprint, printed
+    web = WebClient(host.base_url)
+    web.sign_in(credentials.group(1), credentials.group(2))
+    app = web.enrol_authenticator()
+    return web, app
+
+
+def _state_of(web: WebClient, request_url: str) -> str:
+    """The request's state, as its page's header shows it."""
+    page = web.get(request_url, expect=None)
+    found = re.search(r'data-state="([a-z_]+)"', page.text) if page.status == 200 else None
+    return found.group(1) if found else ""
+
+
+def test_two_nodes_from_nothing_exchange_an_eio_and_keep_their_pins(
+    hosts: dict[str, GuideHost], tmp_path: Path
+) -> None:
     a, b = hosts["a"], hosts["b"]
+    (check,) = guide_commands("Management commands")
     for host in (a, b):
-        (check,) = guide_commands("Management commands")
         checked = host.manage(check)
         assert "System check identified" in checked.stdout + checked.stderr
+
+    # First start, and the administrators invite their colleagues.
+    admin = {host.name: _first_start(host)[0] for host in (a, b)}
+    second_admin = {
+        host.name: _invite(
+            admin=admin[host.name],
+            host=host,
+            username="second.admin",
+            authority=AUTHORITY[host.name],
+            roles=["Node administrator"],
+        )[0]
+        for host in (a, b)
+    }
+    prosecutor, _app = _invite(
+        admin=admin["a"],
+        host=a,
+        username="jonas.prosecutor",
+        authority=AUTHORITY["a"],
+        roles=["Prosecutor"],
+    )
+    intake, _app = _invite(
+        admin=admin["b"],
+        host=b,
+        username="claire.intake",
+        authority=AUTHORITY["b"],
+        roles=["Contact-point staff (24/7)"],
+    )
+
+    # Each node introduces itself to the other; a second administrator approves the pins.
+    _introduce(introducer=admin["a"], receiver=admin["b"], approver=second_admin["b"])
+    _introduce(introducer=admin["b"], receiver=admin["a"], approver=second_admin["a"])
+
+    # A's prosecutor sends an EIO; B's contact point finds it in the queue and acknowledges.
+    reference = _eio_drafted_and_sent(prosecutor, country="FR", authority_name=AUTHORITY["b"])
+    queued = wait_for(
+        lambda: intake.get("/requests/queue/").links(re.escape(reference) + "/$"),
+        timeout=90,
+        what=f"{reference} in B's queue",
+    )
+    _step(intake, queued[0], "acknowledge")
+    issued = prosecutor.get("/requests/").links(re.escape(reference) + "/$")[0]
+    wait_for(
+        lambda: _state_of(prosecutor, issued) == "acknowledged",
+        timeout=90,
+        what="the acknowledgement back at A",
+    )
+
+    # A shared directory, signed by its publisher, imported on both: each node keeps its
+    # own entry (key and inbox URL) and takes the publisher's word for the other's.
+    _shared_directory_imported(hosts, tmp_path)
+    _step(intake, queued[0], "recognise")
+    wait_for(
+        lambda: _state_of(prosecutor, issued) == "recognised",
+        timeout=90,
+        what="the recognition back at A after the directory import",
+    )
+
+
+# A shared directory ------------------------------------------------------------------------
+
+
+def _publisher_key(home: Path) -> str:
+    """The directory publisher's signing key, made with plain gpg; its fingerprint."""
+    home.mkdir(mode=0o700)
+    subprocess.run(
+        [
+            "gpg",
+            "--homedir",
+            str(home),
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Directory publisher <publisher@example.org>",
+            "ed25519",
+            "sign",
+            "1y",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    listed = subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--with-colons", "--list-secret-keys"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return next(line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr:"))
+
+
+def _entries(host: GuideHost, folder: Path) -> dict[str, dict[str, object]]:
+    exported = folder / f"export-{host.name}.json"
+    host.manage(f"mla-manage export_directory -o {exported}")
+    return {entry["identifier"]: entry for entry in json.loads(exported.read_text())["authorities"]}
+
+
+def _shared_directory_imported(hosts: dict[str, GuideHost], folder: Path) -> None:
+    """The publisher's edition lists both nodes' authorities, with another spelling of each
+    inbox URL (localhost for 127.0.0.1: both reach the node). Each node keeps its own entry
+    and reports the difference; it takes the other's URL from the signed edition."""
+    before = {name: _entries(host, folder) for name, host in hosts.items()}
+    edition = json.loads((folder / "export-a.json").read_text())
+    for entry in edition["authorities"]:
+        entry["inbox_url"] = str(entry["inbox_url"]).replace("127.0.0.1", "localhost")
+    directory = folder / "directory.json"
+    directory.write_text(json.dumps(edition, indent=2))
+    home = folder / "publisher"
+    fingerprint = _publisher_key(home)
+    subprocess.run(
+        [
+            "gpg",
+            "--homedir",
+            str(home),
+            "--batch",
+            "--armor",
+            "--detach-sign",
+            "-o",
+            f"{directory}.asc",
+            str(directory),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    publisher_key = folder / "publisher.asc"
+    publisher_key.write_bytes(
+        subprocess.run(
+            ["gpg", "--homedir", str(home), "--armor", "--export", fingerprint],
+            check=True,
+            capture_output=True,
+        ).stdout
+    )
+    (command,) = guide_commands("Joining a shared directory")
+    for name, host in hosts.items():
+        other = "b" if name == "a" else "a"
+        imported = host.manage(
+            command,
+            replacements={
+                "/root/directory.json": str(directory),
+                "/root/publisher.asc": str(publisher_key),
+                "FINGERPRINT": fingerprint,
+            },
+        ).stdout
+        assert "conflicts with this node's own entries" in imported, imported
+        assert IDENTIFIER[name] in imported, imported
+        after = _entries(host, folder)
+        own, theirs = IDENTIFIER[name], IDENTIFIER[other]
+        for field in ("inbox_url", "key_fingerprint", "public_key"):
+            assert after[own].get(field) == before[name][own].get(field), (name, field)
+        assert "localhost" in str(after[theirs]["inbox_url"]), imported
+        assert after[theirs].get("key_fingerprint") == before[name][theirs].get("key_fingerprint")
 
 
 # Drafting and answering through the pages --------------------------------------------------
@@ -108,8 +301,8 @@ def _eio_drafted_and_sent(web: WebClient, *, country: str, authority_name: str) 
         {"country": country, "declaration": "eio", "authority": match.group(1)},
         referer=offered.url,
     )
-    section_url = created.url
-    request_url = section_url.split("/section/")[0] + "/"
+    # The path of the request's page: its first section's, without the section.
+    request_url = urllib.parse.urlsplit(created.url).path.split("/section/")[0] + "/"
     wanted = complete_data(declaration_for("eio"))
     wanted["K"]["issuer_type"] = "prosecutor"
     del wanted["L"]  # a prosecutor issues: no validating authority

@@ -106,6 +106,9 @@ class _FormParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.forms: list[_Form] = []
         self._select: str | None = None
+        self._select_multiple = False
+        self._select_first: str | None = None
+        self._select_chosen = False
         self._textarea: str | None = None
 
     def _add(self, name: str, value: str) -> None:
@@ -130,14 +133,24 @@ class _FormParser(HTMLParser):
             )
         elif tag == "select":
             self._select = values.get("name", "")
-        elif tag == "option" and self._select is not None and "selected" in values:
-            self._add(self._select, values.get("value", ""))
+            self._select_multiple = "multiple" in values
+            self._select_first, self._select_chosen = None, False
+        elif tag == "option" and self._select is not None:
+            if self._select_first is None:
+                self._select_first = values.get("value", "")
+            if "selected" in values:
+                self._select_chosen = True
+                self._add(self._select, values.get("value", ""))
         elif tag == "textarea":
             self._textarea = values.get("name", "")
             self._add(self._textarea, "")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "select":
+            # A single choice with none marked sends its first option, as a browser does.
+            chosen = self._select_chosen or self._select_multiple
+            if self._select and not chosen and self._select_first is not None:
+                self._add(self._select, self._select_first)
             self._select = None
         elif tag == "textarea":
             self._textarea = None

@@ -39,6 +39,8 @@ FIRST_START = [
     "prosecutor",
     "--time-zone",
     "Europe/Berlin",
+    "--instruments",
+    "eio,preservation",
     "--admin-username",
     "admin",
     "--admin-email",
@@ -78,8 +80,16 @@ def test_a_fresh_node_gets_its_identity_authority_key_pair_and_administrator(
         "Europe/Berlin",
     )
     assert authority.inbox_url == INBOX_URL
+    assert sorted(authority.instrument_links.values_list("instrument", flat=True)) == [
+        "eio",
+        "preservation",
+    ]
     assert authority_is_hosted(authority=authority)
-    assert Country.objects.get(code="DE").name == "Germany"
+    germany = Country.objects.get(code="DE")
+    assert germany.name == "Germany"
+    # A Member State taking part in the EIO Directive: its prosecutors may issue EIOs at once.
+    assert germany.eio_bound
+    assert "as bound by the EIO Directive: yes" in output
     admin = User.objects.get()
     assert admin.username == "admin"
     assert admin.is_superuser
@@ -245,6 +255,7 @@ def test_a_run_that_failed_after_gpg_made_a_key_pair_is_finished_by_the_next(
         ({"--admin-email": ""}, "needs an e-mail address"),
         ({"--admin-email": "not-an-address"}, "is not an e-mail address"),
         ({"--admin-authority": "xx-nowhere"}, "no authority “xx-nowhere”"),
+        ({"--instruments": "eio,letters"}, "“letters” is not an instrument"),
     ],
 )
 def test_a_bad_answer_is_refused_and_nothing_is_written(fresh_homes, change, message):
@@ -310,6 +321,7 @@ def test_missing_answers_are_asked_for_at_a_terminal(fresh_homes, capsys, monkey
             "AT",
             "prosecutor",
             "Europe/Vienna",
+            "",  # the instruments: all, as offered
             "admin",
             "admin@vienna.example",
         ]
@@ -329,8 +341,13 @@ def test_missing_answers_are_asked_for_at_a_terminal(fresh_homes, capsys, monkey
     authority = Authority.objects.get(identifier="at-vienna-prosecutor")
     assert (authority.country.code, authority.time_zone) == ("AT", "Europe/Vienna")
     assert authority.inbox_url == "https://mla.vienna.example/exchange/inbox/"
+    assert sorted(authority.instrument_links.values_list("instrument", flat=True)) == [
+        "eio",
+        "mla",
+        "preservation",
+    ]
     assert User.objects.get().check_password(_printed_password(output))
-    assert len(asked) == 9
+    assert len(asked) == 10
 
 
 def test_the_deploy_guides_first_start_command_works_as_written(fresh_homes, capsys):
@@ -344,3 +361,27 @@ def test_the_deploy_guides_first_start_command_works_as_written(fresh_homes, cap
     assert authority_is_hosted(authority=authority)
     assert authority.inbox_url == "https://mla.example.org/exchange/inbox/"
     assert User.objects.get().check_password(_printed_password(output))
+
+
+def test_a_country_outside_the_eio_directive_is_added_as_not_bound(fresh_homes, capsys):
+    arguments = [
+        *FIRST_START[: FIRST_START.index("--create-authority")],
+        "--create-authority",
+        "dk-copenhagen-prosecutor",
+        "--authority-name",
+        "Københavns Politi",
+        "--country",
+        "DK",
+        "--kind",
+        "prosecutor",
+        "--time-zone",
+        "Europe/Copenhagen",
+        "--admin-username",
+        "admin",
+        "--admin-email",
+        "admin@example.org",
+    ]
+    output = _node_init(capsys, *arguments)
+
+    assert not Country.objects.get(code="DK").eio_bound  # Denmark does not take part
+    assert "as bound by the EIO Directive: no" in output

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from contact_points.instruments import Instrument
 from contact_points.models import Authority, AuthorityKind
 from mla.core.errors import ApplicationError
 from mla.core.node import node_identity
@@ -63,6 +64,11 @@ class Command(BaseCommand):
             "--kind", default="", help=f"Its kind: {', '.join(AuthorityKind.values)}."
         )
         parser.add_argument("--time-zone", default="", help="Its time zone, e.g. Europe/Berlin.")
+        parser.add_argument(
+            "--instruments",
+            default="",
+            help="The instruments it receives, separated by commas (eio, mla, preservation).",
+        )
         parser.add_argument("--admin-username", default="", help="The first administrator.")
         parser.add_argument("--admin-email", default="", help="The first administrator's e-mail.")
         parser.add_argument(
@@ -120,7 +126,7 @@ class Command(BaseCommand):
 
     def _new_authority(self, options: dict[str, Any]) -> NewAuthority | None:
         if not options["create_authority"]:
-            for option in ("authority_name", "country", "kind", "time_zone"):
+            for option in ("authority_name", "country", "kind", "time_zone", "instruments"):
                 if options[option]:
                     raise CommandError(
                         _("--%(option)s describes a new authority: give --create-authority too.")
@@ -133,6 +139,7 @@ class Command(BaseCommand):
             country_code=options["country"],
             kind=options["kind"],
             time_zone=options["time_zone"],
+            instruments=tuple(filter(None, options["instruments"].replace(" ", "").split(","))),
         )
 
     def _ask_authority(self) -> tuple[list[str], NewAuthority | None]:
@@ -149,6 +156,18 @@ class Command(BaseCommand):
             country_code=self._ask(_("Its country (ISO code, e.g. DE)")),
             kind=self._ask(_("Its kind (%(kinds)s)") % {"kinds": ", ".join(AuthorityKind.values)}),
             time_zone=self._ask(_("Its time zone"), "UTC"),
+            instruments=tuple(
+                filter(
+                    None,
+                    self._ask(
+                        _("The instruments it receives (%(codes)s)")
+                        % {"codes": ", ".join(Instrument.values)},
+                        ",".join(Instrument.values),
+                    )
+                    .replace(" ", "")
+                    .split(","),
+                )
+            ),
         )
 
     def _administrator(
