@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings as django_settings
 from django.db import connection
 
 from tests.support.nodes import NODE_SETTINGS, Service, free_port, wait_for
@@ -78,6 +79,8 @@ def gunicorn_serving(
             "DATABASE_URL": _database_url(),
             "MLA_VAR_DIR": str(root),
             "NODE_NAME": "Test node",
+            # The test run's broker: the node settings take it from the environment only.
+            "CELERY_BROKER_URL": str(django_settings.CELERY_BROKER_URL),
             "SITE_URL": f"http://127.0.0.1:{port}",
             "PYTHONUNBUFFERED": "1",
         },
