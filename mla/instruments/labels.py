@@ -8,10 +8,16 @@ side, and a new language is a new file, not code.
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 LABELS_DIR = Path(__file__).resolve().parent / "labels"
 # Keys of the document's own furniture (page numbers, generation date), not of any form.
-DOCUMENT_LABEL_KEYS = ("document.generated", "document.of", "document.page")
+DOCUMENT_LABEL_KEYS = (
+    "document.generated",
+    "document.of",
+    "document.page",
+    "document.unverified",
+)
 # The Annex B acknowledgement of receipt (Directive 2014/41/EU, Art. 16(1)): a fixed form.
 ANNEX_B_LABEL_KEYS = (
     "annex_b.title",
@@ -41,6 +47,12 @@ ANNEX_B_LABEL_KEYS = (
     "annex_b.E.date",
 )
 FALLBACK_LANGUAGE = "en"
+# The parts of a section's signature and certification block (EIO sections K and L):
+# each a label key under the section's ``signature`` prefix.
+SIGNATURE_PARTS = ("name", "post_held", "date", "stamp")
+# Printed after a wording of an official form not yet checked against the official text,
+# so that it is never presented as official (see provenance.json).
+UNVERIFIED_MARK = "\u2020"  # a dagger
 
 
 @lru_cache(maxsize=32)
@@ -50,6 +62,31 @@ def catalogue(language: str) -> dict[str, str]:
         return {}
     loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
+
+
+@lru_cache(maxsize=1)
+def _provenance() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (LABELS_DIR / "provenance.json").read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def label_verified(key: str, language: str) -> bool:
+    """Whether ``key``'s wording in ``language`` was checked against the official text.
+
+    A key missing from ``language``'s catalogue is printed in the fallback language: its
+    verification is the fallback's.
+    """
+    if key not in catalogue(language):
+        language = FALLBACK_LANGUAGE
+    return key not in _provenance()["unverified"].get(language, ())
+
+
+def label_source(key: str, language: str) -> str:
+    """The official text a catalogue's wording comes from, by key prefix ("" if none)."""
+    sources: dict[str, str] = _provenance()["sources"].get(language, {})
+    return next((source for prefix, source in sources.items() if key.startswith(prefix)), "")
 
 
 def label(key: str, language: str) -> str:

@@ -7,6 +7,7 @@ by name.
 
 from mla.instruments.declarations.schema import (
     IDENTIFIER_TYPES,
+    Block,
     DeadlineRule,
     Group,
     InstrumentDeclaration,
@@ -165,6 +166,9 @@ SECTION_D = Section(
 
 _E = "eio.E"
 _P = f"{_E}.persons"
+# A row prints only the fields of its kind of person (Annex A, section E (i) and (ii)).
+_NATURAL = When("kind", ("legal",), negate=True)  # also when the kind is not yet chosen
+_LEGAL = When("kind", ("legal",))
 SECTION_E = Section(
     code="E",
     title=f"{_E}.title",
@@ -177,26 +181,28 @@ SECTION_E = Section(
                 _field(_P, "status", "choice", required=True, choices=PERSON_STATUSES),
                 _field(_P, "status_other", required_when=When("status", ("other",))),
                 # (i) natural persons
-                _field(_P, "surname"),
-                _field(_P, "first_names"),
-                _field(_P, "other_names"),
-                _field(_P, "aliases"),
-                _field(_P, "sex", "choice", choices=("female", "male", "other")),
-                _field(_P, "nationality", "country"),
-                _field(_P, "identity_number"),
-                _field(_P, "identity_document"),
-                _field(_P, "date_of_birth", "date"),
-                _field(_P, "place_of_birth"),
-                _field(_P, "residence", "textarea", hint=True),
-                _field(_P, "languages"),
+                _field(_P, "surname", shown_when=_NATURAL),
+                _field(_P, "first_names", shown_when=_NATURAL),
+                _field(_P, "other_names", shown_when=_NATURAL),
+                _field(_P, "aliases", shown_when=_NATURAL),
+                _field(
+                    _P, "sex", "choice", choices=("female", "male", "other"), shown_when=_NATURAL
+                ),
+                _field(_P, "nationality", "country", shown_when=_NATURAL),
+                _field(_P, "identity_number", shown_when=_NATURAL),
+                _field(_P, "identity_document", shown_when=_NATURAL),
+                _field(_P, "date_of_birth", "date", shown_when=_NATURAL),
+                _field(_P, "place_of_birth", shown_when=_NATURAL),
+                _field(_P, "residence", "textarea", hint=True, shown_when=_NATURAL),
+                _field(_P, "languages", shown_when=_NATURAL),
                 # (ii) legal persons
-                _field(_P, "legal_name"),
-                _field(_P, "legal_form"),
-                _field(_P, "short_name"),
-                _field(_P, "registered_seat"),
-                _field(_P, "registration_number"),
-                _field(_P, "legal_address", "textarea"),
-                _field(_P, "representative"),
+                _field(_P, "legal_name", shown_when=_LEGAL),
+                _field(_P, "legal_form", shown_when=_LEGAL),
+                _field(_P, "short_name", shown_when=_LEGAL),
+                _field(_P, "registered_seat", shown_when=_LEGAL),
+                _field(_P, "registration_number", shown_when=_LEGAL),
+                _field(_P, "legal_address", "textarea", shown_when=_LEGAL),
+                _field(_P, "representative", shown_when=_LEGAL),
             ),
         ),
         _field(_E, "place_of_execution", "textarea", hint=True),
@@ -247,10 +253,92 @@ _TARGETS = f"{_H}.interception_targets"
 _HEARINGS = f"{_H}.hearings"
 _PROVISIONAL = _measures("provisional_measures")
 _INTERCEPTION = _measures("interception")
+# Annex A numbers section H's parts H1 to H7, each filled in only for its measures. The
+# field names are those drafts have always stored, so existing data needs no migration.
+# Hearings are not one of the Annex's blocks: their details print first, unnumbered.
+H_BLOCKS = (
+    Block("", f"{_H}.hearings_block", ("hearings",), _measures(*HEARINGS)),
+    Block(
+        "H1",
+        f"{_H}.H1",
+        ("transfer_to_issuing_consent", "transfer_to_executing_consent"),
+        _measures(*TRANSFERS),
+    ),
+    Block(
+        "H2",
+        f"{_H}.H2",
+        (
+            "remote_hearing_authority",
+            "remote_hearing_contact",
+            "remote_hearing_language",
+            "remote_hearing_reasons",
+            "suspect_consents",
+        ),
+        _measures(*REMOTE_HEARINGS),
+    ),
+    Block(
+        "H3",
+        f"{_H}.H3",
+        (
+            "provisional_item",
+            "provisional_outcome",
+            "provisional_lifting_date",
+            "provisional_next_request_date",
+        ),
+        _PROVISIONAL,
+    ),
+    Block(
+        "H4",
+        f"{_H}.H4",
+        (
+            "bank_account_holder",
+            "bank_powers_of_attorney",
+            "bank_relevance",
+            "bank_name",
+            "bank_account_numbers",
+        ),
+        _measures("bank_accounts"),
+    ),
+    Block(
+        "H5",
+        f"{_H}.H5",
+        (
+            "bank_account_holder",
+            "bank_relevance",
+            "bank_operations_period",
+            "bank_name",
+            "bank_account_numbers",
+        ),
+        _measures("bank_operations"),
+    ),
+    # Covert investigations (Art. 29) gather evidence over a period of time too: the Annex
+    # has no block of their own, their relevance is given here.
+    Block(
+        "H6",
+        f"{_H}.H6",
+        ("real_time_relevance", "covert_relevance"),
+        _measures(*REAL_TIME, "covert_investigation"),
+    ),
+    Block(
+        "H7",
+        f"{_H}.H7",
+        (
+            "interception_technical_assistance",
+            "interception_relevance",
+            "interception_subject",
+            "interception_duration",
+            "interception_targets",
+            "interception_method",
+            "interception_transcription",
+        ),
+        _INTERCEPTION,
+    ),
+)
 SECTION_H = Section(
     code="H",
     title=f"{_H}.title",
     applies_when=_measures(*MEASURES_WITH_H),
+    blocks=H_BLOCKS,
     items=(
         # Hearings (Art. 24 for videoconference, otherwise the executing State's law, Art. 9).
         Group(
@@ -317,14 +405,14 @@ SECTION_H = Section(
         _field(_H, "bank_relevance", "textarea", required_when=_measures(*BANKING)),
         # H6: gathering evidence in real time (Art. 28: why the information is relevant).
         _field(_H, "real_time_relevance", "textarea", required_when=_measures(*REAL_TIME)),
-        # H7: covert investigations (Art. 29: why the measure is likely to be relevant).
+        # H6: covert investigations (Art. 29: why the measure is likely to be relevant).
         _field(
             _H,
             "covert_relevance",
             "textarea",
             required_when=_measures("covert_investigation"),
         ),
-        # H8: interception of telecommunications (Art. 30(3) and (4)).
+        # H7: interception of telecommunications (Art. 30(3) and (4)).
         _field(_H, "interception_subject", "textarea", required_when=_INTERCEPTION),
         Group(
             name="interception_targets",
@@ -379,6 +467,7 @@ SECTION_J = Section(
         _field(_J, "remedies_contact_person"),
         _field(_J, "remedies_address", "textarea"),
         _field(_J, "remedies_phone", "phone"),
+        _field(_J, "remedies_fax", "phone"),
         _field(_J, "remedies_email", "email"),
     ),
 )
@@ -402,6 +491,7 @@ SECTION_K = Section(
         _field(_K, "file_number", required=True),
         _field(_K, "address", "textarea", required=True),
         _field(_K, "phone", "phone", required=True),
+        _field(_K, "fax", "phone"),
         _field(_K, "email", "email", required=True),
         _field(_K, "languages", required=True),
         # The Annex asks for a contact person only "if different from above".
@@ -410,6 +500,9 @@ SECTION_K = Section(
         _field(_K, "contact_phone", "phone"),
         _field(_K, "contact_email", "email"),
     ),
+    # Annex A: "Signature of the issuing authority and/or its representative certifying the
+    # content of the EIO as accurate and correct".
+    signature=f"{_K}.signature",
 )
 
 _L = "eio.L"
@@ -431,10 +524,12 @@ SECTION_L = Section(
         _field(_L, "file_number", required=True),
         _field(_L, "validator_address", "textarea", required=True),
         _field(_L, "validator_phone", "phone", required=True),
+        _field(_L, "validator_fax", "phone"),
         _field(_L, "validator_email", "email", required=True),
         _field(_L, "languages", required=True),
         _field(_L, "main_contact", "choice", required=True, choices=("issuing", "validating")),
     ),
+    signature=f"{_L}.signature",
 )
 
 _DIRECTIVE = "Directive 2014/41/EU"
@@ -444,6 +539,7 @@ EIO = InstrumentDeclaration(
     directory_instrument="eio",
     title="eio.title",
     legal_basis=f"{_DIRECTIVE}, Annex A",
+    preamble="eio.certification",
     sections=(
         SECTION_A,
         SECTION_B,

@@ -67,6 +67,9 @@ class Field:
     choices: tuple[str, ...] = ()
     max_length: int | None = None
     help: str | None = None  # label key of a hint shown under the field
+    # Printed only when this holds (in a group, evaluated on the row): a legal person's
+    # row in EIO section E prints the legal person's fields only.
+    shown_when: When | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,22 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Block:
+    """A numbered part of a section in the official form, e.g. EIO section H's H1 to H7.
+
+    Presentation only: the fields stay in their section's data under their own names, so
+    a stored request reads the same whether or not its section has blocks. A block is
+    printed only when ``applies_when`` holds; a field named by several blocks is printed
+    in the first that applies.
+    """
+
+    code: str  # "H1"
+    title: str  # label key
+    fields: tuple[str, ...]  # names of the section's fields and groups
+    applies_when: When | None = None
+
+
+@dataclass(frozen=True)
 class Section:
     code: str  # "A" … "L" for the EIO; "1" … for the others
     title: str  # label key
@@ -89,6 +108,11 @@ class Section:
     # A section shown and checked only when this holds (e.g. EIO section L).
     applies_when: When | None = None
     help: str | None = None
+    # The official form's numbered parts of this section, if it has any.
+    blocks: tuple[Block, ...] = ()
+    # Label key prefix of a signature and certification block printed at the section's
+    # end (name, post held, date, official stamp), as EIO sections K and L have.
+    signature: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,9 @@ class InstrumentDeclaration:
     needs_validation: When | None = None
     deadlines: tuple[DeadlineRule, ...] = ()
     variant_of: str | None = None  # the declaration it is a variant of, if any
+    # Label key of the form's opening paragraph, printed before the first section (the
+    # EIO's certification by the issuing authority).
+    preamble: str | None = None
     # Prefill from the drafting context: a function of (issuing authority, executing
     # country, executing authority) returning initial section data.
     prefill: Callable[..., dict[str, dict[str, Any]]] | None = field(default=None, compare=False)
@@ -136,6 +163,7 @@ def labelled_field(
     required_when: When | None = None,
     choices: tuple[str, ...] = (),
     hint: bool = False,
+    shown_when: When | None = None,
 ) -> Field:
     """A field whose label key is ``prefix.name`` (and its hint's ``prefix.name.help``)."""
     label = f"{prefix}.{name}"
@@ -147,6 +175,7 @@ def labelled_field(
         required_when=required_when,
         choices=choices,
         help=f"{label}.help" if hint else None,
+        shown_when=shown_when,
     )
 
 

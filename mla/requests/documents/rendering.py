@@ -19,11 +19,17 @@ from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from mla.instruments.completeness import section_applies
+from mla.instruments.completeness import holds, section_applies
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
-from mla.instruments.declarations.schema import Field, Group
+from mla.instruments.declarations.schema import Field, Group, Section
 from mla.instruments.fieldtypes import is_empty
-from mla.instruments.labels import label, section_heading
+from mla.instruments.labels import (
+    SIGNATURE_PARTS,
+    UNVERIFIED_MARK,
+    label,
+    label_verified,
+    section_heading,
+)
 from mla.requests.models import Request, canonical_json
 
 ASSETS = (Path(__file__).resolve().parent / "pdf_assets").resolve()
@@ -74,15 +80,41 @@ class GroupBlock:
 
 
 @dataclass
+class PartBlock:
+    """A numbered part of a section (EIO H1 to H7); untitled for a section without parts."""
+
+    code: str
+    title: Labels | None
+    items: list[Entry | GroupBlock]
+
+
+@dataclass
+class SignatureBlock:
+    """The official form's signature and certification block: filled in by hand or seal."""
+
+    title: Labels
+    rows: list[tuple[Labels, str]]
+    # The OpenPGP signature of the document, when there is one (fingerprint, time).
+    openpgp: list[str] = field(default_factory=list)
+
+
+@dataclass
 class SectionBlock:
     code: str
     title: Labels
     items: list[Entry | GroupBlock]
+    parts: list[PartBlock] = field(default_factory=list)
+    signature: SignatureBlock | None = None
+
+
+def _marked(key: str, language: str) -> str:
+    text = label(key, language)
+    return text if label_verified(key, language) else f"{text} {UNVERIFIED_MARK}"
 
 
 def _labels(key: str, primary: str, secondary: str) -> Labels:
-    first = label(key, primary)
-    other = label(key, secondary) if secondary and secondary != primary else ""
+    first = _marked(key, primary)
+    other = _marked(key, secondary) if secondary and secondary != primary else ""
     return Labels(first, other if other != first else "")
 
 
@@ -127,6 +159,88 @@ def _entry(item: Field, value: Any, primary: str, secondary: str) -> Entry:
     return Entry(labels, "text", text=_text(item, value))
 
 
+def _item_block(
+    item: Field | Group,
+    values: dict[str, Any],
+    data: dict[str, Any],
+    primary: str,
+    secondary: str,
+) -> Entry | GroupBlock:
+    if not isinstance(item, Group):
+        return _entry(item, values.get(item.name), primary, secondary)
+    rows = values.get(item.name) if isinstance(values.get(item.name), list) else []
+    group_labels = _labels(item.label, primary, secondary)
+    row_labels = _labels(f"{item.label}.row", primary, secondary)
+    return GroupBlock(
+        group_labels,
+        [
+            RowBlock(
+                Labels(
+                    f"{row_labels.primary} {number}",
+                    f"{row_labels.secondary} {number}" if row_labels.secondary else "",
+                ),
+                [
+                    _entry(fld, row.get(fld.name), primary, secondary)
+                    for fld in item.fields
+                    # e.g. a legal person's row prints the legal person's fields only
+                    if fld.shown_when is None
+                    or holds(fld.shown_when, data, section=values, row=row)
+                ],
+            )
+            for number, row in enumerate(rows or [], start=1)
+            if isinstance(row, dict)
+        ],
+    )
+
+
+def _parts(
+    section: Section, values: dict[str, Any], data: dict[str, Any], primary: str, secondary: str
+) -> list[PartBlock]:
+    if not section.blocks:
+        return [
+            PartBlock(
+                "", None, [_item_block(i, values, data, primary, secondary) for i in section.items]
+            )
+        ]
+    by_name = {item.name: item for item in section.items}
+    printed: set[str] = set()
+    parts = []
+    for block in section.blocks:
+        # A block is printed only when its measure is asked for (e.g. ticked in section C).
+        if block.applies_when is not None and not holds(block.applies_when, data):
+            continue
+        names = [name for name in block.fields if name not in printed]
+        printed.update(names)
+        parts.append(
+            PartBlock(
+                block.code,
+                _labels(block.title, primary, secondary),
+                [_item_block(by_name[n], values, data, primary, secondary) for n in names],
+            )
+        )
+    return parts
+
+
+def _signature(
+    section: Section, values: dict[str, Any], primary: str, secondary: str
+) -> SignatureBlock | None:
+    if section.signature is None:
+        return None
+    # Name and post held are those the section gives for the authority's representative;
+    # the date and the stamp are left blank for the hand that signs the printed form.
+    known = {"name": values.get("representative_name"), "post_held": values.get("post_held")}
+    return SignatureBlock(
+        _labels(section.signature, primary, secondary),
+        [
+            (
+                _labels(f"{section.signature}.{part}", primary, secondary),
+                "" if is_empty(known.get(part)) else str(known.get(part)),
+            )
+            for part in SIGNATURE_PARTS
+        ],
+    )
+
+
 def document_sections(
     *, declaration: InstrumentDeclaration, data: dict[str, Any], primary: str, secondary: str
 ) -> list[SectionBlock]:
@@ -136,41 +250,46 @@ def document_sections(
             continue
         values = data.get(section.code) if isinstance(data.get(section.code), dict) else {}
         assert isinstance(values, dict)
-        items: list[Entry | GroupBlock] = []
-        for item in section.items:
-            if isinstance(item, Group):
-                rows = values.get(item.name) if isinstance(values.get(item.name), list) else []
-                group_labels = _labels(item.label, primary, secondary)
-                row_labels = _labels(f"{item.label}.row", primary, secondary)
-                items.append(
-                    GroupBlock(
-                        group_labels,
-                        [
-                            RowBlock(
-                                Labels(
-                                    f"{row_labels.primary} {number}",
-                                    f"{row_labels.secondary} {number}"
-                                    if row_labels.secondary
-                                    else "",
-                                ),
-                                [
-                                    _entry(fld, (row or {}).get(fld.name), primary, secondary)
-                                    for fld in item.fields
-                                ],
-                            )
-                            for number, row in enumerate(rows or [], start=1)
-                            if isinstance(row, dict)
-                        ],
-                    )
-                )
-            else:
-                items.append(_entry(item, values.get(item.name), primary, secondary))
+        parts = _parts(section, values, data, primary, secondary)
         titles = _labels(section.title, primary, secondary)
         titles.primary = section_heading(section.code, titles.primary)
         if titles.secondary:
             titles.secondary = section_heading(section.code, titles.secondary)
-        blocks.append(SectionBlock(section.code, titles, items))
+        blocks.append(
+            SectionBlock(
+                section.code,
+                titles,
+                [item for part in parts for item in part.items],
+                parts,
+                _signature(section, values, primary, secondary),
+            )
+        )
     return blocks
+
+
+def has_unverified_wording(*, declaration: InstrumentDeclaration, languages: set[str]) -> bool:
+    """Whether a document of ``declaration`` may print a wording marked as not checked."""
+    return any(
+        not label_verified(key, language)
+        for language in languages
+        for key in _declaration_keys(declaration)
+    )
+
+
+def _declaration_keys(declaration: InstrumentDeclaration) -> list[str]:
+    keys = [declaration.title, *([declaration.preamble] if declaration.preamble else [])]
+    for section in declaration.sections:
+        keys.append(section.title)
+        keys.extend(block.title for block in section.blocks)
+        if section.signature:
+            keys.append(section.signature)
+            keys.extend(f"{section.signature}.{part}" for part in SIGNATURE_PARTS)
+        for item in section.items:
+            fields = item.fields if isinstance(item, Group) else (item,)
+            for fld in fields:
+                keys.append(fld.label)
+                keys.extend(f"{fld.label}.{code}" for code in fld.choices)
+    return keys
 
 
 def document_context(*, request: Request, generated_at: datetime | None = None) -> dict[str, Any]:
@@ -180,6 +299,16 @@ def document_context(*, request: Request, generated_at: datetime | None = None) 
         "request": request,
         "title": _labels(declaration.title, primary, secondary),
         "legal_basis": declaration.legal_basis,
+        "preamble": (
+            _labels(declaration.preamble, primary, secondary) if declaration.preamble else None
+        ),
+        # Printed at the end of a document that may carry a wording marked as not checked.
+        "unverified_note": (
+            _labels("document.unverified", primary, secondary)
+            if has_unverified_wording(declaration=declaration, languages={primary, secondary})
+            else None
+        ),
+        "unverified_mark": UNVERIFIED_MARK,
         "sections": document_sections(
             declaration=declaration, data=request.data, primary=primary, secondary=secondary
         ),

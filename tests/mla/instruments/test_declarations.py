@@ -22,7 +22,13 @@ from mla.instruments.declarations.schema import (
     Section,
     When,
 )
-from mla.instruments.labels import ANNEX_B_LABEL_KEYS, DOCUMENT_LABEL_KEYS
+from mla.instruments.labels import (
+    ANNEX_B_LABEL_KEYS,
+    DOCUMENT_LABEL_KEYS,
+    SIGNATURE_PARTS,
+    label_source,
+    label_verified,
+)
 
 BASE = Path(__file__).resolve().parents[3]
 LABELS = BASE / "mla" / "instruments" / "labels"
@@ -61,12 +67,19 @@ def _field_labels(field: Field) -> Iterator[str]:
 def label_keys(declaration: InstrumentDeclaration) -> Iterator[str]:
     yield declaration.title
     yield declaration.channel
+    if declaration.preamble:
+        yield declaration.preamble
     for rule in declaration.deadlines:
         yield rule.label
     for section in declaration.sections:
         yield section.title
         if section.help:
             yield section.help
+        for block in section.blocks:
+            yield block.title
+        if section.signature:
+            yield section.signature
+            yield from (f"{section.signature}.{part}" for part in SIGNATURE_PARTS)
         for item in section.items:
             if isinstance(item, Group):
                 yield item.label
@@ -460,3 +473,23 @@ def test_an_urgent_mla_request_tracks_the_date_it_asks_for():
     assert rule.label == "mla.deadline.requested_date"
     assert rule.source == "the request, section urgency"
     assert _field(MLA, rule.starts_at).required_when == When("11.urgent")
+
+
+def test_section_h_is_numbered_as_annex_a_and_names_only_its_own_fields():
+    section_h = next(section for section in EIO.sections if section.code == "H")
+    names = {item.name for item in section_h.items}
+
+    assert [block.code for block in section_h.blocks if block.code] == [
+        f"H{number}" for number in range(1, 8)
+    ]
+    assert {name for block in section_h.blocks for name in block.fields} == names
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_provenance_names_keys_of_the_catalogue_and_a_source_for_the_eio(language):
+    provenance = json.loads((LABELS / "provenance.json").read_text(encoding="utf-8"))
+
+    assert sorted(set(provenance["unverified"][language]) - set(_catalogue(language))) == []
+    assert "2014/41" in label_source("eio.H.H1", language)
+    assert not label_verified("eio.H.H7", language)
+    assert label_verified("eio.A.title", language)
