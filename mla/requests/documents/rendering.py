@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 import pycountry
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import CSS, HTML, Attachment
+from weasyprint import CSS, HTML, Attachment, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
@@ -51,6 +51,12 @@ class AssetsOnlyFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
+# About a third of a page in the value column: a longer text would leave a large gap if
+# it were pushed whole to the next page.
+_BREAKABLE_TEXT = 1200
+_BREAKABLE_LINES = 15
+
+
 @dataclass
 class Labels:
     primary: str
@@ -64,6 +70,12 @@ class Entry:
     text: str = ""
     choices: list[tuple[Labels, bool]] = field(default_factory=list)
     ticked: bool = False
+
+    @property
+    def breakable(self) -> bool:
+        """Long free text, which may break inside itself across pages; a shorter row is
+        kept whole so that no label ends a page without its value."""
+        return len(self.text) > _BREAKABLE_TEXT or self.text.count("\n") > _BREAKABLE_LINES
 
 
 @dataclass
@@ -343,6 +355,14 @@ def _stylesheet() -> tuple[CSS, FontConfiguration]:
     return _STYLESHEET, _FONT_CONFIG
 
 
+def html_to_document(*, html: str) -> Document:
+    """The laid-out pages of ``html``: what html_to_pdf writes, and what tests inspect."""
+    stylesheet, fonts = _stylesheet()
+    return HTML(
+        string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=AssetsOnlyFetcher()
+    ).render(stylesheets=[stylesheet], font_config=fonts, presentational_hints=False)
+
+
 def html_to_pdf(
     *,
     html: str,
@@ -350,11 +370,7 @@ def html_to_pdf(
     json_name: str = JSON_ATTACHMENT_NAME,
     json_description: str = "Structured request data (JSON)",
 ) -> bytes:
-    stylesheet, fonts = _stylesheet()
-    fetcher = AssetsOnlyFetcher()
-    pdf = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher).write_pdf(
-        stylesheets=[stylesheet],
-        font_config=fonts,
+    pdf = html_to_document(html=html).write_pdf(
         pdf_variant="pdf/a-3b",
         attachments=[
             Attachment(
@@ -362,10 +378,9 @@ def html_to_pdf(
                 name=json_name,
                 description=json_description,
                 relationship="Data",
-                url_fetcher=fetcher,
+                url_fetcher=AssetsOnlyFetcher(),
             )
         ],
-        presentational_hints=False,
     )
     assert pdf is not None
     return bytes(pdf)
