@@ -23,7 +23,8 @@ from mla.requests.documents.annex_b import (
     annex_b_json,
     annex_b_pdf,
 )
-from mla.requests.documents.rendering import AssetsOnlyFetcher
+from mla.requests.documents.rendering import AssetsOnlyFetcher, html_to_document
+from tests.support.pdf_layout import page_spans, split_rows
 
 HOSTILE = "<script>alert(1)</script> <img src=http://evil.example/x>"
 
@@ -259,3 +260,22 @@ def test_the_document_uses_no_key_missing_from_the_catalogues(facts):
 
     assert "annex_b." not in html
     assert "document." not in html
+
+
+@pytest.mark.parametrize("facts", [FACTS, FORWARDED, replace(FACTS, executing_language="fr")])
+def test_the_acknowledgement_fits_one_page_when_its_content_does(facts):
+    document = html_to_document(html=annex_b_html(facts=facts))
+
+    assert len(document.pages) == 1
+
+
+def test_a_long_acknowledgement_keeps_its_signature_with_its_section(tmp_path):
+    facts = replace(FACTS, other_information="Ein langer Hinweis. " * 200)
+
+    document = html_to_document(html=annex_b_html(facts=facts))
+    spans = page_spans(document)
+    signature_section = next(element for element in spans if element.get("id") == "section-E")
+
+    assert len(document.pages) == 2
+    assert spans[signature_section][0] == spans[signature_section][1]
+    assert split_rows(document) == []
