@@ -38,9 +38,12 @@ def requesting_authority_section(instrument: str, code: str) -> Section:
         items=(
             labelled_field(prefix, "organisation", required=True),
             labelled_field(prefix, "person_in_charge", required=True),
+            # The Council of Europe template asks for the person's function and a fax line.
+            labelled_field(prefix, "function"),
             labelled_field(prefix, "address", "textarea", required=True),
             labelled_field(prefix, "phone", "phone", required=True),
             labelled_field(prefix, "mobile", "phone"),
+            labelled_field(prefix, "fax", "phone"),
             labelled_field(prefix, "email", "email", required=True),
             # The template asks for both so that the requested side knows when to call.
             labelled_field(prefix, "office_hours", required=True),
@@ -51,6 +54,8 @@ def requesting_authority_section(instrument: str, code: str) -> Section:
                 "preferred_channel_other",
                 required_when=When(f"{code}.preferred_channel", ("other",)),
             ),
+            # The template's tick: the answer may come by e-mail or other expedited means.
+            labelled_field(prefix, "expedited_response", "boolean"),
         ),
     )
 
@@ -66,6 +71,7 @@ def confirmation_contact_section(instrument: str, code: str) -> Section:
             labelled_field(prefix, "job_title"),
             labelled_field(prefix, "contact_phone", "phone", required=True),
             labelled_field(prefix, "contact_mobile", "phone"),
+            labelled_field(prefix, "contact_fax", "phone"),
             labelled_field(prefix, "contact_email", "email", required=True),
         ),
     )

@@ -6,7 +6,7 @@ import pytest
 from django.utils.html import escape
 
 from mla.instruments.declarations import declaration_for
-from mla.instruments.labels import label
+from mla.instruments.labels import UNVERIFIED_MARK, label
 from mla.requests.documents import rendering
 from mla.requests.documents.rendering import (
     JSON_ATTACHMENT_NAME,
@@ -129,3 +129,18 @@ def test_render_request_command_writes_the_pdf(full_eio, tmp_path):
 
     assert output.read_bytes().startswith(b"%PDF-")
     assert full_eio.reference in _pdf_text(output.read_bytes(), tmp_path)
+
+
+def test_the_preservation_request_has_the_templates_fax_function_and_expedited_tick(eio_draft):
+    eio_draft.declaration_code = "preservation"
+    data = complete_data(declaration_for("preservation"))
+    data["5"].update(function="Duty prosecutor", fax="+40211234599", expedited_response=True)
+    eio_draft.data = data
+    eio_draft.save()
+
+    html = request_html(request=eio_draft)
+
+    assert "Duty prosecutor" in html
+    assert "+40211234599" in html
+    assert f"Response by e-mail or other expedited means {UNVERIFIED_MARK}" in html
+    assert "Fax number" in html
