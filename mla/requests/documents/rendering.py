@@ -6,8 +6,10 @@ receiving system can read it back without retyping. Rendering never fetches anyt
 user content names: the URL fetcher serves only this package's own assets.
 """
 
+import gettext
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -135,16 +137,32 @@ def bilingual_labels(key: str, primary: str, secondary: str) -> Labels:
     return _labels(key, primary, secondary)
 
 
-def _country_name(code: str) -> str:
+@lru_cache(maxsize=16)
+def _country_names(language: str) -> gettext.NullTranslations:
+    return gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+def _country_name(code: str, languages: tuple[str, ...] = ("en",)) -> str:
+    """The country's name in each of ``languages`` (once when they read alike), and its
+    code: "Allemagne / Germany (DE)"."""
     country = pycountry.countries.get(alpha_2=str(code).upper())
-    return f"{country.name} ({country.alpha_2})" if country else str(code)
+    if not country:
+        return str(code)
+    names: list[str] = []
+    for language in languages:
+        name = _country_names(language).gettext(country.name)
+        if name not in names:
+            names.append(name)
+    return f"{' / '.join(names)} ({country.alpha_2})"
 
 
-def _text(item: Field, value: Any) -> str:
+def _text(item: Field, value: Any, languages: tuple[str, ...] = ("en",)) -> str:
     if is_empty(value):
         return ""
     if item.type == "country":
-        return _country_name(value)
+        return _country_name(value, languages)
     if item.type == "datetime" and isinstance(value, dict):
         return f"{value.get('value', '').replace('T', ' ')} ({value.get('tz', '')})"
     if item.type == "datetime_range" and isinstance(value, dict):
@@ -168,7 +186,8 @@ def _entry(item: Field, value: Any, primary: str, secondary: str) -> Entry:
         )
     if item.type == "boolean":
         return Entry(labels, "tick", ticked=value is True)
-    return Entry(labels, "text", text=_text(item, value))
+    languages = (primary, secondary) if secondary else (primary,)
+    return Entry(labels, "text", text=_text(item, value, languages))
 
 
 def _item_block(
@@ -363,6 +382,16 @@ def html_to_document(*, html: str) -> Document:
     ).render(stylesheets=[stylesheet], font_config=fonts, presentational_hints=False)
 
 
+def _list_each_attachment_once(_document: Document, pdf: Any) -> None:
+    """WeasyPrint 70 puts each embedded file twice in the catalogue's associated files
+    (/AF): once from the name tree, once from the file specifications. Listed once."""
+    files = pdf.catalog.get("AF")
+    if files:
+        unique = list(dict.fromkeys(files))
+        files.clear()
+        files.extend(unique)
+
+
 def html_to_pdf(
     *,
     html: str,
@@ -371,6 +400,7 @@ def html_to_pdf(
     json_description: str = "Structured request data (JSON)",
 ) -> bytes:
     pdf = html_to_document(html=html).write_pdf(
+        finisher=_list_each_attachment_once,
         pdf_variant="pdf/a-3b",
         attachments=[
             Attachment(

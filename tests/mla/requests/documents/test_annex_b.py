@@ -25,6 +25,7 @@ from mla.requests.documents.annex_b import (
 )
 from mla.requests.documents.rendering import AssetsOnlyFetcher, html_to_document
 from tests.support.pdf_layout import page_spans, split_rows
+from tests.support.pdfa import pdfa3b_problems
 
 HOSTILE = "<script>alert(1)</script> <img src=http://evil.example/x>"
 
@@ -279,3 +280,7 @@ def test_a_long_acknowledgement_keeps_its_signature_with_its_section(tmp_path):
     assert len(document.pages) == 2
     assert spans[signature_section][0] == spans[signature_section][1]
     assert split_rows(document) == []
+
+
+def test_the_acknowledgement_has_the_properties_pdf_a_3b_requires():
+    assert pdfa3b_problems(annex_b_pdf(facts=FORWARDED)) == []

@@ -15,6 +15,8 @@ from mla.requests.documents.rendering import (
     request_pdf,
     structured_export,
 )
+from tests.support.pdf_text import flat, pdf_pages
+from tests.support.pdfa import pdfa3b_problems
 from tests.support.samples import complete_data
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +146,24 @@ def test_the_preservation_request_has_the_templates_fax_function_and_expedited_t
     assert "+40211234599" in html
     assert f"Response by e-mail or other expedited means {UNVERIFIED_MARK}" in html
     assert "Fax number" in html
+
+
+def test_page_numbers_and_country_names_stand_in_both_languages(full_eio, tmp_path):
+    full_eio.issuing_language, full_eio.executing_language = "fr", "en"
+    full_eio.data["A"]["executing_state"] = "DE"
+    full_eio.save()
+
+    pages = pdf_pages(request_pdf(request=full_eio), tmp_path)
+
+    assert f"Page 1 sur {len(pages)} / Page 1 of {len(pages)}" in flat(pages[0])
+    assert "Généré le / Generated" in flat(pages[0])
+    assert "Allemagne / Germany (DE)" in flat(" ".join(pages))
+
+
+@pytest.mark.parametrize("code", ["eio", "preservation", "mla"])
+def test_the_pdf_has_the_properties_pdf_a_3b_requires(code, eio_draft):
+    eio_draft.declaration_code = code
+    eio_draft.data = complete_data(declaration_for(code))
+    eio_draft.save()
+
+    assert pdfa3b_problems(request_pdf(request=eio_draft)) == []
