@@ -47,6 +47,7 @@ from mla.exchange.wire.container import SIGNATURE_ENTRY
 from mla.exchange.wire.manifest import MANIFEST_ENTRY
 from mla.exchange.wire.receipts import RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY
 from mla.requests.audit import GENESIS, audit_entry_body
+from mla.requests.documents.signing import signature_file_name, signed_document_stored
 from mla.requests.models import AuditEntry, Request, canonical_json
 
 GPG_TIMEOUT_SECONDS = 60
@@ -775,6 +776,11 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
                 add(name, content)
             if folder.problems:
                 add(f"{folder.name}/NOTE.txt", ("\n".join(folder.problems) + "\n").encode())
+        # The PDF the issuing authority signed on this node, with its detached signature.
+        signed_pdf = signed_document_stored(request=request)
+        if signed_pdf is not None:
+            add(f"document/{request.reference}.pdf", signed_pdf.pdf)
+            add(f"document/{signature_file_name(request=request)}", signed_pdf.signature)
         for item in checkpoints:
             add(item.signed.path, item.signed.data)
             add(f"{item.signed.path}.sig", item.signed.signature)

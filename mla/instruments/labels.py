@@ -17,6 +17,7 @@ DOCUMENT_LABEL_KEYS = (
     "document.of",
     "document.page",
     "document.unverified",
+    "document.openpgp",
 )
 # The Annex B acknowledgement of receipt (Directive 2014/41/EU, Art. 16(1)): a fixed form.
 ANNEX_B_LABEL_KEYS = (

@@ -25,6 +25,11 @@ urlpatterns = [
     ),
     path("<slug:issuer>/<str:reference>/preview/", documents.request_preview, name="preview"),
     path("<slug:issuer>/<str:reference>/pdf/", documents.request_pdf_download, name="pdf"),
+    path(
+        "<slug:issuer>/<str:reference>/pdf/signature/",
+        documents.request_pdf_signature_download,
+        name="pdf_signature",
+    ),
     path("<slug:issuer>/<str:reference>/json/", documents.request_json_download, name="json"),
     path("<slug:issuer>/<str:reference>/annex-b/", documents.request_annex_b, name="annex_b"),
     path(

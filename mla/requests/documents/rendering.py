@@ -93,6 +93,29 @@ class GroupBlock:
     kind: str = "group"
 
 
+@dataclass(frozen=True)
+class OpenPGPMark:
+    """What the PDF says of the OpenPGP signature made of it (see signing.py)."""
+
+    fingerprint: str
+    signed_at: datetime
+    signature_file: str
+
+    def lines(self, primary: str, secondary: str) -> list[str]:
+        grouped = " ".join(self.fingerprint[i : i + 4] for i in range(0, len(self.fingerprint), 4))
+        values = {
+            "fingerprint": grouped,
+            "time": f"{self.signed_at:%Y-%m-%d %H:%M:%S} UTC",
+            "file": self.signature_file,
+        }
+        labels = _labels("document.openpgp", primary, secondary)
+        return [
+            text.replace(UNVERIFIED_MARK, "").strip().format(**values)
+            for text in (labels.primary, labels.secondary)
+            if text
+        ]
+
+
 @dataclass
 class PartBlock:
     """A numbered part of a section (EIO H1 to H7); untitled for a section without parts."""
@@ -323,10 +346,25 @@ def _declaration_keys(declaration: InstrumentDeclaration) -> list[str]:
     return keys
 
 
-def document_context(*, request: Request, generated_at: datetime | None = None) -> dict[str, Any]:
+def document_context(
+    *,
+    request: Request,
+    generated_at: datetime | None = None,
+    openpgp: OpenPGPMark | None = None,
+) -> dict[str, Any]:
     declaration = declaration_for(request.declaration_code)
     primary, secondary = request.issuing_language, request.executing_language
+    sections = document_sections(
+        declaration=declaration, data=request.data, primary=primary, secondary=secondary
+    )
+    openpgp_lines = openpgp.lines(primary, secondary) if openpgp else []
+    # In the issuing authority's signature block where the form has one (EIO section K),
+    # else at the document's end.
+    signing = next((section.signature for section in sections if section.signature), None)
+    if signing is not None:
+        signing.openpgp = openpgp_lines
     return {
+        "openpgp_lines": openpgp_lines if signing is None else [],
         "request": request,
         "title": _labels(declaration.title, primary, secondary),
         "legal_basis": declaration.legal_basis,
@@ -340,9 +378,7 @@ def document_context(*, request: Request, generated_at: datetime | None = None) 
             else None
         ),
         "unverified_mark": UNVERIFIED_MARK,
-        "sections": document_sections(
-            declaration=declaration, data=request.data, primary=primary, secondary=secondary
-        ),
+        "sections": sections,
         "digest": request.data_digest,
         "generated_at": generated_at or timezone.now(),
         "page_word": _labels("document.page", primary, secondary),
@@ -351,9 +387,12 @@ def document_context(*, request: Request, generated_at: datetime | None = None) 
     }
 
 
-def request_html(*, request: Request, generated_at: datetime | None = None) -> str:
+def request_html(
+    *, request: Request, generated_at: datetime | None = None, openpgp: OpenPGPMark | None = None
+) -> str:
     return render_to_string(
-        "requests/document.html", document_context(request=request, generated_at=generated_at)
+        "requests/document.html",
+        document_context(request=request, generated_at=generated_at, openpgp=openpgp),
     )
 
 
@@ -416,8 +455,10 @@ def html_to_pdf(
     return bytes(pdf)
 
 
-def request_pdf(*, request: Request, generated_at: datetime | None = None) -> bytes:
-    html = request_html(request=request, generated_at=generated_at)
+def request_pdf(
+    *, request: Request, generated_at: datetime | None = None, openpgp: OpenPGPMark | None = None
+) -> bytes:
+    html = request_html(request=request, generated_at=generated_at, openpgp=openpgp)
     return html_to_pdf(html=html, json_data=structured_export(request=request))
 
 

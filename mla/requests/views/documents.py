@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from mla.requests.documents.annex_b import annex_b_content
 from mla.requests.documents.rendering import document_context, request_pdf, structured_export
+from mla.requests.documents.signing import signature_file_name, signed_document
 from mla.requests.views.common import confidential_download_record, request_or_404
 
 
@@ -18,8 +19,25 @@ def request_preview(request: HttpRequest, issuer: str, reference: str) -> HttpRe
 def request_pdf_download(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
     item = request_or_404(request, issuer, reference)
     confidential_download_record(request, item, "pdf")
-    response = HttpResponse(request_pdf(request=item), content_type="application/pdf")
+    # Once issued, the PDF the issuing authority signed (the same bytes as its signature).
+    signed = signed_document(request=item)
+    content = signed.pdf if signed else request_pdf(request=item)
+    response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}.pdf"'
+    return response
+
+
+def request_pdf_signature_download(
+    request: HttpRequest, issuer: str, reference: str
+) -> HttpResponse:
+    """The detached OpenPGP signature of the PDF offered beside it."""
+    item = request_or_404(request, issuer, reference)
+    signed = signed_document(request=item)
+    if signed is None:
+        raise Http404
+    confidential_download_record(request, item, "pdf_signature")
+    response = HttpResponse(signed.signature, content_type="application/pgp-signature")
+    response["Content-Disposition"] = f'attachment; filename="{signature_file_name(request=item)}"'
     return response
 
 
