@@ -95,6 +95,13 @@ def label(key: str, language: str) -> str:
     return catalogue(language).get(key) or catalogue(FALLBACK_LANGUAGE).get(key) or key
 
 
+def label_marked(key: str, language: str) -> str:
+    """The text of ``key``, followed by UNVERIFIED_MARK when its wording has not been
+    checked against the official text: as shown in forms and printed in documents."""
+    text = label(key, language)
+    return text if label_verified(key, language) else f"{text} {UNVERIFIED_MARK}"
+
+
 def section_heading(code: str, title: str) -> str:
     """A section's title with its code once: "SECTION A — …" and "3 — …" already carry it."""
     head = title.lstrip().upper()

@@ -28,7 +28,7 @@ from mla.instruments.fieldtypes import is_empty
 from mla.instruments.labels import (
     SIGNATURE_PARTS,
     UNVERIFIED_MARK,
-    label,
+    label_marked,
     label_verified,
     section_heading,
 )
@@ -144,14 +144,9 @@ class SectionBlock:
     signature: SignatureBlock | None = None
 
 
-def _marked(key: str, language: str) -> str:
-    text = label(key, language)
-    return text if label_verified(key, language) else f"{text} {UNVERIFIED_MARK}"
-
-
 def _labels(key: str, primary: str, secondary: str) -> Labels:
-    first = _marked(key, primary)
-    other = _marked(key, secondary) if secondary and secondary != primary else ""
+    first = label_marked(key, primary)
+    other = label_marked(key, secondary) if secondary and secondary != primary else ""
     return Labels(first, other if other != first else "")
 
 

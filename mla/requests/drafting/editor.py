@@ -13,7 +13,7 @@ from django.http import QueryDict
 
 from mla.instruments.completeness import Problem, field_required, holds
 from mla.instruments.declarations.schema import Field, Group, Section
-from mla.instruments.labels import label
+from mla.instruments.labels import label, label_marked
 
 MAX_ROWS_POSTED = 200
 
@@ -111,7 +111,7 @@ def section_values_from_post(section: Section, post: QueryDict) -> dict[str, Any
 def _choices(item: Field, value: Any, language: str) -> list[Choice]:
     chosen = value if isinstance(value, list) else [value]
     return [
-        Choice(code, label(f"{item.label}.{code}", language), code in chosen)
+        Choice(code, label_marked(f"{item.label}.{code}", language), code in chosen)
         for code in item.choices
     ]
 
@@ -131,7 +131,7 @@ def _control(
         field=item,
         html_name=html_name,
         html_id="field-" + path.replace(".", "-"),
-        text=label(item.label, language),
+        text=label_marked(item.label, language),
         value=value,
         required=required,
         help=label(item.help, language) if item.help else "",
@@ -161,7 +161,7 @@ def section_controls(
             controls.append(
                 GroupControl(
                     group=item,
-                    text=label(item.label, language),
+                    text=label_marked(item.label, language),
                     html_id="field-" + path.replace(".", "-"),
                     error=group_problem.message if group_problem else "",
                     rows=[

@@ -52,7 +52,8 @@ def test_the_pdf_names_its_signature_in_the_k_block_and_the_signature_verifies(
         gnupg.GPG(gnupghome=exchange_keys.secret_home), data=signed.pdf, signature=signed.signature
     )
     valid = [args for keyword, args in verification.statuses if keyword == "VALIDSIG"]
-    assert valid and valid[0][0] == exchange_keys.sender
+    assert valid
+    assert valid[0][0] == exchange_keys.sender
     # Made once: the same bytes are offered every time.
     assert signed_document(request=issued_eio) == signed
 

@@ -382,3 +382,13 @@ def test_a_complete_eio_drafted_section_by_section_through_the_forms_is_complete
     assert {code: draft.data[code] for code in wanted} == wanted
     check = client_of.get(reverse("requests:check", args=[*draft.url_args]))
     assert check.context["count"] == 0
+
+
+def test_a_wording_not_checked_against_the_official_form_is_marked_in_the_form(
+    client_of, eio_draft
+):
+    page = client_of.get(reverse("requests:section", args=[*eio_draft.url_args, "K"]))
+
+    text = page.content.decode()
+    assert "Fax No †" in text
+    assert "Name of the issuing authority †" not in text
