@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils import timezone
 
 from mla.openpgp.crypto import detached_sign
@@ -65,6 +66,17 @@ def signed_document(*, request: Request, now: datetime | None = None) -> SignedD
     stored = signed_document_stored(request=request)
     if stored is not None:
         return stored
+    # Two downloads at once would each sign their own render and could leave one's PDF
+    # beside the other's signature: the request's row serialises the making.
+    with transaction.atomic():
+        Request.objects.select_for_update().filter(pk=request.pk).first()
+        stored = signed_document_stored(request=request)
+        if stored is not None:
+            return stored
+        return _sign(request=request, fingerprint=fingerprint, now=now)
+
+
+def _sign(*, request: Request, fingerprint: str, now: datetime | None) -> SignedDocument | None:
     signed_at = (now or timezone.now()).astimezone(UTC)
     mark = OpenPGPMark(
         fingerprint=fingerprint,
@@ -76,6 +88,9 @@ def signed_document(*, request: Request, now: datetime | None = None) -> SignedD
     if not signature.data or signature.signer != fingerprint:
         return None
     pdf_name, signature_name = _names(request)
+    # A half-written pair (a crash between the two saves) is replaced, not renamed beside.
+    for name in (pdf_name, signature_name):
+        default_storage.delete(name)
     default_storage.save(signature_name, ContentFile(signature.data))
     default_storage.save(pdf_name, ContentFile(pdf))
     return SignedDocument(pdf=pdf, signature=signature.data)

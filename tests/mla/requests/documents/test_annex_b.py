@@ -284,3 +284,9 @@ def test_a_long_acknowledgement_keeps_its_signature_with_its_section(tmp_path):
 
 def test_the_acknowledgement_has_the_properties_pdf_a_3b_requires():
     assert pdfa3b_problems(annex_b_pdf(facts=FORWARDED)) == []
+
+
+def test_the_page_numbers_are_in_both_languages(tmp_path):
+    text = _flat(_pdf_text(annex_b_pdf(facts=FACTS), tmp_path))
+
+    assert "Page 1 sur 1 / Page 1 of 1" in text

@@ -79,3 +79,16 @@ def test_the_signed_pdf_and_its_signature_are_downloaded_and_in_the_evidence(
     assert pdf.content == bundled_pdf
     assert f"document/{issued_eio.reference}.pdf.asc" in names
     assert "OpenPGP signature" in detail.content.decode()
+
+
+def test_a_half_written_pair_is_replaced_by_a_matching_one(issued_eio, exchange_keys, settings):
+    # A crash left a signature without its PDF.
+    stale = settings.MEDIA_ROOT / "requests" / "signed"
+    stale.mkdir(parents=True)
+    (stale / f"{issued_eio.pk}-{issued_eio.data_digest}.pdf.asc").write_bytes(b"stale")
+
+    signed = signed_document(request=issued_eio)
+
+    assert signed is not None
+    assert signed_document(request=issued_eio) == signed
+    assert signed.signature != b"stale"
