@@ -401,8 +401,8 @@ SECTION_H = Section(
         _field(_H, "bank_name"),
         _field(_H, "bank_account_numbers"),
         _field(_H, "bank_powers_of_attorney", "boolean"),
-        _field(_H, "bank_operations_period", required_when=_measures("bank_operations")),
         _field(_H, "bank_relevance", "textarea", required_when=_measures(*BANKING)),
+        _field(_H, "bank_operations_period", required_when=_measures("bank_operations")),
         # H6: gathering evidence in real time (Art. 28: why the information is relevant).
         _field(_H, "real_time_relevance", "textarea", required_when=_measures(*REAL_TIME)),
         # H6: covert investigations (Art. 29: why the measure is likely to be relevant).

@@ -36,6 +36,7 @@ class Control:
     help: str = ""
     error: str = ""
     choices: list[Choice] = dataclass_field(default_factory=list)
+    heading: str = ""  # the official form's block this field opens (EIO H1 to H7)
 
     @property
     def type(self) -> str:
@@ -55,6 +56,7 @@ class GroupControl:
     html_id: str
     rows: list[Row]
     error: str = ""
+    heading: str = ""
 
 
 def _read_field(item: Field, post: QueryDict, name: str) -> Any:
@@ -140,6 +142,24 @@ def _control(
     )
 
 
+def _block_headings(
+    section: Section, controls: list[Control | GroupControl], language: str
+) -> None:
+    """Title the first control of each of the section's official blocks, so the form reads
+    in the form's parts (a field named by several blocks opens the first)."""
+    opened: dict[str, str] = {}
+    for block in section.blocks:
+        for name in block.fields:
+            opened.setdefault(name, block.title)
+    shown: set[str] = set()
+    for control in controls:
+        name = control.group.name if isinstance(control, GroupControl) else control.field.name
+        title = opened.get(name)
+        if title and title not in shown:
+            shown.add(title)
+            control.heading = label_marked(title, language)
+
+
 def section_controls(
     *,
     section: Section,
@@ -198,6 +218,7 @@ def section_controls(
                     language=language,
                 )
             )
+    _block_headings(section, controls, language)
     return controls
 
 

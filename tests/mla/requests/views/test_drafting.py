@@ -392,3 +392,12 @@ def test_a_wording_not_checked_against_the_official_form_is_marked_in_the_form(
     text = page.content.decode()
     assert "Fax No †" in text
     assert "Name of the issuing authority †" not in text
+
+
+def test_section_h_is_edited_in_the_annexs_blocks(client_of, eio_draft):
+    page = client_of.get(reverse("requests:section", args=[*eio_draft.url_args, "H"]))
+
+    text = page.content.decode()
+    headings = [text.index(f'<h2 class="block-heading">H{number} ') for number in range(1, 8)]
+    assert headings == sorted(headings)
+    assert headings[3] < text.index('name="bank_relevance"') < headings[4]
