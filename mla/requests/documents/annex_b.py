@@ -19,7 +19,13 @@ from django.utils import timezone
 from contact_points.models import Authority
 from mla.instruments.labels import FALLBACK_LANGUAGE, has_language
 from mla.requests.deadlines.engine import in_zone
-from mla.requests.documents.rendering import Entry, Labels, bilingual_labels, html_to_pdf
+from mla.requests.documents.rendering import (
+    Entry,
+    Labels,
+    bilingual_labels,
+    country_name,
+    html_to_pdf,
+)
 from mla.requests.events import Event
 from mla.requests.lifecycle.channels import StepDocument, remote_channel
 from mla.requests.models import AuditEntry, Request, canonical_json
@@ -240,7 +246,10 @@ def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
         reference=request.reference,
         issuing_authority_name=issuing.name,
         issuing_authority_address=issuing.postal_address,
-        issuing_country_name=issuing.country.name,
+        # In both sides' languages, as the country names of the request's own PDF.
+        issuing_country_name=country_name(
+            issuing.country.code, (request.issuing_language, request.executing_language)
+        ),
         date_of_issue=in_zone(sent, issuing.time_zone or "UTC").date() if sent else None,
         received_at=request.received_at or received.at,
         acknowledged_at=acknowledged.at,

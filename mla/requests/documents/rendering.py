@@ -162,7 +162,7 @@ def _country_names(language: str) -> gettext.NullTranslations:
     )
 
 
-def _country_name(code: str, languages: tuple[str, ...] = ("en",)) -> str:
+def country_name(code: str, languages: tuple[str, ...] = ("en",)) -> str:
     """The country's name in each of ``languages`` (once when they read alike), and its
     code: "Allemagne / Germany (DE)"."""
     country = pycountry.countries.get(alpha_2=str(code).upper())
@@ -180,7 +180,7 @@ def _text(item: Field, value: Any, languages: tuple[str, ...] = ("en",)) -> str:
     if is_empty(value):
         return ""
     if item.type == "country":
-        return _country_name(value, languages)
+        return country_name(value, languages)
     if item.type == "datetime" and isinstance(value, dict):
         return f"{value.get('value', '').replace('T', ' ')} ({value.get('tz', '')})"
     if item.type == "datetime_range" and isinstance(value, dict):

@@ -19,11 +19,13 @@ from mla.requests.documents import rendering
 from mla.requests.documents.annex_b import (
     ANNEX_B_JSON_NAME,
     AnnexBFacts,
+    annex_b_facts,
     annex_b_html,
     annex_b_json,
     annex_b_pdf,
 )
 from mla.requests.documents.rendering import AssetsOnlyFetcher, html_to_document
+from mla.requests.lifecycle.executing import request_acknowledge
 from tests.support.pdf_layout import page_spans, split_rows
 from tests.support.pdfa import pdfa3b_problems
 
@@ -290,3 +292,16 @@ def test_the_page_numbers_are_in_both_languages(tmp_path):
     text = _flat(_pdf_text(annex_b_pdf(facts=FACTS), tmp_path))
 
     assert "Page 1 sur 1 / Page 1 of 1" in text
+
+
+@pytest.mark.django_db
+def test_the_issuing_state_is_named_in_both_sides_languages(sent_eio, berlin_staff):
+    _issuing, executing = sent_eio
+    executing.issuing_language, executing.executing_language = "fr", "de"
+    executing.save()
+    request_acknowledge(request=executing, actor=berlin_staff)
+
+    facts = annex_b_facts(request=executing)
+
+    assert facts is not None
+    assert facts.issuing_country_name == "France / Frankreich (FR)"
