@@ -560,7 +560,7 @@ def _verify_text(
         _(
             "Each run makes a new, empty GnuPG home (mktemp -d) holding only this bundle's "
             "keys, never your own keyring nor the keys of another bundle; the next steps "
-            "find it in EVIDENCE_KEYS. gpg prints one line per key imported."
+            "find it in EVIDENCE_KEYS. gpg says how many keys it imported."
         ),
         "",
         *_commands(

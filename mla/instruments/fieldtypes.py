@@ -63,14 +63,17 @@ def refusal(field: Field, value: Any) -> str | None:
     checks (check_value) let a draft keep what does not pass yet; these do not."""
     limit = max_length(field)
     one_line = field.type not in MULTILINE_TYPES
-    for _path, text in json_strings(value):
+    texts = [text for _path, text in json_strings(value)]
+    # A hidden character first: it is what the person cannot see in what they typed.
+    for text in texts:
+        problem = text_problem(text, one_line=one_line)
+        if problem:
+            return problem
+    for text in texts:
         if len(text) > limit:
             return _(
                 "This is too long: %(length)d characters, %(limit)d at most for this field."
             ) % {"length": len(text), "limit": limit}
-        problem = text_problem(text, one_line=one_line)
-        if problem:
-            return problem
     return None
 
 

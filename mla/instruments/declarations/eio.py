@@ -6,6 +6,7 @@ by name.
 """
 
 from mla.instruments.declarations.schema import (
+    AUTHORITY_NAME_LENGTH,
     IDENTIFIER_TYPES,
     NAME_LENGTH,
     REFERENCE_LENGTH,
@@ -157,7 +158,9 @@ SECTION_D = Section(
         _field(_D, "supplements_earlier", "boolean"),
         # The Annex asks for the date of issue and the recipient; the rest "if available".
         _field(_D, "earlier_issue_date", "date", required_when=_SUPPLEMENTS),
-        _field(_D, "earlier_recipient", required_when=_SUPPLEMENTS, max_length=NAME_LENGTH),
+        _field(
+            _D, "earlier_recipient", required_when=_SUPPLEMENTS, max_length=AUTHORITY_NAME_LENGTH
+        ),
         _field(_D, "earlier_transmission_date", "date"),
         _field(_D, "earlier_issuing_reference", max_length=REFERENCE_LENGTH),
         _field(_D, "earlier_executing_reference", max_length=REFERENCE_LENGTH),
@@ -293,7 +296,7 @@ SECTION_H = Section(
             _H,
             "remote_hearing_authority",
             required_when=_measures(*REMOTE_HEARINGS),
-            max_length=NAME_LENGTH,
+            max_length=AUTHORITY_NAME_LENGTH,
         ),
         _field(_H, "remote_hearing_contact", required_when=_measures(*REMOTE_HEARINGS)),
         _field(_H, "remote_hearing_language", required_when=_measures(*REMOTE_HEARINGS)),
@@ -319,7 +322,7 @@ SECTION_H = Section(
         _field(
             _H, "bank_account_holder", required_when=_measures(*BANKING), max_length=NAME_LENGTH
         ),
-        _field(_H, "bank_name", max_length=NAME_LENGTH),
+        _field(_H, "bank_name", max_length=AUTHORITY_NAME_LENGTH),
         _field(_H, "bank_account_numbers"),
         _field(_H, "bank_powers_of_attorney", "boolean"),
         _field(_H, "bank_operations_period", required_when=_measures("bank_operations")),
@@ -384,7 +387,7 @@ SECTION_J = Section(
     items=(
         _field(_J, "remedies_sought", "textarea", hint=True),
         # Art. 14: information on remedies, legal aid and interpretation in the issuing State.
-        _field(_J, "remedies_authority", required=True, max_length=NAME_LENGTH),
+        _field(_J, "remedies_authority", required=True, max_length=AUTHORITY_NAME_LENGTH),
         _field(_J, "remedies_contact_person", max_length=NAME_LENGTH),
         _field(_J, "remedies_address", "textarea"),
         _field(_J, "remedies_phone", "phone"),
@@ -405,7 +408,7 @@ SECTION_K = Section(
             choices=("judge", "court", "investigating_judge", "prosecutor", "other_authority"),
             hint=True,
         ),
-        _field(_K, "authority_name", required=True, max_length=NAME_LENGTH),
+        _field(_K, "authority_name", required=True, max_length=AUTHORITY_NAME_LENGTH),
         _field(_K, "representative_name", required=True, max_length=NAME_LENGTH),
         _field(_K, "post_held", required=True, max_length=NAME_LENGTH),
         _field(_K, "file_number", required=True, max_length=REFERENCE_LENGTH),
@@ -434,7 +437,7 @@ SECTION_L = Section(
             required=True,
             choices=("judge", "court", "investigating_judge", "prosecutor"),
         ),
-        _field(_L, "validator_name", required=True, max_length=NAME_LENGTH),
+        _field(_L, "validator_name", required=True, max_length=AUTHORITY_NAME_LENGTH),
         _field(_L, "representative_name", required=True, max_length=NAME_LENGTH),
         _field(_L, "post_held", required=True, max_length=NAME_LENGTH),
         _field(_L, "file_number", required=True, max_length=REFERENCE_LENGTH),

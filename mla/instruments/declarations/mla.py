@@ -17,6 +17,7 @@ from mla.instruments.declarations.preservation import (
     requesting_authority_section,
 )
 from mla.instruments.declarations.schema import (
+    AUTHORITY_NAME_LENGTH,
     NAME_LENGTH,
     REFERENCE_LENGTH,
     DeadlineRule,
@@ -140,10 +141,10 @@ MLA = InstrumentDeclaration(
             _M,
             "2",
             labelled_field(
-                f"{_M}.2", "requesting_authority", required=True, max_length=NAME_LENGTH
+                f"{_M}.2", "requesting_authority", required=True, max_length=AUTHORITY_NAME_LENGTH
             ),
             labelled_field(f"{_M}.2", "reference", required=True, max_length=REFERENCE_LENGTH),
-            labelled_field(f"{_M}.2", "conducting_authority", max_length=NAME_LENGTH),
+            labelled_field(f"{_M}.2", "conducting_authority", max_length=AUTHORITY_NAME_LENGTH),
         ),
         _section(_M, "3", labelled_field(f"{_M}.3", "addressee", required=True, hint=True)),
         # ETS 030 Art. 14(1)(c), UNTOC Art. 18(15)(e): identity, location and nationality of
@@ -265,7 +266,7 @@ MLA_SUBSCRIBER = InstrumentDeclaration(
             _S,
             "8",
             labelled_field(
-                f"{_S}.8", "prosecution_authority", required=True, max_length=NAME_LENGTH
+                f"{_S}.8", "prosecution_authority", required=True, max_length=AUTHORITY_NAME_LENGTH
             ),
             labelled_field(f"{_S}.8", "case_numbers"),
             labelled_field(f"{_S}.8", "related_decisions", "textarea", hint=True),

@@ -9,6 +9,7 @@ request (T-CY(2018)10, in ``mla.py``) can reuse them under its own label keys.
 """
 
 from mla.instruments.declarations.schema import (
+    AUTHORITY_NAME_LENGTH,
     IDENTIFIER_TYPES,
     NAME_LENGTH,
     REFERENCE_LENGTH,
@@ -29,7 +30,9 @@ def requested_authority_section(instrument: str, code: str) -> Section:
         code=code,
         title=f"{prefix}.title",
         items=(
-            labelled_field(prefix, "requested_authority", required=True, max_length=NAME_LENGTH),
+            labelled_field(
+                prefix, "requested_authority", required=True, max_length=AUTHORITY_NAME_LENGTH
+            ),
         ),
     )
 
@@ -40,7 +43,7 @@ def requesting_authority_section(instrument: str, code: str) -> Section:
         code=code,
         title=f"{prefix}.title",
         items=(
-            labelled_field(prefix, "organisation", required=True, max_length=NAME_LENGTH),
+            labelled_field(prefix, "organisation", required=True, max_length=AUTHORITY_NAME_LENGTH),
             labelled_field(prefix, "person_in_charge", required=True, max_length=NAME_LENGTH),
             labelled_field(prefix, "address", "textarea", required=True),
             labelled_field(prefix, "phone", "phone", required=True),
@@ -84,7 +87,7 @@ def investigating_authority_section(instrument: str, code: str) -> Section:
         title=f"{prefix}.title",
         items=(
             labelled_field(
-                prefix, "investigating_authority", required=True, max_length=NAME_LENGTH
+                prefix, "investigating_authority", required=True, max_length=AUTHORITY_NAME_LENGTH
             ),
             labelled_field(prefix, "investigating_contact", max_length=NAME_LENGTH),
         ),

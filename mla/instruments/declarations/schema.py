@@ -41,9 +41,11 @@ FieldType = Literal[
 ]
 
 
-# Limits for one-line texts whose meaning is shorter than the "text" type's: a person's or
-# an authority's name, a post held; a file number, a reference, an identity number.
+# Limits for one-line texts whose meaning is shorter than the "text" type's: a person's
+# name, a post held; an authority's name (as long as the directory's, from which it is
+# prefilled); a file number, a reference, an identity number.
 NAME_LENGTH = 200
+AUTHORITY_NAME_LENGTH = 255
 REFERENCE_LENGTH = 100
 
 
