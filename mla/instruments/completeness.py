@@ -202,6 +202,8 @@ def values_without_refused(
             continue
         if isinstance(item, Group):
             rows = values[item.name]
+            if not isinstance(rows, list):
+                continue
             kept[item.name] = [
                 {
                     name: ("" if f"{section.code}.{item.name}.{number}.{name}" in paths else value)
@@ -209,7 +211,7 @@ def values_without_refused(
                 }
                 if isinstance(row, dict)
                 else row
-                for number, row in enumerate(rows if isinstance(rows, list) else [])
+                for number, row in enumerate(rows)
             ]
         else:
             path = f"{section.code}.{item.name}"

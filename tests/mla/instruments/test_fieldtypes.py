@@ -1,6 +1,7 @@
 import pytest
 
-from mla.instruments.declarations.schema import Field
+from mla.instruments.declarations import DECLARATIONS
+from mla.instruments.declarations.schema import Field, Group
 from mla.instruments.fieldtypes import check_value, is_empty, max_length, refusal
 
 
@@ -84,9 +85,6 @@ def test_emptiness():
 
 
 def _every_field():
-    from mla.instruments.declarations import DECLARATIONS
-    from mla.instruments.declarations.schema import Group
-
     for declaration in DECLARATIONS.values():
         for section in declaration.sections:
             for item in section.items:
