@@ -46,6 +46,7 @@ from contact_points.signals import trust_change_applied, trust_changes_proposed
 from contact_points.validators import normalise_phone
 from mla.core.errors import ApplicationError
 from mla.core.spreadsheet import csv_cell_neutralised, csv_cell_restored
+from mla.core.text import LINE_BREAKS, control_characters, text_problem
 from mla.openpgp.keys import public_key_inspect
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ CSV_COLUMNS = (
     "key_fingerprint",
 )
 CONTACT_FIELDS = ("name", "function", "phone", "email")
+# Cells that may hold line breaks; every other cell is one line (mla.core.text).
+MULTILINE_COLUMNS = frozenset({"postal_address", "public_key"})
 _TRUE = {"1", "true", "yes", "y", "oui", "x"}
 _FALSE = {"0", "false", "no", "n", "non", ""}
 
@@ -369,6 +372,18 @@ class _Cells:
         if not isinstance(value, str):
             self.problems.add(self.location, _("%(column)s: expected text.") % {"column": column})
             return ""
+        one_line = column not in MULTILINE_COLUMNS
+        refused = text_problem(value, one_line=one_line)
+        if refused:
+            self.problems.add(self.location, f"{column}: {refused}")
+            # The file is refused already; the rest of the row is still checked, on the
+            # text without what was refused, so that this problem is reported once.
+            value = "".join(
+                character
+                for character in value
+                if character not in control_characters(character)
+                and not (one_line and character in LINE_BREAKS)
+            )
         return value.strip()
 
     def day(self, value: Any, column: str) -> date | None:

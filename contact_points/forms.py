@@ -6,10 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from contact_points.instruments import Instrument
 from contact_points.models import AuthorityKind
 from contact_points.selectors import DirectoryQuery, country_choices, language_choices
+from mla.core.text import validate_one_line
 
 
 class DirectorySearchForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = forms.CharField(
+        label=_("Search"), required=False, max_length=200, validators=[validate_one_line]
+    )
     country = forms.ChoiceField(label=_("Country"), required=False)
     kind = forms.ChoiceField(
         label=_("Kind"), required=False, choices=[("", _("Any kind")), *AuthorityKind.choices]

@@ -23,6 +23,7 @@ from contact_points.validators import (
     validate_phone,
     validate_time_zone,
 )
+from mla.core.text import validate_no_control_characters, validate_one_line
 
 if TYPE_CHECKING:
     from django_stubs_ext.db.models.manager import RelatedManager
@@ -48,7 +49,7 @@ class Language(models.Model):
     """An ISO 639-1 language (seeded from pycountry by a data migration)."""
 
     code = models.CharField(_("code"), max_length=3, primary_key=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[validate_one_line])
 
     class Meta:
         ordering = ["code"]
@@ -67,7 +68,7 @@ class Country(models.Model):
     code = models.CharField(
         _("ISO 3166 code"), max_length=2, unique=True, validators=[validate_country_code]
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[validate_one_line])
     eio_bound = models.BooleanField(
         _("bound by the EIO Directive"),
         default=False,
@@ -192,13 +193,17 @@ class Authority(models.Model):
             "derived from the identifier when left empty."
         ),
     )
-    name = models.CharField(_("name"), max_length=255)
-    name_local = models.CharField(_("name in its own language"), max_length=255, blank=True)
+    name = models.CharField(_("name"), max_length=255, validators=[validate_one_line])
+    name_local = models.CharField(
+        _("name in its own language"), max_length=255, blank=True, validators=[validate_one_line]
+    )
     country = models.ForeignKey(
         Country, on_delete=models.PROTECT, related_name="authorities", verbose_name=_("country")
     )
     kind = models.CharField(_("kind"), max_length=32, choices=AuthorityKind.choices)
-    postal_address = models.TextField(_("postal address"), blank=True)
+    postal_address = models.TextField(
+        _("postal address"), blank=True, validators=[validate_no_control_characters]
+    )
     phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
     email = models.EmailField(_("e-mail"), blank=True)
     time_zone = models.CharField(
@@ -208,7 +213,7 @@ class Authority(models.Model):
         _("office hours"),
         max_length=255,
         blank=True,
-        validators=[validate_office_hours],
+        validators=[validate_one_line, validate_office_hours],
         help_text=_("Local time, e.g. “Mon-Fri 08:00-18:00; Sat 09:00-12:00”."),
     )
     available_24_7 = models.BooleanField(_("reachable 24/7"), default=False)
@@ -228,15 +233,20 @@ class Authority(models.Model):
         _("source of the entry"),
         max_length=255,
         blank=True,
+        validators=[validate_one_line],
         help_text=_("Where the data comes from, e.g. “EJN Atlas, 2026-10”."),
     )
     last_verified_at = models.DateField(_("last verified on"), null=True, blank=True)
-    last_verified_by = models.CharField(_("last verified by"), max_length=255, blank=True)
+    last_verified_by = models.CharField(
+        _("last verified by"), max_length=255, blank=True, validators=[validate_one_line]
+    )
 
     inbox_url = models.URLField(
         _("inbox URL"), blank=True, max_length=500, validators=[validate_inbox_url]
     )
-    public_key = models.TextField(_("OpenPGP public key"), blank=True)
+    public_key = models.TextField(
+        _("OpenPGP public key"), blank=True, validators=[validate_no_control_characters]
+    )
     # Derived from public_key by gpg when it is saved; never typed.
     key_fingerprint = models.CharField(_("key fingerprint"), max_length=40, blank=True)
     key_algorithm = models.CharField(_("key algorithm"), max_length=64, blank=True)
@@ -391,8 +401,10 @@ class AuthorityInstrument(models.Model):
 
 class ContactPerson(models.Model):
     authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("name"), max_length=255)
-    function = models.CharField(_("function"), max_length=255, blank=True)
+    name = models.CharField(_("name"), max_length=255, validators=[validate_one_line])
+    function = models.CharField(
+        _("function"), max_length=255, blank=True, validators=[validate_one_line]
+    )
     phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[validate_phone])
     email = models.EmailField(_("e-mail"), blank=True)
     languages = models.ManyToManyField(

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
 from mla.accounts.roles import ISSUE_REQUEST_PERMISSION, Role
+from mla.core.models import AppendOnlyModel
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -134,7 +135,7 @@ class SecurityEventKind(models.TextChoices):
     SESSION_ENDED = "session_ended", _("Session ended at its maximum lifetime")
 
 
-class SecurityEvent(models.Model):
+class SecurityEvent(AppendOnlyModel):
     """One security event of an account, kept for good: rows are added, never changed.
 
     The username is copied so that the row still says who it was if the user is deleted.
@@ -161,14 +162,6 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.username}: {self.get_kind_display()}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("Security events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("Security events are append-only.")
 
 
 class RecoveryCodeDevice(Device):
@@ -218,7 +211,7 @@ class AccountChangeKind(models.TextChoices):
     PASSWORD_RESET_DONE = "password_reset_done", _("Password set with a reset link")
 
 
-class AccountChange(models.Model):
+class AccountChange(AppendOnlyModel):
     """One change an administrator made to an account (or the account's owner, following
     their one-time link), kept for good: rows are added, never changed.
 
@@ -259,14 +252,6 @@ class AccountChange(models.Model):
             f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} → "
             f"{self.subject_username}: {self.get_kind_display()}"
         )
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("Account changes are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("Account changes are append-only.")
 
 
 class AccountLinkPurpose(models.TextChoices):

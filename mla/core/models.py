@@ -1,7 +1,26 @@
 """What this node is: its name and public address, set once by ``manage.py node_init``."""
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyModel(models.Model):
+    """A record written once and never changed nor deleted through the ORM (an audit entry,
+    a security event, a signed checkpoint). Where it matters most, a PostgreSQL trigger also
+    refuses UPDATE and DELETE; QuerySet.update() and delete() bypass these methods."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError(f"{self._meta.verbose_name_plural} are append-only.".capitalize())
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError(f"{self._meta.verbose_name_plural} are append-only.".capitalize())
 
 
 class NodeIdentity(models.Model):

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import re
+import shlex
 import subprocess
 import tempfile
 import zipfile
@@ -444,6 +445,21 @@ def _signature_line(item: _Signed, keys: dict[str, list[_DirectoryKey]]) -> str:
     }
 
 
+# VERIFY.txt's commands are pasted into a shell as they are printed: at column 0 (Python's
+# indentation and a here-document's closing line are significant), between two comment lines
+# that mark where to copy from and to (a test runs exactly the lines between them).
+COMMANDS_BEGIN = "# --- paste from here ---"
+COMMANDS_END = "# --- to here ---"
+# Every gpg command names the run's own GnuPG home: a fresh one per run of step 1, so that a
+# second bundle checked in the same shell never mixes its keys with the first's.
+_GPG_HOME_FIRST = '--homedir "$EVIDENCE_KEYS"'
+_GPG_OPTIONS = '--homedir "${EVIDENCE_KEYS:?run step 1 first}" --batch --status-fd 1'
+
+
+def _commands(*lines: str) -> list[str]:
+    return [COMMANDS_BEGIN, *lines, COMMANDS_END]
+
+
 def _verify_text(
     *,
     request: Request,
@@ -511,22 +527,53 @@ def _verify_text(
             ),
             "",
         ]
+    example_folder = folders[0] if folders else None
+    folder_argument = shlex.quote(example)
+    has_receipt = example_folder is not None and any(
+        name.endswith(f"/{RECEIPT_ENTRY}") for name, _content in example_folder.files
+    )
+    step_2 = [
+        f"(cd {folder_argument} &&",
+        f"gpg {_GPG_OPTIONS} --verify manifest.json.sig manifest.json"
+        + (" &&" if has_receipt else ")"),
+    ]
+    if has_receipt:
+        step_2.append(f"gpg {_GPG_OPTIONS} --verify receipt.json.sig receipt.json)")
+    step_4 = (
+        [
+            f"(cd {folder_argument} && sha256sum manifest.json &&",
+            "python3 -m json.tool receipt.json)",
+        ]
+        if has_receipt
+        else [f"(cd {folder_argument} && sha256sum manifest.json)"]
+    )
     parts += [
+        _(
+            'Each step\'s commands are between a line "%(begin)s" and a line "%(end)s" '
+            "(both are shell comments): paste them as they are into a shell (bash or sh) "
+            "opened in the bundle's top folder, step by step and in order. They change no "
+            "file of the bundle and can be run again."
+        )
+        % {"begin": COMMANDS_BEGIN, "end": COMMANDS_END},
+        "",
         _("1. IMPORT THE KEYS INTO A FRESH, EMPTY KEYRING"),
         "",
-        "  mkdir -m 700 /tmp/evidence-keys",
-        "  gpg --homedir /tmp/evidence-keys --import keys/*.asc",
+        _(
+            "Each run makes a new, empty GnuPG home (mktemp -d) holding only this bundle's "
+            "keys, never your own keyring nor the keys of another bundle; the next steps "
+            "find it in EVIDENCE_KEYS. gpg says how many keys it imported."
+        ),
+        "",
+        *_commands(
+            'EVIDENCE_KEYS="$(mktemp -d)"',
+            f"gpg {_GPG_HOME_FIRST} --batch --import keys/*.asc",
+        ),
         "",
         _("2. CHECK EACH SIGNATURE"),
         "",
-        _(
-            "In each folder under messages/ (from the bundle's top folder; the receipt only "
-            "where there is one), for example:"
-        ),
+        _("For each folder under messages/ (the receipt only where there is one), for example:"),
         "",
-        f"  cd {example}",
-        "  gpg --homedir /tmp/evidence-keys --status-fd 1 --verify manifest.json.sig manifest.json",
-        "  gpg --homedir /tmp/evidence-keys --status-fd 1 --verify receipt.json.sig receipt.json",
+        *_commands(*step_2),
         "",
         _(
             'gpg must say "Good signature" and print one VALIDSIG line; the last field of '
@@ -542,10 +589,10 @@ def _verify_text(
         "",
         _("3. CHECK THE DOCUMENTS AGAINST THE MANIFEST"),
         "",
-        _("In the same folder:"),
-        "",
-        "  sha256sum documents/*",
-        "  python3 -m json.tool manifest.json",
+        *_commands(
+            f"(cd {folder_argument} && sha256sum documents/* &&",
+            "python3 -m json.tool manifest.json)",
+        ),
         "",
         _(
             'Each document\'s SHA-256 must equal the "sha256" the manifest gives for that '
@@ -555,8 +602,7 @@ def _verify_text(
         "",
         _("4. CHECK THAT THE RECEIPT IS FOR THIS MESSAGE"),
         "",
-        "  sha256sum manifest.json",
-        "  python3 -m json.tool receipt.json",
+        *_commands(*step_4),
         "",
         _(
             'The receipt\'s "message_id" must be the manifest\'s "message_id", its '
@@ -571,18 +617,21 @@ def _verify_text(
             "Each entry's request_hash is the SHA-256 of the previous entry's request_hash "
             '(64 zeros for the first), a line feed, and the entry\'s "body" (UTF-8), whose '
             "fields are those shown in the entry. A changed, removed or reordered entry "
-            "breaks the chain from there on. From the bundle's top folder:"
+            "breaks the chain from there on. The check prints each entry's sequence number "
+            'and "ok", or "BROKEN" from the first entry that does not follow:'
         ),
         "",
-        "  python3 - <<'EOF'",
-        "  import hashlib, json",
-        '  timeline = json.load(open("timeline.json", encoding="utf-8"))',
-        '  previous = timeline["genesis"]',
-        '  for entry in timeline["entries"]:',
-        '      digest = hashlib.sha256((previous + "\\n" + entry["body"]).encode()).hexdigest()',
-        '      print(entry["sequence"], "ok" if digest == entry["request_hash"] else "BROKEN")',
-        '      previous = entry["request_hash"]',
-        "  EOF",
+        *_commands(
+            "python3 - <<'EOF'",
+            "import hashlib, json",
+            'timeline = json.load(open("timeline.json", encoding="utf-8"))',
+            'previous = timeline["genesis"]',
+            'for entry in timeline["entries"]:',
+            '    digest = hashlib.sha256((previous + "\\n" + entry["body"]).encode()).hexdigest()',
+            '    print(entry["sequence"], "ok" if digest == entry["request_hash"] else "BROKEN")',
+            '    previous = entry["request_hash"]',
+            "EOF",
+        ),
         "",
         _(
             "(node_hash chains the entry to the entries of every request of the node; it is "
@@ -594,11 +643,16 @@ def _verify_text(
         _(
             "Each hour the node signs where its whole audit chain ends (position, node_hash, "
             "time) with the key of an authority it hosts, keeps it, and sends it to the "
-            "partners it exchanged with. In checkpoints/ (when there is one):"
+            "partners it exchanged with. For each checkpoint in checkpoints/ (when there is "
+            'one), gpg must say "Good signature" as in step 2:'
         ),
         "",
-        "  gpg --homedir /tmp/evidence-keys --status-fd 1 --verify "
-        "checkpoints/<file>.json.sig checkpoints/<file>.json",
+        *_commands(
+            "for signature in checkpoints/*.json.sig; do",
+            '[ -e "$signature" ] || continue',
+            f'gpg {_GPG_OPTIONS} --verify "$signature" "${{signature%.sig}}"',
+            "done",
+        ),
         "",
         _(
             "The signing key must be the one the directory pins for the authority the "

@@ -37,6 +37,7 @@ def _max_message_bytes() -> int:
 
 
 def _apply(*, opened: OpenedMessage, at: datetime) -> Request | None:
+    receive.control_characters_check(opened=opened)
     kind = opened.manifest.kind
     if kind == MessageKind.CHECKPOINT:
         receive.checkpoint_receive(opened=opened, at=at)

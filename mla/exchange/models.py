@@ -1,5 +1,5 @@
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contact_points.models import Authority, DirectoryChange
+from mla.core.models import AppendOnlyModel
 
 if TYPE_CHECKING:
     from django_stubs_ext.db.models.manager import RelatedManager
@@ -99,23 +100,7 @@ class InboxMessage(models.Model):
         return f"{self.kind} {self.message_id}"
 
 
-class _AppendOnly(models.Model):
-    """A row written once and never changed: the record of a signature, like the audit trail
-    it anchors (on PostgreSQL a trigger also refuses UPDATE and DELETE)."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("Audit checkpoints are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("Audit checkpoints are append-only.")
-
-
-class AuditCheckpoint(_AppendOnly):
+class AuditCheckpoint(AppendOnlyModel):
     """This node's signed statement of its audit chain head (mla.exchange.anchor): at
     ``signed_at`` the node-wide chain ended at ``position`` with ``node_hash``. One row per
     hosted authority whose pinned key signed it; the statement and its detached signature
@@ -144,7 +129,7 @@ class AuditCheckpoint(_AppendOnly):
         return f"checkpoint at {self.position}"
 
 
-class ReceivedAuditCheckpoint(_AppendOnly):
+class ReceivedAuditCheckpoint(AppendOnlyModel):
     """A partner's signed checkpoint of its own audit chain, kept as received so that its
     administrators can have it back (``audit_checkpoint export``) to check their chain."""
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from contact_points.models import Authority
 from mla.core.errors import ApplicationError
+from mla.core.text import json_control_problem
 from mla.exchange.models import ReceivedAuditCheckpoint
 from mla.exchange.wire.checkpoint import (
     CHECKPOINT_ENTRY,
@@ -18,6 +19,7 @@ from mla.exchange.wire.checkpoint import (
     checkpoint_parse,
 )
 from mla.exchange.wire.errors import (
+    CONTROL_CHARACTER,
     DOCUMENT_TYPE_REFUSED,
     INVALID_REFERENCE,
     REFERENCE_IN_USE,
@@ -71,6 +73,25 @@ def _sent_at(data: dict[str, Any]) -> datetime.datetime | None:
             _("The message's field %(name)s has an invalid value.") % {"name": SENT_AT}
         )
     return moment
+
+
+def control_characters_check(*, opened: OpenedMessage) -> None:
+    """Refuse (MessageRefused) a message any text of which (a field of its data, at any
+    depth, or a document's name) holds a control character other than tab and line
+    breaks: the same rule as this node's forms and directory import (mla.core.text)."""
+    found = json_control_problem(opened.manifest.data)
+    if found is None:
+        found = json_control_problem({"documents": [item.name for item in opened.documents]})
+    if found is not None:
+        path, characters = found
+        raise MessageRefused(
+            CONTROL_CHARACTER,
+            _(
+                "The message's field %(path)s holds a control character (%(characters)s) that "
+                "cannot be stored; nothing of the message was kept."
+            )
+            % {"path": path, "characters": characters},
+        )
 
 
 def documents_type_check(*, opened: OpenedMessage) -> dict[str, str]:

@@ -6,7 +6,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from mla.instruments.declarations.schema import Field, Group, InstrumentDeclaration, Section, When
-from mla.instruments.fieldtypes import check_value, is_empty
+from mla.instruments.fieldtypes import check_value, is_empty, refusal
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,56 @@ def section_problems(
             if problem:
                 problems.append(problem)
     return problems
+
+
+def section_refusals(*, section: Section, values: dict[str, Any]) -> list[Problem]:
+    """The fields of ``values`` (a section as posted) that cannot be stored at all, even in
+    a draft: over their limit, holding a control character, or a line break in a one-line
+    field (fieldtypes.refusal)."""
+    problems: list[Problem] = []
+    for item in section.items:
+        if isinstance(item, Group):
+            rows = values.get(item.name)
+            for number, row in enumerate(rows if isinstance(rows, list) else []):
+                for field in item.fields:
+                    message = refusal(field, (row if isinstance(row, dict) else {}).get(field.name))
+                    if message:
+                        path = f"{section.code}.{item.name}.{number}.{field.name}"
+                        problems.append(Problem(section.code, path, field.label, message, number))
+        else:
+            message = refusal(item, values.get(item.name))
+            if message:
+                path = f"{section.code}.{item.name}"
+                problems.append(Problem(section.code, path, item.label, message))
+    return problems
+
+
+def values_without_refused(
+    *, section: Section, values: dict[str, Any], refused: list[Problem]
+) -> dict[str, Any]:
+    """``values`` with each refused field emptied: what may be stored of them."""
+    paths = {problem.path for problem in refused}
+    kept: dict[str, Any] = dict(values)
+    for item in section.items:
+        if item.name not in values:
+            continue
+        if isinstance(item, Group):
+            rows = values[item.name]
+            if not isinstance(rows, list):
+                continue
+            kept[item.name] = [
+                {
+                    name: ("" if f"{section.code}.{item.name}.{number}.{name}" in paths else value)
+                    for name, value in row.items()
+                }
+                if isinstance(row, dict)
+                else row
+                for number, row in enumerate(rows)
+            ]
+        else:
+            path = f"{section.code}.{item.name}"
+            kept[item.name] = "" if path in paths else values[item.name]
+    return kept
 
 
 def request_completeness(

@@ -18,12 +18,63 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.translation import gettext as _
 
 from contact_points.validators import validate_time_zone
-from mla.instruments.declarations.schema import Field
+from mla.core.text import json_strings, text_problem
+from mla.instruments.declarations.schema import Field, FieldType
 
 DEFAULT_TEXT_LENGTH = 500
 DEFAULT_TEXTAREA_LENGTH = 20_000
+# The most characters a value of each type may have, unless its field says otherwise
+# (Field.max_length: names and references are shorter than a one-line text). They fit the
+# meaning (an e-mail address is at most 254 characters by RFC 5321, a phone number in
+# international form well under 50) and keep every document quick to render: one field
+# cannot fill a PDF with pages.
+TYPE_MAX_LENGTHS: dict[FieldType, int] = {
+    "text": DEFAULT_TEXT_LENGTH,
+    "textarea": DEFAULT_TEXTAREA_LENGTH,
+    "integer": 20,
+    "date": 10,
+    "datetime": 40,
+    "datetime_range": 40,
+    "choice": 100,
+    "multichoice": 100,
+    "email": 254,
+    "phone": 50,
+    "url": 2_000,
+    "ip": 45,
+    "country": 2,
+    "language": 3,
+    # A typed identifier may be an e-mail address (254) or a domain (253).
+    "identifier": 255,
+}
+# Types typed on one line: a line break in their value is refused.
+MULTILINE_TYPES: frozenset[FieldType] = frozenset({"textarea"})
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$", re.I)
 _IMEI = re.compile(r"^\d{15}$")
+
+
+def max_length(field: Field) -> int:
+    """The most characters one value (or each part of a date-time) of ``field`` may have."""
+    return field.max_length or TYPE_MAX_LENGTHS.get(field.type, DEFAULT_TEXT_LENGTH)
+
+
+def refusal(field: Field, value: Any) -> str | None:
+    """Why ``value`` cannot even be stored in a draft, or None: longer than the field's
+    limit, holding a control character, or a line break in a one-line field. The other
+    checks (check_value) let a draft keep what does not pass yet; these do not."""
+    limit = max_length(field)
+    one_line = field.type not in MULTILINE_TYPES
+    texts = [text for _path, text in json_strings(value)]
+    # A hidden character first: it is what the person cannot see in what they typed.
+    for text in texts:
+        problem = text_problem(text, one_line=one_line)
+        if problem:
+            return problem
+    for text in texts:
+        if len(text) > limit:
+            return _(
+                "This is too long: %(length)d characters, %(limit)d at most for this field."
+            ) % {"length": len(text), "limit": limit}
+    return None
 
 
 def is_empty(value: Any) -> bool:
@@ -142,6 +193,9 @@ def _check_identifier(text: str, identifier_type: str) -> str | None:
 
 def check_value(field: Field, value: Any, *, row: dict[str, Any] | None = None) -> str | None:
     """What is wrong with a non-empty ``value`` of ``field``, or None."""
+    refused = refusal(field, value)
+    if refused:
+        return refused
     kind = field.type
     if kind in ("datetime", "datetime_range"):
         return _check_datetime(value) if kind == "datetime" else _check_range(value)
@@ -153,14 +207,6 @@ def check_value(field: Field, value: Any, *, row: dict[str, Any] | None = None) 
         return None
     if not isinstance(value, str):
         return _("This value cannot be read; type it again.")
-    limit = field.max_length or (
-        DEFAULT_TEXTAREA_LENGTH if kind == "textarea" else DEFAULT_TEXT_LENGTH
-    )
-    if len(value) > limit:
-        return _("This is too long: %(length)d characters, %(limit)d at most.") % {
-            "length": len(value),
-            "limit": limit,
-        }
     text = value.strip()
     if kind == "choice":
         return None if text in field.choices else _("Choose among the options offered.")

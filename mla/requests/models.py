@@ -10,6 +10,7 @@ from django_fsm import GET_STATE, RETURN_VALUE, ConcurrentTransitionMixin, FSMFi
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from contact_points.models import Authority, Country
+from mla.core.models import AppendOnlyModel
 from mla.requests.deadlines.engine import DeadlineState
 from mla.requests.lifecycle import rules as lifecycle_rules
 
@@ -862,7 +863,7 @@ class Attachment(models.Model):
         return self.name
 
 
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """One act on a request, chained by hash (see mla.requests.audit). Never updated."""
 
     request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="audit_entries")
@@ -892,14 +893,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_reference} #{self.sequence} {self.event}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("Audit entries are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("Audit entries are append-only.")
 
 
 class AuditChainHead(models.Model):

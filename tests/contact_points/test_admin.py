@@ -211,3 +211,29 @@ def test_prosecutors_cannot_import(client):
     response = client.post(reverse("admin:contact_points_authority_import"), {"file": upload})
 
     assert response.status_code == 403
+
+
+def test_the_admin_refuses_a_control_character_in_a_name_and_a_line_break_in_a_one_line_field(
+    client, directory_admin
+):
+    authority = AuthorityFactory(name="Parquet de Paris")
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    response = client.post(
+        url,
+        _change_form_data(
+            authority,
+            # An escape sequence that clears a terminal showing the log or an export.
+            name="Parquet\x1b[2J de Paris",
+            source="EJN Atlas\r\n2026",
+            postal_address="1 rue de la Cité\r\n75004 Paris",
+        ),
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "U+001B" in form.errors["name"][0]
+    assert "one-line" in form.errors["source"][0]
+    assert "postal_address" not in form.errors
+    authority.refresh_from_db()
+    assert authority.name == "Parquet de Paris"

@@ -345,3 +345,39 @@ def test_a_code_another_entry_holds_is_refused():
 def test_a_code_not_of_the_pattern_is_refused():
     with pytest.raises(DirectoryImportError, match="2 to 12 capital letters or digits"):
         _import_json(_minimal_document(reference_code="A-B"))
+
+
+def test_an_import_refuses_control_characters_and_line_breaks_with_their_row():
+    document = _minimal_document(
+        name="Romanian\x00 24/7 point",
+        postal_address="Str. Justiției 1\nBucharest",
+        contacts=[{"name": "Ana\nPopescu", "function": "Prosecutor\x1b[31m"}],
+    )
+
+    with pytest.raises(DirectoryImportError) as caught:
+        _import_json(document)
+
+    problems = [str(problem) for problem in caught.value.problems]
+    assert problems == [
+        "authorities[0] (ro-247): name: This text holds an invisible control character "
+        "(U+0000) that cannot be stored; remove it (it often comes with a copy from another "
+        "program).",
+        "authorities[0] (ro-247).contacts[0]: name: This is a one-line field: remove the line "
+        "breaks.",
+        "authorities[0] (ro-247).contacts[0]: function: This text holds an invisible control "
+        "character (U+001B) that cannot be stored; remove it (it often comes with a copy from "
+        "another program).",
+    ]
+    assert not Authority.objects.exists()
+
+
+def test_a_csv_row_with_a_nul_is_refused_by_its_line():
+    CountryFactory(code="RO", name="Romania")
+    content = CSV_HEADER + "ro-nul,RO,Bad\x00 name,prosecutor,Europe/Bucharest,ro,mla,no\n"
+
+    with pytest.raises(DirectoryImportError) as caught:
+        directory_import(data=content.encode(), fmt="csv")
+
+    problems = [str(problem) for problem in caught.value.problems]
+    assert any(p.startswith("line 2: name:") and "U+0000" in p for p in problems)
+    assert not Authority.objects.exists()

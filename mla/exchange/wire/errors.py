@@ -39,6 +39,10 @@ INVALID_REFERENCE = "invalid_reference"  # not of the one pattern (mla.requests.
 REFERENCE_NOT_SENDERS = "reference_not_senders"  # another country's or authority's reference
 REFERENCE_IN_USE = "reference_in_use"  # another issuer's request already has it on this node
 DOCUMENT_TYPE_REFUSED = "document_type_refused"  # outside the policy of local uploads
+# A text of the message (a field of its data, a document's name) holds a control character
+# other than tab and line breaks (mla.core.text): PostgreSQL cannot store NUL, and no form
+# of this node accepts the others.
+CONTROL_CHARACTER = "control_character"
 # Whatever else went wrong on this side: the sender may try again; nothing was stored.
 INTERNAL_ERROR = "internal_error"
 

@@ -6,7 +6,10 @@ by name.
 """
 
 from mla.instruments.declarations.schema import (
+    AUTHORITY_NAME_LENGTH,
     IDENTIFIER_TYPES,
+    NAME_LENGTH,
+    REFERENCE_LENGTH,
     Block,
     DeadlineRule,
     Group,
@@ -156,10 +159,12 @@ SECTION_D = Section(
         _field(_D, "supplements_earlier", "boolean"),
         # The Annex asks for the date of issue and the recipient; the rest "if available".
         _field(_D, "earlier_issue_date", "date", required_when=_SUPPLEMENTS),
-        _field(_D, "earlier_recipient", required_when=_SUPPLEMENTS),
+        _field(
+            _D, "earlier_recipient", required_when=_SUPPLEMENTS, max_length=AUTHORITY_NAME_LENGTH
+        ),
         _field(_D, "earlier_transmission_date", "date"),
-        _field(_D, "earlier_issuing_reference"),
-        _field(_D, "earlier_executing_reference"),
+        _field(_D, "earlier_issuing_reference", max_length=REFERENCE_LENGTH),
+        _field(_D, "earlier_executing_reference", max_length=REFERENCE_LENGTH),
         _field(_D, "other_member_states", "textarea"),
     ),
 )
@@ -181,28 +186,28 @@ SECTION_E = Section(
                 _field(_P, "status", "choice", required=True, choices=PERSON_STATUSES),
                 _field(_P, "status_other", required_when=When("status", ("other",))),
                 # (i) natural persons
-                _field(_P, "surname", shown_when=_NATURAL),
-                _field(_P, "first_names", shown_when=_NATURAL),
-                _field(_P, "other_names", shown_when=_NATURAL),
+                _field(_P, "surname", max_length=NAME_LENGTH, shown_when=_NATURAL),
+                _field(_P, "first_names", max_length=NAME_LENGTH, shown_when=_NATURAL),
+                _field(_P, "other_names", max_length=NAME_LENGTH, shown_when=_NATURAL),
                 _field(_P, "aliases", shown_when=_NATURAL),
                 _field(
                     _P, "sex", "choice", choices=("female", "male", "other"), shown_when=_NATURAL
                 ),
                 _field(_P, "nationality", "country", shown_when=_NATURAL),
-                _field(_P, "identity_number", shown_when=_NATURAL),
+                _field(_P, "identity_number", max_length=REFERENCE_LENGTH, shown_when=_NATURAL),
                 _field(_P, "identity_document", shown_when=_NATURAL),
                 _field(_P, "date_of_birth", "date", shown_when=_NATURAL),
-                _field(_P, "place_of_birth", shown_when=_NATURAL),
+                _field(_P, "place_of_birth", max_length=NAME_LENGTH, shown_when=_NATURAL),
                 _field(_P, "residence", "textarea", hint=True, shown_when=_NATURAL),
                 _field(_P, "languages", shown_when=_NATURAL),
                 # (ii) legal persons
-                _field(_P, "legal_name", shown_when=_LEGAL),
-                _field(_P, "legal_form", shown_when=_LEGAL),
-                _field(_P, "short_name", shown_when=_LEGAL),
-                _field(_P, "registered_seat", shown_when=_LEGAL),
-                _field(_P, "registration_number", shown_when=_LEGAL),
+                _field(_P, "legal_name", max_length=NAME_LENGTH, shown_when=_LEGAL),
+                _field(_P, "legal_form", max_length=NAME_LENGTH, shown_when=_LEGAL),
+                _field(_P, "short_name", max_length=NAME_LENGTH, shown_when=_LEGAL),
+                _field(_P, "registered_seat", max_length=NAME_LENGTH, shown_when=_LEGAL),
+                _field(_P, "registration_number", max_length=REFERENCE_LENGTH, shown_when=_LEGAL),
                 _field(_P, "legal_address", "textarea", shown_when=_LEGAL),
-                _field(_P, "representative", shown_when=_LEGAL),
+                _field(_P, "representative", max_length=NAME_LENGTH, shown_when=_LEGAL),
             ),
         ),
         _field(_E, "place_of_execution", "textarea", hint=True),
@@ -375,7 +380,12 @@ SECTION_H = Section(
             choices=("yes", "no"),
         ),
         # H2: hearing by videoconference (Art. 24) or telephone conference (Art. 25).
-        _field(_H, "remote_hearing_authority", required_when=_measures(*REMOTE_HEARINGS)),
+        _field(
+            _H,
+            "remote_hearing_authority",
+            required_when=_measures(*REMOTE_HEARINGS),
+            max_length=AUTHORITY_NAME_LENGTH,
+        ),
         _field(_H, "remote_hearing_contact", required_when=_measures(*REMOTE_HEARINGS)),
         _field(_H, "remote_hearing_language", required_when=_measures(*REMOTE_HEARINGS)),
         _field(_H, "remote_hearing_reasons", "textarea", required_when=_measures(*REMOTE_HEARINGS)),
@@ -397,8 +407,10 @@ SECTION_H = Section(
         _field(_H, "provisional_next_request_date", "date"),
         # H4, H5: bank and financial accounts and operations (Arts. 26 and 27): the EIO says
         # why the information is of substantial value and why banks there hold the accounts.
-        _field(_H, "bank_account_holder", required_when=_measures(*BANKING)),
-        _field(_H, "bank_name"),
+        _field(
+            _H, "bank_account_holder", required_when=_measures(*BANKING), max_length=NAME_LENGTH
+        ),
+        _field(_H, "bank_name", max_length=AUTHORITY_NAME_LENGTH),
         _field(_H, "bank_account_numbers"),
         _field(_H, "bank_powers_of_attorney", "boolean"),
         _field(_H, "bank_relevance", "textarea", required_when=_measures(*BANKING)),
@@ -463,8 +475,8 @@ SECTION_J = Section(
     items=(
         _field(_J, "remedies_sought", "textarea", hint=True),
         # Art. 14: information on remedies, legal aid and interpretation in the issuing State.
-        _field(_J, "remedies_authority", required=True),
-        _field(_J, "remedies_contact_person"),
+        _field(_J, "remedies_authority", required=True, max_length=AUTHORITY_NAME_LENGTH),
+        _field(_J, "remedies_contact_person", max_length=NAME_LENGTH),
         _field(_J, "remedies_address", "textarea"),
         _field(_J, "remedies_phone", "phone"),
         _field(_J, "remedies_fax", "phone"),
@@ -485,17 +497,17 @@ SECTION_K = Section(
             choices=("judge", "court", "investigating_judge", "prosecutor", "other_authority"),
             hint=True,
         ),
-        _field(_K, "authority_name", required=True),
-        _field(_K, "representative_name", required=True),
-        _field(_K, "post_held", required=True),
-        _field(_K, "file_number", required=True),
+        _field(_K, "authority_name", required=True, max_length=AUTHORITY_NAME_LENGTH),
+        _field(_K, "representative_name", required=True, max_length=NAME_LENGTH),
+        _field(_K, "post_held", required=True, max_length=NAME_LENGTH),
+        _field(_K, "file_number", required=True, max_length=REFERENCE_LENGTH),
         _field(_K, "address", "textarea", required=True),
         _field(_K, "phone", "phone", required=True),
         _field(_K, "fax", "phone"),
         _field(_K, "email", "email", required=True),
         _field(_K, "languages", required=True),
         # The Annex asks for a contact person only "if different from above".
-        _field(_K, "contact_name"),
+        _field(_K, "contact_name", max_length=NAME_LENGTH),
         _field(_K, "contact_address", "textarea"),
         _field(_K, "contact_phone", "phone"),
         _field(_K, "contact_email", "email"),
@@ -518,10 +530,10 @@ SECTION_L = Section(
             required=True,
             choices=("judge", "court", "investigating_judge", "prosecutor"),
         ),
-        _field(_L, "validator_name", required=True),
-        _field(_L, "representative_name", required=True),
-        _field(_L, "post_held", required=True),
-        _field(_L, "file_number", required=True),
+        _field(_L, "validator_name", required=True, max_length=AUTHORITY_NAME_LENGTH),
+        _field(_L, "representative_name", required=True, max_length=NAME_LENGTH),
+        _field(_L, "post_held", required=True, max_length=NAME_LENGTH),
+        _field(_L, "file_number", required=True, max_length=REFERENCE_LENGTH),
         _field(_L, "validator_address", "textarea", required=True),
         _field(_L, "validator_phone", "phone", required=True),
         _field(_L, "validator_fax", "phone"),

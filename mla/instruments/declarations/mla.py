@@ -17,6 +17,9 @@ from mla.instruments.declarations.preservation import (
     requesting_authority_section,
 )
 from mla.instruments.declarations.schema import (
+    AUTHORITY_NAME_LENGTH,
+    NAME_LENGTH,
+    REFERENCE_LENGTH,
     DeadlineRule,
     Field,
     Group,
@@ -59,10 +62,10 @@ def signature_section(instrument: str, code: str) -> Section:
     return _section(
         instrument,
         code,
-        labelled_field(prefix, "place", required=True),
+        labelled_field(prefix, "place", required=True, max_length=NAME_LENGTH),
         labelled_field(prefix, "date", "date", required=True),
-        labelled_field(prefix, "name", required=True),
-        labelled_field(prefix, "function", required=True),
+        labelled_field(prefix, "name", required=True, max_length=NAME_LENGTH),
+        labelled_field(prefix, "function", required=True, max_length=NAME_LENGTH),
     )
 
 
@@ -137,9 +140,11 @@ MLA = InstrumentDeclaration(
         _section(
             _M,
             "2",
-            labelled_field(f"{_M}.2", "requesting_authority", required=True),
-            labelled_field(f"{_M}.2", "reference", required=True),
-            labelled_field(f"{_M}.2", "conducting_authority"),
+            labelled_field(
+                f"{_M}.2", "requesting_authority", required=True, max_length=AUTHORITY_NAME_LENGTH
+            ),
+            labelled_field(f"{_M}.2", "reference", required=True, max_length=REFERENCE_LENGTH),
+            labelled_field(f"{_M}.2", "conducting_authority", max_length=AUTHORITY_NAME_LENGTH),
         ),
         _section(_M, "3", labelled_field(f"{_M}.3", "addressee", required=True, hint=True)),
         # ETS 030 Art. 14(1)(c), UNTOC Art. 18(15)(e): identity, location and nationality of
@@ -151,7 +156,7 @@ MLA = InstrumentDeclaration(
                 name="persons",
                 label=_PERSONS,
                 fields=(
-                    labelled_field(_PERSONS, "name", required=True),
+                    labelled_field(_PERSONS, "name", required=True, max_length=NAME_LENGTH),
                     labelled_field(_PERSONS, "role", "choice", required=True, choices=PERSON_ROLES),
                     labelled_field(_PERSONS, "date_of_birth", "date"),
                     labelled_field(_PERSONS, "nationality", "country"),
@@ -202,8 +207,8 @@ MLA = InstrumentDeclaration(
         _section(
             _M,
             "13",
-            labelled_field(_CONTACT, "name", required=True),
-            labelled_field(_CONTACT, "function"),
+            labelled_field(_CONTACT, "name", required=True, max_length=NAME_LENGTH),
+            labelled_field(_CONTACT, "function", max_length=NAME_LENGTH),
             # Not "phone"/"email": the engine would prefill those with the authority's.
             labelled_field(_CONTACT, "contact_phone", "phone"),
             labelled_field(_CONTACT, "contact_email", "email", required=True),
@@ -231,7 +236,11 @@ MLA_SUBSCRIBER = InstrumentDeclaration(
     legal_basis="Budapest Convention (ETS 185), Art. 31; T-CY(2018)10",
     sections=(
         _section(_S, "1", labelled_field(f"{_S}.1", "date", "date", required=True)),
-        _section(_S, "2", labelled_field(f"{_S}.2", "reference", required=True)),
+        _section(
+            _S,
+            "2",
+            labelled_field(f"{_S}.2", "reference", required=True, max_length=REFERENCE_LENGTH),
+        ),
         _section(
             _S,
             "3",
@@ -242,7 +251,12 @@ MLA_SUBSCRIBER = InstrumentDeclaration(
                 required=True,
                 choices=("new", "follow_up_mla", "follow_up_preservation"),
             ),
-            labelled_field(f"{_S}.3", "previous_reference", required_when=_S_STATUS),
+            labelled_field(
+                f"{_S}.3",
+                "previous_reference",
+                required_when=_S_STATUS,
+                max_length=REFERENCE_LENGTH,
+            ),
         ),
         requested_authority_section(_S, "4"),
         requesting_authority_section(_S, "5"),
@@ -251,7 +265,9 @@ MLA_SUBSCRIBER = InstrumentDeclaration(
         _section(
             _S,
             "8",
-            labelled_field(f"{_S}.8", "prosecution_authority", required=True),
+            labelled_field(
+                f"{_S}.8", "prosecution_authority", required=True, max_length=AUTHORITY_NAME_LENGTH
+            ),
             labelled_field(f"{_S}.8", "case_numbers"),
             labelled_field(f"{_S}.8", "related_decisions", "textarea", hint=True),
         ),
@@ -259,7 +275,9 @@ MLA_SUBSCRIBER = InstrumentDeclaration(
             _S,
             "9",
             labelled_field(f"{_S}.9", "mla_date", "date", required_when=_S_AFTER_MLA),
-            labelled_field(f"{_S}.9", "mla_ticket", required_when=_S_AFTER_MLA),
+            labelled_field(
+                f"{_S}.9", "mla_ticket", required_when=_S_AFTER_MLA, max_length=REFERENCE_LENGTH
+            ),
             labelled_field(f"{_S}.9", "mla_contacts"),
             labelled_field(f"{_S}.9", "mla_channel"),
         ),

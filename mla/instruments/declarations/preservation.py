@@ -9,7 +9,10 @@ request (T-CY(2018)10, in ``mla.py``) can reuse them under its own label keys.
 """
 
 from mla.instruments.declarations.schema import (
+    AUTHORITY_NAME_LENGTH,
     IDENTIFIER_TYPES,
+    NAME_LENGTH,
+    REFERENCE_LENGTH,
     DeadlineRule,
     Group,
     InstrumentDeclaration,
@@ -26,7 +29,11 @@ def requested_authority_section(instrument: str, code: str) -> Section:
     return Section(
         code=code,
         title=f"{prefix}.title",
-        items=(labelled_field(prefix, "requested_authority", required=True),),
+        items=(
+            labelled_field(
+                prefix, "requested_authority", required=True, max_length=AUTHORITY_NAME_LENGTH
+            ),
+        ),
     )
 
 
@@ -36,10 +43,10 @@ def requesting_authority_section(instrument: str, code: str) -> Section:
         code=code,
         title=f"{prefix}.title",
         items=(
-            labelled_field(prefix, "organisation", required=True),
-            labelled_field(prefix, "person_in_charge", required=True),
+            labelled_field(prefix, "organisation", required=True, max_length=AUTHORITY_NAME_LENGTH),
+            labelled_field(prefix, "person_in_charge", required=True, max_length=NAME_LENGTH),
             # The Council of Europe template asks for the person's function and a fax line.
-            labelled_field(prefix, "function"),
+            labelled_field(prefix, "function", max_length=NAME_LENGTH),
             labelled_field(prefix, "address", "textarea", required=True),
             labelled_field(prefix, "phone", "phone", required=True),
             labelled_field(prefix, "mobile", "phone"),
@@ -47,7 +54,9 @@ def requesting_authority_section(instrument: str, code: str) -> Section:
             labelled_field(prefix, "email", "email", required=True),
             # The template asks for both so that the requested side knows when to call.
             labelled_field(prefix, "office_hours", required=True),
-            labelled_field(prefix, "time_zone", required=True, hint=True),
+            labelled_field(
+                prefix, "time_zone", required=True, hint=True, max_length=REFERENCE_LENGTH
+            ),
             labelled_field(prefix, "preferred_channel", "choice", choices=PREFERRED_CHANNELS),
             labelled_field(
                 prefix,
@@ -67,8 +76,8 @@ def confirmation_contact_section(instrument: str, code: str) -> Section:
         title=f"{prefix}.title",
         items=(
             # Not "phone"/"email": the engine would prefill those with the authority's.
-            labelled_field(prefix, "name", required=True),
-            labelled_field(prefix, "job_title"),
+            labelled_field(prefix, "name", required=True, max_length=NAME_LENGTH),
+            labelled_field(prefix, "job_title", max_length=NAME_LENGTH),
             labelled_field(prefix, "contact_phone", "phone", required=True),
             labelled_field(prefix, "contact_mobile", "phone"),
             labelled_field(prefix, "contact_fax", "phone"),
@@ -83,8 +92,10 @@ def investigating_authority_section(instrument: str, code: str) -> Section:
         code=code,
         title=f"{prefix}.title",
         items=(
-            labelled_field(prefix, "investigating_authority", required=True),
-            labelled_field(prefix, "investigating_contact"),
+            labelled_field(
+                prefix, "investigating_authority", required=True, max_length=AUTHORITY_NAME_LENGTH
+            ),
+            labelled_field(prefix, "investigating_contact", max_length=NAME_LENGTH),
         ),
     )
 
@@ -118,7 +129,7 @@ SECTION_1 = Section(
 SECTION_2 = Section(
     code="2",
     title=f"{_P}.2.title",
-    items=(labelled_field(f"{_P}.2", "reference", required=True),),
+    items=(labelled_field(f"{_P}.2", "reference", required=True, max_length=REFERENCE_LENGTH),),
 )
 SECTION_3 = Section(
     code="3",

@@ -41,6 +41,14 @@ FieldType = Literal[
 ]
 
 
+# Limits for one-line texts whose meaning is shorter than the "text" type's: a person's
+# name, a post held; an authority's name (as long as the directory's, from which it is
+# prefilled); a file number, a reference, an identity number.
+NAME_LENGTH = 200
+AUTHORITY_NAME_LENGTH = 255
+REFERENCE_LENGTH = 100
+
+
 @dataclass(frozen=True)
 class When:
     """A condition on another field of the same request.
@@ -65,6 +73,7 @@ class Field:
     required_when: When | None = None
     # Codes for choice and multichoice; each code's label key is f"{label}.{code}".
     choices: tuple[str, ...] = ()
+    # The most characters a value may have; None: its type's limit (fieldtypes.max_length).
     max_length: int | None = None
     help: str | None = None  # label key of a hint shown under the field
     # Printed only when this holds (in a group, evaluated on the row): a legal person's
@@ -164,6 +173,7 @@ def labelled_field(
     choices: tuple[str, ...] = (),
     hint: bool = False,
     shown_when: When | None = None,
+    max_length: int | None = None,
 ) -> Field:
     """A field whose label key is ``prefix.name`` (and its hint's ``prefix.name.help``)."""
     label = f"{prefix}.{name}"
@@ -174,6 +184,7 @@ def labelled_field(
         required=required,
         required_when=required_when,
         choices=choices,
+        max_length=max_length,
         help=f"{label}.help" if hint else None,
         shown_when=shown_when,
     )

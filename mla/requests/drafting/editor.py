@@ -13,6 +13,7 @@ from django.http import QueryDict
 
 from mla.instruments.completeness import Problem, field_required, holds
 from mla.instruments.declarations.schema import Field, Group, Section
+from mla.instruments.fieldtypes import max_length
 from mla.instruments.labels import label, label_marked
 
 MAX_ROWS_POSTED = 200
@@ -41,6 +42,11 @@ class Control:
     @property
     def type(self) -> str:
         return self.field.type
+
+    @property
+    def max_length(self) -> int:
+        """The field's limit, for the input's maxlength (the save checks it too)."""
+        return max_length(self.field)
 
 
 @dataclass

@@ -14,8 +14,9 @@ from contact_points.instruments import instrument_applicability
 from contact_points.models import AcceptedLanguages, Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.instruments.completeness import section_refusals, values_without_refused
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
-from mla.instruments.labels import has_language
+from mla.instruments.labels import has_language, label
 from mla.instruments.prefill import prefill_data
 from mla.requests.access import (
     edit_refusal,
@@ -35,6 +36,16 @@ from mla.requests.selectors import receiving_authorities
 
 class RequestChanged(ApplicationError):
     """The request was saved elsewhere (another tab, a colleague) since this page was loaded."""
+
+
+class SectionFieldsRefused(ApplicationError):
+    """Some fields of a section could not be stored (too long, a control character, a line
+    break in a one-line field); the rest of the section was saved.
+
+    ``extra["request"]`` is the request as saved, ``extra["problems"]`` the refused fields
+    (mla.instruments.completeness.Problem), so that the page shows the typing back with
+    each field's reason and nothing typed is lost.
+    """
 
 
 def _executing_language(*, country: Country, declaration: InstrumentDeclaration) -> str:
@@ -138,7 +149,6 @@ def _changed_fields(before: Any, after: dict[str, Any]) -> list[str]:
     return sorted(name for name in old.keys() | after.keys() if old.get(name) != after.get(name))
 
 
-@transaction.atomic
 def request_save_section(
     *,
     request: Request,
@@ -147,14 +157,54 @@ def request_save_section(
     values: dict[str, Any],
     expected_version: int,
 ) -> Request:
-    """Store what was typed in one section, valid or not: a draft keeps everything.
+    """Store what was typed in one section, valid or not: a draft keeps everything but what
+    cannot be stored at all (a value over its field's limit, a control character, a line
+    break in a one-line field).
 
     Raises RequestChanged when the request was saved since ``expected_version`` was read,
-    so that a second tab never silently overwrites the first.
+    so that a second tab never silently overwrites the first. Raises SectionFieldsRefused,
+    after the rest of the section is saved, when some fields could not be stored.
     """
     declaration = declaration_for(request.declaration_code)
-    if section_code not in {section.code for section in declaration.sections}:
+    section = next((item for item in declaration.sections if item.code == section_code), None)
+    if section is None:
         raise ApplicationError(_("This request has no section %(code)s.") % {"code": section_code})
+    refused = section_refusals(section=section, values=values)
+    saved = _section_store(
+        request=request,
+        actor=actor,
+        section_code=section_code,
+        values=values_without_refused(section=section, values=values, refused=refused),
+        expected_version=expected_version,
+    )
+    if refused:
+        language = saved.issuing_language
+        fields = "; ".join(
+            label(problem.label, language)
+            + ("" if problem.row is None else f" ({problem.row + 1})")
+            + f": {problem.message}"
+            for problem in refused
+        )
+        raise SectionFieldsRefused(
+            _(
+                "The section was saved, except these fields, which were not stored; what you "
+                "typed is shown below to correct. %(fields)s"
+            )
+            % {"fields": fields},
+            extra={"request": saved, "problems": refused},
+        )
+    return saved
+
+
+@transaction.atomic
+def _section_store(
+    *,
+    request: Request,
+    actor: User,
+    section_code: str,
+    values: dict[str, Any],
+    expected_version: int,
+) -> Request:
     locked = Request.objects.select_for_update().get(pk=request.pk)
     edit_refusal(request=locked, user=actor)
     if locked.version != expected_version:

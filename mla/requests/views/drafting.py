@@ -38,6 +38,7 @@ from mla.requests.drafting.attachments import served_media_type
 from mla.requests.drafting.editor import section_controls, section_values_from_post
 from mla.requests.drafting.services import (
     RequestChanged,
+    SectionFieldsRefused,
     attachment_add,
     attachment_remove,
     attachment_size_check,
@@ -223,6 +224,11 @@ def request_section(
             # Not an error: the page shows both versions and offers to overwrite.
             conflict = True
             messages.warning(request, error.message)
+        except SectionFieldsRefused as error:
+            # The rest is saved; the page shows every field as typed, each refused one with
+            # its reason (the completeness check gives the same), to correct and save again.
+            item = error.extra["request"]
+            messages.error(request, error.message)
         except ApplicationError as error:
             messages.error(request, error.message)
         else:

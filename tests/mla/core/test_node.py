@@ -31,3 +31,17 @@ def test_a_node_without_a_name_or_a_web_address_is_refused(name: str, base_url: 
     with pytest.raises(ApplicationError):
         node_identity_set(name=name, base_url=base_url)
     assert node_identity() is None
+
+
+def test_an_append_only_record_is_neither_changed_nor_deleted() -> None:
+    from mla.accounts.models import SecurityEvent, SecurityEventKind
+
+    event = SecurityEvent.objects.create(
+        username="alice", kind=SecurityEventKind.SIGNED_IN_WITH_SECOND_FACTOR
+    )
+    event.username = "mallory"
+    with pytest.raises(ValueError, match="Account security events are append-only"):
+        event.save()
+    with pytest.raises(ValueError, match="Account security events are append-only"):
+        event.delete()
+    assert SecurityEvent.objects.get().username == "alice"

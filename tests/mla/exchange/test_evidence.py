@@ -4,6 +4,7 @@ without this software would."""
 import hashlib
 import io
 import json
+import os
 import re
 import subprocess
 import zipfile
@@ -14,7 +15,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from contact_points.services import authority_set_public_key
-from mla.exchange.evidence import evidence_bundle
+from mla.exchange.anchor import audit_checkpoint_make
+from mla.exchange.evidence import COMMANDS_BEGIN, COMMANDS_END, evidence_bundle
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.exchange.outbox import outbox_deliver
 from mla.requests.models import AuditEntry, Request
@@ -118,7 +120,7 @@ def test_every_signature_of_the_bundle_verifies_with_plain_gpg(
         f"{recipient.identifier}.asc",
     ]
     verify = (root / "VERIFY.txt").read_text()
-    assert "gpg --homedir /tmp/evidence-keys --import keys/*.asc" in verify
+    assert 'EVIDENCE_KEYS="$(mktemp -d)"' in verify
     assert "--verify manifest.json.sig manifest.json" in verify
     assert "sha256sum documents/*" in verify
     assert exchange_keys.sender in verify
@@ -179,9 +181,9 @@ def test_the_timeline_carries_its_hash_chain_and_the_given_check_passes(delivere
     assert "delivered" in (root / "timeline.txt").read_text()
     # The check VERIFY.txt gives, run as written.
     verify = (root / "VERIFY.txt").read_text()
-    script = re.search(r"python3 - <<'EOF'\n(.*?)\n  EOF", verify, re.DOTALL)
+    script = re.search(r"^python3 - <<'EOF'\n(.*?)\nEOF$", verify, re.DOTALL | re.MULTILINE)
     assert script is not None
-    code = "\n".join(line.removeprefix("  ") for line in script.group(1).splitlines())
+    code = script.group(1)
 
     checked = subprocess.run(
         ["python3", "-"], input=code, cwd=root, capture_output=True, text=True, check=True
@@ -304,3 +306,71 @@ def test_a_message_received_before_copies_were_kept_gives_its_manifest_and_says_
     assert "only its manifest is here" in (folder / "NOTE.txt").read_text()
     _import_keys(reader_home, root)
     assert _verified_by(reader_home, folder, "receipt.json") == exchange_keys.recipient
+
+
+def _command_blocks(verify: str) -> list[str]:
+    """The lines VERIFY.txt marks to paste, block by block, exactly as printed."""
+    blocks = re.findall(
+        rf"^{re.escape(COMMANDS_BEGIN)}\n(.*?)\n{re.escape(COMMANDS_END)}$",
+        verify,
+        re.DOTALL | re.MULTILINE,
+    )
+    return [f"{COMMANDS_BEGIN}\n{block}\n{COMMANDS_END}\n" for block in blocks]
+
+
+def test_verify_txt_commands_work_pasted_as_printed_twice_in_a_fresh_shell(
+    delivered, exchange_keys, tmp_path
+):
+    request, message = delivered
+    audit_checkpoint_make()  # signed by each hosted authority: step 6 has files to check
+    root = _unzip(evidence_bundle(request=request), tmp_path / "bundle")
+    checkpoints = sorted((root / "checkpoints").glob("*.json.sig"))
+    assert len(checkpoints) == 2
+    verify = (root / "VERIFY.txt").read_text()
+    blocks = _command_blocks(verify)
+    assert len(blocks) == 6  # one per step
+    home = tmp_path / "home"
+    home.mkdir()
+    # A fresh shell: no GnuPG home nor variable of a previous run, the reader's own HOME.
+    environment = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8"}
+
+    # Pasted into the shell's input, steps 1 to 6 then steps 1 to 6 again; -e stops at the
+    # first command that fails.
+    shell = subprocess.run(
+        ["bash", "-e"],
+        input="".join(blocks) * 2,
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert shell.returncode == 0, shell.stderr
+    output = shell.stdout + shell.stderr
+    # Step 1, each run in a GnuPG home of its own, new and empty.
+    homes = re.findall(r"keybox '([^']+)/pubring.kbx' created", shell.stderr)
+    assert len(set(homes)) == 2
+    assert not (home / ".gnupg" / "pubring.kbx").exists()
+    # Steps 2 and 6: a good signature by the pinned key for the manifest, the receipt and
+    # each checkpoint.
+    assert output.count("Good signature") == 2 * 4
+    signers = [line.split()[-1] for line in shell.stdout.splitlines() if " VALIDSIG " in line]
+    checkpoint_signers = sorted([exchange_keys.sender, exchange_keys.recipient])
+    assert signers[:2] == [exchange_keys.sender, exchange_keys.recipient]
+    assert sorted(signers[2:4]) == checkpoint_signers
+    assert signers[4:] == signers[:4]
+    # Steps 3 and 4: the digests the manifest and the message record.
+    manifest = json.loads(
+        (root / f"messages/01-request-{message.message_id}/manifest.json").read_text()
+    )
+    for entry in manifest["documents"]:
+        assert shell.stdout.count(f"{entry['sha256']}  documents/{entry['name']}") == 2
+    assert shell.stdout.count(f"{message.manifest_sha256}  manifest.json") == 2
+    # Step 5: every entry of the timeline "ok", twice.
+    entries = AuditEntry.objects.filter(request=request).order_by("sequence")
+    for entry in entries:
+        assert shell.stdout.splitlines().count(f"{entry.sequence} ok") == 2
+    assert "BROKEN" not in shell.stdout
+    # Nothing of the bundle was changed by the checks.
+    assert (root / "VERIFY.txt").read_text() == verify

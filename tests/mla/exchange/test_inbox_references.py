@@ -16,6 +16,7 @@ from contact_points.models import Authority
 from mla.exchange.inbox import inbox_receive
 from mla.exchange.models import InboxMessage
 from mla.exchange.wire.errors import (
+    CONTROL_CHARACTER,
     DOCUMENT_TYPE_REFUSED,
     INTERNAL_ERROR,
     INVALID_REFERENCE,
@@ -294,3 +295,32 @@ def test_a_reference_of_the_former_pattern_is_received_when_it_is_the_senders_co
     forger.country = sender.country
     forger.save()
     assert _refusal(_sealed(forger, recipient, reference=former)) == REFERENCE_IN_USE
+
+
+@pytest.mark.parametrize(
+    ("facts", "characters"), [("Seized\x00 on 2 May", "U+0000"), ("\x1b[2JCleared", "U+001B")]
+)
+def test_a_control_character_in_the_data_is_refused_with_its_code_and_nothing_is_stored(
+    sender, recipient, facts, characters
+):
+    reference = reference_next(authority=sender, declaration_code="eio", year=2026)
+
+    with pytest.raises(MessageRefused) as refused:
+        inbox_receive(sealed=_sealed(sender, recipient, reference=reference, facts=facts))
+
+    assert refused.value.reason_code == CONTROL_CHARACTER
+    assert "data.G.facts" in refused.value.message
+    assert characters in refused.value.message
+    assert not Request.objects.filter(direction=Request.Direction.INCOMING).exists()
+    assert not InboxMessage.objects.exists()
+
+
+def test_tabs_and_line_breaks_in_free_text_are_received(sender, recipient):
+    reference = reference_next(authority=sender, declaration_code="eio", year=2026)
+
+    inbox_receive(
+        sealed=_sealed(sender, recipient, reference=reference, facts="One.\r\nTwo.\tThree.")
+    )
+
+    received = Request.objects.get(direction=Request.Direction.INCOMING, reference=reference)
+    assert received.data["G"]["facts"] == "One.\r\nTwo.\tThree."

@@ -2,7 +2,11 @@ import copy
 
 import pytest
 
-from mla.instruments.completeness import request_completeness
+from mla.instruments.completeness import (
+    request_completeness,
+    section_refusals,
+    values_without_refused,
+)
 from mla.instruments.declarations import DECLARATIONS, declaration_for
 from tests.support.samples import complete_data
 
@@ -98,3 +102,25 @@ def test_yes_no_questions_are_tick_boxes():
 
     assert fields["B.urgent"].type == "boolean"
     assert fields["D.supplements_earlier"].type == "boolean"
+
+
+def test_refused_fields_of_a_section_are_found_in_rows_and_emptied_alone():
+    section = next(s for s in declaration_for("eio").sections if s.code == "E")
+    values = {
+        "persons": [
+            {"kind": "natural", "surname": "Popescu", "first_names": "Ion"},
+            {"kind": "natural", "surname": "S" * 201, "first_names": "Ana\x00"},
+        ]
+    }
+
+    refused = section_refusals(section=section, values=values)
+
+    assert [(problem.path, problem.row) for problem in refused] == [
+        ("E.persons.1.surname", 1),
+        ("E.persons.1.first_names", 1),
+    ]
+    kept = values_without_refused(section=section, values=values, refused=refused)
+    assert kept["persons"] == [
+        {"kind": "natural", "surname": "Popescu", "first_names": "Ion"},
+        {"kind": "natural", "surname": "", "first_names": ""},
+    ]

@@ -1,7 +1,8 @@
 import pytest
 
-from mla.instruments.declarations.schema import Field
-from mla.instruments.fieldtypes import check_value, is_empty
+from mla.instruments.declarations import DECLARATIONS
+from mla.instruments.declarations.schema import Field, Group
+from mla.instruments.fieldtypes import check_value, is_empty, max_length, refusal
 
 
 def _check(kind, value, **options):
@@ -81,3 +82,57 @@ def test_emptiness():
     assert is_empty(False)
     assert is_empty({"start": "", "end": "", "tz": "UTC"})
     assert not is_empty({"value": "2026-01-01T10:00", "tz": ""})
+
+
+def _every_field():
+    for declaration in DECLARATIONS.values():
+        for section in declaration.sections:
+            for item in section.items:
+                for field in item.fields if isinstance(item, Group) else (item,):
+                    yield declaration.code, section.code, field
+
+
+def test_every_field_of_every_declaration_has_a_limit_fitting_its_meaning():
+    limits = {
+        (code, section, field.name): max_length(field) for code, section, field in _every_field()
+    }
+
+    assert all(0 < limit <= 20_000 for limit in limits.values())
+    assert limits[("eio", "E", "surname")] == 200
+    assert limits[("eio", "K", "file_number")] == 100
+    # As long as the directory's authority names, from which it is prefilled.
+    assert limits[("eio", "K", "authority_name")] == 255
+    assert limits[("eio", "K", "phone")] == 50
+    assert limits[("eio", "K", "email")] == 254
+    assert limits[("eio", "G", "facts")] == 20_000
+    assert limits[("mla_subscriber", "2", "reference")] == 100
+    assert limits[("preservation", "5", "person_in_charge")] == 200
+    # Each field's own limit is the one a value over it is refused by.
+    for _code, _section, field in _every_field():
+        limit = max_length(field)
+        too_long = "x" * (limit + 1)
+        assert f"{limit} at most" in refusal(field, too_long)
+        assert refusal(field, "x" * limit) is None
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b"])
+def test_control_characters_are_refused_in_every_type(character):
+    for _code, _section, field in _every_field():
+        if field.type == "boolean":
+            continue
+        assert f"U+{ord(character):04X}" in refusal(field, f"a{character}b")
+
+
+def test_line_breaks_are_refused_in_one_line_fields_only():
+    one_line = [field for _c, _s, field in _every_field() if field.type not in ("textarea",)]
+    free_text = [field for _c, _s, field in _every_field() if field.type == "textarea"]
+
+    for field in one_line:
+        assert "one-line" in refusal(field, "first\nsecond")
+        assert "one-line" in refusal(field, "first\rsecond")
+    for field in free_text:
+        assert refusal(field, "first\r\nsecond\tthird") is None
+
+
+def test_a_date_time_part_with_a_control_character_is_refused():
+    assert "U+0000" in _check("datetime", {"value": "2026-11-28T14:30", "tz": "Europe/Paris\x00"})

@@ -3,6 +3,7 @@ import pytest
 from mla.core.errors import ApplicationError
 from mla.requests.drafting.services import (
     RequestChanged,
+    SectionFieldsRefused,
     attachment_add,
     request_create,
     request_duplicate,
@@ -72,6 +73,44 @@ def test_a_section_saves_partial_and_invalid_values_as_typed(eio_draft, prosecut
     saved.refresh_from_db()
     assert saved.data["K"] == {"phone": "not a phone", "authority_name": ""}
     assert saved.version == eio_draft.version + 1
+
+
+def test_fields_that_cannot_be_stored_are_left_out_and_named_with_their_limit(
+    eio_draft, prosecutor
+):
+    with pytest.raises(SectionFieldsRefused) as refused:
+        request_save_section(
+            request=eio_draft,
+            actor=prosecutor,
+            section_code="K",
+            values={
+                "authority_name": "Parquet de Paris",
+                "file_number": "F" * 101,
+                "post_held": "Procureur\nadjoint",
+                "phone": "+33 1 44 32 51 51\x00",
+            },
+            expected_version=eio_draft.version,
+        )
+
+    message = refused.value.message
+    assert "101 characters, 100 at most" in message
+    assert "one-line field" in message
+    assert "U+0000" in message
+    assert sorted(problem.path for problem in refused.value.extra["problems"]) == [
+        "K.file_number",
+        "K.phone",
+        "K.post_held",
+    ]
+    saved = refused.value.extra["request"]
+    saved.refresh_from_db()
+    assert saved.version == eio_draft.version + 1
+    assert saved.data["K"] == {
+        "authority_name": "Parquet de Paris",
+        "file_number": "",
+        "post_held": "",
+        "phone": "",
+    }
+    assert saved.audit_entries.filter(event="section_saved").exists()
 
 
 def test_a_save_from_a_stale_page_is_refused_and_changes_nothing(eio_draft, prosecutor):

@@ -401,3 +401,67 @@ def test_section_h_is_edited_in_the_annexs_blocks(client_of, eio_draft):
     headings = [text.index(f'<h2 class="block-heading">H{number} ') for number in range(1, 8)]
     assert headings == sorted(headings)
     assert headings[3] < text.index('name="bank_relevance"') < headings[4]
+
+
+def test_a_value_over_its_limit_is_not_stored_and_the_typing_comes_back_with_the_limit(
+    client_of, eio_draft
+):
+    url = reverse("requests:section", args=[*eio_draft.url_args, "E"])
+    too_long = "P" * 201
+
+    response = client_of.post(
+        url,
+        {
+            "version": eio_draft.version,
+            "persons-rows": "1",
+            "persons-0-kind": "natural",
+            "persons-0-surname": too_long,
+            "persons-0-first_names": "Ion",
+        },
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert too_long in page
+    assert "201 characters, 200 at most" in page
+    assert "not stored" in page
+    assert 'maxlength="200"' in page
+    eio_draft.refresh_from_db()
+    [row] = eio_draft.data["E"]["persons"]
+    assert (row["surname"], row["first_names"], row["kind"]) == ("", "Ion", "natural")
+
+
+def test_a_nul_byte_is_refused_with_a_clear_error_instead_of_failing_in_the_database(
+    client_of, eio_draft
+):
+    url = reverse("requests:section", args=[*eio_draft.url_args, "G"])
+
+    response = client_of.post(
+        url, {"version": eio_draft.version, "facts": "Seized\x00 on 2 May", "stage": "kept"}
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "U+0000" in page
+    eio_draft.refresh_from_db()
+    assert (eio_draft.data["G"]["facts"], eio_draft.data["G"]["stage"]) == ("", "kept")
+
+
+def test_a_line_break_is_refused_in_a_one_line_field_and_kept_in_free_text(client_of, eio_draft):
+    url = reverse("requests:section", args=[*eio_draft.url_args, "K"])
+
+    response = client_of.post(
+        url, {"version": eio_draft.version, "authority_name": "Parquet\r\nde Paris"}
+    )
+
+    assert "one-line field" in response.content.decode()
+    eio_draft.refresh_from_db()
+    assert eio_draft.data["K"]["authority_name"] == ""
+
+    facts = "First line.\r\nSecond line.\tTabbed."
+    client_of.post(
+        reverse("requests:section", args=[*eio_draft.url_args, "G"]),
+        {"version": eio_draft.version, "facts": facts},
+    )
+    eio_draft.refresh_from_db()
+    assert eio_draft.data["G"]["facts"] == facts
