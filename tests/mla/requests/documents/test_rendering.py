@@ -86,7 +86,8 @@ def test_labels_stand_in_both_languages_when_the_sides_differ(full_eio, tmp_path
     assert escape(label("eio.A.title", "fr")) in html
 
 
-def test_hostile_text_stays_inert_text(eio_draft, tmp_path, monkeypatch):
+def test_hostile_text_stays_inert_text(eio_draft, tmp_path, monkeypatch, settings):
+    settings.PDF_RENDER_BUDGET_SECONDS = 0  # in this process, where the fetcher is watched
     fetched: list[str] = []
     original = AssetsOnlyFetcher.fetch
 

@@ -29,7 +29,7 @@ def test_another_authoritys_request_is_404(client, eio_draft, name):
     assert response.status_code == 404
 
 
-def test_pdf_download(client_of, eio_draft):
+def test_pdf_download(client_of, eio_draft, tasks_in_process, document_storage):
     response = client_of.get(reverse("requests:pdf", args=[*eio_draft.url_args]))
 
     assert response["Content-Type"] == "application/pdf"
