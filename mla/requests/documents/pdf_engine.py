@@ -142,4 +142,3 @@ def render_within_budget(job: RenderJob, *, budget_seconds: float) -> bytes:
     if outcome != "ok":
         raise RenderFailed(payload)
     return bytes(payload)
-

@@ -39,6 +39,7 @@ __all__ = ["ASSETS", "AssetsOnlyFetcher", "DocumentRenderError", "html_to_pdf", 
 class DocumentRenderError(ApplicationError):
     """A document could not be rendered: over its time budget, or the renderer failed."""
 
+
 JSON_ATTACHMENT_NAME = "request.json"
 
 

@@ -27,15 +27,16 @@ def css_string(value: object) -> SafeString:
 
 
 # A token (a run without a space) longer than this gets a break opportunity every
-# _BREAK_EVERY characters (a digest of 64 hex digits stays whole). WeasyPrint lays out the whole rest of an unbreakable token for
-# each line it breaks by `overflow-wrap: anywhere` (time grows with the square of its
-# length: 40,000 characters took 20 s); with an opportunity on every line it stays linear.
+# _BREAK_EVERY characters (a digest of 64 hex digits stays whole). WeasyPrint lays out the
+# whole rest of an unbreakable token for each line it breaks by `overflow-wrap: anywhere`
+# (time grows with the square of its length: 40,000 characters took 20 s); with an
+# opportunity on every line it stays linear.
 # The chunk must stay shorter than the narrowest column's line (measured: 64-character
 # chunks in a value column are as slow as none, 32 and 16 are linear).
 _LONG_TOKEN = 64
 _BREAK_EVERY = 16
 _ZERO_WIDTH_SPACE = "\u200b"
-_LONG_TOKEN_PATTERN = re.compile(r"[^\s\u200b]{%d,}" % (_LONG_TOKEN + 1))
+_LONG_TOKEN_PATTERN = re.compile(rf"[^\s\u200b]{{{_LONG_TOKEN + 1},}}")
 
 
 def _breakable(match: re.Match[str]) -> str:

@@ -31,7 +31,9 @@ def request_pdf_download(request: HttpRequest, issuer: str, reference: str) -> H
     worker for it), or why it could not be made."""
     item = request_or_404(request, issuer, reference)
     status = request_document_ask(request=item)
-    content = request_document_content(request=item) if status.state == DocumentState.READY else None
+    content = (
+        request_document_content(request=item) if status.state == DocumentState.READY else None
+    )
     if content is None:
         return render(
             request,
