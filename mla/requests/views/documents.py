@@ -4,8 +4,9 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
+from mla.core.edge import errors_as_messages
 from mla.requests.documents.annex_b import annex_b_content
 from mla.requests.documents.downloads import (
     DocumentState,
@@ -25,7 +26,6 @@ def request_preview(request: HttpRequest, issuer: str, reference: str) -> HttpRe
     return render(request, "requests/document.html", context)
 
 
-@require_http_methods(["GET", "HEAD"])
 def request_pdf_download(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
     """The PDF when it is ready; else a page that says it is being prepared (and asks a
     worker for it), or why it could not be made."""
@@ -77,9 +77,13 @@ def request_json_download(request: HttpRequest, issuer: str, reference: str) -> 
 def request_annex_b(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
     """The EIO's Annex B acknowledgement of receipt, once acknowledged."""
     item = request_or_404(request, issuer, reference)
-    content = annex_b_content(request=item)
+    content = None
+    with errors_as_messages(request):  # a render stopped by its budget: said on the page
+        content = annex_b_content(request=item)
+        if content is None:
+            raise Http404
     if content is None:
-        raise Http404
+        return redirect(item)
     confidential_download_record(request, item, "annex_b")
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}-annex-b.pdf"'

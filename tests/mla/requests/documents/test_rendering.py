@@ -177,3 +177,13 @@ def test_an_emoji_prints_with_a_font_that_has_it(eio_draft, tmp_path):
     # is taken from it: the digits stay in DejaVu.
     assert "Noto-Color-Emoji" in fonts
     assert "\U0001f600" in pdf_tool("pdftotext", pdf, tmp_path)
+
+
+def test_the_render_command_says_when_the_budget_stopped_it(eio_draft, tmp_path, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.PDF_RENDER_BUDGET_SECONDS = 0.001
+
+    with pytest.raises(CommandError, match="took longer than"):
+        call_command("render_request", eio_draft.reference, "-o", str(tmp_path / "out.pdf"))
+    assert not (tmp_path / "out.pdf").exists()

@@ -136,3 +136,19 @@ def test_an_attachment_name_with_direction_controls_is_marked(
 
     assert "<bdi>contract\u202eexe.pdf</bdi>" in page
     assert "contains direction controls: U+202E" in page
+
+
+def test_an_annex_b_over_its_budget_is_said_on_the_request_page(
+    client, sent_eio, berlin_staff, settings
+):
+    from mla.requests.lifecycle.executing import request_acknowledge
+
+    _issuing, executing = sent_eio
+    request_acknowledge(request=executing, actor=berlin_staff)
+    settings.PDF_RENDER_BUDGET_SECONDS = 0.001
+    client.force_login(berlin_staff)
+
+    response = client.get(reverse("requests:annex_b", args=[*executing.url_args]), follow=True)
+
+    assert response.redirect_chain[-1][0] == executing.get_absolute_url()
+    assert "longer than 0.001 seconds" in response.content.decode()
