@@ -10,9 +10,17 @@ inheriting the threads, locks or database connections of the process that asked.
 This module imports no Django model: the forkserver loads it on its own.
 """
 
+import math
 import multiprocessing
 import multiprocessing.connection
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from multiprocessing import forkserver
+from multiprocessing.process import AuthenticationString  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -99,7 +107,12 @@ def render_in_process(job: RenderJob) -> bytes:
     return bytes(pdf)
 
 
-def _child(connection: multiprocessing.connection.Connection, job: RenderJob) -> None:
+def _child(
+    connection: multiprocessing.connection.Connection, job: RenderJob, budget_seconds: float
+) -> None:
+    # Ended by the kernel (SIGALRM's default action) shortly after the budget even if the
+    # process that asked was killed meanwhile and can no longer kill it.
+    signal.alarm(math.ceil(budget_seconds) + 5)
     try:
         connection.send(("ok", render_in_process(job)))
     except Exception as error:  # reported to the parent, which raises RenderFailed
@@ -111,6 +124,23 @@ def _child(connection: multiprocessing.connection.Connection, job: RenderJob) ->
 _CONTEXT: Any = None
 
 
+def _forget_inherited_forkserver() -> None:
+    # A process forked from one that had started the forkserver (a Celery pool process, a
+    # gunicorn worker) cannot wait on it, not being its parent, and multiprocessing fails
+    # with ChildProcessError: it starts one of its own instead.
+    server: Any = forkserver._forkserver
+    if server._forkserver_alive_fd is not None:
+        with suppress(OSError):
+            os.close(server._forkserver_alive_fd)
+    server._forkserver_pid = None
+    server._forkserver_address = None
+    server._forkserver_alive_fd = None
+    server._lock = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_forget_inherited_forkserver)
+
+
 def _context() -> Any:
     global _CONTEXT
     if _CONTEXT is None:
@@ -119,13 +149,32 @@ def _context() -> Any:
     return _CONTEXT
 
 
+@contextmanager
+def _children_allowed() -> Iterator[None]:
+    """Let this process start a render child even when it is daemonic: a Celery prefork
+    worker is, and multiprocessing refuses children there lest they outlive it. A render
+    child cannot: it is joined or killed before render_within_budget returns, and it ends
+    itself by alarm."""
+    config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    # There the process's key is also billiard's kind, which multiprocessing refuses to
+    # pass to the forkserver: the same bytes, as multiprocessing's own kind.
+    config["authkey"] = AuthenticationString(bytes(config["authkey"]))
+    daemonic = config.get("daemon", False)
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        config["daemon"] = daemonic
+
+
 def render_within_budget(job: RenderJob, *, budget_seconds: float) -> bytes:
     """The PDF of ``job``, rendered in a child process that is killed after
     ``budget_seconds``: raises RenderOverBudget then, RenderFailed if the render failed."""
     context = _context()
     receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sending, job), daemon=True)
-    child.start()
+    with _children_allowed():
+        child = context.Process(target=_child, args=(sending, job, budget_seconds), daemon=True)
+        child.start()
     sending.close()  # the child holds its end: EOF here once it exits
     try:
         if not receiving.poll(budget_seconds):

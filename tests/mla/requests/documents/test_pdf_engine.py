@@ -32,3 +32,24 @@ def test_a_render_over_its_budget_is_stopped_and_its_process_ended():
         render_within_budget(_job(STALLING_HTML), budget_seconds=1)
 
     assert multiprocessing.active_children() == []
+
+
+def _render_in(outcomes) -> None:
+    try:
+        pdf = render_within_budget(_job("<p>In a worker</p>"), budget_seconds=300)
+        outcomes.put(("ok", pdf[:5]))
+    except Exception as error:  # reported to the test
+        outcomes.put(("error", repr(error)))
+
+
+def test_a_celery_prefork_worker_may_render():
+    # Its pool processes are billiard's and daemonic, where multiprocessing refuses children.
+    import billiard
+
+    outcomes = billiard.Queue()
+    worker = billiard.Process(target=_render_in, args=(outcomes,), daemon=True)
+    worker.start()
+    outcome = outcomes.get(timeout=300)
+    worker.join()
+
+    assert outcome == ("ok", b"%PDF-")
