@@ -138,7 +138,18 @@ def request_document_render(*, request_id: int) -> str:
     if not default_storage.exists(name):  # another run may have finished meanwhile
         default_storage.save(name, ContentFile(content))
     default_storage.delete(_failure_name(name))
+    _older_versions_delete(request=request, kept=name)
     return DocumentState.READY
+
+
+def _older_versions_delete(*, request: Request, kept: str) -> None:
+    # A confidential document is not kept in more copies than needed: the earlier versions'
+    # files (and failures) of this request go once the current one is there.
+    _folders, files = default_storage.listdir(RENDERED_FOLDER)
+    for file in files:
+        path = f"{RENDERED_FOLDER}/{file}"
+        if file.startswith(f"{request.pk}-") and path not in (kept, _failure_name(kept)):
+            default_storage.delete(path)
 
 
 def request_document_content(*, request: Request) -> bytes | None:

@@ -45,6 +45,9 @@ def test_a_changed_request_is_a_new_version_to_render(eio_draft):
 
     assert rendered_document_name(request=eio_draft) != first
     assert request_document_status(request=eio_draft).state == DocumentState.PENDING
+    request_document_render(request_id=eio_draft.pk)
+    assert not default_storage.exists(first)  # the earlier version's copy is gone
+    assert default_storage.exists(rendered_document_name(request=eio_draft))
 
 
 def test_a_render_over_the_budget_is_kept_as_a_failure_with_its_reason(eio_draft, settings):
