@@ -25,6 +25,12 @@ urlpatterns = [
     ),
     path("<slug:issuer>/<str:reference>/preview/", documents.request_preview, name="preview"),
     path("<slug:issuer>/<str:reference>/pdf/", documents.request_pdf_download, name="pdf"),
+    path(
+        "<slug:issuer>/<str:reference>/pdf/status/",
+        documents.request_pdf_status,
+        name="pdf_status",
+    ),
+    path("<slug:issuer>/<str:reference>/pdf/retry/", documents.request_pdf_retry, name="pdf_retry"),
     path("<slug:issuer>/<str:reference>/json/", documents.request_json_download, name="json"),
     path("<slug:issuer>/<str:reference>/annex-b/", documents.request_annex_b, name="annex_b"),
     path(
