@@ -11,7 +11,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # gnupg: signatures and key checks; gettext: the French catalogue; Pango and HarfBuzz: WeasyPrint.
-DEBIAN_RUN := gnupg gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+DEBIAN_RUN := gnupg gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+  fonts-noto-color-emoji
 # chromium: browser tests (Playwright drives Debian's build; it never downloads one).
 # redis-server: the two-node exchange tests start a private one (tests/support/nodes.py).
 # postgresql-client: pg_dump and pg_restore, for node_backup and node_restore and their tests.

@@ -30,6 +30,12 @@ urlpatterns = [
         documents.request_pdf_signature_download,
         name="pdf_signature",
     ),
+    path(
+        "<slug:issuer>/<str:reference>/pdf/status/",
+        documents.request_pdf_status,
+        name="pdf_status",
+    ),
+    path("<slug:issuer>/<str:reference>/pdf/retry/", documents.request_pdf_retry, name="pdf_retry"),
     path("<slug:issuer>/<str:reference>/json/", documents.request_json_download, name="json"),
     path("<slug:issuer>/<str:reference>/annex-b/", documents.request_annex_b, name="annex_b"),
     path(

@@ -276,6 +276,11 @@ CELERY_TASK_ROUTES = {"mla.exchange.tasks.outbox_deliver_task": {"queue": EXCHAN
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 # How often an open queue page asks whether something arrived or changed.
 QUEUE_POLL_SECONDS = env.int("QUEUE_POLL_SECONDS", default=15)
+# A PDF render is stopped after this many seconds (it runs in a child process that is
+# killed); 0 renders in the asking process without a limit (for debugging only).
+PDF_RENDER_BUDGET_SECONDS = env.float("PDF_RENDER_BUDGET_SECONDS", default=20.0)
+# How often the "being prepared" page asks whether a PDF is ready.
+PDF_POLL_SECONDS = env.int("PDF_POLL_SECONDS", default=2)
 
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Deadlines count in minutes and hours as well as days: check every minute.

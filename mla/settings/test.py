@@ -17,6 +17,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Renders still run in a child process under a budget, but one that a loaded test machine
+# never reaches on an ordinary document: the tests of the budget set their own.
+PDF_RENDER_BUDGET_SECONDS = env.float("PDF_RENDER_BUDGET_SECONDS", default=300.0)
 # Nodes on one machine talk plain http over loopback.
 DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS", default=False)
 VAR_DIR = BASE_DIR / "var" / "test"

@@ -24,7 +24,9 @@ from tests.benchmarks.harness import Harness  # noqa: E402
 
 
 def main(selected: list[str]) -> int:
-    settings.DATABASES["default"]["TEST"]["NAME"] = "bench_mla"
+    settings.DATABASES["default"]["TEST"]["NAME"] = os.environ.get(
+        "BENCH_DATABASE_NAME", "bench_mla"
+    )
     settings.DEBUG = False
     package_dir = Path(__file__).parent
     modules = sorted(

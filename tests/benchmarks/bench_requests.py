@@ -5,13 +5,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.conf import settings
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from contact_points.models import Country
 from mla.instruments.completeness import request_completeness
 from mla.instruments.declarations import declaration_for
-from mla.requests.documents.rendering import ASSETS, request_html, request_pdf
+from mla.requests.documents.rendering import (
+    ASSETS,
+    DocumentRenderError,
+    request_html,
+    request_pdf,
+)
 from mla.requests.models import Request
 from tests.benchmarks.harness import Harness, Result
 from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
@@ -112,9 +118,56 @@ def run(harness: Harness) -> None:
             note=f"ours/alone = {ours / cold:.2f}",
         )
     )
+    _long_token(harness, request)
     harness.measure(
         "completeness check of a full EIO",
         lambda: request_completeness(declaration=EIO, data=request.data),
         runs=50,
         target="< 20 ms",
+    )
+
+
+LONG_TOKEN = 100_000
+
+
+def _long_token(harness: Harness, request: Request) -> None:
+    """A 100,000-character token in the facts: rendered (made breakable) within the budget,
+    and, raw, stopped by the budget instead of holding the worker for many minutes."""
+    budget = float(settings.PDF_RENDER_BUDGET_SECONDS)
+    token = "".join("QZXJ"[index * 7 % 4] for index in range(LONG_TOKEN))
+    request.data["G"]["facts"] = f"Token: {token} end."
+    request.save()
+    start = time.perf_counter()
+    pdf = request_pdf(request=request)
+    elapsed = (time.perf_counter() - start) * 1000
+    harness.record(
+        Result(
+            f"PDF of an EIO with a {LONG_TOKEN:,}-character token",
+            elapsed,
+            1,
+            target=f"< budget ({budget:g} s)",
+            note=f"{_pages(pdf)} pages",
+        )
+    )
+    # The same token without break opportunities, as before: the budget stops it.
+    html = request_html(request=request).replace("\u200b", "")
+    settings.PDF_RENDER_BUDGET_SECONDS = 20
+    start = time.perf_counter()
+    try:
+        from mla.requests.documents.rendering import html_to_pdf
+
+        html_to_pdf(html=html, json_data=b"{}")
+        outcome = "finished (unexpected)"
+    except DocumentRenderError as error:
+        outcome = f"stopped: {error.extra.get('reason')}"
+    finally:
+        settings.PDF_RENDER_BUDGET_SECONDS = budget
+    harness.record(
+        Result(
+            "  same token unbroken (before), under a 20 s budget",
+            (time.perf_counter() - start) * 1000,
+            1,
+            target="stopped at the budget",
+            note=outcome,
+        )
     )

@@ -10,17 +10,15 @@ import gettext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pycountry
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import CSS, HTML, Attachment, Document
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
+from django.utils.translation import gettext as _
 
+from mla.core.errors import ApplicationError
 from mla.instruments.completeness import holds, section_applies
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
 from mla.instruments.declarations.schema import Field, Group, Section
@@ -32,25 +30,33 @@ from mla.instruments.labels import (
     label_verified,
     section_heading,
 )
+from mla.requests.documents.pdf_engine import (
+    ASSETS,
+    AssetsOnlyFetcher,
+    RenderFailed,
+    RenderJob,
+    RenderOverBudget,
+    html_to_document,
+    render_in_process,
+    render_within_budget,
+)
 from mla.requests.models import Request, canonical_json
 
-ASSETS = (Path(__file__).resolve().parent / "pdf_assets").resolve()
+__all__ = [
+    "ASSETS",
+    "AssetsOnlyFetcher",
+    "DocumentRenderError",
+    "html_to_document",
+    "html_to_pdf",
+    "request_pdf",
+]
+
+
+class DocumentRenderError(ApplicationError):
+    """A document could not be rendered: over its time budget, or the renderer failed."""
+
+
 JSON_ATTACHMENT_NAME = "request.json"
-
-
-class AssetsOnlyFetcher(URLFetcher):
-    """Serves the stylesheet and fonts of pdf_assets/, and nothing else."""
-
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols={"file"}, allow_redirects=False, timeout=5)
-
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        if not url.startswith("file:"):
-            raise ValueError(f"blocked: {url[:80]}")
-        path = Path(unquote(urlsplit(url).path)).resolve()
-        if not path.is_relative_to(ASSETS):
-            raise ValueError(f"blocked local file: {url[:80]}")
-        return super().fetch(url, headers)
 
 
 # About a third of a page in the value column: a longer text would leave a large gap if
@@ -379,6 +385,7 @@ def document_context(
         "page_word": _labels("document.page", primary, secondary),
         "of_word": _labels("document.of", primary, secondary),
         "generated_word": _labels("document.generated", primary, secondary),
+        "for_screen": False,  # the preview sets it: long tokens are made breakable for print
     }
 
 
@@ -391,41 +398,6 @@ def request_html(
     )
 
 
-_FONT_CONFIG: FontConfiguration | None = None
-_STYLESHEET: CSS | None = None
-
-
-def _stylesheet() -> tuple[CSS, FontConfiguration]:
-    # Parsed once per process: workers render many documents.
-    global _FONT_CONFIG, _STYLESHEET
-    if _STYLESHEET is None or _FONT_CONFIG is None:
-        _FONT_CONFIG = FontConfiguration()
-        _STYLESHEET = CSS(
-            filename=str(ASSETS / "print.css"),
-            font_config=_FONT_CONFIG,
-            url_fetcher=AssetsOnlyFetcher(),
-        )
-    return _STYLESHEET, _FONT_CONFIG
-
-
-def html_to_document(*, html: str) -> Document:
-    """The laid-out pages of ``html``: what html_to_pdf writes, and what tests inspect."""
-    stylesheet, fonts = _stylesheet()
-    return HTML(
-        string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=AssetsOnlyFetcher()
-    ).render(stylesheets=[stylesheet], font_config=fonts, presentational_hints=False)
-
-
-def _list_each_attachment_once(_document: Document, pdf: Any) -> None:
-    """WeasyPrint 70 puts each embedded file twice in the catalogue's associated files
-    (/AF): once from the name tree, once from the file specifications. Listed once."""
-    files = pdf.catalog.get("AF")
-    if files:
-        unique = list(dict.fromkeys(files))
-        files.clear()
-        files.extend(unique)
-
-
 def html_to_pdf(
     *,
     html: str,
@@ -433,21 +405,28 @@ def html_to_pdf(
     json_name: str = JSON_ATTACHMENT_NAME,
     json_description: str = "Structured request data (JSON)",
 ) -> bytes:
-    pdf = html_to_document(html=html).write_pdf(
-        finisher=_list_each_attachment_once,
-        pdf_variant="pdf/a-3b",
-        attachments=[
-            Attachment(
-                string=json_data,
-                name=json_name,
-                description=json_description,
-                relationship="Data",
-                url_fetcher=AssetsOnlyFetcher(),
+    """The PDF/A-3b of ``html`` with ``json_data`` embedded, rendered in a child process
+    stopped after ``PDF_RENDER_BUDGET_SECONDS`` (0: in this process, without a budget)."""
+    job = RenderJob(html, json_data, json_name, json_description)
+    budget = float(settings.PDF_RENDER_BUDGET_SECONDS)
+    if budget <= 0:
+        return render_in_process(job)
+    try:
+        return render_within_budget(job, budget_seconds=budget)
+    except RenderOverBudget as error:
+        raise DocumentRenderError(
+            _(
+                "The document took longer than %(seconds)s seconds to render and was stopped."
+                " Shorten its longest texts and try again."
             )
-        ],
-    )
-    assert pdf is not None
-    return bytes(pdf)
+            % {"seconds": f"{budget:g}"},
+            extra={"reason": "over_budget"},
+        ) from error
+    except RenderFailed as error:
+        raise DocumentRenderError(
+            _("The document could not be rendered: %(reason)s") % {"reason": error},
+            extra={"reason": "failed"},
+        ) from error
 
 
 def request_pdf(

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mla.openpgp.crypto import detached_sign
+from mla.openpgp.homes import hosted_keyring
 from mla.requests.documents.rendering import OpenPGPMark, request_pdf
 from mla.requests.models import Request
 
@@ -66,6 +67,9 @@ def signed_document(*, request: Request, now: datetime | None = None) -> SignedD
     stored = signed_document_stored(request=request)
     if stored is not None:
         return stored
+    if not _key_held(fingerprint):
+        # A copy received from another node: its issuer signs on its own node.
+        return None
     # Two downloads at once would each sign their own render and could leave one's PDF
     # beside the other's signature: the request's row serialises the making.
     with transaction.atomic():
@@ -74,6 +78,13 @@ def signed_document(*, request: Request, now: datetime | None = None) -> SignedD
         if stored is not None:
             return stored
         return _sign(request=request, fingerprint=fingerprint, now=now)
+
+
+def _key_held(fingerprint: str) -> bool:
+    return any(
+        str(key["fingerprint"]).upper() == fingerprint
+        for key in hosted_keyring().list_keys(secret=True)
+    )
 
 
 def _sign(*, request: Request, fingerprint: str, now: datetime | None) -> SignedDocument | None:

@@ -123,3 +123,12 @@ def test_a_lapsed_preservation_is_ended_once(prosecutor, countries, authorities)
     assert (issuing.state, executing.state) == ("expired", "expired")
     assert executing.deadlines.get(code="preservation").state == "missed"
     assert executing.audit_entries.last().actor_name == "system"
+
+
+@pytest.mark.django_db
+def test_the_render_task_keeps_the_pdf_for_download(eio_draft, document_storage):
+    from mla.requests.documents.downloads import request_document_content
+    from mla.requests.tasks import request_document_render_task
+
+    assert request_document_render_task.apply(args=[eio_draft.pk]).get() == "ready"
+    assert request_document_content(request=eio_draft).startswith(b"%PDF-")

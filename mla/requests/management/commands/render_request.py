@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mla.requests.documents.rendering import request_pdf
+from mla.requests.documents.rendering import DocumentRenderError, request_pdf
 from mla.requests.models import Request
 
 
@@ -25,5 +25,9 @@ class Command(BaseCommand):
         if request is None:
             raise CommandError(f"No request {options['reference']} on this node.")
         output = Path(options["output"])
-        output.write_bytes(request_pdf(request=request))
+        try:
+            content = request_pdf(request=request)
+        except DocumentRenderError as error:
+            raise CommandError(error.message) from error
+        output.write_bytes(content)
         self.stdout.write(f"Wrote {output} ({output.stat().st_size:,} bytes)")

@@ -163,7 +163,8 @@ def test_the_json_names_instants_whatever_the_offset_they_came_with():
     assert annex_b_json(facts=FORWARDED) != annex_b_json(facts=FACTS)
 
 
-def test_hostile_text_is_escaped_and_nothing_is_fetched(tmp_path, monkeypatch):
+def test_hostile_text_is_escaped_and_nothing_is_fetched(tmp_path, monkeypatch, settings):
+    settings.PDF_RENDER_BUDGET_SECONDS = 0  # in this process, where the fetcher is watched
     fetched: list[str] = []
     original = AssetsOnlyFetcher.fetch
 

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from mla.requests.documents.rendering import (
     request_pdf,
     structured_export,
 )
+from tests.support.pdf import pdf_tool
 from tests.support.pdf_text import flat, pdf_pages
 from tests.support.pdfa import pdfa3b_problems
 from tests.support.samples import complete_data
@@ -88,7 +90,8 @@ def test_labels_stand_in_both_languages_when_the_sides_differ(full_eio, tmp_path
     assert escape(label("eio.A.title", "fr")) in html
 
 
-def test_hostile_text_stays_inert_text(eio_draft, tmp_path, monkeypatch):
+def test_hostile_text_stays_inert_text(eio_draft, tmp_path, monkeypatch, settings):
+    settings.PDF_RENDER_BUDGET_SECONDS = 0  # in this process, where the fetcher is watched
     fetched: list[str] = []
     original = AssetsOnlyFetcher.fetch
 
@@ -167,3 +170,58 @@ def test_the_pdf_has_the_properties_pdf_a_3b_requires(code, eio_draft):
     eio_draft.save()
 
     assert pdfa3b_problems(request_pdf(request=eio_draft)) == []
+
+
+def test_a_render_over_the_budget_is_a_clear_error(eio_draft, settings):
+    settings.PDF_RENDER_BUDGET_SECONDS = 0.001  # not even a fork and a page fit in it
+
+    with pytest.raises(rendering.DocumentRenderError, match=r"longer than 0\.001 seconds"):
+        request_pdf(request=eio_draft)
+
+
+def test_a_100000_character_token_renders_whole_within_the_budget(eio_draft, tmp_path):
+    # Unbroken it took minutes (WeasyPrint re-lays the rest of the token for every line);
+    # with a break opportunity every 16 characters it takes seconds, far within 300 s.
+    token = "".join("QZXJ"[index * 7 % 4] for index in range(100_000))
+    eio_draft.data["G"] = {"facts": f"Token: {token} end."}
+    eio_draft.save()
+
+    text = pdf_tool("pdftotext", request_pdf(request=eio_draft), tmp_path)
+
+    # Every line holds whole 16-character pieces of it, in order, across the pages.
+    assert "".join(re.findall(r"[QZXJ]{16,}", text)) == token
+    assert "end." in text
+
+
+def test_each_value_is_isolated_for_direction(eio_draft, tmp_path):
+    eio_draft.data["G"] = {"facts": "\u202egnp.exe\nThe rest reads as typed."}
+    eio_draft.save()
+
+    html = request_html(request=eio_draft)
+    text = pdf_tool("pdftotext", request_pdf(request=eio_draft), tmp_path)
+
+    assert "<bdi>\u202egnp.exe</bdi><br><bdi>The rest reads as typed.</bdi>" in html
+    assert "The rest reads as typed." in text
+
+
+def test_an_emoji_prints_with_a_font_that_has_it(eio_draft, tmp_path):
+    eio_draft.data["G"] = {"facts": "Message read: \U0001f600 \U0001f44d 2026-000001"}
+    eio_draft.save()
+    pdf = request_pdf(request=eio_draft)
+
+    fonts = pdf_tool("pdffonts", pdf, tmp_path)
+
+    # DejaVu has no emoji (they were .notdef boxes); Noto Color Emoji has them, and only them
+    # is taken from it: the digits stay in DejaVu.
+    assert "Noto-Color-Emoji" in fonts
+    assert "\U0001f600" in pdf_tool("pdftotext", pdf, tmp_path)
+
+
+def test_the_render_command_says_when_the_budget_stopped_it(eio_draft, tmp_path, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.PDF_RENDER_BUDGET_SECONDS = 0.001
+
+    with pytest.raises(CommandError, match="took longer than"):
+        call_command("render_request", eio_draft.reference, "-o", str(tmp_path / "out.pdf"))
+    assert not (tmp_path / "out.pdf").exists()

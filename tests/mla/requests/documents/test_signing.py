@@ -63,7 +63,7 @@ def test_a_draft_is_not_signed(eio_draft, exchange_homes):
 
 
 def test_the_signed_pdf_and_its_signature_are_downloaded_and_in_the_evidence(
-    issued_eio, client, prosecutor
+    issued_eio, client, prosecutor, tasks_in_process, document_storage
 ):
     client.force_login(prosecutor)
 
@@ -92,3 +92,18 @@ def test_a_half_written_pair_is_replaced_by_a_matching_one(issued_eio, exchange_
     assert signed is not None
     assert signed_document(request=issued_eio) == signed
     assert signed.signature != b"stale"
+
+
+def test_a_copy_whose_issuer_signs_on_another_node_is_not_rendered_to_be_signed(
+    issued_eio, exchange_keys, monkeypatch
+):
+    authority = issued_eio.issuing_authority
+    authority.key_fingerprint = exchange_keys.partner  # pinned here, held on its own node
+    authority.save()
+    rendered: list[object] = []
+    monkeypatch.setattr(
+        "mla.requests.documents.signing.request_pdf", lambda **kwargs: rendered.append(kwargs)
+    )
+
+    assert signed_document(request=issued_eio) is None
+    assert rendered == []  # no render spent on a signature this node cannot make

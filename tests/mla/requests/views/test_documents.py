@@ -29,7 +29,7 @@ def test_another_authoritys_request_is_404(client, eio_draft, name):
     assert response.status_code == 404
 
 
-def test_pdf_download(client_of, eio_draft):
+def test_pdf_download(client_of, eio_draft, tasks_in_process, document_storage):
     response = client_of.get(reverse("requests:pdf", args=[*eio_draft.url_args]))
 
     assert response["Content-Type"] == "application/pdf"
@@ -81,3 +81,74 @@ def test_a_download_of_an_ordinary_request_is_not_recorded(client, eio_draft, pr
     client.get(reverse("requests:json", args=[*eio_draft.url_args]))
 
     assert AuditEntry.objects.filter(request=eio_draft).count() == before
+
+
+def test_the_pdf_is_prepared_by_a_worker_while_the_page_waits(
+    client_of, eio_draft, document_storage
+):
+    from mla.requests.documents.downloads import request_document_render
+
+    url = reverse("requests:pdf", args=[*eio_draft.url_args])
+    status_url = reverse("requests:pdf_status", args=[*eio_draft.url_args])
+
+    waiting = client_of.get(url)
+    assert waiting["Content-Type"].startswith("text/html")
+    assert "The PDF is being prepared" in waiting.content.decode()
+    assert f'data-status-url="{status_url}"' in waiting.content.decode()
+    assert client_of.get(status_url).json() == {"state": "pending", "reason": ""}
+
+    request_document_render(request_id=eio_draft.pk)  # what the worker does
+
+    assert client_of.get(status_url).json()["state"] == "ready"
+    ready = client_of.get(url)
+    assert ready["Content-Type"] == "application/pdf"
+    assert ready.content.startswith(b"%PDF-")
+
+
+def test_a_pdf_over_its_budget_is_reported_and_may_be_tried_again(
+    client_of, eio_draft, document_storage, settings, tasks_in_process
+):
+    settings.PDF_RENDER_BUDGET_SECONDS = 0.001
+    url = reverse("requests:pdf", args=[*eio_draft.url_args])
+
+    failed = client_of.get(url)
+
+    assert "The PDF could not be made." in failed.content.decode()
+    assert "longer than 0.001 seconds" in failed.content.decode()
+    settings.PDF_RENDER_BUDGET_SECONDS = 300
+    retried = client_of.post(reverse("requests:pdf_retry", args=[*eio_draft.url_args]), follow=True)
+    assert retried["Content-Type"] == "application/pdf"
+
+
+def test_an_attachment_name_with_direction_controls_is_marked(
+    client_of, eio_draft, prosecutor, settings, tmp_path
+):
+    # An upload's name loses such characters in Django's parser; a copy received from
+    # another node keeps the name its sender gave.
+    from mla.requests.drafting.services import attachment_add
+
+    settings.MEDIA_ROOT = tmp_path
+    attachment_add(
+        request=eio_draft, actor=prosecutor, name="contract\u202eexe.pdf", content=b"%PDF-1.7 x"
+    )
+
+    page = client_of.get(reverse("requests:detail", args=[*eio_draft.url_args])).content.decode()
+
+    assert "<bdi>contract\u202eexe.pdf</bdi>" in page
+    assert "contains direction controls: U+202E" in page
+
+
+def test_an_annex_b_over_its_budget_is_said_on_the_request_page(
+    client, sent_eio, berlin_staff, settings
+):
+    from mla.requests.lifecycle.executing import request_acknowledge
+
+    _issuing, executing = sent_eio
+    request_acknowledge(request=executing, actor=berlin_staff)
+    settings.PDF_RENDER_BUDGET_SECONDS = 0.001
+    client.force_login(berlin_staff)
+
+    response = client.get(reverse("requests:annex_b", args=[*executing.url_args]), follow=True)
+
+    assert response.redirect_chain[-1][0] == executing.get_absolute_url()
+    assert "longer than 0.001 seconds" in response.content.decode()
