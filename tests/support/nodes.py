@@ -538,7 +538,15 @@ class Node:
         self.console: Console | None = None
         self.worker_overridden = False
         conf = self.root / "gunicorn.conf.py"
-        conf.write_text("# The harness gives every setting on the command line.\n")
+        conf.write_text(
+            "# The harness gives every setting on the command line, but one: a receive\n"
+            "# buffer that holds a whole message while a fault test pauses the server (the\n"
+            "# kernel's default, 128 KiB, is less than a complete EIO's sealed message).\n"
+            "import socket\n\n\n"
+            "def when_ready(server):\n"
+            "    for listener in server.LISTENERS:\n"
+            "        listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)\n"
+        )
         self.web = Service(
             f"web {self.name}",
             [

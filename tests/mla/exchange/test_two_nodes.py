@@ -278,7 +278,7 @@ def test_a_worker_killed_mid_delivery_is_delivered_once_with_the_receipt_first_m
         wait_for(
             lambda: nodes.b.pending_bytes() >= size,
             timeout=DELIVERY_TIMEOUT,
-            what="A's worker posting to B",
+            what=f"A's worker posting the whole message ({size} bytes) to B",
         )
         nodes.a.worker.kill()
     finally:
