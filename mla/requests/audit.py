@@ -21,9 +21,11 @@ from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.core.text import text_problem
 from mla.requests.models import AuditChainHead, AuditEntry, Request
 
 GENESIS = "0" * 64
@@ -120,6 +122,14 @@ def _entry_write(
 
 # No savepoint of its own: an entry is written inside the act it records, and fails with it.
 @transaction.atomic(savepoint=False)
+def note_check(*, note: str) -> None:
+    """ApplicationError when the note typed with an act holds a control character: the act
+    is refused with it, from a page, a command or (later) the API alike."""
+    problem = text_problem(note) if note else None
+    if problem:
+        raise ApplicationError(_("The note: %(problem)s") % {"problem": problem})
+
+
 def audit_record(
     *,
     request: Request,
@@ -137,6 +147,7 @@ def audit_record(
     ``on_behalf_of`` (person, authority) names who acted when the act was done elsewhere: the
     other side's step recorded on this side's copy of a request.
     """
+    note_check(note=note)
     head = _node_head()
     previous_in_request = (
         AuditEntry.objects.filter(request=request)

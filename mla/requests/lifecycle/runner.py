@@ -18,7 +18,7 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.instruments.completeness import request_completeness
 from mla.instruments.declarations import declaration_for
-from mla.requests.audit import audit_append
+from mla.requests.audit import audit_append, note_check
 from mla.requests.deadlines.store import deadlines_refresh
 from mla.requests.drafting.services import RequestChanged
 from mla.requests.models import AuditEntry, Request
@@ -115,6 +115,7 @@ def run_transition(
     ``at`` gives when the step happened elsewhere: the other side's step, recorded here);
     a step into a final state also sets ``closed_at``. Returns the audit entry."""
     check_expected_state(request=request, expected_state=expected_state)
+    note_check(note=note)
     method = getattr(request, action)
     allowed = (
         has_transition_perm(method, actor)

@@ -4,9 +4,12 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
+from mla.core.errors import ApplicationError
 from mla.requests.audit import audit_append, audit_record, audit_verify
 from mla.requests.drafting.services import request_duplicate, request_link
-from mla.requests.models import AuditEntry
+from mla.requests.lifecycle.issuing import request_withdraw
+from mla.requests.models import AuditEntry, Request
+from tests.support.journeys import ready_eio
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +116,19 @@ def test_the_database_refuses_updates_and_deletes(trail):
         cursor.execute("UPDATE mla_requests_auditentry SET note = 'x' WHERE id = %s", [entry.pk])
     with pytest.raises(ValueError, match="append-only"):
         entry.delete()
+
+
+def test_a_note_with_a_control_character_is_refused_with_its_act(
+    prosecutor, authorities, countries
+):
+    ready = ready_eio(
+        prosecutor=prosecutor, country=countries["DE"], authority=authorities["berlin"]
+    )
+    entries = AuditEntry.objects.filter(request=ready).count()
+
+    with pytest.raises(ApplicationError, match="U\\+0000"):
+        request_withdraw(request=ready, actor=prosecutor, note="No longer needed\x00")
+
+    ready.refresh_from_db()
+    assert ready.state == Request.State.READY
+    assert AuditEntry.objects.filter(request=ready).count() == entries
