@@ -188,7 +188,7 @@ def section_refusals(*, section: Section, values: dict[str, Any]) -> list[Proble
             if message:
                 path = f"{section.code}.{item.name}"
                 problems.append(Problem(section.code, path, item.label, message))
-    return problems
+    return problems + section_translation_refusals(section=section, values=values)
 
 
 def values_without_refused(
@@ -205,10 +205,16 @@ def values_without_refused(
             if not isinstance(rows, list):
                 continue
             kept[item.name] = [
-                {
-                    name: ("" if f"{section.code}.{item.name}.{number}.{name}" in paths else value)
-                    for name, value in row.items()
-                }
+                _without_refused_translations(
+                    {
+                        name: (
+                            "" if f"{section.code}.{item.name}.{number}.{name}" in paths else value
+                        )
+                        for name, value in row.items()
+                    },
+                    f"{section.code}.{item.name}.{number}",
+                    paths,
+                )
                 if isinstance(row, dict)
                 else row
                 for number, row in enumerate(rows)
@@ -216,7 +222,8 @@ def values_without_refused(
         else:
             path = f"{section.code}.{item.name}"
             kept[item.name] = "" if path in paths else values[item.name]
-    return kept
+    result: dict[str, Any] = _without_refused_translations(kept, section.code, paths)
+    return result
 
 
 def request_completeness(
@@ -227,3 +234,155 @@ def request_completeness(
     for section in declaration.sections:
         problems += section_problems(declaration=declaration, section=section, data=data)
     return problems
+
+
+# Free text is the issuing authority's to translate: beside each value of a free-text
+# field, in the dict that holds it (a section's values or a repeatable group's row), a
+# mapping of the target language to the field's translation:
+#     {"facts": "Les faits…", "translations": {"de": {"facts": "Der Sachverhalt…"}}}
+# so that a row's translations go with the row when rows are added or removed, and a
+# translation into another language than the request's target is never taken for it.
+TRANSLATIONS_KEY = "translations"
+TRANSLATED_TYPES = frozenset({"textarea"})
+
+
+def is_translated(field: Field) -> bool:
+    """Whether ``field`` is free text, which the issuing authority translates."""
+    return field.type in TRANSLATED_TYPES
+
+
+def translation_of(values: Any, name: str, language: str) -> str:
+    """The translation into ``language`` of field ``name`` held beside ``values`` ("")."""
+    if not isinstance(values, dict):
+        return ""
+    translations = values.get(TRANSLATIONS_KEY)
+    by_language = translations.get(language) if isinstance(translations, dict) else None
+    text = by_language.get(name) if isinstance(by_language, dict) else None
+    return text if isinstance(text, str) else ""
+
+
+def translations_held(values: Any) -> list[tuple[str, str, Any]]:
+    """Every (language, field name, text) held in ``values``' translations mapping."""
+    translations = values.get(TRANSLATIONS_KEY) if isinstance(values, dict) else None
+    if not isinstance(translations, dict):
+        return []
+    return [
+        (str(language), str(name), text)
+        for language, by_name in translations.items()
+        if isinstance(by_name, dict)
+        for name, text in by_name.items()
+    ]
+
+
+def translation_path(path: str) -> str:
+    """The problem path of a field's translation ("G.facts" -> "G.facts.translation")."""
+    return f"{path}.translation"
+
+
+def _printed_names(section: Section, data: dict[str, Any]) -> set[str] | None:
+    """The items of ``section`` a document prints (those of its applying blocks), or None
+    when the section has no blocks and prints them all."""
+    if not section.blocks:
+        return None
+    return {
+        name
+        for block in section.blocks
+        if block.applies_when is None or holds(block.applies_when, data)
+        for name in block.fields
+    }
+
+
+def translation_problems(
+    *, declaration: InstrumentDeclaration, data: dict[str, Any], language: str, language_name: str
+) -> list[Problem]:
+    """Each free-text value a document of ``data`` prints without its translation into
+    ``language`` (named ``language_name`` in the message), by section and field."""
+    message = _("No translation into %(language)s yet.") % {"language": language_name}
+    problems: list[Problem] = []
+    for section in declaration.sections:
+        if not section_applies(section, data):
+            continue
+        values = data.get(section.code)
+        if not isinstance(values, dict):
+            continue
+        printed = _printed_names(section, data)
+        for item in section.items:
+            if printed is not None and item.name not in printed:
+                continue
+            if isinstance(item, Group):
+                rows = values.get(item.name)
+                for number, row in enumerate(rows if isinstance(rows, list) else []):
+                    if not isinstance(row, dict):
+                        continue
+                    for fld in item.fields:
+                        if (
+                            is_translated(fld)
+                            and not is_empty(row.get(fld.name))
+                            and (
+                                fld.shown_when is None
+                                or holds(fld.shown_when, data, section=values, row=row)
+                            )
+                            and is_empty(translation_of(row, fld.name, language))
+                        ):
+                            path = f"{section.code}.{item.name}.{number}.{fld.name}"
+                            problems.append(
+                                Problem(
+                                    section.code, translation_path(path), fld.label, message, number
+                                )
+                            )
+            elif (
+                is_translated(item)
+                and not is_empty(values.get(item.name))
+                and is_empty(translation_of(values, item.name, language))
+            ):
+                path = translation_path(f"{section.code}.{item.name}")
+                problems.append(Problem(section.code, path, item.label, message))
+    return problems
+
+
+def _translation_refusals(
+    fields: tuple[Field, ...], values: Any, prefix: str, row: int | None
+) -> list[Problem]:
+    by_name = {fld.name: fld for fld in fields if is_translated(fld)}
+    problems: list[Problem] = []
+    for _language, name, text in translations_held(values):
+        fld = by_name.get(name)
+        message = refusal(fld, text) if fld is not None else None
+        if fld is not None and message:
+            path = translation_path(f"{prefix}.{name}")
+            if all(problem.path != path for problem in problems):
+                problems.append(Problem(prefix.split(".")[0], path, fld.label, message, row))
+    return problems
+
+
+def section_translation_refusals(*, section: Section, values: dict[str, Any]) -> list[Problem]:
+    """The translations of ``values`` that cannot be stored: the same rules as their
+    field's value (its limit, no control character)."""
+    fields = tuple(item for item in section.items if isinstance(item, Field))
+    problems = _translation_refusals(fields, values, section.code, None)
+    for item in section.items:
+        if isinstance(item, Group):
+            rows = values.get(item.name)
+            for number, row in enumerate(rows if isinstance(rows, list) else []):
+                problems += _translation_refusals(
+                    item.fields, row, f"{section.code}.{item.name}.{number}", number
+                )
+    return problems
+
+
+def _without_refused_translations(values: Any, prefix: str, paths: set[str]) -> Any:
+    if not isinstance(values, dict) or not isinstance(values.get(TRANSLATIONS_KEY), dict):
+        return values
+    kept = dict(values)
+    kept[TRANSLATIONS_KEY] = {
+        language: (
+            {
+                name: ("" if translation_path(f"{prefix}.{name}") in paths else text)
+                for name, text in by_name.items()
+            }
+            if isinstance(by_name, dict)
+            else by_name
+        )
+        for language, by_name in values[TRANSLATIONS_KEY].items()
+    }
+    return kept

@@ -25,6 +25,9 @@ class Event(models.TextChoices):
     SHARE = "share", _("Shared")
     REVOKE = "revoke", _("Access revoked")
     DOWNLOADED = "downloaded", _("Confidential copy downloaded")
+    LANGUAGE_REASON = "language_reason", _("Reason for the request's language recorded")
+    TRANSLATION_ATTACHED = "translation_attached", _("Translation to be attached as a document")
+    TRANSLATION_BESIDE = "translation_beside", _("Translation given beside each free text")
     # The issuing side's steps.
     SUBMIT = "submit", _("Submitted")
     VALIDATE = "validate", _("Validated")

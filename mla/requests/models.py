@@ -257,6 +257,14 @@ class Request(ConcurrentTransitionMixin, models.Model):
     # Languages of the document's labels: the issuing side's and the executing side's.
     issuing_language = models.CharField(max_length=8, default="en")
     executing_language = models.CharField(max_length=8, default="en")
+    # Why the request goes in a language the executing country does not accept for its
+    # instrument (e.g. an arrangement with the executing authority): recorded when none of
+    # the accepted languages has a form (mla.requests.drafting.language).
+    language_reason = models.TextField(_("reason for the language"), blank=True)
+    # The free text's translation goes as an attached document instead of beside each field.
+    translation_attached = models.BooleanField(
+        _("translation attached as a document"), default=False
+    )
     # Bumped on every save of the data: a save from a stale page is detected, not lost.
     version = models.PositiveIntegerField(default=1)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -773,12 +781,9 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     @property
     def is_complete(self) -> bool:
-        from mla.instruments.completeness import request_completeness
-        from mla.instruments.declarations import declaration_for
+        from mla.requests.drafting.language import request_problems
 
-        return not request_completeness(
-            declaration=declaration_for(self.declaration_code), data=self.data
-        )
+        return not request_problems(request=self)
 
 
 class ReferenceCounter(models.Model):

@@ -19,6 +19,9 @@ urlpatterns = [
     ),
     path("<slug:issuer>/<str:reference>/check/", drafting.request_check, name="check"),
     path(
+        "<slug:issuer>/<str:reference>/language/", drafting.request_language_view, name="language"
+    ),
+    path(
         "<slug:issuer>/<str:reference>/transition/<str:action>/",
         steps.request_transition_view,
         name="transition",

@@ -50,6 +50,9 @@ def request_document_version(*, request: Request) -> str:
             request.declaration_code,
             request.issuing_language,
             request.executing_language,
+            # Embedded in the document's JSON (structured_export).
+            request.translation_attached,
+            request.language_reason,
             request.issuing_authority_id,
             request.executing_country_id,
             request.executing_authority_id or 0,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
-from mla.instruments.completeness import holds, section_applies
+from mla.instruments.completeness import holds, is_translated, section_applies, translation_of
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
 from mla.instruments.declarations.schema import Field, Group, Section
 from mla.instruments.fieldtypes import is_empty
@@ -78,12 +78,17 @@ class Entry:
     text: str = ""
     choices: list[tuple[Labels, bool]] = field(default_factory=list)
     ticked: bool = False
+    # Free text's translation into the executing side's language, printed in its column.
+    translation: str = ""
 
     @property
     def breakable(self) -> bool:
         """Long free text, which may break inside itself across pages; a shorter row is
         kept whole so that no label ends a page without its value."""
-        return len(self.text) > _BREAKABLE_TEXT or self.text.count("\n") > _BREAKABLE_LINES
+        return any(
+            len(text) > _BREAKABLE_TEXT or text.count("\n") > _BREAKABLE_LINES
+            for text in (self.text, self.translation)
+        )
 
 
 @dataclass
@@ -196,7 +201,9 @@ def _text(item: Field, value: Any, languages: tuple[str, ...] = ("en",)) -> str:
     return str(value)
 
 
-def _entry(item: Field, value: Any, primary: str, secondary: str) -> Entry:
+def _entry(item: Field, value: Any, primary: str, secondary: str, holder: Any = None) -> Entry:
+    """``item``'s row of the document; free text with its translation into ``secondary``
+    (held beside the value in ``holder``), when the document is bilingual."""
     labels = _labels(item.label, primary, secondary)
     if item.type in ("choice", "multichoice"):
         chosen = value if isinstance(value, list) else [value]
@@ -211,7 +218,13 @@ def _entry(item: Field, value: Any, primary: str, secondary: str) -> Entry:
     if item.type == "boolean":
         return Entry(labels, "tick", ticked=value is True)
     languages = (primary, secondary) if secondary else (primary,)
-    return Entry(labels, "text", text=_text(item, value, languages))
+    text = _text(item, value, languages)
+    translation = (
+        translation_of(holder, item.name, secondary)
+        if text and secondary and secondary != primary and is_translated(item)
+        else ""
+    )
+    return Entry(labels, "text", text=text, translation=translation)
 
 
 def _item_block(
@@ -222,7 +235,7 @@ def _item_block(
     secondary: str,
 ) -> Entry | GroupBlock:
     if not isinstance(item, Group):
-        return _entry(item, values.get(item.name), primary, secondary)
+        return _entry(item, values.get(item.name), primary, secondary, values)
     rows = values.get(item.name) if isinstance(values.get(item.name), list) else []
     group_labels = _labels(item.label, primary, secondary)
     row_labels = _labels(f"{item.label}.row", primary, secondary)
@@ -235,7 +248,7 @@ def _item_block(
                     f"{row_labels.secondary} {number}" if row_labels.secondary else "",
                 ),
                 [
-                    _entry(fld, row.get(fld.name), primary, secondary)
+                    _entry(fld, row.get(fld.name), primary, secondary, row)
                     for fld in item.fields
                     # e.g. a legal person's row prints the legal person's fields only
                     if fld.shown_when is None
@@ -451,5 +464,13 @@ def structured_export(*, request: Request) -> bytes:
             ),
             "data": request.data,
             "sha256": request.data_digest,
+            # The languages the request is written and sent in; its free text's
+            # translations are in ``data``, beside each value (mla.instruments.completeness).
+            "languages": {
+                "issuing": request.issuing_language,
+                "executing": request.executing_language,
+                "translation_attached": request.translation_attached,
+                "reason": request.language_reason,
+            },
         }
     )

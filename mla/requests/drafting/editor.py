@@ -11,12 +11,23 @@ from typing import Any
 
 from django.http import QueryDict
 
-from mla.instruments.completeness import Problem, field_required, holds
+from mla.instruments.completeness import (
+    TRANSLATIONS_KEY,
+    Problem,
+    field_required,
+    holds,
+    is_translated,
+    translation_of,
+    translation_path,
+)
 from mla.instruments.declarations.schema import Field, Group, Section
 from mla.instruments.fieldtypes import max_length
 from mla.instruments.labels import label, label_marked
+from mla.requests.drafting.language import language_name
 
 MAX_ROWS_POSTED = 200
+# A free-text field's translation is posted as ``<name>__translation``.
+TRANSLATION_SUFFIX = "__translation"
 
 
 @dataclass
@@ -24,6 +35,20 @@ class Choice:
     code: str
     text: str
     selected: bool
+
+
+@dataclass
+class TranslationControl:
+    """A free-text field's translation into the request's target language, shown beside
+    the original (the original left, the translation right)."""
+
+    html_name: str
+    html_id: str
+    language: str  # its code, for the control's lang attribute
+    language_name: str  # its name in the interface language
+    text: str  # the field's label in the target language
+    value: str
+    error: str = ""
 
 
 @dataclass
@@ -38,6 +63,7 @@ class Control:
     error: str = ""
     choices: list[Choice] = dataclass_field(default_factory=list)
     heading: str = ""  # the official form's block this field opens (EIO H1 to H7)
+    translation: TranslationControl | None = None
 
     @property
     def type(self) -> str:
@@ -89,8 +115,26 @@ def _row_count(post: QueryDict, group: Group) -> int:
     return max(0, min(count, MAX_ROWS_POSTED))
 
 
-def section_values_from_post(section: Section, post: QueryDict) -> dict[str, Any]:
-    """The section's values as posted, with the row added or removed if asked."""
+def _read_translations(
+    fields: tuple[Field, ...], post: QueryDict, prefix: str, language: str | None
+) -> dict[str, Any]:
+    """The translations posted beside ``fields``' free text, as the mapping kept beside
+    their values (empty when the request needs none)."""
+    if language is None:
+        return {}
+    posted = {
+        fld.name: post.get(f"{prefix}{fld.name}{TRANSLATION_SUFFIX}", "")
+        for fld in fields
+        if is_translated(fld)
+    }
+    return {TRANSLATIONS_KEY: {language: posted}} if posted else {}
+
+
+def section_values_from_post(
+    section: Section, post: QueryDict, *, translation_language: str | None = None
+) -> dict[str, Any]:
+    """The section's values as posted, with the row added or removed if asked; with
+    ``translation_language``, each free-text field's translation into it beside it."""
     values: dict[str, Any] = {}
     add_to = post.get("add_row", "")
     remove = post.get("remove_row", "")
@@ -98,8 +142,13 @@ def section_values_from_post(section: Section, post: QueryDict) -> dict[str, Any
         if isinstance(item, Group):
             rows = [
                 {
-                    fld.name: _read_field(fld, post, f"{item.name}-{number}-{fld.name}")
-                    for fld in item.fields
+                    **{
+                        fld.name: _read_field(fld, post, f"{item.name}-{number}-{fld.name}")
+                        for fld in item.fields
+                    },
+                    **_read_translations(
+                        item.fields, post, f"{item.name}-{number}-", translation_language
+                    ),
                 }
                 for number in range(_row_count(post, item))
             ]
@@ -113,6 +162,8 @@ def section_values_from_post(section: Section, post: QueryDict) -> dict[str, Any
             values[item.name] = rows
         else:
             values[item.name] = _read_field(item, post, item.name)
+    fields = tuple(item for item in section.items if isinstance(item, Field))
+    values.update(_read_translations(fields, post, "", translation_language))
     return values
 
 
@@ -133,8 +184,22 @@ def _control(
     required: bool,
     problems: dict[str, Problem],
     language: str,
+    holder: Any,
+    translation_language: str | None,
 ) -> Control:
     problem = problems.get(path)
+    translation = None
+    if translation_language is not None and is_translated(item):
+        translation_problem = problems.get(translation_path(path))
+        translation = TranslationControl(
+            html_name=html_name + TRANSLATION_SUFFIX,
+            html_id="field-" + translation_path(path).replace(".", "-"),
+            language=translation_language,
+            language_name=language_name(translation_language),
+            text=label_marked(item.label, translation_language),
+            value=translation_of(holder, item.name, translation_language),
+            error=translation_problem.message if translation_problem else "",
+        )
     return Control(
         field=item,
         html_name=html_name,
@@ -145,6 +210,7 @@ def _control(
         help=label(item.help, language) if item.help else "",
         error=problem.message if problem else "",
         choices=_choices(item, value, language) if item.choices else [],
+        translation=translation,
     )
 
 
@@ -173,8 +239,10 @@ def section_controls(
     values: dict[str, Any],
     problems: list[Problem],
     language: str,
+    translation_language: str | None = None,
 ) -> list[Control | GroupControl]:
-    """The controls of ``section`` showing ``values`` (which may differ from the saved data)."""
+    """The controls of ``section`` showing ``values`` (which may differ from the saved data);
+    with ``translation_language``, each free-text field with its translation beside it."""
     by_path = {problem.path: problem for problem in problems}
     merged = {**data, section.code: values}
     controls: list[Control | GroupControl] = []
@@ -204,6 +272,8 @@ def section_controls(
                                     ),
                                     problems=by_path,
                                     language=language,
+                                    holder=row,
+                                    translation_language=translation_language,
                                 )
                                 for fld in item.fields
                             ],
@@ -222,10 +292,19 @@ def section_controls(
                     required=field_required(item, merged, values),
                     problems=by_path,
                     language=language,
+                    holder=values,
+                    translation_language=translation_language,
                 )
             )
     _block_headings(section, controls, language)
     return controls
 
 
-__all__ = ["Control", "GroupControl", "holds", "section_controls", "section_values_from_post"]
+__all__ = [
+    "Control",
+    "GroupControl",
+    "TranslationControl",
+    "holds",
+    "section_controls",
+    "section_values_from_post",
+]

@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contact_points.instruments import instrument_applicability
-from contact_points.models import AcceptedLanguages, Authority, Country
+from contact_points.models import Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.instruments.completeness import section_refusals, values_without_refused
-from mla.instruments.declarations import InstrumentDeclaration, declaration_for
+from mla.instruments.declarations import declaration_for
 from mla.instruments.labels import has_language, label
 from mla.instruments.prefill import prefill_data
 from mla.requests.access import (
@@ -27,6 +27,7 @@ from mla.requests.access import (
 from mla.requests.audit import audit_record
 from mla.requests.derived import request_derived_refresh
 from mla.requests.drafting.attachments import document_type_check
+from mla.requests.drafting.language import target_language
 from mla.requests.events import Event
 from mla.requests.lifecycle.rules import may_issue
 from mla.requests.models import Attachment, Request, RequestLink
@@ -46,22 +47,6 @@ class SectionFieldsRefused(ApplicationError):
     (mla.instruments.completeness.Problem), so that the page shows the typing back with
     each field's reason and nothing typed is lost.
     """
-
-
-def _executing_language(*, country: Country, declaration: InstrumentDeclaration) -> str:
-    policy = (
-        AcceptedLanguages.objects.filter(
-            country=country, instrument=declaration.directory_instrument
-        )
-        .prefetch_related("languages")
-        .first()
-    )
-    codes = sorted(language.code for language in policy.languages.all()) if policy else []
-    # Prefer a language the country accepts that is not English, when labels exist for it.
-    for code in sorted(codes, key=lambda code: code == "en"):
-        if has_language(code):
-            return code
-    return "en"
 
 
 @transaction.atomic
@@ -119,7 +104,7 @@ def request_create(
         issuing_language=actor.preferred_language
         if has_language(actor.preferred_language)
         else "en",
-        executing_language=_executing_language(country=executing_country, declaration=declaration),
+        executing_language=target_language(country=executing_country, declaration=declaration).code,
     )
     request.data = prefill_data(
         declaration=declaration,

@@ -16,10 +16,9 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
-from mla.instruments.completeness import request_completeness
-from mla.instruments.declarations import declaration_for
 from mla.requests.audit import audit_append, note_check
 from mla.requests.deadlines.store import deadlines_refresh
+from mla.requests.drafting.language import request_problems
 from mla.requests.drafting.services import RequestChanged
 from mla.requests.models import AuditEntry, Request
 
@@ -57,9 +56,7 @@ def _refusal(*, request: Request, action: str) -> ApplicationError:
     verb = ACTIONS[action]
     if not meta.has_transition(request.state) or not meta.conditions_met(request, request.state):
         if action == "submit" and request.state == Request.State.DRAFT:
-            problems = request_completeness(
-                declaration=declaration_for(request.declaration_code), data=request.data
-            )
+            problems = request_problems(request=request)
             if problems:
                 return ApplicationError(
                     _(

@@ -21,7 +21,6 @@ from mla.core.pagination import keyset_page
 from mla.core.reauthentication import recent_authentication_required
 from mla.instruments.completeness import (
     Problem,
-    request_completeness,
     section_applies,
     section_problems,
 )
@@ -36,6 +35,17 @@ from mla.requests.access import (
 )
 from mla.requests.drafting.attachments import served_media_type
 from mla.requests.drafting.editor import section_controls, section_values_from_post
+from mla.requests.drafting.language import (
+    LANGUAGE_PROBLEM_PATH,
+    language_name,
+    request_language_problems,
+    request_language_reason_record,
+    request_problems,
+    request_translation_attached_set,
+    target_language,
+    translation_needed,
+    translations_apply,
+)
 from mla.requests.drafting.services import (
     RequestChanged,
     SectionFieldsRefused,
@@ -132,6 +142,19 @@ def request_new(request: HttpRequest) -> HttpResponse:
         if country is not None and may_issue(user=user)
         else []
     )
+    # The language each request would go in, and why (a warning before the first save when
+    # the country accepts no language with a form).
+    targets = (
+        {
+            option.declaration.code: target_language(
+                country=country, declaration=option.declaration
+            )
+            for option in options
+            if option.applies
+        }
+        if country is not None
+        else {}
+    )
     return render(
         request,
         "requests/new.html",
@@ -139,6 +162,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             "countries": drafting_countries(),
             "country": country,
             "options": options,
+            "offers": [(option, targets.get(option.declaration.code)) for option in options],
             "may_issue": may_issue(user=user),
         },
     )
@@ -164,11 +188,7 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
     declaration = declaration_for(item.declaration_code)
     user = signed_in_user(request)
     language = user.preferred_language
-    problems = (
-        request_completeness(declaration=declaration, data=item.data)
-        if item.state == Request.State.DRAFT
-        else []
-    )
+    problems = request_problems(request=item) if item.state == Request.State.DRAFT else []
     return render(
         request,
         "requests/detail.html",
@@ -189,8 +209,30 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
             else authority_recent_key_change(authority=item.executing_authority),
             "annex_b": item.instrument == "eio"
             and any(entry.event == "acknowledged" for entry in item.audit_entries.all()),
+            "language": _language_context(item, problems),
         },
     )
+
+
+def _language_context(item: Request, problems: list[Problem]) -> dict[str, Any]:
+    """What the request page says of the request's language and its free text's translation."""
+    issuing, executing = item.issuing_language, item.executing_language
+    choice = (
+        target_language(
+            country=item.executing_country, declaration=declaration_for(item.declaration_code)
+        )
+        if item.direction == Request.Direction.OUTGOING
+        else None
+    )
+    return {
+        "issuing": language_name(issuing),
+        "executing": language_name(executing),
+        "why": choice.reason if choice is not None and choice.code == executing else "",
+        "problem": next((p for p in problems if p.path == LANGUAGE_PROBLEM_PATH), None),
+        "asks_reason": bool(item.language_reason)
+        or any(p.path == LANGUAGE_PROBLEM_PATH for p in problems),
+        "translations": translations_apply(request=item),
+    }
 
 
 def request_section(
@@ -204,8 +246,13 @@ def request_section(
         raise Http404
     values = item.data.get(current.code) or {}
     conflict = False
+    # A request going out in another language has each free text's translation beside it
+    # (read-only, like the rest, on a received copy).
+    translation_language = item.executing_language if translations_apply(request=item) else None
     if request.method == "POST":
-        values = section_values_from_post(current, request.POST)
+        values = section_values_from_post(
+            current, request.POST, translation_language=translation_language
+        )
         try:
             expected = int(request.POST.get("version", "0"))
         except ValueError:
@@ -244,6 +291,12 @@ def request_section(
                 return redirect("requests:section", *item.url_args, current.code)
     data = {**item.data, current.code: values}
     problems = section_problems(declaration=declaration, section=current, data=data)
+    if translation_needed(request=item):
+        problems += [
+            problem
+            for problem in request_language_problems(request=item, data=data)
+            if problem.section == current.code
+        ]
     # Before anything is typed, a missing field is not yet an error worth shouting about.
     shown_problems = problems if (request.method == "POST" or current.code in item.data) else []
     return render(
@@ -263,11 +316,13 @@ def request_section(
                 values=values,
                 problems=shown_problems,
                 language=item.issuing_language,
+                translation_language=translation_language,
             ),
+            "translation_language": language_name(translation_language)
+            if translation_language
+            else "",
             "problem_count": len(problems),
-            "progress": _progress(
-                item, request_completeness(declaration=declaration, data=item.data)
-            ),
+            "progress": _progress(item, request_problems(request=item)),
             "conflict": conflict,
             "may_edit": may_edit(request=item, user=signed_in_user(request)),
             "time_zones": _time_zones(),
@@ -303,10 +358,21 @@ def _time_zones() -> list[str]:
 def request_check(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
     item = request_or_404(request, issuer, reference)
     declaration = declaration_for(item.declaration_code)
-    problems = request_completeness(declaration=declaration, data=item.data)
+    problems = request_problems(request=item)
     language = item.issuing_language
     by_section: dict[str, dict[str, Any]] = {}
     for problem in problems:
+        if problem.path == LANGUAGE_PROBLEM_PATH:
+            by_section.setdefault(
+                "", {"code": "", "title": _("Language of the request"), "rows": []}
+            )["rows"].append(
+                {
+                    "field": _("Language"),
+                    "message": problem.message,
+                    "href": reverse("requests:detail", args=item.url_args) + "#language",
+                }
+            )
+            continue
         section = next(s for s in declaration.sections if s.code == problem.section)
         entry = by_section.setdefault(
             section.code,
@@ -317,6 +383,8 @@ def request_check(request: HttpRequest, issuer: str, reference: str) -> HttpResp
             },
         )
         field_text = label(problem.label, language)
+        if problem.path.endswith(".translation"):
+            field_text = _("%(field)s (translation)") % {"field": field_text}
         if problem.row is not None:
             field_text = _("%(field)s (row %(number)d)") % {
                 "field": field_text,
@@ -468,3 +536,26 @@ def attachment_delete(
     with errors_as_messages(request):
         attachment_remove(attachment=attachment, actor=signed_in_user(request))
     return redirect(item)
+
+
+@require_POST
+def request_language_view(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
+    """Record why the request goes in its language, or how its free text is translated."""
+    item = request_or_404(request, issuer, reference)
+    user = signed_in_user(request)
+    with errors_as_messages(request):
+        if "reason" in request.POST:
+            request_language_reason_record(
+                request=item, actor=user, reason=request.POST.get("reason", "")
+            )
+            messages.success(request, _("The reason for the request's language is recorded."))
+        else:
+            attached = request.POST.get("translation_attached") == "1"
+            request_translation_attached_set(request=item, actor=user, attached=attached)
+            messages.success(
+                request,
+                _("The translation is to be attached as a document.")
+                if attached
+                else _("The translation is given beside each free text."),
+            )
+    return redirect(reverse("requests:detail", args=item.url_args) + "#language")
