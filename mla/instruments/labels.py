@@ -105,7 +105,7 @@ def label_marked(key: str, language: str) -> str:
 def section_heading(code: str, title: str) -> str:
     """A section's title with its code once: "SECTION A — …" and "3 — …" already carry it."""
     head = title.lstrip().upper()
-    if head.startswith(code.upper()) or head.startswith(("SECTION", "SECTEUR")):
+    if head.startswith(code.upper()) or head.startswith(("SECTION", "SECTEUR", "ABSCHNITT")):
         return title
     return f"{code}. {title}"
 
