@@ -4,6 +4,7 @@ pages over HTTP rather than through the services."""
 
 from typing import Any
 
+from mla.instruments.completeness import TRANSLATIONS_KEY, is_translated
 from mla.instruments.declarations import Field, Group, Section
 
 
@@ -25,6 +26,18 @@ def _field_post(item: Field, name: str, value: Any) -> list[tuple[str, str]]:
     return [(name, "" if value is None else str(value))]
 
 
+def _translations_post(fields: Any, values: Any, prefix: str) -> list[tuple[str, str]]:
+    """Each free text's translation, as the side-by-side editor posts it (one language:
+    the request's target, the only one a request keeps)."""
+    translations = values.get(TRANSLATIONS_KEY) if isinstance(values, dict) else None
+    posted: list[tuple[str, str]] = []
+    for by_name in (translations or {}).values():
+        for fld in fields:
+            if is_translated(fld) and fld.name in by_name:
+                posted.append((f"{prefix}{fld.name}__translation", str(by_name[fld.name])))
+    return posted
+
+
 def section_post(section: Section, values: dict[str, Any]) -> list[tuple[str, str]]:
     posted: list[tuple[str, str]] = []
     for item in section.items:
@@ -36,6 +49,8 @@ def section_post(section: Section, values: dict[str, Any]) -> list[tuple[str, st
                     posted += _field_post(
                         fld, f"{item.name}-{number}-{fld.name}", row.get(fld.name)
                     )
+                posted += _translations_post(item.fields, row, f"{item.name}-{number}-")
         else:
             posted += _field_post(item, item.name, values.get(item.name))
-    return posted
+    fields = [item for item in section.items if isinstance(item, Field)]
+    return posted + _translations_post(fields, values, "")

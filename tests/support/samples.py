@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from mla.instruments.completeness import TRANSLATIONS_KEY, is_translated
 from mla.instruments.declarations.schema import Field, Group, InstrumentDeclaration
+from mla.instruments.labels import LABELS_DIR
 
 LONG_FACTS = (
     "Between March and October 2026 the suspects recruited victims through online job "
@@ -39,19 +41,50 @@ def sample_value(field: Field, *, long_text: bool = False) -> Any:
     return values[kind]
 
 
+def _catalogue_languages() -> tuple[str, ...]:
+    return tuple(
+        sorted(path.stem for path in LABELS_DIR.glob("*.json") if path.stem != "provenance")
+    )
+
+
+def _with_translations(
+    values: dict[str, Any], fields: tuple[Field, ...], languages: tuple[str, ...]
+) -> dict[str, Any]:
+    names = [fld.name for fld in fields if is_translated(fld)]
+    if names and languages:
+        values[TRANSLATIONS_KEY] = {
+            language: {name: f"[{language}] Translation of {name}." for name in names}
+            for language in languages
+        }
+    return values
+
+
 def complete_data(
-    declaration: InstrumentDeclaration, *, rows: int = 3, long_text: bool = False
+    declaration: InstrumentDeclaration,
+    *,
+    rows: int = 3,
+    long_text: bool = False,
+    translated_into: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """Every field filled; each free text translated into ``translated_into`` (by default
+    every language with a label catalogue), so that it is complete whatever language it
+    goes in."""
+    languages = _catalogue_languages() if translated_into is None else translated_into
     data: dict[str, dict[str, Any]] = {}
     for section in declaration.sections:
         values: dict[str, Any] = {}
         for item in section.items:
             if isinstance(item, Group):
                 values[item.name] = [
-                    {field.name: sample_value(field) for field in item.fields}
+                    _with_translations(
+                        {field.name: sample_value(field) for field in item.fields},
+                        item.fields,
+                        languages,
+                    )
                     for _ in range(max(rows, item.min_rows))
                 ]
             else:
                 values[item.name] = sample_value(item, long_text=long_text)
-        data[section.code] = values
+        fields = tuple(item for item in section.items if isinstance(item, Field))
+        data[section.code] = _with_translations(values, fields, languages)
     return data
