@@ -19,8 +19,8 @@ from typing import Any
 
 import pycountry
 from django.db import transaction
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from contact_points.models import AcceptedLanguages, Country, iso_name_translated
 from mla.accounts.models import User
@@ -46,10 +46,20 @@ _INSTRUMENT_NAMES = {
 }
 
 
+# Interface languages that write a language's name in lower case in a sentence ("en
+# allemand"), where the ISO catalogues capitalise it as a heading ("Allemand").
+_LOWER_CASE_NAMES = frozenset({"fr", "es", "it", "pt", "ro", "pl", "da", "sv"})
+
+
 def language_name(code: str) -> str:
     """A language's name in the interface language ("German", "allemand"), else its code."""
     language = pycountry.languages.get(alpha_2=code) if len(code) == 2 else None
-    return iso_name_translated("iso639-3", language.name) if language else code
+    if language is None:
+        return code
+    name = iso_name_translated("iso639-3", language.name)
+    if (get_language() or "en").split("-")[0] in _LOWER_CASE_NAMES:
+        return name[:1].lower() + name[1:]
+    return name
 
 
 def _names(codes: list[str]) -> str:

@@ -36,10 +36,11 @@ def test_the_pdf_prints_the_translation_in_the_target_column(translated_eio, tmp
     pages = pdf_pages(request_pdf(request=translated_eio), tmp_path)
 
     lines = [line for page in pages for line in page.splitlines()]
-    line = next(line for line in lines if ORIGINAL in line)
-    # Side by side: the original in the issuing side's column, the translation right of it.
-    assert TRANSLATION in line
-    assert line.index(TRANSLATION) > line.index(ORIGINAL)
+    # Side by side: the original in the issuing side's column, the translation right of it
+    # (each wrapped in its own column).
+    line = next(line for line in lines if "Escroquerie" in line)
+    assert "Bandenmäßiger" in line
+    assert line.index("Bandenmäßiger") > line.index("Escroquerie")
     assert "Translated home" in flat("\n".join(pages))
 
 

@@ -182,4 +182,4 @@ def test_the_received_copy_shows_translations_read_only(client, sent_eio, berlin
     assert received.data == before
     page = client.get(received.get_absolute_url()).content.decode()
     assert 'name="translation_attached"' not in page
-    assert 'name="reason"' not in page
+    assert 'id="id_language_reason"' not in page
