@@ -32,7 +32,8 @@ from mla.instruments.labels import (
 
 BASE = Path(__file__).resolve().parents[3]
 LABELS = BASE / "mla" / "instruments" / "labels"
-LANGUAGES = ("en", "fr", "de")
+# Every label catalogue there is: a new language is a new file, tested as the others.
+LANGUAGES = tuple(sorted(path.stem for path in LABELS.glob("*.json") if path.stem != "provenance"))
 DECLARATIONS = (EIO, PRESERVATION, PRESERVATION_DISCLOSURE, MLA, MLA_SUBSCRIBER)
 # Lowercase dotted; a section code keeps its own case ("eio.A.title", "mla.11.urgent").
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
