@@ -54,6 +54,8 @@ SIGNATURE_PARTS = ("name", "post_held", "date", "stamp")
 # Printed after a wording of an official form not yet checked against the official text,
 # so that it is never presented as official (see provenance.json).
 UNVERIFIED_MARK = "\u2020"  # a dagger
+# The word "section" as the catalogues print it in a section's title ("ABSCHNITT A — …").
+SECTION_WORDS = ("SECTION", "SECTEUR", "ABSCHNITT", "SECCIÓN")
 
 
 @lru_cache(maxsize=32)
@@ -105,7 +107,7 @@ def label_marked(key: str, language: str) -> str:
 def section_heading(code: str, title: str) -> str:
     """A section's title with its code once: "SECTION A — …" and "3 — …" already carry it."""
     head = title.lstrip().upper()
-    if head.startswith(code.upper()) or head.startswith(("SECTION", "SECTEUR", "ABSCHNITT")):
+    if head.startswith(code.upper()) or head.startswith(SECTION_WORDS):
         return title
     return f"{code}. {title}"
 

@@ -493,4 +493,6 @@ def test_provenance_names_keys_of_the_catalogue_and_a_source_for_the_eio(languag
     assert sorted(set(provenance["unverified"][language]) - set(_catalogue(language))) == []
     assert "2014/41" in label_source("eio.H.H1", language)
     assert not label_verified("eio.H.H7", language)
-    assert label_verified("eio.A.title", language)
+    # Section A's heading was checked against the official text in these languages; in
+    # the others (working translations), it is marked like the rest.
+    assert label_verified("eio.A.title", language) == (language in ("en", "fr", "de"))

@@ -104,3 +104,10 @@ def test_the_german_catalogue_is_german():
     # Some labels (IMEI, URL, "Name") read the same in both languages; most do not.
     same = [key for key in english if english[key] == german[key]]
     assert len(same) < len(english) // 20, same
+
+
+def test_the_spanish_catalogue_is_a_working_translation_marked_as_such():
+    assert label("eio.A.title", "es") == "SECCIÓN A — Estado de emisión/Estado de ejecución"
+    assert label_marked("eio.A.title", "es").endswith(UNVERIFIED_MARK)
+    assert section_heading("A", label("eio.A.title", "es")) == label("eio.A.title", "es")
+    assert "no encontrad" in label_source("eio.A.title", "es")
