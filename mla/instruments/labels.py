@@ -6,6 +6,7 @@ side, and a new language is a new file, not code.
 """
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,6 @@ SIGNATURE_PARTS = ("name", "post_held", "date", "stamp")
 # Printed after a wording of an official form not yet checked against the official text,
 # so that it is never presented as official (see provenance.json).
 UNVERIFIED_MARK = "\u2020"  # a dagger
-# The word "section" as the catalogues print it in a section's title ("ABSCHNITT A — …").
-SECTION_WORDS = ("SECTION", "SECTEUR", "ABSCHNITT", "SECCIÓN")
 
 
 @lru_cache(maxsize=32)
@@ -105,9 +104,10 @@ def label_marked(key: str, language: str) -> str:
 
 
 def section_heading(code: str, title: str) -> str:
-    """A section's title with its code once: "SECTION A — …" and "3 — …" already carry it."""
+    """A section's title with its code once: "SECTION A — …", "ABSCHNITT A — …" (a word
+    then the code, in any catalogue's language) and "3 — …" already carry it."""
     head = title.lstrip().upper()
-    if head.startswith(code.upper()) or head.startswith(SECTION_WORDS):
+    if re.match(rf"(\w+\s+)?{re.escape(code.upper())}\b", head):
         return title
     return f"{code}. {title}"
 

@@ -111,3 +111,20 @@ def test_the_spanish_catalogue_is_a_working_translation_marked_as_such():
     assert label_marked("eio.A.title", "es").endswith(UNVERIFIED_MARK)
     assert section_heading("A", label("eio.A.title", "es")) == label("eio.A.title", "es")
     assert "no encontrad" in label_source("eio.A.title", "es")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_section_title_carries_its_code_once(language):
+    from mla.instruments.declarations import DECLARATIONS
+
+    added = [
+        (code, section.code)
+        for code, declaration in DECLARATIONS.items()
+        for section in declaration.sections
+        if section_heading(section.code, label(section.title, language))
+        != label(section.title, language)
+    ]
+
+    assert added == []
+    assert section_heading("A", "Anordnungsstaat") == "A. Anordnungsstaat"
+    assert section_heading("1", "10 — Confidentiality") == "1. 10 — Confidentiality"
