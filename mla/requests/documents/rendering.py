@@ -63,6 +63,9 @@ JSON_ATTACHMENT_NAME = "request.json"
 # it were pushed whole to the next page.
 _BREAKABLE_TEXT = 1200
 _BREAKABLE_LINES = 15
+# Lines of a list of choices (each choice a line in each language) past which it may break:
+# Annex D's 32 categories in two languages are taller than a page.
+_BREAKABLE_CHOICE_LINES = 30
 
 
 @dataclass
@@ -83,11 +86,17 @@ class Entry:
 
     @property
     def breakable(self) -> bool:
-        """Long free text, which may break inside itself across pages; a shorter row is
-        kept whole so that no label ends a page without its value."""
-        return any(
-            len(text) > _BREAKABLE_TEXT or text.count("\n") > _BREAKABLE_LINES
-            for text in (self.text, self.translation)
+        """Long free text (or its translation), or a long list of choices (as Annex D's
+        categories in two languages, taller than a page), which may break inside itself
+        across pages; a shorter row is kept whole so that no label ends a page without its
+        value."""
+        choice_lines = sum(2 if labels.secondary else 1 for labels, _ticked in self.choices)
+        return (
+            any(
+                len(text) > _BREAKABLE_TEXT or text.count("\n") > _BREAKABLE_LINES
+                for text in (self.text, self.translation)
+            )
+            or choice_lines > _BREAKABLE_CHOICE_LINES
         )
 
 
