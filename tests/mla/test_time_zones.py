@@ -125,6 +125,10 @@ def test_the_issuing_side_reads_the_instant_in_its_zone_on_every_page(
         assert shown, f"{name}: no <time> of the instant"
         assert set(shown) == {reader.shown}, name
 
+    header = client.get(issuing.get_absolute_url()).content.decode().split("<h2", 1)[0]
+    assert f'sent on <time datetime="{MACHINE}"' in header
+    assert f">{reader.shown}</time>" in header
+
 
 @pytest.mark.parametrize("reader", READERS, ids=lambda reader: reader.label)
 def test_an_emailed_notification_is_in_its_recipients_zone(story, berlin_staff, reader):
