@@ -79,9 +79,7 @@ def _row(
         "deadline": label(nearest.label, language) if nearest else "",
         "remaining": format_remaining(due_at=item.next_due_at, now=now) if item.next_due_at else "",
         "overdue": bool(item.next_due_at and item.next_due_at < now),
-        "due_here": in_zone(item.next_due_at, user.authority.time_zone or "UTC")
-        if item.next_due_at
-        else None,
+        "due_here": in_zone(item.next_due_at, user.zone) if item.next_due_at else None,
         "due_there": there,
         "zone_there": requester.time_zone or "UTC",
         "office_hours": requester.office_hours,

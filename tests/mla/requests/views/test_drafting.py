@@ -96,9 +96,11 @@ def test_the_issuer_sees_the_deadlines_in_both_zones_and_the_annex_b(
     assert "Europe/Berlin" in page
     # The due times are written in each zone's wall-clock time, not in UTC.
     due = issuing.deadlines.get(code="recognition").due_at
-    paris = due.astimezone(zoneinfo.ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    local = due.astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
+    paris = local.strftime("%Y-%m-%d %H:%M")
     utc = due.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M")
-    assert f"{paris}</time> <small>Europe/Paris" in page
+    # With the zone's short name at that instant (CET or CEST).
+    assert f"{paris} {local.tzname()}</time> <small>Europe/Paris" in page
     assert paris != utc
     assert "Art. 12(3)" in page  # the recognition deadline names its article
     assert 'data-deadline-state="met"' in page
