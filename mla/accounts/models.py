@@ -1,15 +1,23 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Permission
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
 from contact_points.validators import validate_time_zone
 from mla.accounts.roles import ISSUE_REQUEST_PERMISSION, Role
 from mla.core.models import AppendOnlyModel
+
+
+def interface_languages() -> list[tuple[str, str]]:
+    """The interface languages (settings.LANGUAGES), each named in itself: a callable, so that
+    a new language needs no migration."""
+    return [(code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES]
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -50,7 +58,7 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
     preferred_language = models.CharField(
         _("interface language"),
         max_length=8,
-        choices=[("en", "English"), ("fr", "Français")],
+        choices=interface_languages,
         default="en",
     )
     # Blank: the authority's zone (the directory's), so that a move of the authority or a

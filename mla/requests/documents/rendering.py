@@ -64,6 +64,9 @@ JSON_ATTACHMENT_NAME = "request.json"
 # it were pushed whole to the next page.
 _BREAKABLE_TEXT = 1200
 _BREAKABLE_LINES = 15
+# Lines of a list of choices (each choice a line in each language) past which it may break:
+# Annex D's 32 categories in two languages are taller than a page.
+_BREAKABLE_CHOICE_LINES = 30
 
 
 @dataclass
@@ -82,9 +85,15 @@ class Entry:
 
     @property
     def breakable(self) -> bool:
-        """Long free text, which may break inside itself across pages; a shorter row is
-        kept whole so that no label ends a page without its value."""
-        return len(self.text) > _BREAKABLE_TEXT or self.text.count("\n") > _BREAKABLE_LINES
+        """Long free text, or a long list of choices (as Annex D's categories in two
+        languages, taller than a page), which may break inside itself across pages; a
+        shorter row is kept whole so that no label ends a page without its value."""
+        choice_lines = sum(2 if labels.secondary else 1 for labels, _ticked in self.choices)
+        return (
+            len(self.text) > _BREAKABLE_TEXT
+            or self.text.count("\n") > _BREAKABLE_LINES
+            or choice_lines > _BREAKABLE_CHOICE_LINES
+        )
 
 
 @dataclass
