@@ -169,6 +169,7 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
         if item.state == Request.State.DRAFT
         else []
     )
+    steps = steps_shown(request=item, user=user)
     return render(
         request,
         "requests/detail.html",
@@ -177,7 +178,10 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
             "title": label(declaration.title, item.issuing_language),
             "progress": _progress(item, problems),
             "problems": problems,
-            "steps": steps_shown(request=item, user=user),
+            "steps": steps,
+            # The likely next step as one clear action; the others each on their own.
+            "likely_step": next((step for step in steps if step.likely), None),
+            "other_steps": [step for step in steps if not step.likely],
             "draft": item.state == Request.State.DRAFT,
             "rights": request_rights(request=item, user=user),
             "links": request_visible_links(request=item, user=user),
