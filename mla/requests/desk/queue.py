@@ -196,11 +196,15 @@ class ShiftView:
     overdue_count: int
     due_soon_count: int
     unassigned_count: int
+    # Taken by someone: who holds each and their handover note, for the next shift.
+    taken: list[Request] = field(default_factory=list)
+    taken_count: int = 0
     cap: int = COUNT_CAP
 
 
 def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 20) -> ShiftView:
-    """What the next shift must know: overdue, due within 24 hours, not yet taken."""
+    """What the next shift must know: overdue, due within 24 hours, not yet taken, and
+    taken (by whom, with the holder's handover note)."""
     now = now or timezone.now()
     open_ = _base(user=user).exclude(state__in=Request.FINAL)
     order = ("urgency", F("next_due_at").asc(nulls_last=True), "id")
@@ -210,6 +214,7 @@ def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 
             next_due_at__gte=now, next_due_at__lt=now + datetime.timedelta(hours=24)
         ),
         "unassigned": open_.filter(assignee__isnull=True),
+        "taken": open_.filter(assignee__isnull=False),
     }
 
     def rows(items: QuerySet[Request]) -> list[Request]:
@@ -229,6 +234,8 @@ def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 
         overdue_count=count(groups["overdue"]),
         due_soon_count=count(groups["due_soon"]),
         unassigned_count=count(groups["unassigned"]),
+        taken=rows(groups["taken"]),
+        taken_count=count(groups["taken"]),
     )
 
 

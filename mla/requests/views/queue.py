@@ -165,6 +165,11 @@ def shift(request: HttpRequest) -> HttpResponse:
                     view.unassigned_count,
                     [_row(i, user, now, labels) for i in view.unassigned],
                 ),
+                (
+                    _("Taken, with who holds them"),
+                    view.taken_count,
+                    [_row(i, user, now, labels) for i in view.taken],
+                ),
             ],
         },
     )

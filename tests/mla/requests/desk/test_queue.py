@@ -260,6 +260,28 @@ def test_the_shift_view_groups_overdue_due_soon_and_unassigned(make, berlin_staf
     assert [r.pk for r in view.due_soon] == [soon.pk]
     assert [r.pk for r in view.unassigned] == [later.pk]
     assert (view.overdue_count, view.due_soon_count, view.unassigned_count) == (1, 1, 1)
+    # Taken requests stay in view, with who holds them.
+    assert [r.pk for r in view.taken] == [overdue.pk, soon.pk]
+    assert view.taken_count == 2
+
+
+@pytest.mark.django_db
+def test_the_shift_page_keeps_a_taken_request_with_its_holder_and_note(
+    client, make, berlin_staff
+):
+    taken = make(due_in=datetime.timedelta(hours=50), assignee=berlin_staff)
+    request_handover_note_set(request=taken, actor=berlin_staff, note="Called Paris, awaiting fax")
+    client.force_login(berlin_staff)
+
+    response = client.get(reverse("requests:shift"))
+
+    page = response.content.decode()
+    taken_group = page.split("Taken, with who holds them")[1]
+    assert taken.reference in taken_group
+    assert "Kai Weber" in taken_group
+    assert 'value="Called Paris, awaiting fax"' in taken_group
+    assert reverse("requests:handover", args=[*taken.url_args]) in taken_group
+    assert taken.reference not in page.split("Not taken by anyone")[1].split("Taken, with")[0]
 
 
 @pytest.mark.django_db
