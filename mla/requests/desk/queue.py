@@ -23,6 +23,7 @@ from mla.core.errors import ApplicationError
 from mla.core.pagination import aware_or_none, cursor_decode, cursor_encode
 from mla.instruments.declarations import DECLARATIONS
 from mla.requests.audit import audit_record
+from mla.requests.derived import urgency_with_reason
 from mla.requests.events import Event
 from mla.requests.lifecycle.executing import request_acknowledge, request_assign, require_executor
 from mla.requests.models import Request, Urgency
@@ -161,6 +162,25 @@ def queue_page(
         now=now,
         filters=filters,
     )
+
+
+def urgency_reasons(*, rows: list[Request]) -> dict[int, tuple[int, str]]:
+    """How urgent each of ``rows`` is and why, read from its data in one query (a page's
+    rows are read without their data), for the rows whose urgency column is above normal.
+
+    A row whose data does not say so (neither its instrument nor its issuer) is left out:
+    the page marks a request urgent only where the instrument or the issuer says it is."""
+    marked = [row.pk for row in rows if row.urgency < Urgency.NORMAL]
+    if not marked:
+        return {}
+    found: dict[int, tuple[int, str]] = {}
+    for pk, code, data in Request.objects.filter(pk__in=marked).values_list(
+        "pk", "declaration_code", "data"
+    ):
+        level, reason = urgency_with_reason(declaration_code=code, data=data or {})
+        if level < Urgency.NORMAL:
+            found[pk] = (level, reason)
+    return found
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from mla.requests.access import (
     request_share,
     request_shares,
 )
+from mla.requests.derived import urgency_with_reason
 from mla.requests.drafting.attachments import served_media_type
 from mla.requests.drafting.editor import section_controls, section_values_from_post
 from mla.requests.drafting.services import (
@@ -49,7 +50,7 @@ from mla.requests.drafting.services import (
 )
 from mla.requests.lifecycle.rules import may_issue
 from mla.requests.lifecycle.steps import steps_shown
-from mla.requests.models import Request
+from mla.requests.models import Request, Urgency
 from mla.requests.selectors import (
     drafting_authority,
     drafting_countries,
@@ -170,6 +171,9 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
         else []
     )
     steps = steps_shown(request=item, user=user)
+    urgency, urgency_reason = urgency_with_reason(
+        declaration_code=item.declaration_code, data=item.data
+    )
     return render(
         request,
         "requests/detail.html",
@@ -182,6 +186,11 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
             # The likely next step as one clear action; the others each on their own.
             "likely_step": next((step for step in steps if step.likely), None),
             "other_steps": [step for step in steps if not step.likely],
+            "urgency": {
+                "level": urgency,
+                "text": Urgency(urgency).label,
+                "reason": urgency_reason,
+            },
             "draft": item.state == Request.State.DRAFT,
             "rights": request_rights(request=item, user=user),
             "links": request_visible_links(request=item, user=user),

@@ -384,3 +384,51 @@ def test_an_unreadable_cursor_gives_the_first_page(make, berlin_staff, cursor):
 
     assert page.first
     assert [r.pk for r in page.rows] == [r.pk for r in made]
+
+
+
+@pytest.mark.django_db
+def test_the_queue_marks_urgency_only_where_the_instrument_or_issuer_says_so(
+    client, make, berlin_staff
+):
+    preservation = make(declaration_code="preservation", urgency=Urgency.EMERGENCY)
+    marked = make(
+        urgency=Urgency.URGENT,
+        data={"B": {"urgent": True, "urgency_reasons": "Trial opens on 3 May"}},
+    )
+    # A column saying urgent that the request's data does not back is not shown.
+    unfounded = make(urgency=Urgency.URGENT, data={"B": {"urgent": False}})
+    normal = make()
+    client.force_login(berlin_staff)
+
+    page = client.get(reverse("requests:queue")).content.decode()
+
+    emergency = page.split(f'data-reference="{preservation.reference}"')[1].split("</tr>")[0]
+    assert ">Emergency<" in emergency
+    assert 'title="Expedited preservation (Budapest Convention, Art. 29)' in emergency
+    assert '<span class="visually-hidden">: Expedited preservation' in emergency
+    urgent = page.split(f'data-reference="{marked.reference}"')[1].split("</tr>")[0]
+    assert ">Urgent<" in urgent
+    assert 'title="The issuing authority marked it urgent: Trial opens on 3 May"' in urgent
+    for quiet in (unfounded, normal):
+        row = page.split(f'data-reference="{quiet.reference}"')[1].split("</tr>")[0]
+        assert "badge urgency" not in row
+
+
+@pytest.mark.django_db
+def test_the_request_page_says_why_a_provisional_measure_is_an_emergency(
+    client, make, berlin_staff
+):
+    item = make(
+        urgency=Urgency.EMERGENCY,
+        data={"C": {"measures": ["provisional_measures"]}},
+    )
+    plain = make()
+    client.force_login(berlin_staff)
+
+    page = client.get(item.get_absolute_url()).content.decode()
+    plain_page = client.get(plain.get_absolute_url()).content.decode()
+
+    assert "Emergency<span class=\"visually-hidden\">: The EIO asks for a provisional" in page
+    assert 'title="The EIO asks for a provisional measure, to be decided within 24 hours' in page
+    assert "badge urgency" not in plain_page
