@@ -36,7 +36,11 @@ from mla.requests.access import (
 )
 from mla.requests.derived import urgency_with_reason
 from mla.requests.drafting.attachments import served_media_type
-from mla.requests.drafting.editor import section_controls, section_values_from_post
+from mla.requests.drafting.editor import (
+    section_controls,
+    section_values_from_post,
+    section_values_keep_hidden,
+)
 from mla.requests.drafting.services import (
     RequestChanged,
     SectionFieldsRefused,
@@ -218,7 +222,11 @@ def request_section(
     values = item.data.get(current.code) or {}
     conflict = False
     if request.method == "POST":
-        values = section_values_from_post(current, request.POST)
+        values = section_values_keep_hidden(
+            section=current,
+            data=item.data,
+            values=section_values_from_post(current, request.POST),
+        )
         try:
             expected = int(request.POST.get("version", "0"))
         except ValueError:
