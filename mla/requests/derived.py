@@ -37,9 +37,9 @@ def urgency_with_reason(*, declaration_code: str, data: Mapping[str, Any]) -> tu
         if isinstance(values, dict) and values.get("urgent") in (True, "true", "on"):
             reasons = values.get("urgency_reasons")
             if isinstance(reasons, str) and reasons.strip():
-                return Urgency.URGENT, _(
-                    "The issuing authority marked it urgent: %(reasons)s"
-                ) % {"reasons": Truncator(" ".join(reasons.split())).chars(300)}
+                return Urgency.URGENT, _("The issuing authority marked it urgent: %(reasons)s") % {
+                    "reasons": Truncator(" ".join(reasons.split())).chars(300)
+                }
             return Urgency.URGENT, _("The issuing authority marked it urgent.")
     return Urgency.NORMAL, ""
 

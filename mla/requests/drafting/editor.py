@@ -250,11 +250,37 @@ def section_values_keep_hidden(
     return {**values, **kept}
 
 
+def section_problems_shown(
+    problems: list[Problem],
+    *,
+    section: Section,
+    values: dict[str, Any],
+    post: QueryDict | None,
+    saved_before: bool,
+) -> list[Problem]:
+    """The problems the section's page shows. Before anything is typed, a missing field is
+    not yet an error worth shouting about: nothing on a section never saved, and nothing in
+    a row just added (nor elsewhere, when a row is added to or removed from a section never
+    saved). A save shows them all."""
+    adding = post.get("add_row", "") if post is not None else ""
+    removing = post.get("remove_row", "") if post is not None else ""
+    if post is not None and not adding and not removing:
+        return problems
+    if not saved_before:
+        return []
+    rows = values.get(adding) if adding else None
+    if not isinstance(rows, list) or not rows:
+        return problems
+    new_row = f"{section.code}.{adding}.{len(rows) - 1}."
+    return [problem for problem in problems if not problem.path.startswith(new_row)]
+
+
 __all__ = [
     "Control",
     "GroupControl",
     "holds",
     "section_controls",
+    "section_problems_shown",
     "section_values_from_post",
     "section_values_keep_hidden",
 ]

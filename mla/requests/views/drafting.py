@@ -38,6 +38,7 @@ from mla.requests.derived import urgency_with_reason
 from mla.requests.drafting.attachments import served_media_type
 from mla.requests.drafting.editor import (
     section_controls,
+    section_problems_shown,
     section_values_from_post,
     section_values_keep_hidden,
 )
@@ -220,6 +221,7 @@ def request_section(
     if current is None:
         raise Http404
     values = item.data.get(current.code) or {}
+    saved_before = current.code in item.data
     conflict = False
     if request.method == "POST":
         values = section_values_keep_hidden(
@@ -265,8 +267,13 @@ def request_section(
                 return redirect("requests:section", *item.url_args, current.code)
     data = {**item.data, current.code: values}
     problems = section_problems(declaration=declaration, section=current, data=data)
-    # Before anything is typed, a missing field is not yet an error worth shouting about.
-    shown_problems = problems if (request.method == "POST" or current.code in item.data) else []
+    shown_problems = section_problems_shown(
+        problems,
+        section=current,
+        values=values,
+        post=request.POST if request.method == "POST" else None,
+        saved_before=saved_before,
+    )
     return render(
         request,
         "requests/section.html",

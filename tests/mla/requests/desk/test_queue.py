@@ -266,9 +266,7 @@ def test_the_shift_view_groups_overdue_due_soon_and_unassigned(make, berlin_staf
 
 
 @pytest.mark.django_db
-def test_the_shift_page_keeps_a_taken_request_with_its_holder_and_note(
-    client, make, berlin_staff
-):
+def test_the_shift_page_keeps_a_taken_request_with_its_holder_and_note(client, make, berlin_staff):
     taken = make(due_in=datetime.timedelta(hours=50), assignee=berlin_staff)
     request_handover_note_set(request=taken, actor=berlin_staff, note="Called Paris, awaiting fax")
     client.force_login(berlin_staff)
@@ -386,7 +384,6 @@ def test_an_unreadable_cursor_gives_the_first_page(make, berlin_staff, cursor):
     assert [r.pk for r in page.rows] == [r.pk for r in made]
 
 
-
 @pytest.mark.django_db
 def test_the_queue_marks_urgency_only_where_the_instrument_or_issuer_says_so(
     client, make, berlin_staff
@@ -429,6 +426,6 @@ def test_the_request_page_says_why_a_provisional_measure_is_an_emergency(
     page = client.get(item.get_absolute_url()).content.decode()
     plain_page = client.get(plain.get_absolute_url()).content.decode()
 
-    assert "Emergency<span class=\"visually-hidden\">: The EIO asks for a provisional" in page
+    assert 'Emergency<span class="visually-hidden">: The EIO asks for a provisional' in page
     assert 'title="The EIO asks for a provisional measure, to be decided within 24 hours' in page
     assert "badge urgency" not in plain_page

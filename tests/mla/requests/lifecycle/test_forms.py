@@ -173,9 +173,9 @@ def test_the_assignee_list_offers_me_once_not_also_under_my_name(
     assert 'value="kai"' not in html
     assert '<option value="ana">Ana Klein</option>' in html
     # Posting one's own username still reads as oneself.
-    assert _arguments(
-        _read(AssignForm, "assignee=kai", request=executing, actor=berlin_staff)
-    ) == {"assignee": berlin_staff}
+    assert _arguments(_read(AssignForm, "assignee=kai", request=executing, actor=berlin_staff)) == {
+        "assignee": berlin_staff
+    }
 
 
 def test_a_follow_up_is_a_request_the_user_sees(eio_draft, prosecutor, authorities):
