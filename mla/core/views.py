@@ -71,7 +71,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         title = escape(gettext("Something went wrong"))
         text = escape(gettext("The server could not complete this page."))
         body = (
-            f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>"
+            f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
             f"<body><h1>{title}</h1><p>{text}</p></body></html>"
         )
     return HttpResponseServerError(body)

@@ -5,7 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from mla.urls import handler500, urlpatterns as site_urlpatterns
+from mla.urls import handler500
+from mla.urls import urlpatterns as site_urlpatterns
 
 __all__ = ["handler500", "urlpatterns"]
 

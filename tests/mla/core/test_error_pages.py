@@ -84,9 +84,7 @@ def test_the_500_page_needs_neither_the_database_nor_the_request(
 
 
 def test_the_500_page_still_answers_when_its_template_cannot_be_rendered(settings):
-    settings.TEMPLATES = [
-        {**settings.TEMPLATES[0], "DIRS": [], "APP_DIRS": False, "OPTIONS": {}}
-    ]
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [], "APP_DIRS": False, "OPTIONS": {}}]
 
     response = server_error(RequestFactory().get("/"))
 
