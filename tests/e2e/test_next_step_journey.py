@@ -109,3 +109,14 @@ def test_a_narrow_window_wraps_no_label_mid_phrase(live_server, page: Page, rece
         details.locator("summary").click()
 
     assert box.evaluate(_WRAPPED) == []
+
+
+def test_a_link_to_a_step_opens_its_disclosure(live_server, page: Page, received_eio):
+    log_in(page, live_server.url, "kai")
+
+    page.goto(f"{live_server.url}{received_eio.get_absolute_url()}#step-forward")
+
+    forward = page.locator('details[data-step-disclosure="forward"]')
+    expect(forward).to_have_attribute("open", "")
+    expect(page.get_by_label("Forward to the competent authority")).to_be_visible()
+    expect(page.locator('details[data-step-disclosure="refuse"]')).not_to_have_attribute("open", "")
