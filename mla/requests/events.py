@@ -28,6 +28,7 @@ class Event(models.TextChoices):
     LANGUAGE_REASON = "language_reason", _("Reason for the request's language recorded")
     TRANSLATION_ATTACHED = "translation_attached", _("Translation to be attached as a document")
     TRANSLATION_BESIDE = "translation_beside", _("Translation given beside each free text")
+    DOCUMENT_SIGNED = "document_signed", _("PDF signed with the authority's OpenPGP key")
     # The issuing side's steps.
     SUBMIT = "submit", _("Submitted")
     VALIDATE = "validate", _("Validated")
@@ -107,6 +108,7 @@ ISSUING_SIDE_EVENTS = (
     Event.SHARE,
     Event.REVOKE,
     Event.DOWNLOADED,
+    Event.DOCUMENT_SIGNED,
     Event.SENT,
     Event.CHASED,
 )

@@ -420,6 +420,8 @@ MIDDLEWARE[_after_authentication:_after_authentication] = [
     "django_otp.middleware.OTPMiddleware",
     "mla.accounts.middleware.SessionLifetimeMiddleware",
     "mla.accounts.middleware.SecondFactorMiddleware",
+    # Times on the page in the user's zone.
+    "mla.accounts.middleware.TimeZoneMiddleware",
 ]
 # Who must have a second factor: directory administrators and superusers, and every user
 # when MFA_REQUIRED_FOR_ALL (the embedded demo turns both off: its users sign in with a

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
+from mla.core.instants import UTC_ZONE, format_instant
 from mla.instruments.completeness import holds, is_translated, section_applies, translation_of
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
 from mla.instruments.declarations.schema import Field, Group, Section
@@ -403,7 +404,8 @@ def document_context(
         "unverified_mark": UNVERIFIED_MARK,
         "sections": sections,
         "digest": request.data_digest,
-        "generated_at": generated_at or timezone.now(),
+        # Stated in UTC: the document travels, and says which zone its time is in.
+        "generated_at": format_instant(generated_at or timezone.now(), UTC_ZONE),
         "page_word": _labels("document.page", primary, secondary),
         "of_word": _labels("document.of", primary, secondary),
         "generated_word": _labels("document.generated", primary, secondary),
