@@ -125,6 +125,8 @@ def request_message_data(
         receive.DECLARATION_CODE: request.declaration_code,
         receive.ISSUING_LANGUAGE: request.issuing_language,
         receive.EXECUTING_LANGUAGE: request.executing_language,
+        receive.TRANSLATION_ATTACHED: request.translation_attached,
+        receive.LANGUAGE_REASON: request.language_reason,
         receive.SENT_AT: (request.sent_at or timezone.now()).isoformat(),
         receive.SENT_BY: sent_by,
         receive.REQUEST_DOCUMENT: request_document,

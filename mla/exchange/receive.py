@@ -44,6 +44,8 @@ DATA = "data"
 DECLARATION_CODE = "declaration_code"
 ISSUING_LANGUAGE = "issuing_language"
 EXECUTING_LANGUAGE = "executing_language"
+TRANSLATION_ATTACHED = "translation_attached"
+LANGUAGE_REASON = "language_reason"
 SENT_AT = "sent_at"
 SENT_BY = "sent_by"
 REQUEST_DOCUMENT = "request_document"
@@ -169,6 +171,8 @@ def request_receive_from_manifest(*, opened: OpenedMessage, at: datetime.datetim
             data=structured,
             issuing_language=_text(data, ISSUING_LANGUAGE, limit=8) or "en",
             executing_language=_text(data, EXECUTING_LANGUAGE, limit=8) or "en",
+            translation_attached=data.get(TRANSLATION_ATTACHED) is True,
+            language_reason=_text(data, LANGUAGE_REASON, limit=2_000),
             sent_at=_sent_at(data),
         ),
         authority=authority,

@@ -94,6 +94,8 @@ def receive_copy(
             data=copy.deepcopy(source.data),
             issuing_language=source.issuing_language,
             executing_language=source.executing_language,
+            translation_attached=source.translation_attached,
+            language_reason=source.language_reason,
             sent_at=source.sent_at,
         ),
         authority=authority,

@@ -50,6 +50,10 @@ class ReceivedRequest:
     executing_language: str
     sent_at: datetime.datetime | None
     validating_authority_id: int | None = None
+    # The issuing side's translation is attached as a document rather than beside each
+    # free text; why the request goes in a language the executing country does not accept.
+    translation_attached: bool = False
+    language_reason: str = ""
 
 
 def _attachment(*, request: Request, received: ReceivedAttachment) -> Attachment:
@@ -105,6 +109,8 @@ def received_copy_create(
         data=received.data,
         issuing_language=received.issuing_language,
         executing_language=received.executing_language,
+        translation_attached=received.translation_attached,
+        language_reason=received.language_reason,
         state=Request.State.RECEIVED,
         sent_at=received.sent_at,
         received_at=at,

@@ -260,3 +260,25 @@ def test_the_received_copy_keeps_the_translations_and_is_read_only(sent_eio, ber
             values={"facts": "x", TRANSLATIONS_KEY: {"de": {"facts": "y"}}},
             expected_version=received.version,
         )
+
+
+def test_the_received_copy_learns_the_translation_choice_and_the_reason(
+    ready_eio, prosecutor, berlin_staff, client
+):
+    from mla.requests.lifecycle.issuing import request_send
+
+    Request.objects.filter(pk=ready_eio.pk).update(
+        translation_attached=True, language_reason="Agreed with Berlin."
+    )
+    ready_eio.refresh_from_db()
+    request_send(request=ready_eio, actor=prosecutor)
+    ready_eio.refresh_from_db()
+    received = ready_eio.counterpart
+
+    assert received.translation_attached
+    assert received.language_reason == "Agreed with Berlin."
+    client.force_login(berlin_staff)
+    page = client.get(received.get_absolute_url()).content.decode()
+    assert "Agreed with Berlin." in page
+    assert "is attached as a document." in page
+    assert 'name="translation_attached"' not in page
