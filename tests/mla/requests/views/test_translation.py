@@ -37,16 +37,15 @@ def _url(name, item, *args):
 
 
 def test_the_new_request_page_says_which_language_and_why(client_of, countries):
-    page = client_of.get(reverse("requests:new"), {"country": "DE"}).content.decode()
+    response = client_of.get(reverse("requests:new"), {"country": "DE"})
 
-    offers = {
-        option.declaration.code: target
-        for option, target in client_of.get(reverse("requests:new"), {"country": "DE"}).context[
-            "offers"
-        ]
-    }
-    assert offers["eio"].reason in page
-    assert "Germany accepts" in offers["eio"].reason
+    offers = {option.declaration.code: target for option, target in response.context["offers"]}
+    # Germany accepts German and English for the EIO (the fixture's directory).
+    assert offers["eio"].code == "de"
+    assert offers["eio"].reason == "Germany accepts German for the EIO."
+    assert "Drafted for the executing side in German: Germany accepts German for the EIO." in (
+        " ".join(response.content.decode().split())
+    )
 
 
 def test_the_new_request_page_warns_before_the_first_save(client_of, countries):
