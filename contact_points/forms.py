@@ -9,6 +9,26 @@ from contact_points.selectors import DirectoryQuery, country_choices, language_c
 from mla.core.text import validate_one_line
 
 
+def line_ends_unix(text: str) -> str:
+    """Text with Unix line ends: a browser's text area sends CRLF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class MultilineTextField(forms.CharField):
+    """A text area's field whose value is stored with Unix line ends, and which counts as
+    changed only when its text changed: a browser sends back CRLF, and the blank space at
+    either end of the box, for text it was given with LF."""
+
+    def to_python(self, value: Any) -> str:
+        return line_ends_unix(str(super().to_python(value)))
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        before = line_ends_unix("" if initial is None else str(initial)).strip()
+        return before != self.to_python(data).strip()
+
+
 class DirectorySearchForm(forms.Form):
     q = forms.CharField(
         label=_("Search"), required=False, max_length=200, validators=[validate_one_line]

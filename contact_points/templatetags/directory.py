@@ -6,6 +6,7 @@ from django import template
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
+from contact_points.instruments import instrument_short_name
 from contact_points.models import Authority
 from contact_points.office_hours import is_open_at
 
@@ -52,3 +53,9 @@ def open_now(authority: Authority) -> str:
     if state is None:
         return _("Office hours not recorded")
     return _("Open now") if state else _("Closed now")
+
+
+@register.filter
+def instrument_short(code: str) -> str:
+    """An instrument's short name in the interface's language (EIO, DEE)."""
+    return instrument_short_name(code)

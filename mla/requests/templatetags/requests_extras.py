@@ -34,6 +34,12 @@ def audit_event(code: str) -> str:
 
 
 @register.filter
+def state_name(code: str) -> str:
+    """A request state's name in the interface language (the code itself if unknown)."""
+    return str(Request.State(code).label) if code in Request.State.values else code
+
+
+@register.filter
 def can_see_queue(user: object) -> bool:
     """Whether the incoming queue is in the user's menu (executing staff, supervisors,
     auditors)."""
