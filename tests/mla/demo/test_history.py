@@ -1,6 +1,7 @@
 """The demo's history: every instrument in every state, as the lifecycle would have left it,
 and something real on the supervisor's statistics page."""
 
+import itertools
 from collections import Counter
 
 import pytest
@@ -84,7 +85,7 @@ def test_the_history_has_every_instrument_in_every_state_as_the_lifecycle_leaves
     for request in Request.objects.select_related("executing_authority", "counterpart"):
         entries = list(request.audit_entries.order_by("sequence"))
         assert entries[-1].to_state == request.state, request.reference
-        for before, entry in zip(entries, entries[1:], strict=False):
+        for before, entry in itertools.pairwise(entries):
             assert entry.at >= before.at
             if entry.from_state:
                 assert entry.from_state == before.to_state or entry.from_state == entry.to_state
@@ -101,7 +102,8 @@ def test_the_history_has_every_instrument_in_every_state_as_the_lifecycle_leaves
         # (the issuing copy says "delivered" where the other has not acknowledged yet).
         if request.direction == "incoming":
             issuing = request.counterpart
-            assert issuing is not None and issuing.counterpart_id == request.pk
+            assert issuing is not None
+            assert issuing.counterpart_id == request.pk
             assert issuing.reference == request.reference
             if request.state not in (State.RECEIVED, State.ASSIGNED):
                 assert issuing.state == request.state
