@@ -61,7 +61,9 @@ from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 # Text areas keep Unix line ends, and an unchanged one is not recorded as changed.
-MULTILINE_TEXT = {models.TextField: {"form_class": MultilineTextField}}
+MULTILINE_TEXT: "dict[type[models.Field[Any, Any]], dict[str, Any]]" = {
+    models.TextField: {"form_class": MultilineTextField}
+}
 
 
 class AcceptedLanguagesInline(admin.TabularInline):

@@ -32,6 +32,7 @@ from mla.instruments.declarations import declaration_for
 from mla.instruments.declarations.schema import Field, Group, InstrumentDeclaration
 from mla.requests.access import VIEW_CODENAME
 from mla.requests.audit import GENESIS, chain_hash
+from mla.requests.deadlines.escalation import MISSED_EVENT
 from mla.requests.deadlines.store import deadlines_computed
 from mla.requests.derived import offence_categories_of, request_derived_assign
 from mla.requests.events import Event
@@ -677,14 +678,14 @@ class _TimestampsKept:
     def __enter__(self) -> None:
         created = Request._meta.get_field("created_at")
         updated = Request._meta.get_field("updated_at")
-        self.saved = (created.auto_now_add, updated.auto_now)  # type: ignore[attr-defined]
-        created.auto_now_add = False  # type: ignore[attr-defined]
-        updated.auto_now = False  # type: ignore[attr-defined]
+        self.saved = (created.auto_now_add, updated.auto_now)
+        created.auto_now_add = False
+        updated.auto_now = False
 
     def __exit__(self, *exc: object) -> None:
         created = Request._meta.get_field("created_at")
         updated = Request._meta.get_field("updated_at")
-        created.auto_now_add, updated.auto_now = self.saved  # type: ignore[attr-defined]
+        created.auto_now_add, updated.auto_now = self.saved
 
 
 def _entries(copy: _Copy) -> list[AuditEntry]:
@@ -735,16 +736,42 @@ def _references(cases: list[_Case]) -> None:
         counter.save()
 
 
+def _missed_marks(copy: _Copy, *, deadlines: list[Deadline], now: datetime.datetime) -> None:
+    """The marks the periodic escalation leaves on a received copy when one of its deadlines
+    runs out while it is open (mla.requests.deadlines.escalation): one entry per missed
+    deadline, a few minutes after it was due (its next run). The engine ignores them."""
+    for row in deadlines:
+        if row.due_at >= now or not (row.state == "missed" or (row.state == "met" and row.late)):
+            continue
+        copy.steps.append(
+            _Step(
+                event=MISSED_EVENT,
+                from_state="",
+                to_state="",
+                at=row.due_at + datetime.timedelta(minutes=3),
+                actor=None,
+                actor_name="system",
+                authority_name="",
+                payload={
+                    "deadline": row.code,
+                    "due_at": row.due_at.astimezone(datetime.UTC).isoformat(),
+                },
+            )
+        )
+    copy.steps.sort(key=lambda step: step.at)  # stable: steps at one instant keep their order
+
+
 def _write(cases: list[_Case], *, now: datetime.datetime) -> None:
     copies = [copy for case in cases for copy in (case.outgoing, case.incoming) if copy is not None]
-    entries = {id(copy): _entries(copy) for copy in copies}
+    entries: dict[int, list[AuditEntry]] = {}
     deadlines: list[Deadline] = []
     for copy in copies:
-        rows, next_due = deadlines_computed(
-            request=copy.request, entries=entries[id(copy)], now=now
-        )
+        rows, next_due = deadlines_computed(request=copy.request, entries=_entries(copy), now=now)
         copy.request.next_due_at = next_due
         deadlines.extend(rows)
+        if copy.request.direction == Request.Direction.INCOMING:
+            _missed_marks(copy, deadlines=rows, now=now)
+        entries[id(copy)] = _entries(copy)
     with _TimestampsKept():
         Request.objects.bulk_create([case.outgoing.request for case in cases], batch_size=500)
         received = [case for case in cases if case.incoming is not None]

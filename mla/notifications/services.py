@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -42,12 +42,16 @@ def notification_send(
     url: str = "",
     request: Request | None = None,
     dedupe_key: str = "",
+    message: dict[str, Any] | None = None,
 ) -> list[Notification]:
     """Notify each active recipient once; e-mail a copy, after commit, to those who want one.
 
     With a ``dedupe_key``, a recipient who already has a notification with that key gets
     nothing, even when another transaction is creating it at the same moment. Returns the
     notifications created by this call only.
+
+    ``message`` (mla.notifications.messages.message) is what the notification shows, in
+    the reader's language when read; ``subject`` and ``body`` are kept as first sent.
 
     Not durable: it joins the caller's transaction (a step of a request), so that the
     notifications commit, and their e-mails leave, only if the step does.
@@ -79,6 +83,7 @@ def notification_send(
             url=url,
             created_at=now,
             dedupe_key=dedupe_key,
+            message=message or {},
         )
         for user in users.values()
     ]
@@ -208,8 +213,10 @@ def notification_email_deliver(*, notification_id: int) -> bool:
         ):
             return False
         prefix = getattr(settings, "EMAIL_SUBJECT_PREFIX", "")
+        with translation.override(recipient.preferred_language):
+            subject = notification.text_subject
         send_mail(
-            subject=_one_line(f"{prefix}{notification.subject}", limit=998),
+            subject=_one_line(f"{prefix}{subject}", limit=998),
             message=_email_text(notification=notification),
             from_email=None,
             recipient_list=[recipient.email],
@@ -227,7 +234,8 @@ def _absolute(path: str) -> str:
 
 def _email_text(*, notification: Notification) -> str:
     with translation.override(notification.recipient.preferred_language):
-        parts = [notification.body.strip()] if notification.body.strip() else []
+        body = notification.text_body.strip()
+        parts = [body] if body else []
         link = _absolute(notification.safe_url) if notification.safe_url else ""
         if link:
             parts.append(_("Open it: %(link)s") % {"link": link})

@@ -26,9 +26,11 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS", default=False)
 
 # The embedded default keeps its SQLite file and GnuPG homes under var/.
-from .base import VAR_DIR  # noqa: E402
+from .base import STATIC_ROOT, VAR_DIR  # noqa: E402
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# WhiteNoise serves from the apps' folders here, and warns when STATIC_ROOT is missing.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # The demo's users sign in with a password only (no second factor asked, none required).
 MFA_REQUIRED_FOR_ADMINISTRATORS = env.bool("MFA_REQUIRED_FOR_ADMINISTRATORS", default=False)
