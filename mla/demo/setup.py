@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from contact_points.directory_io import ImportReport, directory_import
@@ -168,12 +169,15 @@ def demo_requests_ensure() -> int:
 @transaction.atomic
 def demo_users_ensure() -> list[DemoUser]:
     created = []
+    hashed = ""  # one hash of the one password, made when the first account needs it
     for demo in DEMO_USERS:
         if User.objects.filter(username=demo.username).exists():
             continue
+        hashed = hashed or make_password(DEMO_PASSWORD)
         user_create(
             username=demo.username,
             password=DEMO_PASSWORD,
+            password_hash=hashed,
             authority=Authority.objects.get(identifier=demo.authority),
             roles=demo.roles,
             first_name=demo.first_name,

@@ -42,3 +42,21 @@ def test_an_english_reader_sees_the_request_type_in_english(client, sent_eio, be
 
     assert "European Investigation Order" in page
     assert "Décision d'enquête européenne" not in page
+
+
+def test_the_directory_in_french_sorts_countries_by_their_french_names(
+    client, authorities, berlin_staff
+):
+    page = _page(client, berlin_staff, "/directory/", "fr")
+
+    options = page[page.index('name="country"') :]
+    options = options[: options.index("</select>")]
+    names = [
+        name for name in ("Allemagne (DE)", "États-Unis (US)", "France (FR)") if name in options
+    ]
+    assert names == ["Allemagne (DE)", "États-Unis (US)", "France (FR)"]
+    assert [options.index(name) for name in names] == sorted(options.index(n) for n in names)
+    assert "Germany" not in options
+    # Instruments by their French short names, not their codes.
+    assert "DEE" in page
+    assert ">EIO<" not in page
