@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address the demo's links (notification e-mails) name: where `make run` serves it.
+SITE_URL ?= http://$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)):$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -57,13 +59,15 @@ messages: $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run messages
 	@# A secret key of this install into .env on first run; no debug server on the network.
-	@$(PY) manage.py embedded_prepare --host '$(HOST)'
+	@SITE_URL='$(SITE_URL)' $(PY) manage.py embedded_prepare --host '$(HOST)'
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py demo_setup
+	SITE_URL='$(SITE_URL)' $(PY) manage.py demo_setup
 	@echo
-	@echo "Serving the demo node at http://$(HOST):$(PORT)/  (SQLite in var/, tasks in-process; Ctrl-C stops)"
-	@# --insecure: the static files are served with DEBUG off too (DEBUG=false make run).
-	$(PY) manage.py runserver --insecure $(HOST):$(PORT)
+	@echo "Serving the demo node at $(SITE_URL)/  (SQLite in var/, tasks in-process; Ctrl-C stops)"
+	@# Static files come from WhiteNoise, with DEBUG off as on (mla/settings/local.py).
+	@# When the server stops (Ctrl-C too), so do the gpg-agents its signatures started.
+	@trap '$(PY) manage.py demo_gpg_stop' EXIT; trap 'exit 130' INT TERM; \
+	  SITE_URL='$(SITE_URL)' $(PY) manage.py runserver --nostatic $(HOST):$(PORT)
 
 test: system-test $(VENV)/.installed-dev messages lint
 	DJANGO_SETTINGS_MODULE=mla.settings.test $(PY) manage.py check_services

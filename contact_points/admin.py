@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -30,6 +31,7 @@ from contact_points.directory_signing import (
     directory_publishers_pinned,
     directory_signature_verify,
 )
+from contact_points.forms import MultilineTextField
 from contact_points.instruments import Instrument
 from contact_points.models import (
     KEY_DERIVED_FIELDS,
@@ -58,6 +60,10 @@ from mla.core.reauthentication import recent_authentication_required
 from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
+# Text areas keep Unix line ends, and an unchanged one is not recorded as changed.
+MULTILINE_TEXT: "dict[type[models.Field[Any, Any]], dict[str, Any]]" = {
+    models.TextField: {"form_class": MultilineTextField}
+}
 
 
 class AcceptedLanguagesInline(admin.TabularInline):
@@ -68,6 +74,7 @@ class AcceptedLanguagesInline(admin.TabularInline):
 
 @admin.register(Country)
 class CountryAdmin(SimpleHistoryAdmin):
+    formfield_overrides = MULTILINE_TEXT
     list_display = ["code", "name", "eio_bound", "budapest_party", "budapest_second_protocol_party"]
     list_filter = ["eio_bound", "budapest_party", "budapest_second_protocol_party"]
     search_fields = ["code", "name"]
@@ -113,6 +120,7 @@ class StaleFilter(admin.SimpleListFilter):
 
 
 class ContactPersonInline(admin.StackedInline):
+    formfield_overrides = MULTILINE_TEXT
     model = ContactPerson
     extra = 0
     filter_horizontal = ["languages"]
@@ -252,6 +260,7 @@ class AuthorityAdminForm(forms.ModelForm):
 @admin.register(Authority)
 class AuthorityAdmin(SimpleHistoryAdmin):
     form = AuthorityAdminForm
+    formfield_overrides = MULTILINE_TEXT
     list_display = [
         "name",
         "country",
@@ -514,6 +523,7 @@ def _download(content: str, fmt: str) -> HttpResponse:
 
 @admin.register(ContactPerson)
 class ContactPersonAdmin(SimpleHistoryAdmin):
+    formfield_overrides = MULTILINE_TEXT
     list_display = ["name", "function", "authority", "phone", "email"]
     search_fields = ["name", "function", "email", "authority__name"]
     list_select_related = ["authority__country"]

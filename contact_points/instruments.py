@@ -22,6 +22,20 @@ class Instrument(models.TextChoices):
     PRESERVATION = "preservation", _("Preservation request (Budapest Convention Arts. 29-30)")
 
 
+# The short names lists and tables use, in the interface's language (the codes are not
+# words: the French say DEE for an EIO).
+SHORT_NAMES = {
+    Instrument.EIO: _("EIO"),
+    Instrument.MLA: _("MLA"),
+    Instrument.PRESERVATION: _("Preservation"),
+}
+
+
+def instrument_short_name(code: str) -> str:
+    name = SHORT_NAMES.get(code)  # type: ignore[call-overload]
+    return str(name) if name is not None else code
+
+
 @dataclass(frozen=True)
 class Applicability:
     applies: bool

@@ -91,7 +91,8 @@ class Country(models.Model):
         verbose_name_plural = _("countries")
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        # In the interface language wherever a country is named (lists, choices, forms).
+        return f"{self.display_name} ({self.code})"
 
     @property
     def display_name(self) -> str:

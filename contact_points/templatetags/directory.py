@@ -1,11 +1,16 @@
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import dateformat, timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from contact_points.instruments import instrument_short_name
 from contact_points.models import Authority
 from contact_points.office_hours import is_open_at
 
@@ -52,3 +57,39 @@ def open_now(authority: Authority) -> str:
     if state is None:
         return _("Office hours not recorded")
     return _("Open now") if state else _("Closed now")
+
+
+@register.filter
+def instrument_short(code: str) -> str:
+    """An instrument's short name in the interface's language (EIO, DEE)."""
+    return instrument_short_name(code)
+
+
+# The reasons the directory's services give its history rows (simple_history), as stored.
+HISTORY_REASONS = {
+    "import": gettext_lazy("imported"),
+    "verified": gettext_lazy("marked as verified"),
+}
+
+
+@register.filter
+def history_reason(reason: str | None) -> str:
+    """A history row's change reason in the interface language (as stored if unknown)."""
+    if not reason:
+        return ""
+    if reason in HISTORY_REASONS:
+        return str(HISTORY_REASONS[reason])
+    number = reason.removeprefix("change ").removesuffix(" approved")
+    if reason.startswith("change ") and reason.endswith(" approved") and number.isdigit():
+        return _("change %(number)s approved") % {"number": number}
+    return reason
+
+
+@register.filter
+def history_field(record: Any, name: str) -> str:
+    """The name of a field of a history row's model, in the interface language."""
+    try:
+        field = record.instance_type._meta.get_field(name)
+    except (AttributeError, FieldDoesNotExist):
+        return name
+    return str(capfirst(getattr(field, "verbose_name", name)))

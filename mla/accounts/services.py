@@ -51,8 +51,12 @@ def user_create(
     last_name: str = "",
     email: str = "",
     preferred_language: str = "en",
+    password_hash: str = "",
 ) -> User:
-    """Create a user of ``authority`` holding ``roles``; the password must pass the validators."""
+    """Create a user of ``authority`` holding ``roles``; the password must pass the validators.
+
+    ``password_hash``: ``password`` hashed already (make_password), when accounts sharing one
+    password are created together (the demo's): hashing it once, not once per account."""
     role_names = sorted({str(role) for role in roles})
     unknown = set(role_names) - set(Role.values)
     if unknown:
@@ -73,7 +77,10 @@ def user_create(
         validate_password(password, user)
     except ValidationError as error:
         raise ApplicationError(" ".join(error.messages)) from error
-    user.set_password(password)
+    if password_hash:
+        user.password = password_hash
+    else:
+        user.set_password(password)
     user.save()
     user.groups.set(Group.objects.filter(name__in=role_names))
     user_authority_group_sync(user=user)

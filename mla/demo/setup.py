@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from contact_points.directory_io import ImportReport, directory_import
-from contact_points.models import Authority
+from contact_points.models import Authority, Country
 from contact_points.services import authority_set_public_key
 from mla.accounts.models import User
 from mla.accounts.roles import Role
@@ -69,13 +70,50 @@ DEMO_USERS = (
         (Role.DIRECTORY_ADMINISTRATOR,),
     ),
     DemoUser("auditor", "Pieter", "de Wit", "de-central-authority", (Role.AUDITOR,)),
+    # Oversees the Berlin office: its statistics, and the deadlines it missed.
+    DemoUser("supervisor.de", "Katrin", "Hoffmann", "de-berlin-prosecutor", (Role.SUPERVISOR,)),
+    # Prosecutors who issue requests and receive them, so that the demo's history has
+    # someone on each side (mla.demo.history).
+    DemoUser(
+        "prosecutor.it",
+        "Giulia",
+        "Ferri",
+        "it-milan-prosecutor",
+        (Role.PROSECUTOR, Role.CONTACT_POINT_STAFF),
+    ),
+    DemoUser(
+        "prosecutor.es",
+        "Pablo",
+        "Navarro",
+        "es-madrid-prosecutor",
+        (Role.PROSECUTOR, Role.CONTACT_POINT_STAFF),
+    ),
+    DemoUser(
+        "prosecutor.ro",
+        "Ioana",
+        "Dumitru",
+        "ro-diicot",
+        (Role.PROSECUTOR, Role.CONTACT_POINT_STAFF),
+    ),
 )
 
 
 def demo_directory_load() -> ImportReport:
-    """The demo directory; its keys are this node's own (demo_keys_ensure), so the file,
-    which holds none, says nothing about them and a second run leaves them in force."""
+    """The entries of the demo directory not in the directory yet: a second run adds what
+    is missing and leaves every entry there as it is, with what an administrator edited
+    since (a phone number, office hours). Its keys are this node's own (demo_keys_ensure),
+    so the file, which holds none, says nothing about them."""
     document = json.loads(DEMO_DIRECTORY.read_bytes())
+    countries = set(Country.objects.values_list("code", flat=True))
+    authorities = set(Authority.objects.values_list("identifier", flat=True))
+    document["countries"] = [
+        entry for entry in document["countries"] if entry["code"] not in countries
+    ]
+    document["authorities"] = [
+        entry for entry in document["authorities"] if entry["identifier"] not in authorities
+    ]
+    if not document["countries"] and not document["authorities"]:
+        return ImportReport()
     for entry in document["authorities"]:
         entry.pop("public_key", None)
         entry.pop("key_fingerprint", None)
@@ -131,12 +169,15 @@ def demo_requests_ensure() -> int:
 @transaction.atomic
 def demo_users_ensure() -> list[DemoUser]:
     created = []
+    hashed = ""  # one hash of the one password, made when the first account needs it
     for demo in DEMO_USERS:
         if User.objects.filter(username=demo.username).exists():
             continue
+        hashed = hashed or make_password(DEMO_PASSWORD)
         user_create(
             username=demo.username,
             password=DEMO_PASSWORD,
+            password_hash=hashed,
             authority=Authority.objects.get(identifier=demo.authority),
             roles=demo.roles,
             first_name=demo.first_name,

@@ -13,7 +13,6 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from contact_points.models import Authority, DirectoryChange
@@ -21,6 +20,7 @@ from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.exchange.models import InboxMessage, OutboxMessage
 from mla.notifications.kinds import Kind
+from mla.notifications.messages import message, message_render
 from mla.notifications.services import notification_send
 from mla.requests.models import Request
 
@@ -63,9 +63,10 @@ def authorities_exchanging_with(*, partner: Authority, since: Any) -> set[int]:
     return {int(pk) for pk in ids if pk is not None}
 
 
-def _who(user: User | None) -> str:
+def _who(user: User | None) -> str | dict[str, str]:
+    """Who acted, as a notification's message holds it (translated when read)."""
     if user is None:
-        return _("an import on the command line")
+        return {"msgid": gettext_noop("an import on the command line")}
     return user.get_full_name() or user.username
 
 
@@ -81,30 +82,39 @@ def trust_change_notify(*, change: DirectoryChange) -> int:
     for user in staff:
         by_language.setdefault(user.preferred_language or "en", []).append(user)
     url = reverse("contact_points:authority", kwargs={"identifier": partner.identifier})
+    if change.publisher_fingerprint:
+        approval: dict[str, Any] = {
+            "msgid": SIGNED_BY,
+            "params": {"publisher": change.publisher_fingerprint},
+        }
+    else:
+        approval = {
+            "msgid": APPROVED_BY,
+            "params": {"proposer": _who(change.proposed_by), "approver": _who(change.decided_by)},
+        }
+    stored = message(
+        subject=SUBJECT,
+        body=BODY,
+        params={
+            "authority": partner.name,
+            "old": change.old_fingerprint_groups or "—",
+            "new": change.new_fingerprint_groups or "—",
+            "old_url": change.old_inbox_url or "—",
+            "new_url": change.new_inbox_url or "—",
+            "approval": approval,
+        },
+    )
     for language, users in by_language.items():
         with translation.override(language):
-            if change.publisher_fingerprint:
-                approval = _(SIGNED_BY) % {"publisher": change.publisher_fingerprint}
-            else:
-                approval = _(APPROVED_BY) % {
-                    "proposer": _who(change.proposed_by),
-                    "approver": _who(change.decided_by),
-                }
-            words = {
-                "authority": partner.name,
-                "old": change.old_fingerprint_groups or "—",
-                "new": change.new_fingerprint_groups or "—",
-                "old_url": change.old_inbox_url or "—",
-                "new_url": change.new_inbox_url or "—",
-                "approval": approval,
-            }
+            subject, body = message_render(stored)
             notification_send(
                 recipients=users,
                 kind=Kind.PARTNER_TRUST_CHANGED,
-                subject=_(SUBJECT) % words,
-                body=_(BODY) % words,
+                subject=subject,
+                body=body,
                 url=url,
                 dedupe_key=f"trust-change:{change.pk}",
+                message=stored,
             )
     return len(staff)
 
@@ -140,20 +150,26 @@ def trust_changes_proposed_notify(*, changes: list[DirectoryChange]) -> int:
     by_language: dict[str, list[User]] = {}
     for user in administrators:
         by_language.setdefault(user.preferred_language or "en", []).append(user)
+    stored = message(
+        subject=PROPOSED_SUBJECT,
+        body=PROPOSED_BODY,
+        params={
+            "count": len(changes),
+            "who": _who(proposer),
+            "authorities": ", ".join(names[:20]) + (" …" if len(names) > 20 else ""),
+        },
+    )
     for language, users in by_language.items():
         with translation.override(language):
-            words = {
-                "count": len(changes),
-                "who": _who(proposer),
-                "authorities": ", ".join(names[:20]) + (" …" if len(names) > 20 else ""),
-            }
+            subject, body = message_render(stored)
             notification_send(
                 recipients=users,
                 kind=Kind.TRUST_CHANGE_PROPOSED,
-                subject=_(PROPOSED_SUBJECT) % words,
-                body=_(PROPOSED_BODY) % words,
+                subject=subject,
+                body=body,
                 url=url,
                 dedupe_key=f"trust-proposed:{min(change.pk for change in changes)}",
+                message=stored,
             )
     return len(administrators)
 

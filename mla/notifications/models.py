@@ -35,8 +35,12 @@ class Notification(models.Model):
         related_name="+",
         verbose_name=_("request"),
     )
+    # The text as first sent, in the recipient's language of that moment: what is shown of
+    # a notification without a message (stored before messages existed).
     subject = models.CharField(_("subject"), max_length=255)
     body = models.TextField(_("text"), blank=True)
+    # The words to translate when read (mla.notifications.messages); {} for older rows.
+    message = models.JSONField(default=dict, blank=True, editable=False)
     # A path on this site; anything else is neither followed nor e-mailed.
     url = models.CharField(_("link"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -67,6 +71,27 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    def _rendered(self) -> tuple[str, str]:
+        if not self.message:
+            return self.subject, self.body
+        from mla.notifications.messages import message_render
+
+        try:
+            return message_render(self.message)
+        except (KeyError, TypeError, ValueError):
+            # A message a later version words differently: the text as sent.
+            return self.subject, self.body
+
+    @property
+    def text_subject(self) -> str:
+        """The subject in the active language (the reader's)."""
+        return self._rendered()[0]
+
+    @property
+    def text_body(self) -> str:
+        """The text in the active language (the reader's)."""
+        return self._rendered()[1]
 
     @property
     def is_read(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -43,12 +43,16 @@ def notification_send(
     url: str = "",
     request: Request | None = None,
     dedupe_key: str = "",
+    message: dict[str, Any] | None = None,
 ) -> list[Notification]:
     """Notify each active recipient once; e-mail a copy, after commit, to those who want one.
 
     With a ``dedupe_key``, a recipient who already has a notification with that key gets
     nothing, even when another transaction is creating it at the same moment. Returns the
     notifications created by this call only.
+
+    ``message`` (mla.notifications.messages.message) is what the notification shows, in
+    the reader's language when read; ``subject`` and ``body`` are kept as first sent.
 
     Not durable: it joins the caller's transaction (a step of a request), so that the
     notifications commit, and their e-mails leave, only if the step does.
@@ -80,6 +84,7 @@ def notification_send(
             url=url,
             created_at=now,
             dedupe_key=dedupe_key,
+            message=message or {},
         )
         for user in users.values()
     ]
@@ -209,8 +214,10 @@ def notification_email_deliver(*, notification_id: int) -> bool:
         ):
             return False
         prefix = getattr(settings, "EMAIL_SUBJECT_PREFIX", "")
+        with translation.override(recipient.preferred_language):
+            subject = notification.text_subject
         send_mail(
-            subject=_one_line(f"{prefix}{notification.subject}", limit=998),
+            subject=_one_line(f"{prefix}{subject}", limit=998),
             message=_email_text(notification=notification),
             from_email=None,
             recipient_list=[recipient.email],
@@ -229,7 +236,8 @@ def _absolute(path: str) -> str:
 def _email_text(*, notification: Notification) -> str:
     recipient = notification.recipient
     with translation.override(recipient.preferred_language):
-        parts = [notification.body.strip()] if notification.body.strip() else []
+        body = notification.text_body.strip()
+        parts = [body] if body else []
         # When it happened, on the recipient's clock and labelled: the mail may be read later,
         # elsewhere, or arrive after a retry.
         parts.append(

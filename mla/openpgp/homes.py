@@ -11,6 +11,8 @@ process and home (``hosted_keyring``, ``partner_keyring``).
 """
 
 import fcntl
+import shutil
+import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -111,6 +113,32 @@ def throwaway_keyring(*, prefix: str) -> Iterator[gnupg.GPG]:
     """An empty home of its own, removed on leaving: what is read there touches no other."""
     with tempfile.TemporaryDirectory(prefix=prefix) as home:
         yield _keyring(Path(home))
+
+
+def node_homes() -> list[Path]:
+    """The node's two homes, as the settings name them."""
+    return [Path(settings.NODE_SECRET_GNUPG_HOME), Path(settings.NODE_GNUPG_HOME)]
+
+
+def agents_stop(*, homes: list[Path]) -> int:
+    """Stop the gpg-agent (and any other gpg daemon) of each existing home: gpg starts one
+    for secret-key work and leaves it running after the process that needed it ends. How
+    many homes were told; a home without a daemon is left as it is."""
+    gpgconf = shutil.which("gpgconf")
+    if gpgconf is None:
+        return 0
+    told = 0
+    for home in homes:
+        if not home.is_dir():
+            continue
+        subprocess.run(
+            [gpgconf, "--homedir", str(home), "--kill", "all"],
+            check=False,
+            capture_output=True,
+            timeout=30,
+        )
+        told += 1
+    return told
 
 
 def node_key_passphrase() -> str | None:

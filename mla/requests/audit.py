@@ -56,6 +56,12 @@ def _chain(previous: str, body: bytes) -> str:
     return hashlib.sha256(previous.encode() + b"\n" + body).hexdigest()
 
 
+def chain_hash(*, previous: str, entry: AuditEntry) -> str:
+    """The hash of ``entry`` chained to ``previous``, as an append computes it: for entries
+    written in bulk (the demo's history), which ``verify_audit`` checks like any other."""
+    return _chain(previous, audit_entry_body(entry))
+
+
 def _actor_name(actor: User | None, on_behalf_of: tuple[str, str] | None) -> str:
     if on_behalf_of:
         return on_behalf_of[0]

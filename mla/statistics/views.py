@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -80,7 +81,7 @@ def _statistics(
     request: HttpRequest, *, lapsed_limit: int | None
 ) -> tuple[StatisticsFilterForm, AuthorityStatistics | None]:
     user = _reader(request)
-    form = StatisticsFilterForm(request.GET, language=user.preferred_language)
+    form = StatisticsFilterForm(request.GET, language=get_language())
     if not form.is_valid():
         return form, None
     try:

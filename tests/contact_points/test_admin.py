@@ -237,3 +237,48 @@ def test_the_admin_refuses_a_control_character_in_a_name_and_a_line_break_in_a_o
     assert "postal_address" not in form.errors
     authority.refresh_from_db()
     assert authority.name == "Parquet de Paris"
+
+
+def test_saving_an_authority_changes_only_what_was_edited_whatever_the_line_ends(
+    client, directory_admin, openpgp_keys
+):
+    from django.contrib.admin.models import LogEntry
+
+    from contact_points.services import authority_apply_key_info
+    from mla.openpgp.keys import public_key_inspect
+
+    authority = AuthorityFactory(
+        postal_address="1 Demo Street\n10559 Berlin\nGermany", phone="+49300000001"
+    )
+    authority_apply_key_info(
+        authority=authority, key=public_key_inspect(armored=openpgp_keys.valid)
+    )
+    authority.save()
+    stored_key = authority.public_key
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    # What a browser sends back: the text areas' lines ended by CRLF, the phone edited.
+    response = client.post(
+        url,
+        _change_form_data(
+            authority,
+            postal_address="1 Demo Street\r\n10559 Berlin\r\nGermany",
+            public_key=stored_key.replace("\n", "\r\n"),
+            office_hours=authority.office_hours,
+            reference_code=authority.reference_code,
+            phone="+49300000002",
+        ),
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    authority.refresh_from_db()
+    assert authority.postal_address == "1 Demo Street\n10559 Berlin\nGermany"
+    assert authority.public_key == stored_key
+    assert authority.phone == "+49300000002"
+    # Nothing else is recorded as changed: no key change to approve, and the history and
+    # the admin's log name the phone only.
+    assert not DirectoryChange.objects.filter(authority=authority).exists()
+    latest = authority.history.first()
+    assert latest.diff_against(latest.prev_record).changed_fields == ["phone"]
+    logged = json.loads(LogEntry.objects.latest("action_time").change_message)
+    assert logged == [{"changed": {"fields": ["Phone"]}}]

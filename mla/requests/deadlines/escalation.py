@@ -20,8 +20,9 @@ already missed are no longer in that index; they are read within ``MISSED_LOOKBA
 
 import datetime
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -29,14 +30,13 @@ from django.db import OperationalError, transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.core.instants import format_instant
-from mla.instruments.labels import label
 from mla.notifications.kinds import Kind
+from mla.notifications.messages import message, message_render
 from mla.notifications.models import Notification
 from mla.notifications.services import notification_send
 from mla.requests.deadlines.engine import DeadlineState, format_remaining
@@ -223,27 +223,48 @@ def _send(
     created = 0
     for (language, reader_zone), users in sorted(by_reader.items()):
         with translation.override(language):
-            values = {
-                "reference": request.reference,
-                "deadline": label(deadline.label, language),
-                "source": deadline.source,
-                "due": format_instant(deadline.due_at, reader_zone),
-                "zone": reader_zone,
-                "remaining": format_remaining(due_at=deadline.due_at, now=now),
-                **(extra or {}),
-            }
+            # Stored to be worded when read, in the reader's language; the due time is on
+            # the clock of this group of readers, labelled with its zone.
+            stored = message(
+                subject=subject,
+                body=body,
+                params={
+                    "reference": request.reference,
+                    "deadline": {"label": deadline.label},
+                    "source": {"msgid": deadline.source},
+                    "due": format_instant(deadline.due_at, reader_zone),
+                    "zone": reader_zone,
+                    "remaining": remaining_value(due_at=deadline.due_at, now=now),
+                    **(extra or {}),
+                },
+            )
+            subject_text, body_text = message_render(stored)
             created += len(
                 notification_send(
                     recipients=users,
                     kind=kind,
-                    subject=_(subject) % values,
-                    body=_(body) % values,
+                    subject=subject_text,
+                    body=body_text,
                     url=url,
                     request=request,
                     dedupe_key=_dedupe_key(deadline, level),
+                    message=stored,
                 )
             )
     return created
+
+
+def remaining_value(*, due_at: datetime.datetime, now: datetime.datetime) -> dict[str, str]:
+    """The time left before ``due_at`` as of ``now``, as a notification stores it: worded
+    when read, in the reader's language (remaining_render)."""
+    return {"kind": "remaining", "due": due_at.isoformat(), "at": now.isoformat()}
+
+
+def remaining_render(value: Mapping[str, Any]) -> str:
+    return format_remaining(
+        due_at=datetime.datetime.fromisoformat(str(value["due"])),
+        now=datetime.datetime.fromisoformat(str(value["at"])),
+    )
 
 
 def _approaching(deadline: Deadline, now: datetime.datetime) -> bool:

@@ -122,6 +122,21 @@ def _computed_values(item: ComputedDeadline) -> dict[str, object]:
     }
 
 
+def deadlines_computed(
+    *, request: Request, entries: Iterable[AuditEntry], now: datetime.datetime
+) -> tuple[list[Deadline], datetime.datetime | None]:
+    """The deadlines, not saved, and the next due instant that ``deadlines_refresh`` would
+    store for a request whose audit entries are ``entries``: for rows written in bulk (the
+    demo's history), so that they hold what the steps would have left."""
+    events = lifecycle_events(request=request, entries=entries)
+    computed = _schedule(request=request, events=events, now=now)
+    rows = [
+        Deadline(request=request, code=item.code, computed_at=now, **_computed_values(item))
+        for item in computed
+    ]
+    return rows, _next_due(request=request, deadlines=rows)
+
+
 # No savepoint of its own: it runs inside the step it follows, which fails as a whole.
 @transaction.atomic(savepoint=False)
 def deadlines_refresh(

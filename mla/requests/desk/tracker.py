@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from mla.accounts.models import User
@@ -175,7 +176,7 @@ def tracker_rows(
 ) -> TrackerPage:
     """A page of the user's authority's sent requests, newest activity first."""
     now = now or timezone.now()
-    language = user.preferred_language
+    language = get_language()  # the page's
     authority = user.authority
     zone = user.zone
     page = keyset_page(

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 
 from django.db.models import QuerySet
 from django.utils import translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from contact_points.models import Authority
@@ -16,6 +15,7 @@ from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.accounts.selectors import users_with_roles
 from mla.notifications.kinds import Kind
+from mla.notifications.messages import message, message_render, msgid
 from mla.notifications.services import notification_send
 from mla.requests.lifecycle.rules import EXECUTING_ROLES
 from mla.requests.models import Request
@@ -44,12 +44,23 @@ def send(
     values: Mapping[str, str] | None = None,
     postscript: str = "",
 ) -> None:
-    """Send one notification per recipient, worded in the recipient's language.
+    """Send one notification per recipient, worded in the recipient's language, and again
+    in the reader's when read (mla.notifications.messages).
 
     ``subject`` and ``body`` are English source strings with %(reference)s, %(state)s and
     any of ``values``, translated per recipient; ``postscript`` (a user's own words) is
     added to the body as typed."""
     url = request.get_absolute_url()
+    stored = message(
+        subject=subject,
+        body=body,
+        params={
+            "reference": request.reference,
+            "state": msgid(Request.State(request.state).label),
+            **(values or {}),
+        },
+        postscript=postscript,
+    )
     by_language: dict[str, list[User]] = {}
     for user in recipients:
         if actor is not None and user.pk == actor.pk:
@@ -57,19 +68,15 @@ def send(
         by_language.setdefault(user.preferred_language or "en", []).append(user)
     for language, users in by_language.items():
         with translation.override(language):
-            words = {
-                "reference": request.reference,
-                "state": request.get_state_display(),
-                **(values or {}),
-            }
-            text = _(body) % words if body else ""
+            subject_text, body_text = message_render(stored)
             notification_send(
                 recipients=users,
                 kind=kind,
-                subject=_(subject) % words,
-                body=f"{text}\n\n{postscript}" if text and postscript else text or postscript,
+                subject=subject_text,
+                body=body_text,
                 url=url,
                 request=request,
+                message=stored,
             )
 
 

@@ -3,6 +3,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_noop
 
 from mla.accounts.models import User
 from mla.requests.events import Event
@@ -31,6 +32,31 @@ def draft_owner(user: object) -> str:
 def audit_event(code: str) -> str:
     """The audit event's name in the interface language (the code itself if unknown)."""
     return str(Event(code).label) if code in Event.values else code
+
+
+# The legal sources the declarations give their deadlines (mla.instruments.declarations),
+# as stored with each deadline: marked here so that their translations are kept.
+LEGAL_SOURCES = (
+    gettext_noop("Directive 2014/41/EU, Art. 16(1), Annex B"),
+    gettext_noop("Directive 2014/41/EU, Art. 12(3)"),
+    gettext_noop("Directive 2014/41/EU, Art. 12(4)"),
+    gettext_noop("Directive 2014/41/EU, Art. 32(2)"),
+    gettext_noop("Directive 2014/41/EU, Art. 12(2); the EIO, section B"),
+    gettext_noop("the request, section urgency"),
+    gettext_noop("Budapest Convention (ETS 185), Art. 29(7)"),
+)
+
+
+@register.filter
+def legal_source(text: str) -> str:
+    """A deadline's legal source in the interface language (as stored if unknown)."""
+    return gettext(text) if text else text
+
+
+@register.filter
+def state_name(code: str) -> str:
+    """A request state's name in the interface language (the code itself if unknown)."""
+    return str(Request.State(code).label) if code in Request.State.values else code
 
 
 @register.filter

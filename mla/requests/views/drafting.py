@@ -88,7 +88,8 @@ LIST_PAGE_SIZE = 50
 
 def request_list(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    language = user.preferred_language
+    # The interface's language: the one the page is rendered in.
+    language = get_language()
 
     def titled(items: Any) -> list[tuple[Request, str]]:
         return [

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -61,7 +62,7 @@ def _row(
     labels: tuple[dict[str, str], dict[int, str]] | None = None,
     reasons: dict[int, tuple[int, str]] | None = None,
 ) -> dict[str, Any]:
-    language = user.preferred_language
+    language = get_language()
     states, urgencies = labels or _labels()
     level, reason = (reasons or {}).get(item.pk, (Urgency.NORMAL, ""))
     nearest = next(
@@ -118,7 +119,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "query": query.urlencode(),
         "states": [(v, lbl) for v, lbl in Request.State.choices if v not in ("draft",)],
-        "instruments": _instruments(user.preferred_language),
+        "instruments": _instruments(get_language()),
         "may_act": any(user.has_role(role) for role in EXECUTING_ROLES),
         "latest": queue_changes(user=user, since=None).latest,
         "QUEUE_POLL_SECONDS": settings.QUEUE_POLL_SECONDS,
