@@ -53,6 +53,7 @@ from contact_points.services import (
     key_text,
     may_administer_directory,
 )
+from contact_points.widgets import QuickLanguageListsMixin
 from mla.core.errors import ApplicationError
 from mla.core.reauthentication import recent_authentication_required
 from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
@@ -60,7 +61,7 @@ from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
-class AcceptedLanguagesInline(admin.TabularInline):
+class AcceptedLanguagesInline(QuickLanguageListsMixin, admin.TabularInline):
     model = AcceptedLanguages
     extra = 0
     filter_horizontal = ["languages"]
@@ -112,7 +113,7 @@ class StaleFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ContactPersonInline(admin.StackedInline):
+class ContactPersonInline(QuickLanguageListsMixin, admin.StackedInline):
     model = ContactPerson
     extra = 0
     filter_horizontal = ["languages"]
@@ -126,7 +127,7 @@ AUTHORITY_READONLY_FIELDS = [
     "created_at",
     "updated_at",
 ]
-AUTHORITY_FIELDSETS: list[tuple[Any, dict[str, list[str]]]] = [
+AUTHORITY_FIELDSETS: list[tuple[Any, Any]] = [
     (
         None,
         {
@@ -250,7 +251,7 @@ class AuthorityAdminForm(forms.ModelForm):
 
 
 @admin.register(Authority)
-class AuthorityAdmin(SimpleHistoryAdmin):
+class AuthorityAdmin(QuickLanguageListsMixin, SimpleHistoryAdmin):
     form = AuthorityAdminForm
     list_display = [
         "name",
@@ -513,7 +514,7 @@ def _download(content: str, fmt: str) -> HttpResponse:
 
 
 @admin.register(ContactPerson)
-class ContactPersonAdmin(SimpleHistoryAdmin):
+class ContactPersonAdmin(QuickLanguageListsMixin, SimpleHistoryAdmin):
     list_display = ["name", "function", "authority", "phone", "email"]
     search_fields = ["name", "function", "email", "authority__name"]
     list_select_related = ["authority__country"]

@@ -237,3 +237,45 @@ def test_the_admin_refuses_a_control_character_in_a_name_and_a_line_break_in_a_o
     assert "postal_address" not in form.errors
     authority.refresh_from_db()
     assert authority.name == "Parquet de Paris"
+
+
+def test_the_language_lists_read_as_django_writes_them(client, directory_admin):
+    from django.contrib.admin.widgets import FilteredSelectMultiple
+
+    from contact_points.models import Language
+    from contact_points.widgets import QuickFilteredSelectMultiple
+
+    choices = [(language.code, language.name) for language in Language.objects.order_by("name")]
+    ours, django = (
+        widget("languages", False, attrs={"id": "id_languages"}, choices=choices)
+        for widget in (QuickFilteredSelectMultiple, FilteredSelectMultiple)
+    )
+    chosen = ["de", "fr"]
+
+    assert len(choices) > 100
+    html = ours.render("languages", chosen, attrs={"id": "id_languages"})
+    assert html == django.render("languages", chosen, attrs={"id": "id_languages"})
+    assert '<option value="de" selected>' in html
+    awkward = [("a&b", 'Say "<hi>"'), ("c", "plain")]
+    assert QuickFilteredSelectMultiple("x", False, choices=awkward).render(
+        "x", ["a&b"]
+    ) == FilteredSelectMultiple("x", False, choices=awkward).render("x", ["a&b"])
+
+
+def test_an_authoritys_change_form_keeps_its_languages_and_contacts_editable(
+    client, directory_admin
+):
+    from tests.support.factories import ContactPersonFactory
+
+    authority = AuthorityFactory(languages=["de", "en"])
+    ContactPersonFactory(authority=authority)
+
+    page = client.get(
+        reverse("admin:contact_points_authority_change", args=[authority.pk])
+    ).content.decode()
+
+    assert '<select name="languages" ' in page
+    assert '<option value="de" selected>' in page
+    assert '<option value="fr">' in page
+    assert 'name="contacts-0-languages"' in page
+    assert 'class="selectfilter"' in page

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -222,10 +222,13 @@ def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 
     def count(items: QuerySet[Request]) -> int:
         return len(items.values_list("pk", flat=True)[:COUNT_CAP])
 
+    overdue, due_soon, unassigned = (rows(groups[name]) for name in groups)
+    # Each row's nearest deadline is named on the page: read for all three lists at once.
+    prefetch_related_objects([*overdue, *due_soon, *unassigned], "deadlines")
     return ShiftView(
-        overdue=rows(groups["overdue"]),
-        due_soon=rows(groups["due_soon"]),
-        unassigned=rows(groups["unassigned"]),
+        overdue=overdue,
+        due_soon=due_soon,
+        unassigned=unassigned,
         overdue_count=count(groups["overdue"]),
         due_soon_count=count(groups["due_soon"]),
         unassigned_count=count(groups["unassigned"]),
