@@ -118,6 +118,10 @@ class ContactPersonInline(QuickLanguageListsMixin, admin.StackedInline):
     extra = 0
     filter_horizontal = ["languages"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactPerson]:
+        # Each contact's languages are read with the contacts, not in a query per contact.
+        return super().get_queryset(request).prefetch_related("languages")
+
 
 AUTHORITY_READONLY_FIELDS = [
     *KEY_DERIVED_FIELDS,

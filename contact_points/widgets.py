@@ -60,6 +60,13 @@ class QuickLanguageListsMixin(BaseModelAdmin):
     def formfield_for_manytomany(
         self, db_field: "ManyToManyField[Any, Any]", request: HttpRequest, **kwargs: Any
     ) -> "ModelMultipleChoiceField[Any] | None":
-        if "widget" not in kwargs and db_field.name in self.filter_horizontal:
+        quick = "widget" not in kwargs and db_field.name in self.filter_horizontal
+        if quick:
             kwargs["widget"] = QuickFilteredSelectMultiple(db_field.verbose_name, False)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if quick and formfield is not None:
+            # The options are read once for the page, not once for each form that shows
+            # them (an authority's page has one for each of its contact persons). Choosing
+            # is still checked against the database when the form is saved.
+            formfield.choices = [(str(value), text) for value, text in formfield.choices]
+        return formfield

@@ -279,3 +279,33 @@ def test_an_authoritys_change_form_keeps_its_languages_and_contacts_editable(
     assert '<option value="fr">' in page
     assert 'name="contacts-0-languages"' in page
     assert 'class="selectfilter"' in page
+
+
+def test_an_authoritys_change_form_costs_the_same_queries_for_1_or_5_contact_persons(
+    client, directory_admin
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.support.factories import ContactPersonFactory
+
+    authority = AuthorityFactory(languages=["de"])
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+    ContactPersonFactory(authority=authority).languages.set(["en"])
+
+    def counted():
+        client.get(url)  # what a first request caches is not counted
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url).content.decode()
+        return len(captured.captured_queries), page
+
+    few, _page = counted()
+    for _ in range(4):
+        ContactPersonFactory(authority=authority).languages.set(["fr"])
+
+    many, page = counted()
+
+    assert many == few
+    assert page.count('name="contacts-') > 5 * 5
+    assert page.count('<option value="fr" selected>') == 4
+    assert page.count('<option value="en" selected>') == 1
