@@ -3,7 +3,8 @@ Python rather than through a template per option, which made them most of the ti
 authority's change form. The HTML is exactly Django's (select.html, select_option.html
 and attrs.html)."""
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.admin.widgets import FilteredSelectMultiple
@@ -68,5 +69,6 @@ class QuickLanguageListsMixin(BaseModelAdmin):
             # The options are read once for the page, not once for each form that shows
             # them (an authority's page has one for each of its contact persons). Choosing
             # is still checked against the database when the form is saved.
-            formfield.choices = [(str(value), text) for value, text in formfield.choices]
+            options = cast("Iterable[tuple[Any, Any]]", formfield.choices)
+            formfield.choices = [(str(value), text) for value, text in options]
         return formfield
