@@ -8,6 +8,10 @@ admin.site.site_header = _("MLA exchange: administration")
 admin.site.site_title = _("MLA exchange")
 admin.site.index_title = _("Directory and accounts")
 
+# The error pages: 403.html and 404.html in the site's layout (Django's own handlers render
+# them); the 500 page without the request's context or the database.
+handler500 = "mla.core.views.server_error"
+
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("mla.accounts.urls")),

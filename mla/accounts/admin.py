@@ -17,7 +17,10 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ["authority"]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
-        (_("Authority and interface"), {"fields": ["authority", "preferred_language"]}),
+        (
+            _("Authority and interface"),
+            {"fields": ["authority", "preferred_language", "time_zone"]},
+        ),
     ]
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:

@@ -39,6 +39,7 @@ from mla.accounts.roles import Role
 from mla.accounts.selectors import users_managed_by
 from mla.accounts.services import user_authority_group_sync
 from mla.core.errors import ApplicationError
+from mla.core.instants import format_instant
 from mla.core.node import node_identity
 
 # Roles that act on the whole node, not on one authority: only a node administrator gives
@@ -387,7 +388,7 @@ def _link_email(*, link: AccountLink) -> tuple[str, str]:
             "username": user.username,
             "authority": user.authority.name,
             "link": account_link_url(link=link),
-            "expires": f"{link.expires_at:%Y-%m-%d %H:%M}",
+            "expires": format_instant(link.expires_at, user.zone),
         }
         if link.purpose == AccountLinkPurpose.INVITATION:
             subject = _("Your account on %(node)s") % values
@@ -398,8 +399,7 @@ def _link_email(*, link: AccountLink) -> tuple[str, str]:
                     "Your username is %(username)s."
                 )
                 % values,
-                _("Set your password with this link (it works once, until %(expires)s UTC):")
-                % values,
+                _("Set your password with this link (it works once, until %(expires)s):") % values,
                 values["link"],
                 _(
                     "You will then add a second factor (an authenticator app or a passkey) if "
@@ -412,7 +412,7 @@ def _link_email(*, link: AccountLink) -> tuple[str, str]:
                 _("Hello %(name)s,") % values,
                 _("%(sender)s asked that you set a new password for your account %(username)s.")
                 % values,
-                _("Set it with this link (it works once, until %(expires)s UTC):") % values,
+                _("Set it with this link (it works once, until %(expires)s):") % values,
                 values["link"],
                 _(
                     "Your current password works until you set the new one. If you did not "

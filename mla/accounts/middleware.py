@@ -20,6 +20,7 @@ from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessio
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 
@@ -33,6 +34,7 @@ from mla.accounts.models import SecurityEventKind, User
 from mla.accounts.second_factor import second_factor_required, user_has_second_factor
 from mla.accounts.security_events import security_event_record
 from mla.accounts.sessions import SECOND_FACTOR_ENROLLED_KEY, session_is_past_lifetime
+from mla.core.instants import zone_named
 
 IDLE_UNTOUCHED_REQUEST_ATTRIBUTE = "mla_session_idle_untouched"
 
@@ -107,3 +109,22 @@ class SecondFactorMiddleware:
                 return None
             return redirect(f"{reverse('accounts:security')}?{next_query}")
         return None
+
+
+class TimeZoneMiddleware:
+    """Times on a page are in the signed-in user's zone (their own choice, else their
+    authority's); anyone else reads UTC. Every time is shown with its zone's name."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user = getattr(request, "user", None)
+        if isinstance(user, User) and user.is_authenticated:
+            timezone.activate(zone_named(user.zone))
+        else:
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -1,14 +1,23 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Permission
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device
 
+from contact_points.validators import validate_time_zone
 from mla.accounts.roles import ISSUE_REQUEST_PERMISSION, Role
 from mla.core.models import AppendOnlyModel
+
+
+def interface_languages() -> list[tuple[str, str]]:
+    """The interface languages (settings.LANGUAGES), each named in itself: a callable, so that
+    a new language needs no migration."""
+    return [(code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES]
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -49,8 +58,18 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
     preferred_language = models.CharField(
         _("interface language"),
         max_length=8,
-        choices=[("en", "English"), ("fr", "Français")],
+        choices=interface_languages,
         default="en",
+    )
+    # Blank: the authority's zone (the directory's), so that a move of the authority or a
+    # correction of its entry reaches every user who did not choose otherwise.
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        default="",
+        validators=[validate_time_zone],
+        help_text=_("Times are shown in this zone. Empty: your authority's time zone."),
     )
 
     REQUIRED_FIELDS = ["email", "authority"]
@@ -64,6 +83,11 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def zone(self) -> str:
+        """The IANA zone this user reads times in: their own choice, else their authority's."""
+        return self.time_zone or self.authority.time_zone or "UTC"
 
     def _roles_read(self) -> tuple[set[str], bool]:
         """The user's roles, and whether one of them issues requests: one query, cached on

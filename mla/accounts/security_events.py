@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from mla.accounts.models import SecurityEvent, SecurityEventKind, User
+from mla.core.instants import format_instant
 
 # Events the user is told of by e-mail: a change to their factors, or a recovery code spent,
 # is what someone who took over the account would do.
@@ -58,9 +59,9 @@ def security_event_email_deliver(*, event_id: int) -> bool:
             _("This happened to your account %(username)s on %(node)s:")
             % {"username": user.username, "node": settings.NODE_NAME},
             f"{what}{f' ({event.detail})' if event.detail else ''}",
-            _("When: %(when)s UTC. From address: %(address)s.")
+            _("When: %(when)s. From address: %(address)s.")
             % {
-                "when": f"{event.created_at:%Y-%m-%d %H:%M}",
+                "when": format_instant(event.created_at, user.zone),
                 "address": event.address or "—",
             },
             _("If this was not you, change your password at once and tell your administrator."),

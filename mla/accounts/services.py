@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from contact_points.models import Authority
+from contact_points.validators import validate_time_zone
 from mla.accounts.models import User
 from mla.accounts.roles import Role
 from mla.core.errors import ApplicationError
@@ -85,3 +86,16 @@ def user_set_language(*, user: User, language: str) -> None:
     if user.preferred_language != language:
         user.preferred_language = language
         user.save(update_fields=["preferred_language"])
+
+
+def user_time_zone_set(*, user: User, time_zone: str) -> None:
+    """The zone ``user`` reads times in; empty: their authority's (the directory's)."""
+    time_zone = time_zone.strip()
+    if time_zone:
+        try:
+            validate_time_zone(time_zone)
+        except ValidationError as error:
+            raise ApplicationError(" ".join(error.messages)) from error
+    if user.time_zone != time_zone:
+        user.time_zone = time_zone
+        user.save(update_fields=["time_zone"])

@@ -2,8 +2,11 @@ import ipaddress
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.utils.html import escape
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -53,3 +56,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The page of an unexpected error (handler500), in the interface language.
+
+    Rendered without the request's context and without the database, since either may be
+    what failed: no context processors (the header's notification count reads the
+    database), only the node's name from the settings. If even that template cannot be
+    rendered, a plain page says the same."""
+    try:
+        body = loader.get_template("500.html").render({"NODE_NAME": settings.NODE_NAME})
+    except Exception:  # the last resort must answer, whatever failed
+        title = escape(gettext("Something went wrong"))
+        text = escape(gettext("The server could not complete this page."))
+        body = (
+            f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+            f"<body><h1>{title}</h1><p>{text}</p></body></html>"
+        )
+    return HttpResponseServerError(body)

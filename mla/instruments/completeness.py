@@ -58,6 +58,23 @@ def section_applies(section: Section, data: dict[str, Any]) -> bool:
     return section.applies_when is None or holds(section.applies_when, data)
 
 
+def section_items_shown(section: Section, data: dict[str, Any]) -> list[Field | Group]:
+    """The section's fields and groups that apply to the request as it stands: in a section
+    made of blocks (EIO section H), those of the blocks whose measure is asked for (ticked
+    in section C), and any named by no block. The editor shows these, the check checks
+    these and the document prints these."""
+    if not section.blocks:
+        return list(section.items)
+    in_blocks = {name for block in section.blocks for name in block.fields}
+    applicable = {
+        name
+        for block in section.blocks
+        if block.applies_when is None or holds(block.applies_when, data)
+        for name in block.fields
+    }
+    return [item for item in section.items if item.name not in in_blocks or item.name in applicable]
+
+
 def field_required(
     field: Field, data: dict[str, Any], section: dict[str, Any], row: dict[str, Any] | None = None
 ) -> bool:
@@ -144,7 +161,7 @@ def section_problems(
     values = data.get(section.code)
     section_values: dict[str, Any] = values if isinstance(values, dict) else {}
     problems: list[Problem] = []
-    for item in section.items:
+    for item in section_items_shown(section, data):
         if isinstance(item, Group):
             problems += _check_group(
                 item,

@@ -6,6 +6,7 @@ side, and a new language is a new file, not code.
 """
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -103,9 +104,10 @@ def label_marked(key: str, language: str) -> str:
 
 
 def section_heading(code: str, title: str) -> str:
-    """A section's title with its code once: "SECTION A — …" and "3 — …" already carry it."""
+    """A section's title with its code once: "SECTION A — …", "ABSCHNITT A — …" (a word
+    then the code, in any catalogue's language) and "3 — …" already carry it."""
     head = title.lstrip().upper()
-    if head.startswith(code.upper()) or head.startswith(("SECTION", "SECTEUR")):
+    if re.match(rf"(\w+\s+)?{re.escape(code.upper())}\b", head):
         return title
     return f"{code}. {title}"
 

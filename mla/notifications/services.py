@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.core.instants import format_instant
 from mla.notifications.kinds import Kind
 from mla.notifications.models import EmailPreference, Notification, is_site_relative
 from mla.notifications.selectors import users_wanting_email
@@ -226,8 +227,15 @@ def _absolute(path: str) -> str:
 
 
 def _email_text(*, notification: Notification) -> str:
-    with translation.override(notification.recipient.preferred_language):
+    recipient = notification.recipient
+    with translation.override(recipient.preferred_language):
         parts = [notification.body.strip()] if notification.body.strip() else []
+        # When it happened, on the recipient's clock and labelled: the mail may be read later,
+        # elsewhere, or arrive after a retry.
+        parts.append(
+            _("Notified on %(time)s.")
+            % {"time": format_instant(notification.created_at, recipient.zone)}
+        )
         link = _absolute(notification.safe_url) if notification.safe_url else ""
         if link:
             parts.append(_("Open it: %(link)s") % {"link": link})

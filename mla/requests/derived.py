@@ -7,25 +7,46 @@ reading each request's structured data.
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+
 from mla.requests.models import Request, RequestOffence, Urgency
 
 
-def urgency_of(*, declaration_code: str, data: Mapping[str, Any]) -> int:
-    """Emergency: a preservation (the data may be lost at any moment), or an EIO asking for a
-    provisional measure (to decide within 24 hours, Art. 32). Urgent: marked urgent by the
-    issuer in its urgency section. Otherwise normal."""
+def urgency_with_reason(*, declaration_code: str, data: Mapping[str, Any]) -> tuple[int, str]:
+    """How urgent a request is and why, read from what the instrument or the issuer says:
+    emergency for a preservation (the data may be lost at any moment) or an EIO asking for a
+    provisional measure (to decide within 24 hours, Art. 32); urgent when the issuer marked
+    it urgent in its urgency section (with the issuer's reasons, if given); otherwise normal,
+    with no reason."""
     from mla.instruments.declarations import declaration_for
 
     declaration = declaration_for(declaration_code)
     if declaration.directory_instrument == "preservation":
-        return Urgency.EMERGENCY
+        return Urgency.EMERGENCY, _(
+            "Expedited preservation (Budapest Convention, Art. 29): the data may be lost at "
+            "any moment."
+        )
     measures = (data.get("C") or {}).get("measures") if declaration_code == "eio" else None
     if isinstance(measures, list) and "provisional_measures" in measures:
-        return Urgency.EMERGENCY
+        return Urgency.EMERGENCY, _(
+            "The EIO asks for a provisional measure, to be decided within 24 hours "
+            "(Directive 2014/41/EU, Art. 32(2))."
+        )
     for values in data.values():
         if isinstance(values, dict) and values.get("urgent") in (True, "true", "on"):
-            return Urgency.URGENT
-    return Urgency.NORMAL
+            reasons = values.get("urgency_reasons")
+            if isinstance(reasons, str) and reasons.strip():
+                return Urgency.URGENT, _("The issuing authority marked it urgent: %(reasons)s") % {
+                    "reasons": Truncator(" ".join(reasons.split())).chars(300)
+                }
+            return Urgency.URGENT, _("The issuing authority marked it urgent.")
+    return Urgency.NORMAL, ""
+
+
+def urgency_of(*, declaration_code: str, data: Mapping[str, Any]) -> int:
+    """Emergency, urgent or normal, as ``urgency_with_reason`` reads it."""
+    return urgency_with_reason(declaration_code=declaration_code, data=data)[0]
 
 
 def offence_categories_of(*, data: Mapping[str, Any]) -> set[str]:

@@ -25,6 +25,7 @@ class Event(models.TextChoices):
     SHARE = "share", _("Shared")
     REVOKE = "revoke", _("Access revoked")
     DOWNLOADED = "downloaded", _("Confidential copy downloaded")
+    DOCUMENT_SIGNED = "document_signed", _("PDF signed with the authority's OpenPGP key")
     # The issuing side's steps.
     SUBMIT = "submit", _("Submitted")
     VALIDATE = "validate", _("Validated")
@@ -104,6 +105,7 @@ ISSUING_SIDE_EVENTS = (
     Event.SHARE,
     Event.REVOKE,
     Event.DOWNLOADED,
+    Event.DOCUMENT_SIGNED,
     Event.SENT,
     Event.CHASED,
 )

@@ -343,7 +343,7 @@ class DeadlineView:
 
 def request_deadlines(*, request: Request, user: User, language: str) -> list[DeadlineView]:
     now = timezone.now()
-    own_zone = user.authority.time_zone or "UTC"
+    own_zone = user.zone
     other = (
         request.issuing_authority
         if user.authority_id == request.executing_authority_id

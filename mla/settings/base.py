@@ -158,8 +158,26 @@ ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "mla" / "locale"]
+
+
+def _interface_languages(locale_dir: Path) -> list[tuple[str, Any]]:
+    """English, the language of the source strings, then each language with a catalogue in
+    ``locale_dir``: another interface language is a file there, not code. Names come from
+    Django's own list, translated by Django's catalogues."""
+    from django.conf.locale import LANG_INFO
+
+    codes = sorted(
+        entry.name
+        for entry in locale_dir.iterdir()
+        if (entry / "LC_MESSAGES" / "django.po").is_file() and entry.name in LANG_INFO
+    )
+    return [("en", _("English"))] + [
+        (code, _(LANG_INFO[code]["name"])) for code in codes if code != "en"
+    ]
+
+
+LANGUAGES = _interface_languages(LOCALE_PATHS[0])
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -402,6 +420,8 @@ MIDDLEWARE[_after_authentication:_after_authentication] = [
     "django_otp.middleware.OTPMiddleware",
     "mla.accounts.middleware.SessionLifetimeMiddleware",
     "mla.accounts.middleware.SecondFactorMiddleware",
+    # Times on the page in the user's zone.
+    "mla.accounts.middleware.TimeZoneMiddleware",
 ]
 # Who must have a second factor: directory administrators and superusers, and every user
 # when MFA_REQUIRED_FOR_ALL (the embedded demo turns both off: its users sign in with a

@@ -81,3 +81,33 @@ def test_a_wrong_password_shows_an_error_and_keeps_the_username(live_server, pag
 
     expect(page.get_by_role("alert")).to_contain_text("correct username and password")
     expect(page.get_by_label("Username")).to_have_value("someone")
+
+
+def test_a_name_with_a_direction_override_cannot_reorder_the_words_around_it(
+    live_server, page: Page, directory
+):
+    # "\u202eexe.png" is an authority name typed to read backwards; in its link it must stay
+    # an island: the badge after it keeps its place on the line.
+    AuthorityFactory(
+        identifier="ro-override",
+        name="\u202egnp.exe Office",
+        country=directory["point"].country,
+        kind="prosecutor",
+    )
+    user = UserFactory(username="camille", authority=directory["home"])
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"{live_server.url}/directory/?country=RO")
+    link = page.get_by_role("link", name=re.compile("gnp.exe"))
+
+    expect(link).to_have_css("unicode-bidi", "isolate")
+    for inline in ("strong", "span", "code", "time", "label"):
+        style = page.evaluate(
+            "tag => { const e = document.createElement(tag); document.body.append(e);"
+            " const s = getComputedStyle(e).unicodeBidi; e.remove(); return s; }",
+            inline,
+        )
+        assert style == "isolate", inline

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from mla.requests.models import Request
 from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
-from tests.support.journeys import log_in, log_out, ready_eio
+from tests.support.journeys import log_in, log_out, open_step, ready_eio
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -70,9 +70,11 @@ def test_an_eio_is_sent_acknowledged_and_executed(live_server, page: Page, eio_t
         page.get_by_role("link", name="Download the acknowledgement (Annex B)").click()
     assert download.value.suggested_filename == f"{reference}-annex-b.pdf"
 
+    open_step(page, "assign")
     page.get_by_label("Assigned to").select_option("me")
     page.get_by_role("button", name="Assign").click()
     expect(heading).to_contain_text("Assigned")
+    open_step(page, "request_information")
     page.get_by_label("What information is needed").fill("The IBAN of the second account?")
     page.get_by_role("button", name="Ask the issuer for information").click()
     expect(heading).to_contain_text("Additional information requested")

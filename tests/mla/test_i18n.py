@@ -1,4 +1,5 @@
-"""The French catalogue is complete: every string the code and templates mark is translated."""
+"""The French catalogue is complete: every string the code and templates mark is translated.
+The German catalogue compiles, and the interface reads in German."""
 
 import re
 import shutil
@@ -33,9 +34,11 @@ def _entries(po_text: str) -> list[tuple[str, list[str], bool]]:
     return [entry for entry in entries if entry[0]]
 
 
-def test_the_catalogue_compiles_with_no_fuzzy_or_missing_translation():
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_the_catalogue_compiles_with_no_fuzzy_or_missing_translation(language):
+    catalogue = BASE / "mla" / "locale" / language / "LC_MESSAGES" / "django.po"
     result = subprocess.run(
-        ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(CATALOGUE)],
+        ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(catalogue)],
         capture_output=True,
         text=True,
         check=False,
@@ -97,3 +100,50 @@ def test_model_labels_are_translated():
 
     with translation.override("fr"):
         assert str(AuthorityKind.PROSECUTOR.label) != "Judicial authority: prosecutor's office"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url_name", "german"),
+    [
+        ("core:home", "Verzeichnis"),
+        ("contact_points:search", "Suchen"),
+        ("accounts:profile", "Ihr Konto"),
+        ("accounts:password_change", "Passwort ändern"),
+    ],
+)
+def test_pages_render_in_german(client, url_name, german):
+    client.force_login(UserFactory(preferred_language="de"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+
+    page = client.get(reverse(url_name)).content.decode()
+
+    assert german in page
+    assert 'lang="de"' in page
+
+
+@pytest.mark.django_db
+def test_the_login_page_reads_in_german_for_a_german_browser(client):
+    page = client.get(reverse("accounts:login"), HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content
+
+    assert "Anmelden" in page.decode()
+    assert 'lang="de"' in page.decode()
+
+
+def test_the_interface_languages_are_english_and_each_catalogue():
+    catalogues = {
+        path.parent.parent.name
+        for path in (BASE / "mla" / "locale").glob("*/LC_MESSAGES/django.po")
+    }
+
+    assert [code for code, _name in settings.LANGUAGES] == ["en", *sorted(catalogues)]
+    assert {"fr", "de"} <= catalogues
+
+
+@pytest.mark.django_db
+def test_the_language_switcher_lists_every_interface_language(client):
+    page = client.get(reverse("accounts:login")).content.decode()
+
+    options = re.findall(r'<option value="(\w+)"[^>]*>([^<]+)</option>', page)
+
+    assert options == [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]

@@ -36,3 +36,9 @@ def ready_eio(*, prosecutor: User, country: Country, authority: Authority) -> Re
     draft.data.pop("L")
     draft.save()
     return request_submit(request=draft, actor=prosecutor)
+
+
+def open_step(page: Page, name: str) -> None:
+    """Open a step offered besides the likely one on a request's page (each sits in its own
+    disclosure, closed at first)."""
+    page.locator(f'details[data-step-disclosure="{name}"] > summary').click()

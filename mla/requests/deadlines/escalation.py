@@ -34,11 +34,12 @@ from django.utils.translation import gettext_noop
 
 from mla.accounts.models import User
 from mla.accounts.roles import Role
+from mla.core.instants import format_instant
 from mla.instruments.labels import label
 from mla.notifications.kinds import Kind
 from mla.notifications.models import Notification
 from mla.notifications.services import notification_send
-from mla.requests.deadlines.engine import DeadlineState, format_remaining, in_zone
+from mla.requests.deadlines.engine import DeadlineState, format_remaining
 from mla.requests.deadlines.store import OPEN_STATES, executing_zone
 from mla.requests.lifecycle.rules import EXECUTING_ROLES
 from mla.requests.lifecycle.runner import record_act
@@ -211,21 +212,23 @@ def _send(
     now: datetime.datetime,
     extra: dict[str, str] | None = None,
 ) -> int:
-    """Notify each recipient once, in their language; how many notifications were new."""
+    """Notify each recipient once, in their language and time zone (their own choice, else
+    ``zone``, their authority's); how many notifications were new."""
     request = deadline.request
     url = request.get_absolute_url()
-    by_language: dict[str, list[User]] = {}
+    by_reader: dict[tuple[str, str], list[User]] = {}
     for user in recipients:
-        by_language.setdefault(user.preferred_language or "en", []).append(user)
+        reader = (user.preferred_language or "en", user.time_zone or zone)
+        by_reader.setdefault(reader, []).append(user)
     created = 0
-    for language, users in sorted(by_language.items()):
+    for (language, reader_zone), users in sorted(by_reader.items()):
         with translation.override(language):
             values = {
                 "reference": request.reference,
                 "deadline": label(deadline.label, language),
                 "source": deadline.source,
-                "due": in_zone(deadline.due_at, zone).strftime("%Y-%m-%d %H:%M"),
-                "zone": zone,
+                "due": format_instant(deadline.due_at, reader_zone),
+                "zone": reader_zone,
                 "remaining": format_remaining(due_at=deadline.due_at, now=now),
                 **(extra or {}),
             }

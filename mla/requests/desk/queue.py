@@ -23,6 +23,7 @@ from mla.core.errors import ApplicationError
 from mla.core.pagination import aware_or_none, cursor_decode, cursor_encode
 from mla.instruments.declarations import DECLARATIONS
 from mla.requests.audit import audit_record
+from mla.requests.derived import urgency_with_reason
 from mla.requests.events import Event
 from mla.requests.lifecycle.executing import request_acknowledge, request_assign, require_executor
 from mla.requests.models import Request, Urgency
@@ -163,6 +164,25 @@ def queue_page(
     )
 
 
+def urgency_reasons(*, rows: list[Request]) -> dict[int, tuple[int, str]]:
+    """How urgent each of ``rows`` is and why, read from its data in one query (a page's
+    rows are read without their data), for the rows whose urgency column is above normal.
+
+    A row whose data does not say so (neither its instrument nor its issuer) is left out:
+    the page marks a request urgent only where the instrument or the issuer says it is."""
+    marked = [row.pk for row in rows if row.urgency < Urgency.NORMAL]
+    if not marked:
+        return {}
+    found: dict[int, tuple[int, str]] = {}
+    for pk, code, data in Request.objects.filter(pk__in=marked).values_list(
+        "pk", "declaration_code", "data"
+    ):
+        level, reason = urgency_with_reason(declaration_code=code, data=data or {})
+        if level < Urgency.NORMAL:
+            found[pk] = (level, reason)
+    return found
+
+
 @dataclass(frozen=True)
 class QueueChanges:
     latest: str  # ISO time of the latest change in the authority's received requests
@@ -196,11 +216,15 @@ class ShiftView:
     overdue_count: int
     due_soon_count: int
     unassigned_count: int
+    # Taken by someone: who holds each and their handover note, for the next shift.
+    taken: list[Request] = field(default_factory=list)
+    taken_count: int = 0
     cap: int = COUNT_CAP
 
 
 def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 20) -> ShiftView:
-    """What the next shift must know: overdue, due within 24 hours, not yet taken."""
+    """What the next shift must know: overdue, due within 24 hours, not yet taken, and
+    taken (by whom, with the holder's handover note)."""
     now = now or timezone.now()
     open_ = _base(user=user).exclude(state__in=Request.FINAL)
     order = ("urgency", F("next_due_at").asc(nulls_last=True), "id")
@@ -210,6 +234,7 @@ def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 
             next_due_at__gte=now, next_due_at__lt=now + datetime.timedelta(hours=24)
         ),
         "unassigned": open_.filter(assignee__isnull=True),
+        "taken": open_.filter(assignee__isnull=False),
     }
 
     def rows(items: QuerySet[Request]) -> list[Request]:
@@ -222,9 +247,9 @@ def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 
     def count(items: QuerySet[Request]) -> int:
         return len(items.values_list("pk", flat=True)[:COUNT_CAP])
 
-    overdue, due_soon, unassigned = (rows(groups[name]) for name in groups)
-    # Each row's nearest deadline is named on the page: read for all three lists at once.
-    prefetch_related_objects([*overdue, *due_soon, *unassigned], "deadlines")
+    overdue, due_soon, unassigned, taken = (rows(groups[name]) for name in groups)
+    # Each row's nearest deadline is named on the page: read for all the lists at once.
+    prefetch_related_objects([*overdue, *due_soon, *unassigned, *taken], "deadlines")
     return ShiftView(
         overdue=overdue,
         due_soon=due_soon,
@@ -232,6 +257,8 @@ def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 
         overdue_count=count(groups["overdue"]),
         due_soon_count=count(groups["due_soon"]),
         unassigned_count=count(groups["unassigned"]),
+        taken=taken,
+        taken_count=count(groups["taken"]),
     )
 
 

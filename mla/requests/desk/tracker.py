@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.core.instants import format_instant
 from mla.core.pagination import keyset_page
 from mla.instruments.declarations import declaration_for
 from mla.instruments.labels import label
@@ -176,7 +177,7 @@ def tracker_rows(
     now = now or timezone.now()
     language = user.preferred_language
     authority = user.authority
-    zone = authority.time_zone or "UTC"
+    zone = user.zone
     page = keyset_page(
         outgoing_requests(user=user).exclude(state__in=NOT_SENT), cursor=cursor, size=size
     )
@@ -262,15 +263,15 @@ def request_chase(*, request: Request, actor: User, note: str = "") -> AuditEntr
     now = timezone.now()
     last = AuditEntry.objects.filter(request=locked, event=CHASED).order_by("-sequence").first()
     if last is not None and now - last.at < CHASE_INTERVAL:
-        zone = actor.authority.time_zone or "UTC"
+        zone = actor.zone
         raise ApplicationError(
             _(
                 "This request was chased on %(at)s; it can be chased again from %(again)s "
                 "(%(zone)s)."
             )
             % {
-                "at": in_zone(last.at, zone).strftime("%Y-%m-%d %H:%M"),
-                "again": in_zone(last.at + CHASE_INTERVAL, zone).strftime("%Y-%m-%d %H:%M"),
+                "at": format_instant(last.at, zone),
+                "again": format_instant(last.at + CHASE_INTERVAL, zone),
                 "zone": zone,
             }
         )

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from contact_points.models import Authority
+from mla.core.instants import format_instant_stated
 from mla.instruments.labels import FALLBACK_LANGUAGE, has_language
 from mla.requests.deadlines.engine import in_zone
 from mla.requests.documents.rendering import (
@@ -84,9 +85,8 @@ def _zone(key: str) -> ZoneInfo:
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M} {zone.key} (UTC{offset[:3]}:{offset[3:]})"
+    # Stated with the zone's name and offset: the document is read away from any page.
+    return format_instant_stated(moment, zone)
 
 
 def _effective_language(language: str) -> str:

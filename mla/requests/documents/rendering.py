@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mla.core.errors import ApplicationError
+from mla.core.instants import UTC_ZONE, format_instant
 from mla.instruments.completeness import holds, section_applies
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
 from mla.instruments.declarations.schema import Field, Group, Section
@@ -63,6 +64,9 @@ JSON_ATTACHMENT_NAME = "request.json"
 # it were pushed whole to the next page.
 _BREAKABLE_TEXT = 1200
 _BREAKABLE_LINES = 15
+# Lines of a list of choices (each choice a line in each language) past which it may break:
+# Annex D's 32 categories in two languages are taller than a page.
+_BREAKABLE_CHOICE_LINES = 30
 
 
 @dataclass
@@ -81,9 +85,15 @@ class Entry:
 
     @property
     def breakable(self) -> bool:
-        """Long free text, which may break inside itself across pages; a shorter row is
-        kept whole so that no label ends a page without its value."""
-        return len(self.text) > _BREAKABLE_TEXT or self.text.count("\n") > _BREAKABLE_LINES
+        """Long free text, or a long list of choices (as Annex D's categories in two
+        languages, taller than a page), which may break inside itself across pages; a
+        shorter row is kept whole so that no label ends a page without its value."""
+        choice_lines = sum(2 if labels.secondary else 1 for labels, _ticked in self.choices)
+        return (
+            len(self.text) > _BREAKABLE_TEXT
+            or self.text.count("\n") > _BREAKABLE_LINES
+            or choice_lines > _BREAKABLE_CHOICE_LINES
+        )
 
 
 @dataclass
@@ -381,7 +391,8 @@ def document_context(
         "unverified_mark": UNVERIFIED_MARK,
         "sections": sections,
         "digest": request.data_digest,
-        "generated_at": generated_at or timezone.now(),
+        # Stated in UTC: the document travels, and says which zone its time is in.
+        "generated_at": format_instant(generated_at or timezone.now(), UTC_ZONE),
         "page_word": _labels("document.page", primary, secondary),
         "of_word": _labels("document.of", primary, secondary),
         "generated_word": _labels("document.generated", primary, secondary),

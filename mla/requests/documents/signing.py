@@ -11,6 +11,7 @@ The signed pair is kept in storage under the data's digest, so the PDF downloade
 signature downloaded are always of the same bytes; a request changed since gets a new pair.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,7 +22,9 @@ from django.utils import timezone
 
 from mla.openpgp.crypto import detached_sign
 from mla.openpgp.homes import hosted_keyring
+from mla.requests.audit import audit_record
 from mla.requests.documents.rendering import OpenPGPMark, request_pdf
+from mla.requests.events import Event
 from mla.requests.models import Request
 
 # Still the drafter's: nothing to sign for the authority yet.
@@ -98,6 +101,21 @@ def _sign(*, request: Request, fingerprint: str, now: datetime | None) -> Signed
     signature = detached_sign(data=pdf, fingerprint=fingerprint, armor=True)
     if not signature.data or signature.signer != fingerprint:
         return None
+    # The node signs in the authority's name, whoever's download asked for it: the trail says
+    # which key signed which bytes, and when, so a PDF shown later can be matched to it.
+    # Recorded before the pair is stored: a failed save rolls the entry back with it.
+    audit_record(
+        request=request,
+        actor=None,
+        event=Event.DOCUMENT_SIGNED,
+        at=signed_at,
+        payload={
+            "fingerprint": fingerprint,
+            "data_digest": request.data_digest,
+            "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+            "signature_file": mark.signature_file,
+        },
+    )
     pdf_name, signature_name = _names(request)
     # A half-written pair (a crash between the two saves) is replaced, not renamed beside.
     for name in (pdf_name, signature_name):

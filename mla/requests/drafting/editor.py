@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import QueryDict
 
-from mla.instruments.completeness import Problem, field_required, holds
+from mla.instruments.completeness import Problem, field_required, holds, section_items_shown
 from mla.instruments.declarations.schema import Field, Group, Section
 from mla.instruments.fieldtypes import max_length
 from mla.instruments.labels import label, label_marked
@@ -149,12 +149,14 @@ def _control(
 
 
 def _block_headings(
-    section: Section, controls: list[Control | GroupControl], language: str
+    section: Section, controls: list[Control | GroupControl], language: str, data: dict[str, Any]
 ) -> None:
-    """Title the first control of each of the section's official blocks, so the form reads
-    in the form's parts (a field named by several blocks opens the first)."""
+    """Title the first control of each of the section's official blocks that applies, so
+    the form reads in the form's parts (a field named by several opens the first)."""
     opened: dict[str, str] = {}
     for block in section.blocks:
+        if block.applies_when is not None and not holds(block.applies_when, data):
+            continue
         for name in block.fields:
             opened.setdefault(name, block.title)
     shown: set[str] = set()
@@ -174,11 +176,13 @@ def section_controls(
     problems: list[Problem],
     language: str,
 ) -> list[Control | GroupControl]:
-    """The controls of ``section`` showing ``values`` (which may differ from the saved data)."""
+    """The controls of ``section`` showing ``values`` (which may differ from the saved data):
+    in a section of blocks, only those of the blocks that apply (EIO section H: the
+    measures ticked in section C)."""
     by_path = {problem.path: problem for problem in problems}
     merged = {**data, section.code: values}
     controls: list[Control | GroupControl] = []
-    for item in section.items:
+    for item in section_items_shown(section, merged):
         if isinstance(item, Group):
             rows_value = values.get(item.name)
             rows = rows_value if isinstance(rows_value, list) else []
@@ -224,8 +228,59 @@ def section_controls(
                     language=language,
                 )
             )
-    _block_headings(section, controls, language)
+    _block_headings(section, controls, language, merged)
     return controls
 
 
-__all__ = ["Control", "GroupControl", "holds", "section_controls", "section_values_from_post"]
+def section_values_keep_hidden(
+    *, section: Section, data: dict[str, Any], values: dict[str, Any]
+) -> dict[str, Any]:
+    """``values`` as posted, with the saved values of the fields the editor did not show
+    (a block whose measure is not asked for): unticking a measure and ticking it again
+    finds its fields as they were."""
+    saved = data.get(section.code)
+    if not section.blocks or not isinstance(saved, dict):
+        return values
+    shown = {item.name for item in section_items_shown(section, data)}
+    kept = {
+        item.name: saved[item.name]
+        for item in section.items
+        if item.name not in shown and item.name in saved
+    }
+    return {**values, **kept}
+
+
+def section_problems_shown(
+    problems: list[Problem],
+    *,
+    section: Section,
+    values: dict[str, Any],
+    post: QueryDict | None,
+    saved_before: bool,
+) -> list[Problem]:
+    """The problems the section's page shows. Before anything is typed, a missing field is
+    not yet an error worth shouting about: nothing on a section never saved, and nothing in
+    a row just added (nor elsewhere, when a row is added to or removed from a section never
+    saved). A save shows them all."""
+    adding = post.get("add_row", "") if post is not None else ""
+    removing = post.get("remove_row", "") if post is not None else ""
+    if post is not None and not adding and not removing:
+        return problems
+    if not saved_before:
+        return []
+    rows = values.get(adding) if adding else None
+    if not isinstance(rows, list) or not rows:
+        return problems
+    new_row = f"{section.code}.{adding}.{len(rows) - 1}."
+    return [problem for problem in problems if not problem.path.startswith(new_row)]
+
+
+__all__ = [
+    "Control",
+    "GroupControl",
+    "holds",
+    "section_controls",
+    "section_problems_shown",
+    "section_values_from_post",
+    "section_values_keep_hidden",
+]

@@ -234,14 +234,21 @@ class AssignForm(StepForm):
         return executing_colleagues(request=self.request)
 
     def _choices(self) -> list[tuple[str, str]]:
+        # The user is "Me", not also under their own name further down the list.
         return [
             ("", str(_("Nobody (release)"))),
             (self.ME, str(_("Me"))),
-            *((c.username, c.get_full_name() or c.username) for c in self.colleagues),
+            *(
+                (c.username, c.get_full_name() or c.username)
+                for c in self.colleagues
+                if c.pk != self.actor.pk
+            ),
         ]
 
     def _holder(self) -> str:
         holder = self.request.assignee_id
+        if holder is not None and holder == self.actor.pk:
+            return self.ME
         return next((c.username for c in self.colleagues if c.pk == holder), "")
 
     def clean_assignee(self) -> User | None:

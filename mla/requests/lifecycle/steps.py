@@ -122,13 +122,17 @@ class Step:
 
 @dataclass(frozen=True)
 class ShownStep:
-    """A step as the page shows it for one request: its form, button and help."""
+    """A step as the page shows it for one request: its form, button and help.
+
+    ``likely``: the step the page offers first, as the one clear action (the first of the
+    request's primary steps the user may take); the others are offered each on its own."""
 
     name: str
     primary: bool
     button: str
     help: str
     form: StepForm
+    likely: bool = False
 
 
 def _submit_allowed(request: Request, user: User) -> bool:
@@ -413,7 +417,9 @@ def steps_allowed(*, request: Request, user: User) -> list[Step]:
 
 def steps_shown(*, request: Request, user: User) -> list[ShownStep]:
     """The steps the user may take on the request now, each with its form, as the page
-    shows them."""
+    shows them; the first primary one is the likely next step."""
+    allowed = steps_allowed(request=request, user=user)
+    likely = next((step.name for step in allowed if step.primary), None)
     return [
         ShownStep(
             name=step.name,
@@ -421,6 +427,7 @@ def steps_shown(*, request: Request, user: User) -> list[ShownStep]:
             button=step.button(request=request),
             help=step.help(request=request),
             form=step.form_for(request=request, actor=user),
+            likely=step.name == likely,
         )
-        for step in steps_allowed(request=request, user=user)
+        for step in allowed
     ]

@@ -6,6 +6,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from mla.core.bidi import bidi_controls_in
+from mla.requests.documents.glyphs import code_point_label, is_drawable
 
 register = template.Library()
 
@@ -61,7 +62,21 @@ def document_value(value: object, for_screen: bool = False) -> SafeString:
     if not for_screen:
         text = breakable_tokens(text)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return mark_safe("<br>".join(f"<bdi>{escape(line)}</bdi>" for line in lines))  # noqa: S308  # each line is escaped
+    shown = (escape(line) if for_screen else undrawable_marked(escape(line)) for line in lines)
+    return mark_safe("<br>".join(f"<bdi>{line}</bdi>" for line in shown))  # noqa: S308  # each line is escaped
+
+
+def undrawable_marked(escaped: str) -> str:
+    """Escaped text with each character no installed font can draw replaced by a visible
+    marker naming its code point (an empty box would hide which character it was)."""
+    if escaped.isascii():
+        return escaped
+    return "".join(
+        char
+        if char.isascii() or is_drawable(char)
+        else f'<span class="undrawable">[{code_point_label(char)}]</span>'
+        for char in escaped
+    )
 
 
 @register.filter

@@ -34,8 +34,14 @@ from mla.requests.access import (
     request_share,
     request_shares,
 )
+from mla.requests.derived import urgency_with_reason
 from mla.requests.drafting.attachments import served_media_type
-from mla.requests.drafting.editor import section_controls, section_values_from_post
+from mla.requests.drafting.editor import (
+    section_controls,
+    section_problems_shown,
+    section_values_from_post,
+    section_values_keep_hidden,
+)
 from mla.requests.drafting.services import (
     RequestChanged,
     SectionFieldsRefused,
@@ -49,7 +55,7 @@ from mla.requests.drafting.services import (
 )
 from mla.requests.lifecycle.rules import may_issue
 from mla.requests.lifecycle.steps import steps_shown
-from mla.requests.models import Request
+from mla.requests.models import Request, Urgency
 from mla.requests.selectors import (
     TIMELINE_SIZE,
     drafting_authority,
@@ -172,6 +178,10 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
         if item.state == Request.State.DRAFT
         else []
     )
+    steps = steps_shown(request=item, user=user)
+    urgency, urgency_reason = urgency_with_reason(
+        declaration_code=item.declaration_code, data=item.data
+    )
     return render(
         request,
         "requests/detail.html",
@@ -180,7 +190,15 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
             "title": label(declaration.title, item.issuing_language),
             "progress": _progress(item, problems),
             "problems": problems,
-            "steps": steps_shown(request=item, user=user),
+            "steps": steps,
+            # The likely next step as one clear action; the others each on their own.
+            "likely_step": next((step for step in steps if step.likely), None),
+            "other_steps": [step for step in steps if not step.likely],
+            "urgency": {
+                "level": urgency,
+                "text": Urgency(urgency).label,
+                "reason": urgency_reason,
+            },
             "draft": item.state == Request.State.DRAFT,
             "rights": request_rights(request=item, user=user),
             "links": request_visible_links(request=item, user=user),
@@ -208,9 +226,14 @@ def request_section(
     if current is None:
         raise Http404
     values = item.data.get(current.code) or {}
+    saved_before = current.code in item.data
     conflict = False
     if request.method == "POST":
-        values = section_values_from_post(current, request.POST)
+        values = section_values_keep_hidden(
+            section=current,
+            data=item.data,
+            values=section_values_from_post(current, request.POST),
+        )
         try:
             expected = int(request.POST.get("version", "0"))
         except ValueError:
@@ -249,8 +272,13 @@ def request_section(
                 return redirect("requests:section", *item.url_args, current.code)
     data = {**item.data, current.code: values}
     problems = section_problems(declaration=declaration, section=current, data=data)
-    # Before anything is typed, a missing field is not yet an error worth shouting about.
-    shown_problems = problems if (request.method == "POST" or current.code in item.data) else []
+    shown_problems = section_problems_shown(
+        problems,
+        section=current,
+        values=values,
+        post=request.POST if request.method == "POST" else None,
+        saved_before=saved_before,
+    )
     return render(
         request,
         "requests/section.html",

@@ -28,6 +28,7 @@ from mla.requests.desk.queue import (
     request_release,
     requests_acknowledge_bulk,
     shift_view,
+    urgency_reasons,
 )
 from mla.requests.lifecycle.rules import EXECUTING_ROLES, QUEUE_READER_ROLES
 from mla.requests.models import Request, Urgency
@@ -58,9 +59,11 @@ def _row(
     user: User,
     now: datetime.datetime,
     labels: tuple[dict[str, str], dict[int, str]] | None = None,
+    reasons: dict[int, tuple[int, str]] | None = None,
 ) -> dict[str, Any]:
     language = user.preferred_language
     states, urgencies = labels or _labels()
+    level, reason = (reasons or {}).get(item.pk, (Urgency.NORMAL, ""))
     nearest = next(
         (
             d
@@ -74,14 +77,15 @@ def _row(
     return {
         "item": item,
         "state": states[item.state],
-        "urgency": urgencies[item.urgency],
+        # Only where the instrument or the issuer says so, with the reason why.
+        "urgency": urgencies[level] if reason else "",
+        "urgency_reason": reason,
+        "urgency_level": level,
         "title": label(declaration_for(item.declaration_code).title, language),
         "deadline": label(nearest.label, language) if nearest else "",
         "remaining": format_remaining(due_at=item.next_due_at, now=now) if item.next_due_at else "",
         "overdue": bool(item.next_due_at and item.next_due_at < now),
-        "due_here": in_zone(item.next_due_at, user.authority.time_zone or "UTC")
-        if item.next_due_at
-        else None,
+        "due_here": in_zone(item.next_due_at, user.zone) if item.next_due_at else None,
         "due_there": there,
         "zone_there": requester.time_zone or "UTC",
         "office_hours": requester.office_hours,
@@ -104,12 +108,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters = QueueFilters.from_query(request.GET)
     page = queue_page(user=user, filters=filters, cursor=request.GET.get("after"))
     labels = _labels()
+    reasons = urgency_reasons(rows=page.rows)
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("partial", None)
     context = {
         "page": page,
-        "rows": [_row(item, user, page.now, labels) for item in page.rows],
+        "rows": [_row(item, user, page.now, labels, reasons) for item in page.rows],
         "filters": filters,
         "query": query.urlencode(),
         "states": [(v, lbl) for v, lbl in Request.State.choices if v not in ("draft",)],
@@ -164,6 +169,11 @@ def shift(request: HttpRequest) -> HttpResponse:
                     _("Not taken by anyone"),
                     view.unassigned_count,
                     [_row(i, user, now, labels) for i in view.unassigned],
+                ),
+                (
+                    _("Taken, with who holds them"),
+                    view.taken_count,
+                    [_row(i, user, now, labels) for i in view.taken],
                 ),
             ],
         },

@@ -37,3 +37,14 @@ def test_an_unsupported_language_changes_nothing(client):
 
     user.refresh_from_db()
     assert user.preferred_language == "en"
+
+
+def test_switching_to_german_is_remembered_for_the_user(client):
+    user = UserFactory(preferred_language="en")
+    client.force_login(user)
+
+    client.post(reverse("accounts:language"), {"language": "de", "next": "/"})
+
+    user.refresh_from_db()
+    assert user.preferred_language == "de"
+    assert "Abmelden" in client.get("/").content.decode()

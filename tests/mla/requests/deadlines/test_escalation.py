@@ -281,3 +281,22 @@ def test_two_overlapping_runs_notify_and_mark_once(
     assert sum(r.marked for r in reports) == 1
     assert Notification.objects.filter(kind__startswith="deadline_").count() == 5
     assert AuditEntry.objects.filter(request=executing, event="deadline_missed").count() == 1
+
+
+@pytest.mark.django_db
+def test_each_recipient_reads_the_due_time_in_their_own_zone(
+    eio_draft, prosecutor, berlin_staff, colleague, authorities
+):
+    authorities["berlin"].time_zone = "Europe/Berlin"
+    authorities["berlin"].save()
+    colleague.time_zone = "America/New_York"
+    colleague.save()
+    with time_machine.travel(T0, tick=False):
+        _issuing, _executing = _sent(eio_draft, prosecutor)
+
+    _escalate(T0 + datetime.timedelta(days=6))
+
+    notes = _notified("deadline_approaching")
+    # Due 2026-06-08 08:00 UTC: 10:00 in Berlin (the authority's zone), 04:00 in New York.
+    assert "due on 2026-06-08 10:00 CEST (Europe/Berlin)" in notes.get(recipient=berlin_staff).body
+    assert "due on 2026-06-08 04:00 EDT (America/New_York)" in notes.get(recipient=colleague).body

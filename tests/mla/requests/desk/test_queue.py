@@ -261,6 +261,26 @@ def test_the_shift_view_groups_overdue_due_soon_and_unassigned(make, berlin_staf
     assert [r.pk for r in view.due_soon] == [soon.pk]
     assert [r.pk for r in view.unassigned] == [later.pk]
     assert (view.overdue_count, view.due_soon_count, view.unassigned_count) == (1, 1, 1)
+    # Taken requests stay in view, with who holds them.
+    assert [r.pk for r in view.taken] == [overdue.pk, soon.pk]
+    assert view.taken_count == 2
+
+
+@pytest.mark.django_db
+def test_the_shift_page_keeps_a_taken_request_with_its_holder_and_note(client, make, berlin_staff):
+    taken = make(due_in=datetime.timedelta(hours=50), assignee=berlin_staff)
+    request_handover_note_set(request=taken, actor=berlin_staff, note="Called Paris, awaiting fax")
+    client.force_login(berlin_staff)
+
+    response = client.get(reverse("requests:shift"))
+
+    page = response.content.decode()
+    taken_group = page.split("Taken, with who holds them")[1]
+    assert taken.reference in taken_group
+    assert "Kai Weber" in taken_group
+    assert 'value="Called Paris, awaiting fax"' in taken_group
+    assert reverse("requests:handover", args=[*taken.url_args]) in taken_group
+    assert taken.reference not in page.split("Not taken by anyone")[1].split("Taken, with")[0]
 
 
 @pytest.mark.django_db
@@ -363,6 +383,53 @@ def test_an_unreadable_cursor_gives_the_first_page(make, berlin_staff, cursor):
 
     assert page.first
     assert [r.pk for r in page.rows] == [r.pk for r in made]
+
+
+@pytest.mark.django_db
+def test_the_queue_marks_urgency_only_where_the_instrument_or_issuer_says_so(
+    client, make, berlin_staff
+):
+    preservation = make(declaration_code="preservation", urgency=Urgency.EMERGENCY)
+    marked = make(
+        urgency=Urgency.URGENT,
+        data={"B": {"urgent": True, "urgency_reasons": "Trial opens on 3 May"}},
+    )
+    # A column saying urgent that the request's data does not back is not shown.
+    unfounded = make(urgency=Urgency.URGENT, data={"B": {"urgent": False}})
+    normal = make()
+    client.force_login(berlin_staff)
+
+    page = client.get(reverse("requests:queue")).content.decode()
+
+    emergency = page.split(f'data-reference="{preservation.reference}"')[1].split("</tr>")[0]
+    assert ">Emergency<" in emergency
+    assert 'title="Expedited preservation (Budapest Convention, Art. 29)' in emergency
+    assert '<span class="visually-hidden">: Expedited preservation' in emergency
+    urgent = page.split(f'data-reference="{marked.reference}"')[1].split("</tr>")[0]
+    assert ">Urgent<" in urgent
+    assert 'title="The issuing authority marked it urgent: Trial opens on 3 May"' in urgent
+    for quiet in (unfounded, normal):
+        row = page.split(f'data-reference="{quiet.reference}"')[1].split("</tr>")[0]
+        assert "badge urgency" not in row
+
+
+@pytest.mark.django_db
+def test_the_request_page_says_why_a_provisional_measure_is_an_emergency(
+    client, make, berlin_staff
+):
+    item = make(
+        urgency=Urgency.EMERGENCY,
+        data={"C": {"measures": ["provisional_measures"]}},
+    )
+    plain = make()
+    client.force_login(berlin_staff)
+
+    page = client.get(item.get_absolute_url()).content.decode()
+    plain_page = client.get(plain.get_absolute_url()).content.decode()
+
+    assert 'Emergency<span class="visually-hidden">: The EIO asks for a provisional' in page
+    assert 'title="The EIO asks for a provisional measure, to be decided within 24 hours' in page
+    assert "badge urgency" not in plain_page
 
 
 def _counted(client, url):

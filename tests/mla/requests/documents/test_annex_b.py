@@ -199,13 +199,13 @@ def test_hostile_text_is_escaped_and_nothing_is_fetched(tmp_path, monkeypatch, s
 
 
 def test_a_language_without_a_catalogue_shows_english_and_says_so():
-    html = annex_b_html(facts=replace(FACTS, executing_language="de"))
+    html = annex_b_html(facts=replace(FACTS, executing_language="ja"))
 
     assert escape(label("annex_b.A.title", "fr")) in html
     assert escape(label("annex_b.A.title", "en")) in html
     assert '<html lang="fr">' in html
     assert 'lang="en"' in html
-    assert 'lang="de"' not in html
+    assert 'lang="ja"' not in html
 
 
 def test_one_language_on_both_sides_shows_each_label_once():

@@ -225,3 +225,14 @@ def test_the_render_command_says_when_the_budget_stopped_it(eio_draft, tmp_path,
     with pytest.raises(CommandError, match="took longer than"):
         call_command("render_request", eio_draft.reference, "-o", str(tmp_path / "out.pdf"))
     assert not (tmp_path / "out.pdf").exists()
+
+
+def test_a_character_no_font_has_prints_as_a_marker_with_its_code_point(eio_draft, tmp_path):
+    eio_draft.data["G"] = {"facts": "Nickname \ue000x on the forum"}
+    eio_draft.save()
+
+    text = pdf_tool("pdftotext", request_pdf(request=eio_draft), tmp_path)
+
+    # The marker is boxed: pdftotext reads the box's edge as a space.
+    assert "Nickname [U+E000] x on the forum" in text
+    assert "\ue000" not in text

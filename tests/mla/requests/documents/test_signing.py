@@ -1,6 +1,7 @@
 """The issuing authority's OpenPGP signature of a request's PDF: named in the K block,
 downloadable beside the PDF, and in the evidence bundle."""
 
+import hashlib
 import io
 import zipfile
 
@@ -11,7 +12,8 @@ from django.urls import reverse
 from mla.exchange.evidence import evidence_bundle
 from mla.openpgp.crypto import detached_verify
 from mla.requests.documents.signing import signed_document
-from mla.requests.models import Request
+from mla.requests.events import Event
+from mla.requests.models import AuditEntry, Request
 from tests.support.pdf_text import flat, pdf_pages
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +109,18 @@ def test_a_copy_whose_issuer_signs_on_another_node_is_not_rendered_to_be_signed(
 
     assert signed_document(request=issued_eio) is None
     assert rendered == []  # no render spent on a signature this node cannot make
+
+
+def test_signing_the_pdf_is_one_audit_entry_naming_the_key_and_the_bytes(issued_eio, exchange_keys):
+    signed = signed_document(request=issued_eio)
+    signed_document(request=issued_eio)  # served again: not signed again, not recorded again
+
+    assert signed is not None
+    entries = AuditEntry.objects.filter(request=issued_eio, event=Event.DOCUMENT_SIGNED)
+    assert entries.count() == 1
+    entry = entries.get()
+    assert entry.actor is None
+    assert entry.payload["fingerprint"] == exchange_keys.sender
+    assert entry.payload["pdf_sha256"] == hashlib.sha256(signed.pdf).hexdigest()
+    assert entry.payload["data_digest"] == issued_eio.data_digest
+    assert entry.payload["signature_file"] == f"{issued_eio.reference}.pdf.asc"

@@ -152,6 +152,32 @@ def test_the_assignee_is_a_colleague_oneself_or_nobody(sent_eio, berlin_staff, a
         assert form.first_error() == "There is no colleague with that username."
 
 
+def test_the_assignee_list_offers_me_once_not_also_under_my_name(
+    sent_eio, berlin_staff, authorities
+):
+    _issuing, executing = sent_eio
+    UserFactory(
+        authority=authorities["berlin"],
+        username="ana",
+        first_name="Ana",
+        last_name="Klein",
+        roles=["contact_point_staff"],
+    )
+    executing.assignee = berlin_staff
+
+    form = AssignForm(step="assign", request=executing, actor=berlin_staff)
+    html = str(form["assignee"])
+
+    assert '<option value="me" selected>Me</option>' in html
+    assert "Kai Weber" not in html
+    assert 'value="kai"' not in html
+    assert '<option value="ana">Ana Klein</option>' in html
+    # Posting one's own username still reads as oneself.
+    assert _arguments(_read(AssignForm, "assignee=kai", request=executing, actor=berlin_staff)) == {
+        "assignee": berlin_staff
+    }
+
+
 def test_a_follow_up_is_a_request_the_user_sees(eio_draft, prosecutor, authorities):
     stranger = UserFactory(authority=authorities["berlin"])
 
@@ -196,12 +222,19 @@ def test_the_validating_authority_is_asked_only_when_the_request_needs_validatio
 
 def test_an_unbound_form_shows_the_requests_current_values(sent_eio, berlin_staff, authorities):
     _issuing, executing = sent_eio
-    executing.assignee = berlin_staff
+    colleague = UserFactory(
+        authority=authorities["berlin"],
+        username="ana",
+        first_name="Ana",
+        last_name="Klein",
+        roles=["contact_point_staff"],
+    )
+    executing.assignee = colleague
 
     form = AssignForm(step="assign", request=executing, actor=berlin_staff)
     html = str(form["assignee"])
 
-    assert '<option value="kai" selected>Kai Weber</option>' in html
+    assert '<option value="ana" selected>Ana Klein</option>' in html
     assert (
         str(form["expected_state"])
         == '<input type="hidden" name="expected_state" value="received">'

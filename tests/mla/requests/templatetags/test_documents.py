@@ -53,3 +53,17 @@ def test_a_file_name_with_a_direction_override_is_marked_with_its_code_point():
 
 def test_an_ordinary_file_name_is_only_isolated():
     assert file_name("<order>.pdf") == "<bdi>&lt;order&gt;.pdf</bdi>"
+
+
+def test_a_character_no_installed_font_draws_is_shown_by_its_code_point():
+    # U+E000 is private use: no font of the node has it (the test fonts are Debian's).
+    html = document_value("Alias \ue000 \U0001f600 é <x>")
+
+    assert '<span class="undrawable">[U+E000]</span>' in html
+    assert "\U0001f600" in html  # Noto Color Emoji draws it
+    assert "é" in html
+    assert "&lt;x&gt;" in html
+
+
+def test_the_screen_keeps_every_character_as_typed():
+    assert document_value("Alias \ue000", for_screen=True) == "<bdi>Alias \ue000</bdi>"

@@ -96,9 +96,11 @@ def test_the_issuer_sees_the_deadlines_in_both_zones_and_the_annex_b(
     assert "Europe/Berlin" in page
     # The due times are written in each zone's wall-clock time, not in UTC.
     due = issuing.deadlines.get(code="recognition").due_at
-    paris = due.astimezone(zoneinfo.ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    local = due.astimezone(zoneinfo.ZoneInfo("Europe/Paris"))
+    paris = local.strftime("%Y-%m-%d %H:%M")
     utc = due.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M")
-    assert f"{paris}</time> <small>Europe/Paris" in page
+    # With the zone's short name at that instant (CET or CEST).
+    assert f"{paris} {local.tzname()}</time> <small>Europe/Paris" in page
     assert paris != utc
     assert "Art. 12(3)" in page  # the recognition deadline names its article
     assert 'data-deadline-state="met"' in page
@@ -395,6 +397,10 @@ def test_a_wording_not_checked_against_the_official_form_is_marked_in_the_form(
 
 
 def test_section_h_is_edited_in_the_annexs_blocks(client_of, eio_draft):
+    from mla.instruments.declarations.eio import MEASURES_WITH_H
+
+    eio_draft.data["C"] = {"measures": list(MEASURES_WITH_H)}  # every block applies
+    eio_draft.save()
     page = client_of.get(reverse("requests:section", args=[*eio_draft.url_args, "H"]))
 
     text = page.content.decode()
@@ -465,3 +471,97 @@ def test_a_line_break_is_refused_in_a_one_line_field_and_kept_in_free_text(clien
     )
     eio_draft.refresh_from_db()
     assert eio_draft.data["G"]["facts"] == facts
+
+
+def test_section_h_shows_only_the_blocks_of_the_measures_ticked_in_section_c(
+    client_of, eio_draft, prosecutor
+):
+    eio_draft.data["C"] = {"measures": ["bank_accounts"]}
+    eio_draft.data["H"] = {"interception_subject": "Typed before the measure was unticked"}
+    eio_draft.save()
+    url = reverse("requests:section", args=[*eio_draft.url_args, "H"])
+
+    text = client_of.get(url).content.decode()
+
+    assert '<h2 class="block-heading">H4 ' in text
+    assert 'name="bank_relevance"' in text
+    for other in ("H1", "H2", "H3", "H5", "H6", "H7"):
+        assert f'<h2 class="block-heading">{other} ' not in text
+    for hidden in ("interception_subject", "remote_hearing_authority", "provisional_item"):
+        assert f'name="{hidden}"' not in text
+    assert 'name="hearings-rows"' not in text
+    assert 'name="bank_operations_period"' not in text  # H5 only: bank operations
+
+    # Saving the section keeps what the hidden blocks held.
+    client_of.post(
+        url,
+        {"version": eio_draft.version, "bank_relevance": "Proceeds laundered", "action": "save"},
+    )
+    eio_draft.refresh_from_db()
+    assert eio_draft.data["H"]["bank_relevance"] == "Proceeds laundered"
+    assert eio_draft.data["H"]["interception_subject"] == "Typed before the measure was unticked"
+
+    # The read view (the preview) prints the same blocks.
+    preview = client_of.get(reverse("requests:preview", args=[*eio_draft.url_args]))
+    printed = preview.content.decode()
+    assert 'id="part-H4"' in printed
+    assert 'id="part-H7"' not in printed
+    assert "Typed before the measure was unticked" not in printed
+
+
+def test_the_executing_side_reads_only_the_ticked_measures_blocks(client, sent_eio, berlin_staff):
+    _issuing, executing = sent_eio
+    executing.data["C"] = {"measures": ["interception"]}
+    executing.save()
+    client.force_login(berlin_staff)
+
+    text = client.get(reverse("requests:section", args=[*executing.url_args, "H"])).content.decode()
+
+    assert '<h2 class="block-heading">H7 ' in text
+    assert 'name="interception_subject"' in text
+    assert 'name="bank_relevance"' not in text
+    assert '<h2 class="block-heading">H4 ' not in text
+
+
+def test_a_row_just_added_shows_no_error_until_a_save(client_of, eio_draft, prosecutor):
+    url = reverse("requests:section", args=[*eio_draft.url_args, "E"])
+    request_save_section(
+        request=eio_draft,
+        actor=prosecutor,
+        section_code="E",
+        values={"persons": [{"kind": "natural", "surname": ""}]},
+        expected_version=eio_draft.version,
+    )
+    eio_draft.refresh_from_db()
+    posted = {
+        "version": eio_draft.version,
+        "persons-rows": "1",
+        "persons-0-kind": "natural",
+        "persons-0-surname": "",
+    }
+
+    added = client_of.post(url, {**posted, "add_row": "persons"}).content.decode()
+
+    assert 'id="field-E-persons-1-kind"' in added  # the new row is there
+    assert 'has-error" id="field-E-persons-1-' not in added
+    assert 'has-error" id="field-E-persons-0-status-wrap"' in added  # the typed row's
+
+    eio_draft.refresh_from_db()
+    saved = client_of.post(
+        url,
+        {**posted, "version": eio_draft.version, "persons-rows": "2", "action": "save"},
+        follow=True,
+    ).content.decode()
+    assert 'has-error" id="field-E-persons-1-' in saved
+
+
+def test_adding_a_row_to_a_section_never_saved_shows_no_error(client_of, eio_draft):
+    url = reverse("requests:section", args=[*eio_draft.url_args, "E"])
+
+    page = client_of.post(
+        url, {"version": eio_draft.version, "persons-rows": "0", "add_row": "persons"}
+    ).content.decode()
+
+    assert 'id="field-E-persons-0-kind"' in page
+    assert "has-error" not in page
+    assert 'role="alert"' not in page.split('id="section-form"')[1]

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from mla.requests.models import Request
 from tests.support.factories import AuthorityFactory, UserFactory
+from tests.support.steps_box import next_step_box
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +216,97 @@ def test_a_follow_up_must_be_a_request_of_yours(client, sent_eio, prosecutor):
     )
 
     assert "There is no request of yours with that reference." in response.content.decode()
+
+
+def test_the_executing_sides_next_step_is_one_clear_action_and_the_others_each_apart(
+    client, sent_eio, berlin_staff
+):
+    _issuing, executing = sent_eio
+    client.force_login(berlin_staff)
+
+    box = next_step_box(client.get(executing.get_absolute_url()).content.decode())
+
+    assert box.likely == "acknowledge"
+    acknowledge = box.steps["acknowledge"]
+    assert acknowledge.disclosure is None
+    assert acknowledge.button == "Acknowledge receipt"
+    assert acknowledge.button_primary
+    assert acknowledge.labels == {"id_acknowledge_note": "Other information (optional)"}
+    assert "Annex B acknowledgement of receipt" in box.text  # the step's help
+    assert box.primary_buttons == 1
+    others = [step for name, step in box.steps.items() if name != "acknowledge"]
+    assert {step.name for step in others} >= {"refuse", "forward", "request_information"}
+    for step in others:
+        # Each in its own disclosure, named as its button, with a label for each field.
+        assert step.disclosure == step.button, step.name
+        assert not step.button_primary
+        assert step.controls, step.name
+        assert sorted(step.labels) == sorted(step.controls), step.name
+        assert all(step.labels.values()), step.name
+    refuse = box.steps["refuse"]
+    assert refuse.labels == {
+        "id_refuse_ground": "Ground for refusal",
+        "id_refuse_motivation": "Written motivation",
+    }
+
+
+def test_the_issuing_sides_next_step_is_one_clear_action_too(
+    client, eio_draft, prosecutor, authorities
+):
+    from mla.instruments.declarations import declaration_for
+    from tests.support.samples import complete_data
+
+    eio_draft.data = complete_data(declaration_for("eio"))
+    eio_draft.data["K"]["issuer_type"] = "other_authority"
+    eio_draft.save()
+    AuthorityFactory(
+        identifier="fr-juge",
+        name="Juge d'instruction de Paris",
+        country=authorities["paris"].country,
+        kind="court",
+    )
+    client.force_login(prosecutor)
+
+    box = next_step_box(client.get(eio_draft.get_absolute_url()).content.decode())
+
+    assert box.likely == "submit"
+    submit = box.steps["submit"]
+    assert submit.button == "Submit for validation"
+    assert submit.button_primary
+    assert submit.labels == {"id_validating_authority": "Validating authority"}
+    assert "must validate the request before it is sent" in " ".join(submit.help)
+    assert box.steps["withdraw"].disclosure == "Withdraw"
+    assert box.steps["withdraw"].labels == {"id_withdraw_note": "Reason for withdrawing (optional)"}
+    assert box.primary_buttons == 1
+
+
+def test_with_nothing_expected_every_step_waits_in_its_disclosure(
+    client, sent_eio, prosecutor, berlin_staff
+):
+    from mla.requests.lifecycle.executing import request_acknowledge
+
+    issuing, executing = sent_eio
+    request_acknowledge(request=executing, actor=berlin_staff)
+    client.force_login(prosecutor)
+
+    box = next_step_box(client.get(issuing.get_absolute_url()).content.decode())
+
+    assert box.likely is None
+    assert list(box.steps) == ["withdraw"]
+    assert box.steps["withdraw"].disclosure == "Withdraw"
+    assert box.primary_buttons == 0
+    assert "Nothing is waiting for you on this request" in box.text
+
+
+def test_the_forms_keep_their_addresses_and_field_names(client, sent_eio, berlin_staff):
+    _issuing, executing = sent_eio
+    client.force_login(berlin_staff)
+
+    page = client.get(executing.get_absolute_url()).content.decode()
+
+    for name in ("acknowledge", "refuse", "forward"):
+        action = reverse("requests:transition", args=[*executing.url_args, name])
+        assert f'action="{action}" class="step-form" data-step="{name}" id="step-{name}"' in page
+    assert 'name="motivation"' in page
+    assert 'name="ground"' in page
+    assert 'name="expected_state" value="received"' in page
