@@ -3,8 +3,8 @@ Python rather than through a template per option, which made them most of the ti
 authority's change form. The HTML is exactly Django's (select.html, select_option.html
 and attrs.html)."""
 
-from collections.abc import Iterable
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.admin.options import BaseModelAdmin
 from django.contrib.admin.widgets import FilteredSelectMultiple
@@ -66,9 +66,20 @@ class QuickLanguageListsMixin(BaseModelAdmin):
             kwargs["widget"] = QuickFilteredSelectMultiple(db_field.verbose_name, False)
         formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
         if quick and formfield is not None:
-            # The options are read once for the page, not once for each form that shows
-            # them (an authority's page has one for each of its contact persons). Choosing
-            # is still checked against the database when the form is saved.
-            options = cast("Iterable[tuple[Any, Any]]", formfield.choices)
-            formfield.choices = [(str(value), text) for value, text in options]
+            formfield.choices = _read_once(formfield)
         return formfield
+
+
+def _read_once(field: "ModelMultipleChoiceField[Any]") -> Callable[[], list[tuple[str, Any]]]:
+    """The field's options, read when first shown and then kept for every form of the page
+    that shows them (an authority's page has one for each of its contact persons): the
+    forms' copies share this function. Choosing is still checked against the database when
+    the form is saved."""
+    read: list[tuple[str, Any]] = []
+
+    def options() -> list[tuple[str, Any]]:
+        if not read:
+            read.extend((str(value), text) for value, text in field.iterator(field))
+        return read
+
+    return options
