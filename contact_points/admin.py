@@ -55,6 +55,7 @@ from contact_points.services import (
     key_text,
     may_administer_directory,
 )
+from contact_points.widgets import QuickLanguageListsMixin
 from mla.core.errors import ApplicationError
 from mla.core.reauthentication import recent_authentication_required
 from mla.openpgp.keys import PublicKeyInfo, public_key_inspect
@@ -66,7 +67,7 @@ MULTILINE_TEXT: "dict[type[models.Field[Any, Any]], dict[str, Any]]" = {
 }
 
 
-class AcceptedLanguagesInline(admin.TabularInline):
+class AcceptedLanguagesInline(QuickLanguageListsMixin, admin.TabularInline):
     model = AcceptedLanguages
     extra = 0
     filter_horizontal = ["languages"]
@@ -119,11 +120,15 @@ class StaleFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ContactPersonInline(admin.StackedInline):
+class ContactPersonInline(QuickLanguageListsMixin, admin.StackedInline):
     formfield_overrides = MULTILINE_TEXT
     model = ContactPerson
     extra = 0
     filter_horizontal = ["languages"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactPerson]:
+        # Each contact's languages are read with the contacts, not in a query per contact.
+        return super().get_queryset(request).prefetch_related("languages")
 
 
 AUTHORITY_READONLY_FIELDS = [
@@ -134,7 +139,7 @@ AUTHORITY_READONLY_FIELDS = [
     "created_at",
     "updated_at",
 ]
-AUTHORITY_FIELDSETS: list[tuple[Any, dict[str, list[str]]]] = [
+AUTHORITY_FIELDSETS: list[tuple[Any, Any]] = [
     (
         None,
         {
@@ -258,7 +263,7 @@ class AuthorityAdminForm(forms.ModelForm):
 
 
 @admin.register(Authority)
-class AuthorityAdmin(SimpleHistoryAdmin):
+class AuthorityAdmin(QuickLanguageListsMixin, SimpleHistoryAdmin):
     form = AuthorityAdminForm
     formfield_overrides = MULTILINE_TEXT
     list_display = [
@@ -522,7 +527,7 @@ def _download(content: str, fmt: str) -> HttpResponse:
 
 
 @admin.register(ContactPerson)
-class ContactPersonAdmin(SimpleHistoryAdmin):
+class ContactPersonAdmin(QuickLanguageListsMixin, SimpleHistoryAdmin):
     formfield_overrides = MULTILINE_TEXT
     list_display = ["name", "function", "authority", "phone", "email"]
     search_fields = ["name", "function", "email", "authority__name"]

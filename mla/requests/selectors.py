@@ -8,7 +8,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +24,7 @@ from mla.requests.deadlines.engine import DeadlineState, format_remaining, in_zo
 from mla.requests.lifecycle.rules import EXECUTING_ROLES
 from mla.requests.models import (
     Attachment,
+    AuditEntry,
     Request,
     RequestGroupObjectPermission,
     RequestLink,
@@ -118,7 +119,7 @@ def drafting_authority(*, country: Country, authority_id: str) -> Authority | No
 def requests_for_user(*, user: User) -> QuerySet[Request]:
     """What the user may see (guardian object permissions, filtered in the database)."""
     return visible_requests(user=user).select_related(
-        "executing_country", "executing_authority", "issuing_authority"
+        "executing_country", "executing_authority", "issuing_authority__country"
     )
 
 
@@ -202,13 +203,57 @@ def request_for_user(*, user: User, issuer: str, reference: str) -> Request | No
             "attachments",
             "links_out__to_request__issuing_authority",
             "links_in__from_request__issuing_authority",
-            "audit_entries",
             "deadlines",
         )
         .filter(reference=reference, issuing_authority__identifier=issuer)[:3]
     )
     found.sort(key=lambda item: item.owning_authority_id != user.authority_id)
     return found[0] if found else None
+
+
+# The request's page shows the latest entries of its timeline; the whole of it on demand.
+TIMELINE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[AuditEntry]  # oldest first
+    total: int
+
+    @property
+    def earlier(self) -> int:
+        """How many older entries are not shown."""
+        return self.total - len(self.entries)
+
+
+def request_timeline(*, request: Request, size: int | None = TIMELINE_SIZE) -> Timeline:
+    """The request's audit entries as its timeline shows them, oldest first: the latest
+    ``size`` of them (all with None) and how many there are, in one query whatever their
+    number (the hashes and payloads, which the page never shows, are not read)."""
+    entries = (
+        AuditEntry.objects.filter(request=request)
+        .only(
+            "request_id",
+            "position",
+            "at",
+            "event",
+            "from_state",
+            "to_state",
+            "actor_name",
+            "authority_name",
+            "note",
+        )
+        .annotate(total=Window(Count("pk")))
+        .order_by("-position")
+    )
+    latest: list[AuditEntry] = list(entries if size is None else entries[:size])
+    latest.reverse()
+    return Timeline(entries=latest, total=getattr(latest[0], "total", 0) if latest else 0)
+
+
+def request_acknowledged(*, request: Request) -> bool:
+    """Whether the request's receipt was acknowledged (its timeline records it)."""
+    return AuditEntry.objects.filter(request=request, event="acknowledged").exists()
 
 
 @dataclass(frozen=True)

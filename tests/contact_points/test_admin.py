@@ -282,3 +282,75 @@ def test_saving_an_authority_changes_only_what_was_edited_whatever_the_line_ends
     assert latest.diff_against(latest.prev_record).changed_fields == ["phone"]
     logged = json.loads(LogEntry.objects.latest("action_time").change_message)
     assert logged == [{"changed": {"fields": ["Phone"]}}]
+
+
+def test_the_language_lists_read_as_django_writes_them(client, directory_admin):
+    from django.contrib.admin.widgets import FilteredSelectMultiple
+
+    from contact_points.models import Language
+    from contact_points.widgets import QuickFilteredSelectMultiple
+
+    choices = [(language.code, language.name) for language in Language.objects.order_by("name")]
+    ours, django = (
+        widget("languages", False, attrs={"id": "id_languages"}, choices=choices)
+        for widget in (QuickFilteredSelectMultiple, FilteredSelectMultiple)
+    )
+    chosen = ["de", "fr"]
+
+    assert len(choices) > 100
+    html = ours.render("languages", chosen, attrs={"id": "id_languages"})
+    assert html == django.render("languages", chosen, attrs={"id": "id_languages"})
+    assert '<option value="de" selected>' in html
+    awkward = [("a&b", 'Say "<hi>"'), ("c", "plain")]
+    assert QuickFilteredSelectMultiple("x", False, choices=awkward).render(
+        "x", ["a&b"]
+    ) == FilteredSelectMultiple("x", False, choices=awkward).render("x", ["a&b"])
+
+
+def test_an_authoritys_change_form_keeps_its_languages_and_contacts_editable(
+    client, directory_admin
+):
+    from tests.support.factories import ContactPersonFactory
+
+    authority = AuthorityFactory(languages=["de", "en"])
+    ContactPersonFactory(authority=authority)
+
+    page = client.get(
+        reverse("admin:contact_points_authority_change", args=[authority.pk])
+    ).content.decode()
+
+    assert '<select name="languages" ' in page
+    assert '<option value="de" selected>' in page
+    assert '<option value="fr">' in page
+    assert 'name="contacts-0-languages"' in page
+    assert 'class="selectfilter"' in page
+
+
+def test_an_authoritys_change_form_costs_the_same_queries_for_1_or_5_contact_persons(
+    client, directory_admin
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.support.factories import ContactPersonFactory
+
+    authority = AuthorityFactory(languages=["de"])
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+    ContactPersonFactory(authority=authority).languages.set(["en"])
+
+    def counted():
+        client.get(url)  # what a first request caches is not counted
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url).content.decode()
+        return len(captured.captured_queries), page
+
+    few, _page = counted()
+    for _ in range(4):
+        ContactPersonFactory(authority=authority).languages.set(["fr"])
+
+    many, page = counted()
+
+    assert many == few
+    assert page.count('name="contacts-') > 5 * 5
+    assert page.count('<option value="fr" selected>') == 4
+    assert page.count('<option value="en" selected>') == 1

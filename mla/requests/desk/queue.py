@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -247,14 +247,17 @@ def shift_view(*, user: User, now: datetime.datetime | None = None, size: int = 
     def count(items: QuerySet[Request]) -> int:
         return len(items.values_list("pk", flat=True)[:COUNT_CAP])
 
+    overdue, due_soon, unassigned, taken = (rows(groups[name]) for name in groups)
+    # Each row's nearest deadline is named on the page: read for all the lists at once.
+    prefetch_related_objects([*overdue, *due_soon, *unassigned, *taken], "deadlines")
     return ShiftView(
-        overdue=rows(groups["overdue"]),
-        due_soon=rows(groups["due_soon"]),
-        unassigned=rows(groups["unassigned"]),
+        overdue=overdue,
+        due_soon=due_soon,
+        unassigned=unassigned,
         overdue_count=count(groups["overdue"]),
         due_soon_count=count(groups["due_soon"]),
         unassigned_count=count(groups["unassigned"]),
-        taken=rows(groups["taken"]),
+        taken=taken,
         taken_count=count(groups["taken"]),
     )
 

@@ -28,10 +28,16 @@ def draft_owner(user: object) -> str:
     return salted_hmac("mla.requests.draft-owner", str(user_id)).hexdigest()[:32]
 
 
+# Each event's (lazy) label by its code: Event.values builds its list anew on every call,
+# which over a long timeline cost more than the page's queries.
+EVENT_LABELS = {event.value: event.label for event in Event}
+
+
 @register.filter
 def audit_event(code: str) -> str:
     """The audit event's name in the interface language (the code itself if unknown)."""
-    return str(Event(code).label) if code in Event.values else code
+    found = EVENT_LABELS.get(code)
+    return code if found is None else str(found)
 
 
 # The legal sources the declarations give their deadlines (mla.instruments.declarations),

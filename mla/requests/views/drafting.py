@@ -67,6 +67,7 @@ from mla.requests.lifecycle.rules import may_issue
 from mla.requests.lifecycle.steps import steps_shown
 from mla.requests.models import Request, Urgency
 from mla.requests.selectors import (
+    TIMELINE_SIZE,
     drafting_authority,
     drafting_countries,
     drafting_country,
@@ -74,9 +75,11 @@ from mla.requests.selectors import (
     incoming_requests,
     other_visible_requests,
     outgoing_requests,
+    request_acknowledged,
     request_attachment,
     request_by_typed_reference,
     request_deadlines,
+    request_timeline,
     request_visible_links,
     share_authority,
     share_user,
@@ -226,9 +229,11 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
             "recent_key_change": None
             if item.direction == Request.Direction.INCOMING
             else authority_recent_key_change(authority=item.executing_authority),
-            "annex_b": item.instrument == "eio"
-            and any(entry.event == "acknowledged" for entry in item.audit_entries.all()),
+            "annex_b": item.instrument == "eio" and request_acknowledged(request=item),
             "language": _language_context(item, problems),
+            "timeline": request_timeline(
+                request=item, size=None if request.GET.get("timeline") == "all" else TIMELINE_SIZE
+            ),
         },
     )
 

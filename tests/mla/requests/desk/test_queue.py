@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -429,3 +430,52 @@ def test_the_request_page_says_why_a_provisional_measure_is_an_emergency(
     assert 'Emergency<span class="visually-hidden">: The EIO asks for a provisional' in page
     assert 'title="The EIO asks for a provisional measure, to be decided within 24 hours' in page
     assert "badge urgency" not in plain_page
+
+
+def _counted(client, url):
+    client.get(url)  # what a first request caches is not counted
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries), response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_shift_view_costs_the_same_queries_for_few_or_many_requests(client, make, berlin_staff):
+    hour = datetime.timedelta(hours=1)
+    client.force_login(berlin_staff)
+    url = reverse("requests:shift")
+
+    def three():
+        for due_in in (-hour, 5 * hour, 50 * hour):
+            make(due_in=due_in)
+
+    three()
+    few, _page = _counted(client, url)
+    for _ in range(6):
+        three()
+
+    many, page = _counted(client, url)
+
+    assert many == few
+    # Seven overdue, seven due within a day, the first 20 of the 21 not taken: a handover
+    # box on each row.
+    assert page.count('name="note"') == 7 + 7 + 20
+
+
+@pytest.mark.django_db
+def test_the_received_list_costs_the_same_queries_for_few_or_many_requests(
+    client, make, berlin_staff
+):
+    client.force_login(berlin_staff)
+    url = reverse("requests:list")
+    for _ in range(2):
+        make(due_in=datetime.timedelta(hours=3))
+    few, _page = _counted(client, url)
+    for _ in range(28):
+        make(due_in=datetime.timedelta(hours=3))
+
+    many, page = _counted(client, url)
+
+    assert many == few
+    assert page.split('class="results incoming"')[1].split("</table>")[0].count("<tr>") == 31

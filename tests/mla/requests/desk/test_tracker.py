@@ -286,3 +286,30 @@ def test_the_chase_page_refuses_clerks_and_hides_the_request_from_outsiders(
     response = client.post(chase_url, follow=True)
     assert "Only a prosecutor (or another role allowed to issue)" in response.content.decode()
     assert not AuditEntry.objects.filter(event="chased").exists()
+
+
+@pytest.mark.django_db
+def test_the_tracker_page_costs_the_same_queries_for_2_or_12_requests(
+    client, prosecutor, countries, authorities, berlin_staff
+):
+    client.force_login(prosecutor)
+    url = reverse("requests:tracker")
+
+    def counted():
+        client.get(url)  # what a first request caches is not counted
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        return len(captured.captured_queries), response.content.decode()
+
+    for _ in range(2):
+        _sent(prosecutor, countries, authorities)
+    few, _page = counted()
+    for index in range(10):
+        _issuing, executing = _sent(prosecutor, countries, authorities)
+        if index % 3 == 0:
+            request_acknowledge(request=executing, actor=berlin_staff)
+
+    many, page = counted()
+
+    assert many == few
+    assert page.split("<tbody>")[1].split("</tbody>")[0].count("<tr") == 12
