@@ -69,7 +69,10 @@ def test_healthz_answers_without_login_when_everything_is_up(client, monitor):
 
 def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch, monitor):
     # Port 9 (discard) is closed on the loopback: a refused connection, at once.
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    dead = "redis://127.0.0.1:9/0"
+    monkeypatch.setattr(celery_app.conf, "broker_url", dead)
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)
 
     response = client.get("/healthz")
 
