@@ -225,6 +225,10 @@ def _act(action: str, *, draft, user, cast, countries, prosecutor):
     """Run ``action`` as ``user``; return the request it was run on (for the assertions)."""
     from mla.requests.access import request_share
     from mla.requests.desk.tracker import request_chase
+    from mla.requests.drafting.language import (
+        request_language_reason_record,
+        request_translation_attached_set,
+    )
     from mla.requests.drafting.services import (
         attachment_add,
         attachment_remove,
@@ -259,6 +263,12 @@ def _act(action: str, *, draft, user, cast, countries, prosecutor):
         )
         request_share(request=earlier, actor=prosecutor, user=user)
         request_link(request=draft, target=earlier, actor=user)
+    elif action == "language_reason":
+        request_language_reason_record(
+            request=draft, actor=user, reason="Agreed with the executing authority."
+        )
+    elif action == "translation_attached":
+        request_translation_attached_set(request=draft, actor=user, attached=True)
     elif action == "submit":
         request_submit(request=_complete(draft), actor=user)
     elif action == "send":
@@ -287,6 +297,8 @@ ISSUING_ACTIONS = [
     ("attach", EDITORS),
     ("detach", EDITORS),
     ("link", EDITORS),
+    ("language_reason", EDITORS),
+    ("translation_attached", EDITORS),
     ("submit", ISSUING_HOLDERS),
     ("send", ISSUING_HOLDERS),
     ("withdraw", ISSUING_HOLDERS),
@@ -338,7 +350,18 @@ def test_who_may_take_each_action_on_the_issuing_copy(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("action", ["duplicate", "save_section", "attach", "link", "share"])
+@pytest.mark.parametrize(
+    "action",
+    [
+        "duplicate",
+        "save_section",
+        "attach",
+        "link",
+        "share",
+        "language_reason",
+        "translation_attached",
+    ],
+)
 def test_nobody_drafts_on_a_received_copy(sent_eio, cast, countries, prosecutor, action):
     _issuing, received = sent_eio
 
