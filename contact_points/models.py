@@ -76,6 +76,14 @@ class Country(models.Model):
             "EU Member State taking part in Directive 2014/41/EU (not Denmark or Ireland)."
         ),
     )
+    eevidence_bound = models.BooleanField(
+        _("bound by the e-Evidence Regulation"),
+        default=False,
+        help_text=_(
+            "EU Member State taking part in Regulation (EU) 2023/1543 on European Production "
+            "and Preservation Orders (not Denmark)."
+        ),
+    )
     budapest_party = models.BooleanField(_("Party to the Budapest Convention"), default=False)
     budapest_second_protocol_party = models.BooleanField(
         _("Party to the Second Additional Protocol (CETS 224)"), default=False

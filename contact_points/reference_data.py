@@ -25,3 +25,9 @@ EIO_BOUND_STATES = frozenset(
         *("IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"),
     }
 )
+
+# The Member States bound by Regulation (EU) 2023/1543 (e-Evidence): all but Denmark, which
+# does not take part (Protocol No 22); Ireland notified its wish to take part (Protocol
+# No 21). Recorded from knowledge of the instrument, not yet checked against the Official
+# Journal: it is data on each country, which a directory administrator can change.
+EEVIDENCE_BOUND_STATES = EIO_BOUND_STATES | {"IE"}

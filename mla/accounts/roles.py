@@ -10,6 +10,9 @@ class Role(models.TextChoices):
     # (EIO Art. 2(c)(ii)): issues like a prosecutor, in their own authority's name.
     INVESTIGATOR = "investigator", _("Investigator (requests validated by a judicial authority)")
     VALIDATING_AUTHORITY = "validating_authority", _("Validating authority")
+    # Works the certificates addressed to a service provider's designated establishment or
+    # legal representative (Regulation (EU) 2023/1543): their authority is the addressee.
+    PROVIDER_STAFF = "provider_staff", _("Service-provider staff (e-Evidence addressee)")
     CONTACT_POINT_STAFF = "contact_point_staff", _("Contact-point staff (24/7)")
     CENTRAL_AUTHORITY_STAFF = "central_authority_staff", _("Central-authority staff")
     DIRECTORY_ADMINISTRATOR = "directory_administrator", _("Directory administrator")

@@ -65,6 +65,23 @@ class Event(models.TextChoices):
     FOLLOWED_UP = "followed_up", _("Followed up by a request for the data")
     FOLLOW_UP_DECIDED = "follow_up_decided", _("Follow-up request decided")
     EXPIRED = "expired", _("Preservation ended")
+    # Regulation (EU) 2023/1543 (e-Evidence). Production itself is EXECUTED or
+    # PARTIALLY_EXECUTED, an Annex VI extension PRESERVATION_EXTENDED and an Annex V
+    # confirmation FOLLOWED_UP, so that deadlines and statistics read them as the others.
+    ENFORCING_NOTIFIED = "enforcing_notified", _("Enforcing authority notified (Art. 8)")
+    NO_GROUNDS = "no_grounds", _("Enforcing authority raised no ground for refusal")
+    GROUNDS_RAISED = "grounds_raised", _("Enforcing authority raised a ground for refusal")
+    IMPOSSIBILITY_REPORTED = (
+        "impossibility_reported",
+        _("Impossibility to execute reported (Annex III)"),
+    )
+    IMPOSSIBILITY_ANSWERED = "impossibility_answered", _("Annex III answered")
+    DATA_PART_RECEIVED = "data_part_received", _("Part of the produced data received")
+    DATA_RECEIPT_SIGNED = "data_receipt_signed", _("Receipt for the produced data signed")
+    OTHER_MEANS_TRANSMISSION = (
+        "other_means_transmission",
+        _("Transmitted by other means (Art. 19(6))"),
+    )
     # The node's own checks.
     DEADLINE_MISSED = "deadline_missed", _("Deadline missed")
 

@@ -145,6 +145,12 @@ class Request(ConcurrentTransitionMixin, models.Model):
         FORWARDED = "forwarded", _("Forwarded to the competent authority")
         EXPIRED = "expired", _("Preservation expired")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        # Regulation (EU) 2023/1543: the addressee reported on Annex III that it cannot
+        # execute the certificate (the issuing authority answers within 5 days).
+        IMPOSSIBLE = "impossible", _("Impossible to execute (Annex III)")
+        # The enforcing authority's copy of a notified production order (Art. 8 and 12).
+        NO_GROUNDS = "no_grounds", _("No ground for refusal raised")
+        GROUNDS_RAISED = "grounds_raised", _("Ground for refusal raised")
 
     # Where a request can still move; the rest are final.
     ISSUING_OPEN = (
