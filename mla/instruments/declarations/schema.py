@@ -122,6 +122,10 @@ class Section:
     # Label key prefix of a signature and certification block printed at the section's
     # end (name, post held, date, official stamp), as EIO sections K and L have.
     signature: str | None = None
+    # Information for another authority only, never for the addressee: Annex I section M
+    # (for the enforcing authority) is left out of the service provider's copy, its PDF and
+    # every message to it (see mla.instruments.eevidence.data_for_addressee).
+    withheld_from_addressee: bool = False
 
 
 @dataclass(frozen=True)

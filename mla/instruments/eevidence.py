@@ -1,0 +1,104 @@
+"""The rules of Regulation (EU) 2023/1543 (e-Evidence) that read a certificate's data.
+
+One place for what the declarations (Annex I, II), the completeness check, the deadlines
+and the lifecycle all ask of an EPOC or EPOC-PR, so that none of them decides it on its own:
+the data categories asked for, whether it is an emergency, and whether the enforcing
+authority must be notified (Art. 8). The field names are those of the Annex I and II
+declarations (mla.instruments.declarations.eevidence).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+# Declaration codes.
+EPOC = "epoc"  # Annex I: European Production Order Certificate
+EPOC_PR = "epoc_pr"  # Annex II: European Preservation Order Certificate
+# The copy of an EPOC sent to the enforcing authority (Art. 8(1)): the same certificate,
+# section M included, travelling to the enforcing authority of the addressee's State.
+EPOC_NOTIFICATION = "epoc_notification"
+CERTIFICATES = frozenset({EPOC, EPOC_PR})
+E_EVIDENCE_DECLARATIONS = frozenset({EPOC, EPOC_PR, EPOC_NOTIFICATION})
+
+# Where the rules' inputs live in the data: section code and field name.
+DEADLINE_SECTION = "C"
+DEADLINE_FIELD = "deadline"
+DATA_SECTION = "F"
+DATA_CATEGORIES_FIELD = "data_categories"
+NOTIFICATION_SECTION = "G"
+OFFENCE_IN_ISSUING_STATE_FIELD = "offence_in_issuing_state"
+PERSON_RESIDES_IN_ISSUING_STATE_FIELD = "person_resides_in_issuing_state"
+
+# Section C: the deadline the issuing authority sets (Art. 10(2)-(4)).
+TEN_DAYS = "ten_days"
+EIGHT_HOURS = "eight_hours"  # an emergency case (Art. 3(18))
+DEADLINE_CHOICES = (TEN_DAYS, EIGHT_HOURS)
+EMERGENCY_GROUNDS = ("life", "physical_integrity", "safety", "critical_infrastructure")
+
+# Section F: the categories of data (Art. 3(9)-(12)).
+SUBSCRIBER = "subscriber"
+IDENTIFICATION = "identification"  # data requested for the sole purpose of identifying the user
+TRAFFIC = "traffic"
+CONTENT = "content"
+DATA_CATEGORIES = (SUBSCRIBER, IDENTIFICATION, TRAFFIC, CONTENT)
+# Traffic (other than for identification only) and content data: the order must be issued
+# or validated by a judge, a court or an investigating judge (Art. 4(2)), for an offence
+# punishable by at least 3 years or listed in Art. 5(4)(b)-(d) (Art. 5(4)), and the
+# enforcing authority is notified (Art. 8(1)).
+SENSITIVE_CATEGORIES = frozenset({TRAFFIC, CONTENT})
+
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+ANSWERS = (YES, NO, UNKNOWN)
+
+# Authority kinds (contact_points.models.AuthorityKind) that may issue or validate an order
+# for traffic or content data (Art. 4(2)); for subscriber and identification data a
+# prosecutor may too (Art. 4(1)).
+JUDICIAL_KINDS = frozenset({"court", "investigating_judge"})
+SUBSCRIBER_ISSUER_KINDS = frozenset({"court", "investigating_judge", "prosecutor"})
+
+
+def _section(data: Mapping[str, Any], code: str) -> Mapping[str, Any]:
+    value = data.get(code)
+    return value if isinstance(value, Mapping) else {}
+
+
+def data_categories(data: Mapping[str, Any]) -> frozenset[str]:
+    value = _section(data, DATA_SECTION).get(DATA_CATEGORIES_FIELD)
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(code for code in value if code in DATA_CATEGORIES)
+
+
+def asks_sensitive_data(data: Mapping[str, Any]) -> bool:
+    """Traffic data (not solely to identify the user) or content data are asked for."""
+    return bool(data_categories(data) & SENSITIVE_CATEGORIES)
+
+
+def is_emergency(data: Mapping[str, Any]) -> bool:
+    return _section(data, DEADLINE_SECTION).get(DEADLINE_FIELD) == EIGHT_HOURS
+
+
+def notification_required(data: Mapping[str, Any]) -> bool:
+    """Whether the enforcing authority must be notified of this EPOC (Art. 8(1)-(2)).
+
+    Required for traffic and content data unless the issuing authority has reasonable
+    grounds to believe both that the offence has been, is being or is likely to be
+    committed in the issuing State and that the person whose data are sought resides
+    there. An answer left open ("unknown") is not such a ground, so it notifies.
+    """
+    if not asks_sensitive_data(data):
+        return False
+    section = _section(data, NOTIFICATION_SECTION)
+    both_at_home = (
+        section.get(OFFENCE_IN_ISSUING_STATE_FIELD) == YES
+        and section.get(PERSON_RESIDES_IN_ISSUING_STATE_FIELD) == YES
+    )
+    return not both_at_home
+
+
+def data_for_addressee(*, declaration_code: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The certificate's data as the addressee may see it: sections withheld left out."""
+    from mla.instruments.declarations import declaration_for
+
+    declaration = declaration_for(declaration_code)
+    withheld = {section.code for section in declaration.sections if section.withheld_from_addressee}
+    return {key: value for key, value in data.items() if key not in withheld}
