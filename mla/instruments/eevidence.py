@@ -102,3 +102,44 @@ def data_for_addressee(*, declaration_code: str, data: Mapping[str, Any]) -> dic
     declaration = declaration_for(declaration_code)
     withheld = {section.code for section in declaration.sections if section.withheld_from_addressee}
     return {key: value for key, value in data.items() if key not in withheld}
+
+
+# Annex III: why the addressee cannot execute (Art. 10(5)-(8), 11(4)-(5), 16-17), as the
+# public provider templates lay it out; the official wording is unverified.
+ANNEX_III_REASONS = (
+    "incomplete",
+    "manifest_errors",
+    "insufficient_information",
+    "data_not_stored",  # the data were not stored when the certificate was received
+    "data_no_longer_held",  # deleted before it arrived, or cannot be preserved
+    "de_facto_impossible",  # other de facto impossibility
+    "not_competent_authority",  # not issued or validated by a competent authority
+    "offence_not_covered",
+    "service_not_covered",
+    "immunities_privileges",  # immunities, privileges, press freedom (Art. 10(5))
+    "conflicting_obligations",  # a third country's law (Art. 17)
+    "other",
+)
+# The Annex III fields describing a conflicting obligation under a third country's law
+# (Art. 17(1)); required when that reason is given.
+CONFLICTING_OBLIGATION_FIELDS = (
+    "third_country",
+    "law_provision",
+    "law_text",
+    "nature_of_obligation",
+    "why_it_applies",
+    "why_it_conflicts",
+    "provider_link",
+    "consequences",
+)
+# The issuing authority's answer to an Annex III, within 5 days (Art. 10(5)): it corrects
+# or completes the certificate, or withdraws it.
+ANNEX_III_ANSWERS = ("corrected", "completed", "withdrawn")
+
+# Art. 12(1): the grounds on which the enforcing authority may refuse a notified order.
+ENFORCING_GROUNDS = (
+    "immunities_privileges",  # (a) immunities, privileges, freedom of the press/expression
+    "fundamental_rights",  # (b) exceptionally, a manifest breach of a fundamental right
+    "ne_bis_in_idem",  # (c)
+    "double_criminality",  # (d) unless an Annex IV category punishable by >= 3 years
+)
