@@ -42,6 +42,8 @@ from contact_points.models import (
     Country,
     DirectoryChange,
     Language,
+    ProviderService,
+    authority_instruments_problems,
     stale_entries_q,
 )
 from contact_points.services import (
@@ -76,8 +78,20 @@ class AcceptedLanguagesInline(QuickLanguageListsMixin, admin.TabularInline):
 @admin.register(Country)
 class CountryAdmin(SimpleHistoryAdmin):
     formfield_overrides = MULTILINE_TEXT
-    list_display = ["code", "name", "eio_bound", "budapest_party", "budapest_second_protocol_party"]
-    list_filter = ["eio_bound", "budapest_party", "budapest_second_protocol_party"]
+    list_display = [
+        "code",
+        "name",
+        "eio_bound",
+        "eevidence_bound",
+        "budapest_party",
+        "budapest_second_protocol_party",
+    ]
+    list_filter = [
+        "eio_bound",
+        "eevidence_bound",
+        "budapest_party",
+        "budapest_second_protocol_party",
+    ]
     search_fields = ["code", "name"]
     inlines = [AcceptedLanguagesInline]
 
@@ -166,7 +180,26 @@ AUTHORITY_FIELDSETS: list[tuple[Any, Any]] = [
                 "available_24_7",
                 "languages",
                 "instruments",
+                "eevidence_central_authority",
             ]
+        },
+    ),
+    (
+        _("Service provider (e-Evidence addressee)"),
+        {
+            "fields": [
+                "provider_name",
+                "provider_services",
+                "provider_designation",
+                "emergency_phone",
+                "emergency_email",
+            ],
+            "description": _(
+                "For entries of kind “service provider” only: the designated establishment or "
+                "legal representative that receives European Production and Preservation "
+                "Orders (Directive (EU) 2023/1544). Its languages above are the languages it "
+                "accepts them in."
+            ),
         },
     ),
     (
@@ -210,6 +243,13 @@ class AuthorityAdminForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    provider_services = forms.MultipleChoiceField(
+        label=_("Services offered"),
+        choices=ProviderService.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Authority._meta.get_field("provider_services").help_text,
+    )
 
     class Meta:
         model = Authority
@@ -242,6 +282,13 @@ class AuthorityAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if cleaned.get("kind"):
+            for problem in authority_instruments_problems(
+                kind=cleaned["kind"],
+                country=cleaned.get("country"),
+                instruments=cleaned.get("instruments") or [],
+            ):
+                self.add_error("instruments", problem)
         # The key the entry will pin once this is saved (a proposal is checked the same way).
         if self.key_info is not None and cleaned.get("active", True):
             try:
@@ -279,13 +326,21 @@ class AuthorityAdmin(QuickLanguageListsMixin, SimpleHistoryAdmin):
     list_filter = [
         "country",
         "kind",
+        "provider_designation",
         InstrumentFilter,
         StaleFilter,
         "available_24_7",
         "active",
         "languages",
     ]
-    search_fields = ["identifier", "name", "name_local", "email", "key_fingerprint"]
+    search_fields = [
+        "identifier",
+        "name",
+        "name_local",
+        "provider_name",
+        "email",
+        "key_fingerprint",
+    ]
     list_select_related = ["country"]
     autocomplete_fields = ["parent", "country"]
     filter_horizontal = ["languages"]

@@ -39,8 +39,10 @@ from contact_points.models import (
     Country,
     DirectoryChange,
     Language,
+    authority_instruments_problems,
 )
 from contact_points.reference_codes import reference_code_derive
+from contact_points.reference_data import EEVIDENCE_BOUND_STATES
 from contact_points.services import authority_apply_key_info, key_text
 from contact_points.signals import trust_change_applied, trust_changes_proposed
 from contact_points.validators import normalise_phone
@@ -55,7 +57,14 @@ if TYPE_CHECKING:
 FORMAT_NAME = "mla-directory"
 FORMAT_VERSION = 1
 
-COUNTRY_FIELDS = ("code", "name", "eio_bound", "budapest_party", "budapest_second_protocol_party")
+COUNTRY_FIELDS = (
+    "code",
+    "name",
+    "eio_bound",
+    "eevidence_bound",
+    "budapest_party",
+    "budapest_second_protocol_party",
+)
 # Scalar fields of an authority, in export order. Foreign keys and sets are handled apart.
 AUTHORITY_SCALARS = (
     "identifier",
@@ -74,6 +83,15 @@ AUTHORITY_SCALARS = (
     "last_verified_at",
     "last_verified_by",
     "inbox_url",
+    # Regulation (EU) 2023/1543 and Directive (EU) 2023/1544. A file written before they
+    # existed lacks them: read as empty (as false), which suits every entry but a service
+    # provider's, and the check of each row says so for those.
+    "eevidence_central_authority",
+    "provider_name",
+    "provider_services",
+    "provider_designation",
+    "emergency_phone",
+    "emergency_email",
 )
 CSV_COLUMNS = (
     "identifier",
@@ -97,6 +115,12 @@ CSV_COLUMNS = (
     "last_verified_at",
     "last_verified_by",
     "key_fingerprint",
+    "eevidence_central_authority",
+    "provider_name",
+    "provider_services",
+    "provider_designation",
+    "emergency_phone",
+    "emergency_email",
 )
 CONTACT_FIELDS = ("name", "function", "phone", "email")
 # Cells that may hold line breaks; every other cell is one line (mla.core.text).
@@ -121,6 +145,7 @@ def _authority_record(authority: Authority) -> dict[str, Any]:
     for name in AUTHORITY_SCALARS:
         value = getattr(authority, name)
         record[name] = value.isoformat() if isinstance(value, date) else value
+    record["provider_services"] = sorted(authority.provider_services or [])
     record["country"] = authority.country.code
     record["parent"] = authority.parent.identifier if authority.parent else None
     record["languages"] = sorted(language.code for language in authority.languages.all())
@@ -407,7 +432,9 @@ def _authority_row(
     cells = _Cells(location, problems)
     values: dict[str, Any] = {}
     for name in AUTHORITY_SCALARS:
-        if name in ("available_24_7", "active"):
+        if name == "provider_services":
+            values[name] = cells.codes(raw.get(name), name)
+        elif name in ("available_24_7", "active", "eevidence_central_authority"):
             # An empty "active" cell means active: a new row in a spreadsheet is in use.
             raw_value = raw.get(name)
             if name == "active" and raw_value in (None, ""):
@@ -500,6 +527,11 @@ def _parse_json(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _P
             "name": cells.text(raw.get("name"), "name"),
         }
         for flag in COUNTRY_FIELDS[2:]:
+            if flag == "eevidence_bound" and flag not in raw:
+                # A file from before the e-Evidence Regulation: its country stays as it is
+                # here, and a new one starts from the reference data (_write_countries).
+                values[flag] = None
+                continue
             values[flag] = cells.boolean(raw.get(flag, False), flag)
         accepted = raw.get("accepted_languages") or {}
         if not isinstance(accepted, dict):
@@ -578,7 +610,9 @@ def _check_countries(
     seen: set[str] = set()
     instruments = set(Instrument.values)
     for row in rows:
-        country = Country(**row.values)
+        country = Country(
+            **{name: value for name, value in row.values.items() if value is not None}
+        )
         try:
             country.full_clean(validate_unique=False, validate_constraints=False)
         except ValidationError as error:
@@ -611,6 +645,7 @@ def _check_authorities(
     country_codes: set[str],
     existing: Mapping[str, Authority],
     database_parents: Mapping[str, str | None],
+    countries: Mapping[str, Country],
 ) -> None:
     instruments = set(Instrument.values)
     identifiers_in_file: dict[str, str] = {}
@@ -630,15 +665,18 @@ def _check_authorities(
     pinned: dict[str, str] = {}
     for row in rows:
         values = row.values
-        try:
-            values["phone"] = normalise_phone(values["phone"])
-        except ValidationError as error:
-            problems.add_validation(row.location, ValidationError({"phone": error.messages}))
+        for phone_field in ("phone", "emergency_phone"):
+            try:
+                values[phone_field] = normalise_phone(values[phone_field])
+            except ValidationError as error:
+                problems.add_validation(
+                    row.location, ValidationError({phone_field: error.messages})
+                )
         candidate = Authority(**values)
         try:
             # Foreign keys, sets and uniqueness are checked below, against the whole file.
             candidate.full_clean(
-                exclude=["country", "parent", "phone"],
+                exclude=["country", "parent", "phone", "emergency_phone"],
                 validate_unique=False,
                 validate_constraints=False,
             )
@@ -669,6 +707,10 @@ def _check_authorities(
                     _("instruments: unknown instrument “%(code)s” (known: %(known)s).")
                     % {"code": code, "known": ", ".join(sorted(instruments))},
                 )
+        for problem in authority_instruments_problems(
+            kind=values["kind"], country=countries.get(row.country), instruments=row.instruments
+        ):
+            problems.add(row.location, f"instruments: {problem}")
         for index, contact in enumerate(row.contacts or []):
             where = f"{row.location}.contacts[{index}]"
             if not contact["name"]:
@@ -807,6 +849,23 @@ def _resolve_reference_codes(
         holders[code] = identifier
 
 
+def _countries_as_imported(rows: list[_CountryRow]) -> dict[str, Country]:
+    """Each country's flags as they will be once the file is written: the file's, else the
+    directory's (an authority's instruments depend on its country's)."""
+    countries = {country.code: country for country in Country.objects.all()}
+    for row in rows:
+        current = countries.get(row.values["code"])
+        values = {name: value for name, value in row.values.items() if value is not None}
+        if "eevidence_bound" not in values:
+            values["eevidence_bound"] = (
+                current.eevidence_bound
+                if current is not None
+                else row.values["code"] in EEVIDENCE_BOUND_STATES
+            )
+        countries[row.values["code"]] = Country(**values)
+    return countries
+
+
 def _parse(data: bytes, fmt: str) -> tuple[list[_CountryRow], list[_AuthorityRow], _Problems]:
     if fmt == "json":
         return _parse_json(data)
@@ -849,6 +908,7 @@ def directory_import(
         country_codes=country_codes,
         existing=existing.by_identifier,
         database_parents=dict(Authority.objects.values_list("identifier", "parent__identifier")),
+        countries=_countries_as_imported(countries),
     )
     if problems.items:
         raise DirectoryImportError(problems.items)
@@ -994,6 +1054,12 @@ def _write_countries(rows: list[_CountryRow], report: ImportReport) -> None:
     }
     for row in rows:
         country = existing.get(row.values["code"])
+        if row.values.get("eevidence_bound") is None:
+            row.values["eevidence_bound"] = (
+                country.eevidence_bound
+                if country is not None
+                else row.values["code"] in EEVIDENCE_BOUND_STATES
+            )
         if country is None:
             country = Country(**row.values)
             country._change_reason = "import"  # type: ignore[attr-defined]

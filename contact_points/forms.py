@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from contact_points.instruments import Instrument
-from contact_points.models import AuthorityKind
+from contact_points.models import AuthorityKind, ProviderDesignation, ProviderService
 from contact_points.selectors import DirectoryQuery, country_choices, language_choices
 from mla.core.text import validate_one_line
 
@@ -50,6 +50,16 @@ class DirectorySearchForm(forms.Form):
         choices=[("", _("Any instrument")), *Instrument.choices],
     )
     language = forms.ChoiceField(label=_("Language"), required=False)
+    service = forms.ChoiceField(
+        label=_("Provider's services"),
+        required=False,
+        choices=[("", _("Any service")), *ProviderService.choices],
+    )
+    designation = forms.ChoiceField(
+        label=_("Provider's addressee"),
+        required=False,
+        choices=[("", _("Establishment or representative")), *ProviderDesignation.choices],
+    )
     available_24_7 = forms.BooleanField(label=_("Reachable 24/7 only"), required=False)
     stale = forms.BooleanField(label=_("Not verified recently"), required=False)
     inactive = forms.BooleanField(label=_("Include inactive entries"), required=False)
@@ -81,4 +91,6 @@ class DirectorySearchForm(forms.Form):
             available_24_7=bool(data.get("available_24_7")),
             stale_only=bool(data.get("stale")),
             include_inactive=bool(data.get("inactive")),
+            provider_service=data.get("service") or "",
+            provider_designation=data.get("designation") or "",
         )

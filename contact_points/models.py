@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from contact_points.instruments import Instrument
+from contact_points.instruments import E_EVIDENCE_INSTRUMENTS, Instrument
 from contact_points.office_hours import validate_office_hours
 from contact_points.reference_codes import REFERENCE_CODE_RE, reference_code_derive
 from contact_points.validators import (
@@ -26,6 +26,8 @@ from contact_points.validators import (
 from mla.core.text import validate_no_control_characters, validate_one_line
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django_stubs_ext.db.models.manager import RelatedManager
 
 
@@ -143,6 +145,169 @@ class AuthorityKind(models.TextChoices):
     SERVICE_PROVIDER = "service_provider", _("Service provider or its legal representative")
 
 
+class ProviderService(models.TextChoices):
+    """The kinds of service a provider offers, as Regulation (EU) 2023/1543, Art. 3(3)
+    defines a service provider (wording summarised, not the Official Journal's)."""
+
+    ELECTRONIC_COMMUNICATIONS = "electronic_communications", _("Electronic communications services")
+    DOMAIN_NAME_IP_NUMBERING = (
+        "domain_name_ip_numbering",
+        _("Internet domain name and IP numbering services"),
+    )
+    INFORMATION_SOCIETY = (
+        "information_society",
+        _("Other information society services enabling communication or storage"),
+    )
+
+
+class ProviderDesignation(models.TextChoices):
+    """In what capacity the entry receives orders for its provider (Directive (EU) 2023/1544)."""
+
+    DESIGNATED_ESTABLISHMENT = "designated_establishment", _("Designated establishment")
+    LEGAL_REPRESENTATIVE = "legal_representative", _("Legal representative")
+
+
+# The instruments addressed to a service provider itself, and the one addressed to the
+# enforcing authority (a public authority) of the provider's Member State.
+PROVIDER_INSTRUMENTS = frozenset({Instrument.EPOC.value, Instrument.EPOC_PR.value})
+ENFORCING_INSTRUMENT = Instrument.EPOC_NOTIFICATION.value
+# Fields only an entry of kind service_provider carries.
+PROVIDER_FIELDS = (
+    "provider_name",
+    "provider_services",
+    "provider_designation",
+    "emergency_phone",
+    "emergency_email",
+)
+
+
+def validate_provider_services(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValidationError(translation.gettext("Expected a list of service codes."))
+    unknown = sorted(set(value) - set(ProviderService.values))
+    if unknown:
+        raise ValidationError(
+            translation.gettext("Unknown services: %(codes)s (known: %(known)s).")
+            % {"codes": ", ".join(unknown), "known": ", ".join(ProviderService.values)}
+        )
+
+
+def provider_fields_errors(
+    *,
+    kind: str,
+    provider_name: str,
+    provider_services: list[str],
+    provider_designation: str,
+    emergency_phone: str,
+    emergency_email: str,
+) -> dict[str, list[str]]:
+    """What is wrong with an entry's provider fields for its kind, by field.
+
+    A service provider's entry (the designated establishment or legal representative that
+    receives orders under Regulation (EU) 2023/1543) names its provider, the services it
+    offers, its capacity, and a contact answering at any hour: an emergency order must be
+    answered within 8 hours (Art. 10(4)). Any other kind of entry carries none of them.
+    """
+    values = {
+        "provider_name": provider_name,
+        "provider_services": provider_services,
+        "provider_designation": provider_designation,
+        "emergency_phone": emergency_phone,
+        "emergency_email": emergency_email,
+    }
+    errors: dict[str, list[str]] = {}
+    if kind != AuthorityKind.SERVICE_PROVIDER:
+        for name, value in values.items():
+            if value:
+                errors[name] = [
+                    translation.gettext(
+                        "Only an entry of kind “service provider” has this; leave it empty."
+                    )
+                ]
+        return errors
+    required = {
+        "provider_name": translation.gettext(
+            "Name the provider (the group), e.g. “Example Mail Ltd”."
+        ),
+        "provider_services": translation.gettext(
+            "Choose at least one of the services the provider offers."
+        ),
+        "provider_designation": translation.gettext(
+            "Say whether this is the designated establishment or the legal representative."
+        ),
+        "emergency_phone": translation.gettext(
+            "A phone answered at any hour is needed: an emergency order must be answered "
+            "within 8 hours."
+        ),
+        "emergency_email": translation.gettext(
+            "An e-mail address read at any hour is needed: an emergency order must be "
+            "answered within 8 hours."
+        ),
+    }
+    for name, message in required.items():
+        if not values[name]:
+            errors[name] = [message]
+    return errors
+
+
+def instruments_offered_by_default(*, kind: str) -> list[str]:
+    """The instruments an entry of ``kind`` is offered when nobody chose: a service provider
+    the orders addressed to it; any other kind all but those of the e-Evidence Regulation
+    (enforcing authorities are designated, not assumed)."""
+    if kind == AuthorityKind.SERVICE_PROVIDER:
+        return sorted(PROVIDER_INSTRUMENTS)
+    return [code for code in Instrument.values if code not in E_EVIDENCE_INSTRUMENTS]
+
+
+def authority_instruments_problems(
+    *, kind: str, country: "Country | None", instruments: "Iterable[str]"
+) -> list[str]:
+    """Why an entry of ``kind`` in ``country`` may not receive ``instruments``.
+
+    European Production and Preservation Orders go to a service provider's designated
+    establishment or legal representative in a Member State taking part in Regulation (EU)
+    2023/1543; the notification of an order goes to that State's enforcing authority, a
+    public authority, never to a provider.
+    """
+    codes = set(instruments)
+    problems = []
+    provider_codes = sorted(codes & PROVIDER_INSTRUMENTS)
+    if kind == AuthorityKind.SERVICE_PROVIDER:
+        if provider_codes and country is not None and not country.eevidence_bound:
+            problems.append(
+                translation.gettext(
+                    "%(country)s does not take part in the e-Evidence Regulation: a service "
+                    "provider there cannot receive European Production or Preservation Orders."
+                )
+                % {"country": country.name}
+            )
+        if ENFORCING_INSTRUMENT in codes:
+            problems.append(
+                translation.gettext(
+                    "A service provider cannot be an enforcing authority: the notification of "
+                    "a European Production Order goes to a public authority."
+                )
+            )
+        other = sorted(codes - PROVIDER_INSTRUMENTS - {ENFORCING_INSTRUMENT})
+        if other:
+            problems.append(
+                translation.gettext(
+                    "A service provider receives only European Production and Preservation "
+                    "Orders, not %(codes)s."
+                )
+                % {"codes": ", ".join(other)}
+            )
+    elif provider_codes:
+        problems.append(
+            translation.gettext(
+                "European Production and Preservation Orders are addressed to a service "
+                "provider: only an entry of kind “service provider” receives %(codes)s."
+            )
+            % {"codes": ", ".join(provider_codes)}
+        )
+    return problems
+
+
 class AuthorityQuerySet(models.QuerySet["Authority"]):
     def stale(self, *, today: date | None = None) -> "AuthorityQuerySet":
         return self.filter(stale_entries_q(today=today))
@@ -228,6 +393,60 @@ class Authority(models.Model):
     available_24_7 = models.BooleanField(_("reachable 24/7"), default=False)
     languages = models.ManyToManyField(
         Language, verbose_name=_("languages"), related_name="+", blank=True
+    )
+    # Regulation (EU) 2023/1543 and Directive (EU) 2023/1544: the entries of kind
+    # service_provider are a provider's addressee; ``languages`` are then the languages it
+    # accepts certificates in.
+    provider_name = models.CharField(
+        _("service provider"),
+        max_length=255,
+        blank=True,
+        validators=[validate_one_line],
+        help_text=_(
+            "Service providers only: the provider (the group) this entry receives orders for, "
+            "e.g. “Example Mail Ltd”."
+        ),
+    )
+    provider_services = models.JSONField(
+        _("services offered"),
+        default=list,
+        blank=True,
+        validators=[validate_provider_services],
+        help_text=_(
+            "Service providers only: the services it offers, as Regulation (EU) 2023/1543, "
+            "Art. 3(3) sorts them."
+        ),
+    )
+    provider_designation = models.CharField(
+        _("capacity"),
+        max_length=32,
+        blank=True,
+        choices=ProviderDesignation.choices,
+        help_text=_(
+            "Service providers only: whether this entry is the provider's designated "
+            "establishment or its legal representative (Directive (EU) 2023/1544)."
+        ),
+    )
+    emergency_phone = models.CharField(
+        _("24/7 emergency phone"),
+        max_length=32,
+        blank=True,
+        validators=[validate_phone],
+        help_text=_("Service providers only: answered at any hour, for emergency orders."),
+    )
+    emergency_email = models.EmailField(
+        _("24/7 emergency e-mail"),
+        blank=True,
+        help_text=_("Service providers only: read at any hour, for emergency orders."),
+    )
+    # Directive (EU) 2023/1544, Art. 6: each Member State designates central authorities.
+    eevidence_central_authority = models.BooleanField(
+        _("central authority under Directive (EU) 2023/1544"),
+        default=False,
+        help_text=_(
+            "Designated by its Member State under Art. 6 of Directive (EU) 2023/1544 "
+            "(designated establishments and legal representatives of service providers)."
+        ),
     )
     parent = models.ForeignKey(
         "self",
@@ -334,6 +553,7 @@ class Authority(models.Model):
                 [
                     self.name,
                     self.name_local,
+                    self.provider_name,
                     self.identifier,
                     self.email,
                     self.postal_address,
@@ -345,6 +565,22 @@ class Authority(models.Model):
 
     def clean(self) -> None:
         self.phone = normalise_phone(self.phone)
+        try:
+            self.emergency_phone = normalise_phone(self.emergency_phone)
+        except ValidationError as error:
+            raise ValidationError({"emergency_phone": error.messages}) from error
+        if isinstance(self.provider_services, list):
+            self.provider_services = sorted(set(self.provider_services))
+        errors = provider_fields_errors(
+            kind=self.kind,
+            provider_name=self.provider_name,
+            provider_services=self.provider_services,
+            provider_designation=self.provider_designation,
+            emergency_phone=self.emergency_phone,
+            emergency_email=self.emergency_email,
+        )
+        if errors:
+            raise ValidationError(errors)
         if self.pk and self.parent_id:
             ancestor: Authority | None = self.parent
             seen = {self.pk}
@@ -369,6 +605,21 @@ class Authority(models.Model):
     @property
     def instrument_codes(self) -> list[str]:
         return sorted(link.instrument for link in self.instrument_links.all())
+
+    @property
+    def is_service_provider(self) -> bool:
+        return self.kind == AuthorityKind.SERVICE_PROVIDER
+
+    @property
+    def is_enforcing_authority(self) -> bool:
+        """Receives the notification of European Production Orders (Regulation (EU)
+        2023/1543, Art. 8): the enforcing authority of its Member State."""
+        return ENFORCING_INSTRUMENT in self.instrument_codes
+
+    @property
+    def provider_services_labels(self) -> list[str]:
+        labels = dict(ProviderService.choices)
+        return [str(labels.get(code, code)) for code in self.provider_services or []]
 
 
 def authority_reference_code_free(

@@ -32,6 +32,9 @@ class DirectoryQuery:
     available_24_7: bool = False
     include_inactive: bool = False
     stale_only: bool = False
+    # Service providers (Regulation (EU) 2023/1543): a service offered, and the capacity.
+    provider_service: str = ""
+    provider_designation: str = ""
 
 
 def authority_search(*, query: DirectoryQuery) -> QuerySet[Authority]:
@@ -59,6 +62,12 @@ def authority_search(*, query: DirectoryQuery) -> QuerySet[Authority]:
         )
     if query.stale_only:
         authorities = authorities.filter(stale_entries_q())
+    if query.provider_service:
+        # The JSON list's text holds each code in quotes: a lookup that SQLite and
+        # PostgreSQL both answer (``contains`` on a JSON list is PostgreSQL's only).
+        authorities = authorities.filter(provider_services__icontains=f'"{query.provider_service}"')
+    if query.provider_designation:
+        authorities = authorities.filter(provider_designation=query.provider_designation)
     for word in search_words(query.text):
         authorities = authorities.filter(search_text__contains=word)
     return authorities.defer("public_key", "postal_address", "search_text").order_by(

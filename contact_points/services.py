@@ -14,7 +14,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from contact_points.models import Authority, DirectoryChange
+from contact_points.models import (
+    Authority,
+    Country,
+    DirectoryChange,
+    authority_instruments_problems,
+)
 from contact_points.signals import trust_change_applied, trust_changes_proposed
 from contact_points.validators import validate_inbox_url
 from mla.core.errors import ApplicationError
@@ -32,6 +37,16 @@ def authority_identifier_suggest(*, country_code: str, name: str) -> str:
         candidate = f"{base}-{counter}"
         counter += 1
     return candidate
+
+
+def authority_instruments_check(
+    *, kind: str, country: Country | None, instruments: Iterable[str]
+) -> None:
+    """ApplicationError when an entry of ``kind`` in ``country`` may not receive
+    ``instruments`` (contact_points.models.authority_instruments_problems says why)."""
+    problems = authority_instruments_problems(kind=kind, country=country, instruments=instruments)
+    if problems:
+        raise ApplicationError(" ".join(problems), extra={"field": "instruments"})
 
 
 def key_text(armored: str) -> str:

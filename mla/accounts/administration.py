@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from contact_points.models import Authority
+from contact_points.models import Authority, AuthorityKind
 from mla.accounts.models import (
     AccountChange,
     AccountChangeKind,
@@ -35,7 +35,7 @@ from mla.accounts.models import (
     AccountLinkPurpose,
     User,
 )
-from mla.accounts.roles import Role
+from mla.accounts.roles import SERVICE_PROVIDER_ROLES, Role
 from mla.accounts.selectors import users_managed_by
 from mla.accounts.services import user_authority_group_sync
 from mla.core.errors import ApplicationError
@@ -133,6 +133,34 @@ def _roles_check(*, actor: User, old: set[str], new: set[str]) -> None:
         raise AccountAdministrationError(
             _("Only a node administrator gives or takes the role %(roles)s.")
             % {"roles": ", ".join(str(Role(name).label) for name in sorted(node_wide_changed))}
+        )
+
+
+def _roles_authority_check(*, authority: Authority, roles: set[str]) -> None:
+    """A service provider's users work the orders addressed to it, and only they do."""
+    provider = authority.kind == AuthorityKind.SERVICE_PROVIDER
+    if Role.PROVIDER_STAFF.value in roles and not provider:
+        raise AccountAdministrationError(
+            _(
+                "The role %(role)s is for the users of a service provider's entry; "
+                "%(authority)s is not one."
+            )
+            % {"role": Role.PROVIDER_STAFF.label, "authority": authority.name}
+        )
+    refused = roles - SERVICE_PROVIDER_ROLES
+    if provider and refused:
+        raise AccountAdministrationError(
+            _(
+                "%(authority)s is a service provider: its users may hold only the roles "
+                "%(allowed)s, not %(refused)s."
+            )
+            % {
+                "authority": authority.name,
+                "allowed": ", ".join(
+                    str(Role(name).label) for name in sorted(SERVICE_PROVIDER_ROLES)
+                ),
+                "refused": ", ".join(str(Role(name).label) for name in sorted(refused)),
+            }
         )
 
 
@@ -469,6 +497,7 @@ def user_invite(
     role_names = {str(role) for role in roles}
     _authority_check(actor=actor, authority=authority)
     _roles_check(actor=actor, old=set(), new=role_names)
+    _roles_authority_check(authority=authority, roles=role_names)
     try:
         User.username_validator(username)
     except ValidationError as error:
@@ -565,6 +594,7 @@ def user_access_set(
     new_roles = {str(role) for role in roles}
     _authority_check(actor=actor, authority=authority)
     _roles_check(actor=actor, old=old_roles, new=new_roles)
+    _roles_authority_check(authority=authority, roles=new_roles)
     changes: dict[str, Any] = {}
     if authority.pk != subject.authority_id:
         changes["authority"] = [subject.authority.identifier, authority.identifier]

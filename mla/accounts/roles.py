@@ -25,6 +25,13 @@ class Role(models.TextChoices):
     NODE_ADMINISTRATOR = "node_administrator", _("Node administrator")
 
 
+# The roles a user of a service provider's entry may hold: its staff work the orders
+# addressed to it, and it manages and audits its own accounts; it issues, validates and
+# decides nothing in a State's name.
+SERVICE_PROVIDER_ROLES = frozenset(
+    {Role.PROVIDER_STAFF.value, Role.ACCOUNT_ADMINISTRATOR.value, Role.AUDITOR.value}
+)
+
 DIRECTORY_MODELS = (
     "country",
     "acceptedlanguages",

@@ -6,13 +6,14 @@ Idempotent: a second run finds what exists and adds nothing twice.
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from contact_points.directory_io import ImportReport, directory_import
-from contact_points.models import Authority, Country
+from contact_points.models import AcceptedLanguages, Authority, Country, Language
 from contact_points.services import authority_set_public_key
 from mla.accounts.models import User
 from mla.accounts.roles import Role
@@ -95,6 +96,28 @@ DEMO_USERS = (
         "ro-diicot",
         (Role.PROSECUTOR, Role.CONTACT_POINT_STAFF),
     ),
+    # e-Evidence (Regulation (EU) 2023/1543): a judge who validates the German prosecutor's
+    # orders, the staff of two service providers' addressees who receive them, and the
+    # staff of the enforcing authorities notified of production orders.
+    DemoUser("judge.de", "Matthias", "Richter", "de-berlin-court", (Role.VALIDATING_AUTHORITY,)),
+    DemoUser("provider.nl", "Sanne", "de Vries", "nl-lowlands-hosting", (Role.PROVIDER_STAFF,)),
+    DemoUser(
+        "provider.de", "Julia", "Neumann", "de-example-mail-representative", (Role.PROVIDER_STAFF,)
+    ),
+    DemoUser(
+        "enforcing.nl",
+        "Eva",
+        "Janssen",
+        "nl-eevidence-enforcing",
+        (Role.CENTRAL_AUTHORITY_STAFF,),
+    ),
+    DemoUser(
+        "enforcing.de",
+        "Anna",
+        "Krüger",
+        "de-eevidence-enforcing",
+        (Role.CENTRAL_AUTHORITY_STAFF,),
+    ),
 )
 
 
@@ -104,6 +127,7 @@ def demo_directory_load() -> ImportReport:
     since (a phone number, office hours). Its keys are this node's own (demo_keys_ensure),
     so the file, which holds none, says nothing about them."""
     document = json.loads(DEMO_DIRECTORY.read_bytes())
+    demo_accepted_languages_add(countries=document["countries"])
     countries = set(Country.objects.values_list("code", flat=True))
     authorities = set(Authority.objects.values_list("identifier", flat=True))
     document["countries"] = [
@@ -118,6 +142,29 @@ def demo_directory_load() -> ImportReport:
         entry.pop("public_key", None)
         entry.pop("key_fingerprint", None)
     return directory_import(data=json.dumps(document).encode(), fmt="json")
+
+
+def demo_accepted_languages_add(*, countries: list[dict[str, Any]]) -> int:
+    """The languages the file gives a country already in the directory for an instrument it
+    has none for (the e-Evidence instruments, on a demo set up before them); a country's
+    existing policies stay as they are."""
+    added = 0
+    existing = {
+        (code, instrument)
+        for code, instrument in AcceptedLanguages.objects.values_list("country__code", "instrument")
+    }
+    by_code = {country.code: country for country in Country.objects.all()}
+    for entry in countries:
+        country = by_code.get(entry["code"])
+        if country is None:
+            continue  # imported whole, with its policies
+        for instrument, codes in entry.get("accepted_languages", {}).items():
+            if (country.code, instrument) in existing:
+                continue
+            policy = AcceptedLanguages.objects.create(country=country, instrument=instrument)
+            policy.languages.set(Language.objects.filter(code__in=codes))
+            added += 1
+    return added
 
 
 def demo_keys_ensure() -> int:

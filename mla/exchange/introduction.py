@@ -49,6 +49,7 @@ from contact_points.directory_signing import (
 )
 from contact_points.instruments import Instrument
 from contact_points.models import (
+    PROVIDER_FIELDS,
     Authority,
     AuthorityInstrument,
     AuthorityKind,
@@ -56,6 +57,7 @@ from contact_points.models import (
     DirectoryChange,
     Language,
 )
+from contact_points.reference_data import EEVIDENCE_BOUND_STATES
 from contact_points.services import (
     directory_change_propose,
     inbox_url_check,
@@ -95,6 +97,9 @@ RECORD_FIELDS = (
     "available_24_7",
     "languages",
     "instruments",
+    # A service provider's entry is incomplete without them (contact_points.models).
+    *PROVIDER_FIELDS,
+    "eevidence_central_authority",
 )
 _IDENTIFIER = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
 
@@ -221,6 +226,7 @@ class IntroducedCountry:
     code: str
     name: str
     eio_bound: bool
+    eevidence_bound: bool
     budapest_party: bool
     budapest_second_protocol_party: bool
 
@@ -245,6 +251,13 @@ class IntroducedAuthority:
     public_key: str
     fingerprint: str
     key_expires_at: datetime | None
+    # Absent from an introduction made before the e-Evidence Regulation: empty.
+    provider_name: str = ""
+    provider_services: tuple[str, ...] = ()
+    provider_designation: str = ""
+    emergency_phone: str = ""
+    emergency_email: str = ""
+    eevidence_central_authority: bool = False
 
     @property
     def fingerprint_groups(self) -> str:
@@ -302,6 +315,13 @@ def _country_read(value: Any, where: str) -> IntroducedCountry:
         code=code,
         name=_text(value, "name", where) or code,
         eio_bound=value.get("eio_bound") is True,
+        # An introduction made before the e-Evidence Regulation says nothing of it: the
+        # country is taken as the reference data has it (contact_points.reference_data).
+        eevidence_bound=(
+            value["eevidence_bound"] is True
+            if "eevidence_bound" in value
+            else code in EEVIDENCE_BOUND_STATES
+        ),
         budapest_party=value.get("budapest_party") is True,
         budapest_second_protocol_party=value.get("budapest_second_protocol_party") is True,
     )
@@ -368,6 +388,12 @@ def _authority_read(record: Any, number: int) -> IntroducedAuthority:
         public_key=key.armored,
         fingerprint=key.fingerprint,
         key_expires_at=key.expires_at,
+        provider_name=_text(record, "provider_name", where),
+        provider_services=tuple(_codes(record, "provider_services", where)),
+        provider_designation=_text(record, "provider_designation", where),
+        emergency_phone=_text(record, "emergency_phone", where),
+        emergency_email=_text(record, "emergency_email", where),
+        eevidence_central_authority=record.get("eevidence_central_authority") is True,
     )
 
 
@@ -609,6 +635,7 @@ def _country_for(introduced: IntroducedCountry, *, reason: str, actor: "User") -
         code=introduced.code,
         name=introduced.name[:100],
         eio_bound=introduced.eio_bound,
+        eevidence_bound=introduced.eevidence_bound,
         budapest_party=introduced.budapest_party,
         budapest_second_protocol_party=introduced.budapest_second_protocol_party,
     )
@@ -641,6 +668,12 @@ def _authority_create(
         time_zone=introduced.time_zone,
         office_hours=introduced.office_hours[:255],
         available_24_7=introduced.available_24_7,
+        provider_name=introduced.provider_name[:255],
+        provider_services=list(introduced.provider_services),
+        provider_designation=introduced.provider_designation[:32],
+        emergency_phone=introduced.emergency_phone[:32],
+        emergency_email=introduced.emergency_email[:254],
+        eevidence_central_authority=introduced.eevidence_central_authority,
         source=_("Introduction by %(node)s, %(date)s")
         % {"node": introduction.node_name, "date": f"{introduction.made_at:%Y-%m-%d}"},
     )

@@ -23,8 +23,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from contact_points.instruments import Instrument
-from contact_points.models import Authority, AuthorityInstrument, AuthorityKind, Country
-from contact_points.reference_data import EIO_BOUND_STATES
+from contact_points.models import (
+    Authority,
+    AuthorityInstrument,
+    AuthorityKind,
+    Country,
+    authority_instruments_problems,
+)
+from contact_points.reference_data import EEVIDENCE_BOUND_STATES, EIO_BOUND_STATES
 from contact_points.services import inbox_url_check
 from mla.accounts.models import User
 from mla.accounts.roles import Role
@@ -198,6 +204,18 @@ def _check_new_authority(new: NewAuthority) -> tuple[NewAuthority, bool]:
         )
     country = Country.objects.filter(code=new.country_code).first()
     create_country = country is None
+    problems = authority_instruments_problems(
+        kind=new.kind,
+        country=country
+        or Country(
+            code=new.country_code,
+            name=new.country_code,
+            eevidence_bound=new.country_code in EEVIDENCE_BOUND_STATES,
+        ),
+        instruments=new.instruments,
+    )
+    if problems:
+        raise NodeInitError("--instruments: " + " ".join(problems))
     if create_country:
         country = Country(code=new.country_code, name=_iso_country_name(new.country_code))
         try:
@@ -429,16 +447,22 @@ def _create_authority(
             code=new.country_code,
             name=_iso_country_name(new.country_code),
             eio_bound=new.country_code in EIO_BOUND_STATES,
+            eevidence_bound=new.country_code in EEVIDENCE_BOUND_STATES,
         )
         country._change_reason = "node_init"  # type: ignore[attr-defined]  # simple_history
         country.save()
         notes.append(
             _(
                 "Country %(code)s was not in the directory: added with its ISO name, as bound "
-                "by the EIO Directive: %(eio)s. Say whether the Budapest Convention binds it "
-                "in the administration, or import the directory."
+                "by the EIO Directive: %(eio)s, by the e-Evidence Regulation: %(eevidence)s. "
+                "Say whether the Budapest Convention binds it in the administration, or "
+                "import the directory."
             )
-            % {"code": new.country_code, "eio": _("yes") if country.eio_bound else _("no")}
+            % {
+                "code": new.country_code,
+                "eio": _("yes") if country.eio_bound else _("no"),
+                "eevidence": _("yes") if country.eevidence_bound else _("no"),
+            }
         )
     else:
         country = Country.objects.get(code=new.country_code)

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from contact_points.instruments import Instrument
-from contact_points.models import Authority, AuthorityKind
+from contact_points.models import Authority, AuthorityKind, instruments_offered_by_default
 from mla.core.errors import ApplicationError
 from mla.core.node import node_identity
 from mla.node.setup import (
@@ -150,11 +150,14 @@ class Command(BaseCommand):
             _("%(identifier)s is not in the directory: it will be added.")
             % {"identifier": identifier}
         )
+        name = self._ask(_("Its name"))
+        country_code = self._ask(_("Its country (ISO code, e.g. DE)"))
+        kind = self._ask(_("Its kind (%(kinds)s)") % {"kinds": ", ".join(AuthorityKind.values)})
         return [], NewAuthority(
             identifier=identifier,
-            name=self._ask(_("Its name")),
-            country_code=self._ask(_("Its country (ISO code, e.g. DE)")),
-            kind=self._ask(_("Its kind (%(kinds)s)") % {"kinds": ", ".join(AuthorityKind.values)}),
+            name=name,
+            country_code=country_code,
+            kind=kind,
             time_zone=self._ask(_("Its time zone"), "UTC"),
             instruments=tuple(
                 filter(
@@ -162,7 +165,7 @@ class Command(BaseCommand):
                     self._ask(
                         _("The instruments it receives (%(codes)s)")
                         % {"codes": ", ".join(Instrument.values)},
-                        ",".join(Instrument.values),
+                        ",".join(instruments_offered_by_default(kind=kind.strip())),
                     )
                     .replace(" ", "")
                     .split(","),
