@@ -479,6 +479,14 @@ def _create_authority(
     AuthorityInstrument.objects.bulk_create(
         AuthorityInstrument(authority=authority, instrument=code) for code in new.instruments
     )
+    if authority.is_service_provider:
+        notes.append(
+            _(
+                "%(identifier)s is a service provider's entry: record its provider, services, "
+                "capacity and 24/7 emergency contact in the administration."
+            )
+            % {"identifier": new.identifier}
+        )
     if not new.instruments:
         notes.append(
             _(

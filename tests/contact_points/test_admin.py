@@ -354,3 +354,82 @@ def test_an_authoritys_change_form_costs_the_same_queries_for_1_or_5_contact_per
     assert page.count('name="contacts-') > 5 * 5
     assert page.count('<option value="fr" selected>') == 4
     assert page.count('<option value="en" selected>') == 1
+
+
+# --- Service providers and the e-Evidence flag -----------------------------------------------
+
+
+def test_the_country_list_shows_and_filters_the_e_evidence_flag(client, directory_admin):
+    CountryFactory(code="NL", name="Netherlands", eevidence_bound=True)
+    CountryFactory(code="DK", name="Denmark", eevidence_bound=False)
+
+    response = client.get(
+        reverse("admin:contact_points_country_changelist"), {"eevidence_bound__exact": "1"}
+    )
+
+    assert [country.code for country in response.context["cl"].result_list] == ["NL"]
+
+
+def _provider_form_data(authority, **overrides):
+    provider = {
+        "kind": "service_provider",
+        "instruments": ["epoc", "epoc_pr"],
+        "provider_name": "Example Mail Ltd",
+        "provider_services": ["electronic_communications", "information_society"],
+        "provider_designation": "legal_representative",
+        "emergency_phone": "+353 1 555 0100",
+        "emergency_email": "emergency@example-mail.example",
+    }
+    return _change_form_data(authority, **{**provider, **overrides})
+
+
+def test_a_directory_administrator_records_a_service_provider(client, directory_admin):
+    ireland = CountryFactory(code="IE", name="Ireland", eevidence_bound=True)
+    authority = AuthorityFactory(country=ireland, kind="service_provider")
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    response = client.get(url)
+    assert "Service provider (e-Evidence addressee)" in response.content.decode()
+    response = client.post(url, _provider_form_data(authority))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    authority.refresh_from_db()
+    assert authority.provider_name == "Example Mail Ltd"
+    assert authority.provider_services == ["electronic_communications", "information_society"]
+    assert authority.provider_designation == "legal_representative"
+    assert authority.emergency_phone == "+35315550100"
+    assert authority.instrument_codes == ["epoc", "epoc_pr"]
+
+
+def test_the_admin_refuses_a_provider_without_its_fields_or_outside_the_regulation(
+    client, directory_admin
+):
+    denmark = CountryFactory(code="DK", name="Denmark", eevidence_bound=False)
+    authority = AuthorityFactory(country=denmark, kind="service_provider")
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    response = client.post(
+        url, _provider_form_data(authority, provider_name="", emergency_email="")
+    )
+
+    errors = response.context["adminform"].form.errors
+    assert "provider_name" in errors
+    assert "emergency_email" in errors
+    assert "does not take part in the e-Evidence Regulation" in str(errors["instruments"])
+    authority.refresh_from_db()
+    assert authority.provider_name == ""
+    assert authority.instrument_codes == []
+
+
+def test_the_admin_refuses_provider_fields_and_orders_on_a_prosecutor(client, directory_admin):
+    authority = AuthorityFactory()
+    url = reverse("admin:contact_points_authority_change", args=[authority.pk])
+
+    response = client.post(
+        url,
+        _change_form_data(authority, instruments=["eio", "epoc"], provider_name="Example Mail"),
+    )
+
+    errors = response.context["adminform"].form.errors
+    assert "provider_name" in errors
+    assert "only an entry of kind" in str(errors["instruments"])

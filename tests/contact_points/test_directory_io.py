@@ -381,3 +381,126 @@ def test_a_csv_row_with_a_nul_is_refused_by_its_line():
     problems = [str(problem) for problem in caught.value.problems]
     assert any(p.startswith("line 2: name:") and "U+0000" in p for p in problems)
     assert not Authority.objects.exists()
+
+
+# --- e-Evidence: the countries' flag and the service providers' fields ---------------------
+
+PROVIDER = {
+    "identifier": "nl-example-hosting",
+    "name": "Example Hosting B.V., designated establishment",
+    "country": "NL",
+    "kind": "service_provider",
+    "time_zone": "Europe/Amsterdam",
+    "available_24_7": True,
+    "languages": ["en", "nl"],
+    "instruments": ["epoc", "epoc_pr"],
+    "provider_name": "Example Hosting B.V.",
+    "provider_services": ["information_society", "domain_name_ip_numbering"],
+    "provider_designation": "designated_establishment",
+    "emergency_phone": "+31 70 000 0031",
+    "emergency_email": "emergency@example-hosting.example",
+}
+
+
+def _provider_document(*, country_flags=None, **provider_overrides):
+    return {
+        "format": "mla-directory",
+        "version": 1,
+        "countries": [
+            {
+                "code": "NL",
+                "name": "Netherlands",
+                "eio_bound": True,
+                "budapest_party": True,
+                **({"eevidence_bound": True} if country_flags is None else country_flags),
+                "accepted_languages": {"epoc": ["en", "nl"]},
+            }
+        ],
+        "authorities": [{**PROVIDER, **provider_overrides}],
+    }
+
+
+def test_a_service_provider_and_the_countrys_flag_round_trip():
+    _import_json(_provider_document())
+    first = directory_export_json()
+
+    provider = Authority.objects.get(identifier="nl-example-hosting")
+    assert provider.provider_name == "Example Hosting B.V."
+    assert provider.provider_services == ["domain_name_ip_numbering", "information_society"]
+    assert provider.emergency_phone == "+31700000031"
+    exported = json.loads(first)
+    assert exported["countries"][0]["eevidence_bound"] is True
+    record = exported["authorities"][0]
+    assert record["provider_designation"] == "designated_establishment"
+    assert record["emergency_email"] == "emergency@example-hosting.example"
+
+    Authority.objects.all().delete()
+    Country.objects.all().delete()
+    directory_import(data=first.encode(), fmt="json")
+    assert directory_export_json() == first
+    # And as CSV, the provider's columns read back unchanged.
+    csv_text = directory_export_csv()
+    report = directory_import(data=csv_text.encode(), fmt="csv")
+    assert (report.updated, report.unchanged) == (0, 1)
+
+
+def test_a_file_from_before_the_e_evidence_fields_still_imports():
+    CountryFactory(code="DK", name="Denmark", eevidence_bound=False)
+    document = _minimal_document()
+    document["countries"].append({"code": "DK", "name": "Denmark", "eio_bound": False})
+
+    report = _import_json(document)
+
+    assert report.created == 1
+    authority = Authority.objects.get(identifier="ro-247")
+    assert (authority.provider_name, authority.provider_services) == ("", [])
+    assert not authority.eevidence_central_authority
+    # Without the flag, a new country starts from the reference data; one in the directory
+    # keeps what it has.
+    assert Country.objects.get(code="RO").eevidence_bound
+    assert not Country.objects.get(code="DK").eevidence_bound
+
+
+def test_a_file_without_the_flag_leaves_a_countrys_flag_as_it_is():
+    CountryFactory(code="RO", name="Romania", eevidence_bound=False)
+
+    _import_json(_minimal_document())
+
+    assert not Country.objects.get(code="RO").eevidence_bound
+
+
+def test_a_service_provider_lacking_its_fields_is_refused_with_each_problem():
+    document = _provider_document(
+        provider_name="", provider_services=[], emergency_phone="", emergency_email=""
+    )
+
+    with pytest.raises(DirectoryImportError) as caught:
+        _import_json(document)
+
+    problems = "\n".join(caught.value.extra["problems"])
+    for name in ("provider_name", "provider_services", "emergency_phone", "emergency_email"):
+        assert f"(nl-example-hosting): {name}:" in problems
+    assert not Authority.objects.exists()
+
+
+def test_a_service_provider_in_a_country_outside_the_regulation_cannot_receive_orders():
+    document = _provider_document(country_flags={"eevidence_bound": False})
+
+    with pytest.raises(DirectoryImportError, match="does not take part in the e-Evidence"):
+        _import_json(document)
+
+    assert not Authority.objects.exists()
+
+
+def test_only_a_service_provider_receives_production_orders_in_a_file():
+    document = _minimal_document(instruments=["preservation", "epoc"])
+
+    with pytest.raises(DirectoryImportError, match="only an entry of kind"):
+        _import_json(document)
+
+
+def test_provider_fields_on_another_kind_are_refused():
+    document = _minimal_document(provider_name="Example Mail Ltd")
+
+    with pytest.raises(DirectoryImportError, match="provider_name: Only an entry of kind"):
+        _import_json(document)

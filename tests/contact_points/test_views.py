@@ -3,7 +3,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contact_points.services import authority_set_public_key
-from tests.support.factories import AuthorityFactory, CountryFactory, UserFactory
+from tests.support.factories import (
+    AuthorityFactory,
+    CountryFactory,
+    ServiceProviderFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +183,99 @@ def test_country_and_language_names_follow_the_interface_language(user_client, d
     page = response.content.decode()
     assert "Roumanie" in page
     assert "2 autorités trouvées" in page  # the 24/7 point and the user's own office
+
+
+# --- e-Evidence: service providers, enforcing and central authorities ------------------------
+
+
+@pytest.fixture
+def eevidence_directory():
+    netherlands = CountryFactory(code="NL", name="Netherlands", eevidence_bound=True)
+    return {
+        "provider": ServiceProviderFactory(
+            identifier="nl-example-hosting",
+            name="Example Hosting, designated establishment",
+            country=netherlands,
+            provider_name="Example Hosting B.V.",
+            provider_services=["domain_name_ip_numbering"],
+            emergency_phone="+31700000031",
+            emergency_email="emergency@example-hosting.example",
+            languages=["en", "nl"],
+        ),
+        "enforcing": AuthorityFactory(
+            identifier="nl-eevidence-enforcing",
+            name="Dutch enforcing authority",
+            country=netherlands,
+            kind="central_authority",
+            instruments=["epoc_notification"],
+        ),
+        "central": AuthorityFactory(
+            identifier="nl-central-authority",
+            name="Dutch central authority",
+            country=netherlands,
+            kind="central_authority",
+            instruments=["eio", "mla"],
+            eevidence_central_authority=True,
+        ),
+    }
+
+
+def test_the_directory_lists_a_service_provider_with_its_fields(user_client, eevidence_directory):
+    response = user_client.get(
+        reverse("contact_points:search"), {"kind": "service_provider", "country": "NL"}
+    )
+
+    assert _names(response) == ["Example Hosting, designated establishment"]
+    page = response.content.decode()
+    assert "Example Hosting B.V." in page
+    assert "Designated establishment" in page
+    assert "Internet domain name and IP numbering services" in page
+    assert "emergency@example-hosting.example" in page
+    assert "tel:+31700000031" in page
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"service": "domain_name_ip_numbering"}, ["Example Hosting, designated establishment"]),
+        ({"service": "electronic_communications"}, []),
+        (
+            {"designation": "designated_establishment"},
+            ["Example Hosting, designated establishment"],
+        ),
+        ({"designation": "legal_representative"}, []),
+        ({"instrument": "epoc_notification"}, ["Dutch enforcing authority"]),
+    ],
+)
+def test_the_directory_filters_on_a_providers_fields(
+    user_client, eevidence_directory, params, expected
+):
+    response = user_client.get(reverse("contact_points:search"), params)
+
+    assert _names(response) == expected
+
+
+def test_a_providers_page_shows_what_an_issuer_needs(user_client, eevidence_directory):
+    response = user_client.get(reverse("contact_points:authority", args=["nl-example-hosting"]))
+
+    page = response.content.decode()
+    assert "Service provider (e-Evidence addressee)" in page
+    assert "Example Hosting B.V." in page
+    assert "Languages it accepts orders in" in page
+    assert "emergency@example-hosting.example" in page
+    assert "Enforcing authority under Regulation (EU) 2023/1543" not in page
+
+
+def test_enforcing_and_central_authorities_are_named_as_such(user_client, eevidence_directory):
+    enforcing = user_client.get(
+        reverse("contact_points:authority", args=["nl-eevidence-enforcing"])
+    ).content.decode()
+    central = user_client.get(
+        reverse("contact_points:authority", args=["nl-central-authority"])
+    ).content.decode()
+
+    assert "Enforcing authority under Regulation (EU) 2023/1543" in enforcing
+    assert "Central authority under Directive (EU) 2023/1544" not in enforcing
+    assert "Central authority under Directive (EU) 2023/1544 (Art. 6)" in central
+    assert "Enforcing authority under Regulation (EU) 2023/1543" not in central
+    assert "Service provider (e-Evidence addressee)" not in central

@@ -44,6 +44,32 @@ class AuthorityFactory(DjangoModelFactory):
             )
 
 
+class ServiceProviderFactory(AuthorityFactory):
+    """A service provider's designated establishment or legal representative, in a Member
+    State taking part in Regulation (EU) 2023/1543, receiving EPOCs and EPOC-PRs."""
+
+    kind = "service_provider"
+    country = factory.SubFactory(
+        CountryFactory, code="IE", name="Ireland", eio_bound=False, eevidence_bound=True
+    )
+    time_zone = "Europe/Dublin"
+    office_hours = ""
+    available_24_7 = True
+    provider_name = "Example Mail Ltd"
+    provider_services = ["electronic_communications", "information_society"]
+    provider_designation = "designated_establishment"
+    emergency_phone = "+35315550100"
+    emergency_email = "emergency@example-mail.example"
+
+    @factory.post_generation
+    def instruments(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+        codes = ["epoc", "epoc_pr"] if extracted is None else extracted
+        if create and codes:
+            AuthorityInstrument.objects.bulk_create(
+                [AuthorityInstrument(authority=self, instrument=code) for code in codes]
+            )
+
+
 class ContactPersonFactory(DjangoModelFactory):
     class Meta:
         model = ContactPerson

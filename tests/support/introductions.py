@@ -27,9 +27,12 @@ def partner_introduction(
     *,
     identifier: str = "cc-partner",
     inbox_url: str = PARTNER_INBOX,
+    country: dict[str, object] | None = None,
+    **authority_fields: object,
 ) -> bytes:
     """The introduction file the partner node hands us: its authority ``identifier``,
-    hosted there with cc-partner's key pair."""
+    hosted there with cc-partner's key pair (in Moldova unless ``country`` says otherwise,
+    with ``authority_fields`` over the defaults)."""
     ours = settings.NODE_SECRET_GNUPG_HOME
     identity = NodeIdentity.objects.first()
     authorities = set(Authority.objects.values_list("pk", flat=True))
@@ -37,13 +40,19 @@ def partner_introduction(
     settings.NODE_SECRET_GNUPG_HOME = Path(keys.foreign_home)
     try:
         node_identity_set(name=PARTNER_NODE[0], base_url=PARTNER_NODE[1])
+        fields: dict[str, object] = {
+            "name": "Partner prosecutor's office",
+            "languages": ["ro", "en"],
+            "instruments": ["mla"],
+            **authority_fields,
+        }
         authority = AuthorityFactory(
             identifier=identifier,
-            name="Partner prosecutor's office",
             inbox_url=inbox_url,
-            country=CountryFactory(code="MD", name="Moldova", eio_bound=False),
-            languages=["ro", "en"],
-            instruments=["mla"],
+            country=CountryFactory(
+                **(country or {"code": "MD", "name": "Moldova", "eio_bound": False})
+            ),
+            **fields,
         )
         authority_set_public_key(authority=authority, armored=keys.armored[keys.partner])
         return introduction_export()

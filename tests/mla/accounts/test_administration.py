@@ -27,7 +27,12 @@ from mla.accounts.models import AccountChange, AccountChangeKind, AccountLink, U
 from mla.accounts.second_factor import second_factor_required
 from mla.accounts.services import AUTHORITY_GROUP_PREFIX
 from tests.support.accounts import link_token_from_mail
-from tests.support.factories import TEST_PASSWORD, AuthorityFactory, UserFactory
+from tests.support.factories import (
+    TEST_PASSWORD,
+    AuthorityFactory,
+    ServiceProviderFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -550,3 +555,74 @@ def test_the_admin_flag_follows_the_directory_administrator_role_only(node_admin
     user_access_set(actor=node_admin, user=let_in, authority=authority_a, roles=["auditor"])
     let_in.refresh_from_db()
     assert not let_in.is_staff
+
+
+# --- Service providers' accounts -----------------------------------------------------------
+
+# Roles a service provider's users may hold, and the role only they may hold.
+PROVIDER_ROLES = {"provider_staff", "account_administrator", "auditor"}
+OTHER_ROLES = sorted(
+    {
+        "prosecutor",
+        "investigator",
+        "validating_authority",
+        "contact_point_staff",
+        "central_authority_staff",
+        "supervisor",
+        "directory_administrator",
+        "node_administrator",
+    }
+)
+
+
+@pytest.fixture
+def provider():
+    return ServiceProviderFactory(identifier="ie-example-mail", name="Example Mail (IE)")
+
+
+@pytest.mark.parametrize("role", sorted(PROVIDER_ROLES | set(OTHER_ROLES)))
+def test_the_roles_a_service_providers_users_may_hold(node_admin, provider, role):
+    if role in PROVIDER_ROLES:
+        invited = _invite(node_admin, provider, username=f"new.{role}", roles=[role])
+        assert _roles(invited) == {role}
+        return
+    with pytest.raises(AccountAdministrationError, match="is a service provider") as caught:
+        _invite(node_admin, provider, username=f"new.{role}", roles=["provider_staff", role])
+    assert "Service-provider staff" in caught.value.message
+    assert not User.objects.filter(username=f"new.{role}").exists()
+
+
+def test_provider_staff_only_in_a_service_providers_entry(node_admin, user_a, authority_a):
+    with pytest.raises(AccountAdministrationError, match="Office A is not one"):
+        _invite(node_admin, authority_a, username="new.staff", roles=["provider_staff"])
+    with pytest.raises(AccountAdministrationError, match="Office A is not one"):
+        user_access_set(
+            actor=node_admin, user=user_a, authority=authority_a, roles=["provider_staff"]
+        )
+    assert _roles(user_a) == {"prosecutor"}
+    assert not AccountChange.objects.exists()
+
+
+def test_moving_a_user_to_a_service_provider_checks_the_roles_they_keep(
+    node_admin, user_a, provider
+):
+    with pytest.raises(AccountAdministrationError, match="is a service provider"):
+        user_access_set(actor=node_admin, user=user_a, authority=provider, roles=["prosecutor"])
+    user_a.refresh_from_db()
+    assert user_a.authority.identifier == "ro-a-prosecutor"
+
+    user_access_set(actor=node_admin, user=user_a, authority=provider, roles=["provider_staff"])
+
+    user_a.refresh_from_db()
+    assert user_a.authority == provider
+    assert _roles(user_a) == {"provider_staff"}
+
+
+def test_a_providers_account_administrator_manages_its_staff(provider):
+    administrator = UserFactory(roles=["account_administrator"], authority=provider)
+
+    invited = _invite(administrator, provider, username="staff.ie", roles=["provider_staff"])
+
+    assert _roles(invited) == {"provider_staff"}
+    with pytest.raises(AccountAdministrationError, match="is a service provider"):
+        user_access_set(actor=administrator, user=invited, authority=provider, roles=["prosecutor"])

@@ -3,7 +3,13 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from contact_points.models import Authority, ContactPerson, Country, DirectoryChange
+from contact_points.models import (
+    AcceptedLanguages,
+    Authority,
+    ContactPerson,
+    Country,
+    DirectoryChange,
+)
 from mla.accounts.models import User
 from mla.demo.setup import DEMO_PASSWORD, DEMO_USERS
 from mla.requests.models import Request
@@ -93,3 +99,56 @@ def test_demo_setup_is_complete_and_a_second_run_adds_nothing(settings, tmp_path
             >= 2
         )
     assert Authority.objects.exclude(source__icontains="fictional").count() == 0
+    _assert_the_e_evidence_parties_are_there()
+
+
+def _assert_the_e_evidence_parties_are_there():
+    """Service providers in at least three Member States, each with its provider's fields;
+    in each of those States an enforcing authority and a central authority under the
+    Directive, and the languages its orders are accepted in; the demo's users on each side."""
+    providers = Authority.objects.filter(kind="service_provider").select_related("country")
+    states = {provider.country.code for provider in providers}
+    assert providers.count() >= 5
+    assert len(states) >= 3
+    for provider in providers:
+        provider.full_clean()  # complete: name, services, capacity, 24/7 contact
+        assert provider.country.eevidence_bound
+        assert provider.instrument_codes == ["epoc", "epoc_pr"]
+        assert provider.languages.exists()
+        assert provider.inbox_url.startswith("https://")
+    assert {provider.provider_designation for provider in providers} == {
+        "designated_establishment",
+        "legal_representative",
+    }
+    for code in states:
+        country = Country.objects.get(code=code)
+        authorities = country.authorities.all()
+        assert any(a.is_enforcing_authority for a in authorities), code
+        assert authorities.filter(eevidence_central_authority=True).exists(), code
+        policies = set(country.accepted_languages.values_list("instrument", flat=True))
+        assert {"epoc", "epoc_pr", "epoc_notification"} <= policies, code
+    assert not Country.objects.get(code="DK").eevidence_bound
+    roles = {
+        "provider.nl": ("service_provider", "provider_staff"),
+        "provider.de": ("service_provider", "provider_staff"),
+        "enforcing.nl": ("central_authority", "central_authority_staff"),
+        "judge.fr": ("investigating_judge", "validating_authority"),
+        "judge.de": ("court", "validating_authority"),
+    }
+    for username, (kind, role) in roles.items():
+        user = User.objects.get(username=username)
+        assert (user.authority.kind, role in user.role_names()) == (kind, True), username
+    assert User.objects.get(username="enforcing.nl").authority.is_enforcing_authority
+
+
+def test_a_demo_set_up_before_the_e_evidence_instruments_gets_their_languages(settings, tmp_path):
+    settings.NODE_SECRET_GNUPG_HOME = tmp_path / "secret"
+    call_command("demo_setup")
+    AcceptedLanguages.objects.filter(instrument__in=["epoc", "epoc_pr"]).delete()
+    kept = AcceptedLanguages.objects.get(country__code="NL", instrument="eio")
+    kept.languages.set(["nl"])  # edited by an administrator since
+
+    call_command("demo_setup")
+
+    assert AcceptedLanguages.objects.filter(country__code="NL", instrument="epoc").exists()
+    assert list(kept.languages.values_list("code", flat=True)) == ["nl"]

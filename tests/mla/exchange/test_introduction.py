@@ -17,6 +17,7 @@ from mla.core.errors import ApplicationError
 from mla.exchange.introduction import (
     Comparison,
     IntroductionError,
+    _country_read,
     introduction_compare,
     introduction_export,
     introduction_propose,
@@ -344,3 +345,62 @@ def test_only_administrators_take_an_introduction_in(ours, introduction_file):
     with pytest.raises(IntroductionError, match="Only a directory administrator"):
         introduction_take_in(content=introduction_file, actor=prosecutor)
     assert not PartnerIntroduction.objects.exists()
+
+
+# e-Evidence: the countries' flag and a service provider's entry -----------------------------
+
+
+def test_a_service_provider_and_its_countrys_e_evidence_flag_travel(settings, alice, exchange_keys):
+    content = partner_introduction(
+        settings,
+        exchange_keys,
+        country={"code": "NL", "name": "Netherlands", "eio_bound": True, "eevidence_bound": True},
+        name="Example Hosting, designated establishment",
+        kind="service_provider",
+        instruments=["epoc", "epoc_pr"],
+        languages=["en", "nl"],
+        provider_name="Example Hosting B.V.",
+        provider_services=["information_society"],
+        provider_designation="designated_establishment",
+        emergency_phone="+31700000031",
+        emergency_email="emergency@example-hosting.example",
+    )
+    payload = json.loads(json.loads(content)["payload"])
+    assert payload["authorities"][0]["country"]["eevidence_bound"] is True
+
+    taken_in = introduction_take_in(content=content, actor=alice)
+    introduction_propose(
+        introduction=taken_in,
+        confirmed=[_grouped(exchange_keys.partner)],
+        spoke_with="Sanne de Vries, duty officer",
+        actor=alice,
+    )
+
+    partner = Authority.objects.get(identifier="cc-partner")
+    assert partner.country.code == "NL"
+    assert partner.country.eevidence_bound
+    assert (partner.kind, partner.provider_name) == ("service_provider", "Example Hosting B.V.")
+    assert partner.provider_services == ["information_society"]
+    assert partner.provider_designation == "designated_establishment"
+    assert (partner.emergency_phone, partner.emergency_email) == (
+        "+31700000031",
+        "emergency@example-hosting.example",
+    )
+    assert partner.instrument_codes == ["epoc", "epoc_pr"]
+
+
+@pytest.mark.parametrize(
+    ("country", "bound"),
+    [
+        ({"code": "IE", "name": "Ireland"}, True),  # an older file: the reference data
+        ({"code": "DK", "name": "Denmark"}, False),
+        ({"code": "IE", "name": "Ireland", "eevidence_bound": False}, False),
+        ({"code": "MD", "name": "Moldova", "eevidence_bound": True}, True),
+    ],
+)
+def test_an_introduction_without_the_e_evidence_flag_is_read_from_the_reference_data(
+    ours, country, bound
+):
+    introduced = _country_read(country, "cc-partner")
+
+    assert introduced.eevidence_bound is bound

@@ -256,6 +256,7 @@ def test_a_run_that_failed_after_gpg_made_a_key_pair_is_finished_by_the_next(
         ({"--admin-email": "not-an-address"}, "is not an e-mail address"),
         ({"--admin-authority": "xx-nowhere"}, "no authority “xx-nowhere”"),
         ({"--instruments": "eio,letters"}, "“letters” is not an instrument"),
+        ({"--instruments": "eio,epoc"}, "only an entry of kind “service provider” receives epoc"),
     ],
 )
 def test_a_bad_answer_is_refused_and_nothing_is_written(fresh_homes, change, message):
@@ -340,6 +341,8 @@ def test_missing_answers_are_asked_for_at_a_terminal(fresh_homes, capsys, monkey
     assert node_identity().name == "Vienna node"
     authority = Authority.objects.get(identifier="at-vienna-prosecutor")
     assert (authority.country.code, authority.time_zone) == ("AT", "Europe/Vienna")
+    assert authority.country.eio_bound
+    assert authority.country.eevidence_bound
     assert authority.inbox_url == "https://mla.vienna.example/exchange/inbox/"
     assert sorted(authority.instrument_links.values_list("instrument", flat=True)) == [
         "eio",
@@ -385,3 +388,6 @@ def test_a_country_outside_the_eio_directive_is_added_as_not_bound(fresh_homes, 
 
     assert not Country.objects.get(code="DK").eio_bound  # Denmark does not take part
     assert "as bound by the EIO Directive: no" in output
+    # Nor in the e-Evidence Regulation.
+    assert not Country.objects.get(code="DK").eevidence_bound
+    assert "by the e-Evidence Regulation: no" in output
