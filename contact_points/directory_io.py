@@ -528,8 +528,7 @@ def _parse_json(data: bytes) -> tuple[list[_CountryRow], list[_AuthorityRow], _P
         }
         for flag in COUNTRY_FIELDS[2:]:
             if flag == "eevidence_bound" and flag not in raw:
-                # A file from before the e-Evidence Regulation: its country stays as it is
-                # here, and a new one starts from the reference data (_write_countries).
+                # A file from before the e-Evidence Regulation (_eevidence_flags_resolve).
                 values[flag] = None
                 continue
             values[flag] = cells.boolean(raw.get(flag, False), flag)
@@ -610,9 +609,7 @@ def _check_countries(
     seen: set[str] = set()
     instruments = set(Instrument.values)
     for row in rows:
-        country = Country(
-            **{name: value for name, value in row.values.items() if value is not None}
-        )
+        country = Country(**row.values)
         try:
             country.full_clean(validate_unique=False, validate_constraints=False)
         except ValidationError as error:
@@ -849,20 +846,21 @@ def _resolve_reference_codes(
         holders[code] = identifier
 
 
-def _countries_as_imported(rows: list[_CountryRow]) -> dict[str, Country]:
-    """Each country's flags as they will be once the file is written: the file's, else the
-    directory's (an authority's instruments depend on its country's)."""
-    countries = {country.code: country for country in Country.objects.all()}
+def _eevidence_flags_resolve(rows: list[_CountryRow]) -> None:
+    """The e-Evidence flag of each country whose entry lacks it (a file written before the
+    Regulation): as the directory has it, else, for a new country, as the reference data."""
+    current = dict(Country.objects.values_list("code", "eevidence_bound"))
     for row in rows:
-        current = countries.get(row.values["code"])
-        values = {name: value for name, value in row.values.items() if value is not None}
-        if "eevidence_bound" not in values:
-            values["eevidence_bound"] = (
-                current.eevidence_bound
-                if current is not None
-                else row.values["code"] in EEVIDENCE_BOUND_STATES
-            )
-        countries[row.values["code"]] = Country(**values)
+        if row.values["eevidence_bound"] is None:
+            code = row.values["code"]
+            row.values["eevidence_bound"] = current.get(code, code in EEVIDENCE_BOUND_STATES)
+
+
+def _countries_as_imported(rows: list[_CountryRow]) -> dict[str, Country]:
+    """Each country as it will be once the file is written (an authority's instruments
+    depend on its country's flags)."""
+    countries = {country.code: country for country in Country.objects.all()}
+    countries.update((row.values["code"], Country(**row.values)) for row in rows)
     return countries
 
 
@@ -892,6 +890,7 @@ def directory_import(
     # Problems found while reading rows are reported together with those of the checks.
     countries, authorities, problems = _parse(data, fmt)
     language_codes = set(Language.objects.values_list("code", flat=True))
+    _eevidence_flags_resolve(countries)
     _check_countries(countries, problems, language_codes)
     country_codes = {row.values["code"] for row in countries} | set(
         Country.objects.values_list("code", flat=True)
@@ -1054,12 +1053,6 @@ def _write_countries(rows: list[_CountryRow], report: ImportReport) -> None:
     }
     for row in rows:
         country = existing.get(row.values["code"])
-        if row.values.get("eevidence_bound") is None:
-            row.values["eevidence_bound"] = (
-                country.eevidence_bound
-                if country is not None
-                else row.values["code"] in EEVIDENCE_BOUND_STATES
-            )
         if country is None:
             country = Country(**row.values)
             country._change_reason = "import"  # type: ignore[attr-defined]
