@@ -44,6 +44,21 @@ class AuthorityFactory(DjangoModelFactory):
             )
 
 
+def service_provider_addressee(
+    *, country: Country, languages: list[str] | None = None, **kwargs: object
+) -> Authority:
+    """A service provider's designated establishment or legal representative in
+    ``country``, receiving European Production and Preservation Orders (Regulation (EU)
+    2023/1543), accepting ``languages`` (none: its country's apply)."""
+    return AuthorityFactory(
+        country=country,
+        kind="service_provider",
+        instruments=["epoc", "epoc_pr"],
+        languages=languages,
+        **kwargs,
+    )
+
+
 class ContactPersonFactory(DjangoModelFactory):
     class Meta:
         model = ContactPerson
