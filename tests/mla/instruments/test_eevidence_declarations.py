@@ -210,3 +210,14 @@ def test_every_e_evidence_label_is_marked_unverified_with_its_source(language):
     assert "2023/1543" in label_source("epoc.G.title", language)
     assert "2023/1543" in label_source("epoc_pr.title", language)
     assert "2023/1543" in label_source("epoc_notification.title", language)
+
+
+def test_the_production_deadline_counts_ten_days_only_without_an_emergency():
+    (production,) = EPOC.deadlines
+    (preservation,) = EPOC_PR.deadlines
+
+    assert (production.code, production.days, production.starts_at) == ("execution", 10, "received")
+    assert production.applies_when is not None
+    assert production.applies_when.values == (eevidence.TEN_DAYS,)
+    assert (preservation.code, preservation.days) == ("preservation", 60)
+    assert EPOC_NOTIFICATION.deadlines == ()
