@@ -250,6 +250,24 @@ def request_completeness(
     problems: list[Problem] = []
     for section in declaration.sections:
         problems += section_problems(declaration=declaration, section=section, data=data)
+    return problems + _rule_problems(declaration=declaration, data=data)
+
+
+def _rule_problems(*, declaration: InstrumentDeclaration, data: dict[str, Any]) -> list[Problem]:
+    """The declaration's checks across fields, each on the field it names, in a section
+    that applies."""
+    if declaration.rules is None:
+        return []
+    problems: list[Problem] = []
+    sections = {section.code: section for section in declaration.sections}
+    for code, name, message in declaration.rules(data):
+        section = sections.get(code)
+        if section is None or not section_applies(section, data):
+            continue
+        item = next((item for item in section.items if item.name == name), None)
+        if item is None:
+            continue
+        problems.append(Problem(code, f"{code}.{name}", item.label, message))
     return problems
 
 

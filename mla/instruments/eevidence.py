@@ -95,6 +95,77 @@ def notification_required(data: Mapping[str, Any]) -> bool:
     return not both_at_home
 
 
+def validator_kinds(data: Mapping[str, Any], declaration_code: str = EPOC) -> frozenset[str]:
+    """The authority kinds that may issue an order alone, or validate one (Art. 4): for a
+    production order, judges for traffic and content data and prosecutors too for
+    subscriber and identification data (and while no category is chosen); for a
+    preservation order, judges and prosecutors whatever the data (Art. 4(3))."""
+    if declaration_code == EPOC_PR:
+        return SUBSCRIBER_ISSUER_KINDS
+    return JUDICIAL_KINDS if asks_sensitive_data(data) else SUBSCRIBER_ISSUER_KINDS
+
+
+def validation_needed(data: Mapping[str, Any], issuer_kind: str) -> bool:
+    """Whether a production order issued by an authority of ``issuer_kind`` must be
+    validated before it is sent (Art. 4(1)(b), 4(2)(b)): its kind may not issue it alone
+    for these data."""
+    return issuer_kind not in validator_kinds(data, EPOC)
+
+
+def preservation_validation_needed(data: Mapping[str, Any], issuer_kind: str) -> bool:
+    """The same for a preservation order (Art. 4(3)(b))."""
+    return issuer_kind not in validator_kinds(data, EPOC_PR)
+
+
+# Section B: the emergency tick box (an establishment other than the designated one).
+ADDRESSEE_SECTION = "B"
+OTHER_ESTABLISHMENT_FIELD = "other_establishment"
+# Section H: whether the enforcing authority is notified, as the issuing authority states it.
+ENFORCING_SECTION = "H"
+ENFORCING_NOTIFIED_FIELD = "enforcing_authority_notified"
+
+
+def certificate_problems(data: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The checks across fields of an EPOC (the declaration's ``rules``): (section code,
+    field name, message) for each."""
+    from django.utils.translation import gettext as _
+
+    problems: list[tuple[str, str, str]] = []
+    if _section(data, ADDRESSEE_SECTION).get(OTHER_ESTABLISHMENT_FIELD) is True and not (
+        is_emergency(data)
+    ):
+        problems.append(
+            (
+                ADDRESSEE_SECTION,
+                OTHER_ESTABLISHMENT_FIELD,
+                _(
+                    "Another establishment may be addressed only in an emergency: choose the "
+                    "8-hour deadline in section C, or untick this box."
+                ),
+            )
+        )
+    stated = _section(data, ENFORCING_SECTION).get(ENFORCING_NOTIFIED_FIELD)
+    if stated in (YES, NO) and (stated == YES) != notification_required(data):
+        problems.append(
+            (
+                ENFORCING_SECTION,
+                ENFORCING_NOTIFIED_FIELD,
+                _(
+                    "The enforcing authority must be notified: the order asks for traffic or "
+                    "content data, and section G does not answer yes to both questions of "
+                    "Art. 8(2)."
+                )
+                if notification_required(data)
+                else _(
+                    "No notification is required for this order (subscriber or "
+                    "identification data only, or section G answers yes to both questions "
+                    "of Art. 8(2)): answer no."
+                ),
+            )
+        )
+    return problems
+
+
 def data_for_addressee(*, declaration_code: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """The certificate's data as the addressee may see it: sections withheld left out."""
     from mla.instruments.declarations import declaration_for

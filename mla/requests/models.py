@@ -299,8 +299,9 @@ class Request(ConcurrentTransitionMixin, models.Model):
         _("urgency"), choices=Urgency.choices, default=Urgency.NORMAL
     )
     next_due_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
-    # The travelling instrument of declaration_code (eio, mla or preservation).
-    instrument_code = models.CharField(max_length=16, default="", editable=False)
+    # The travelling instrument of declaration_code (eio, mla, preservation, epoc…): as long
+    # as the directory's instrument codes ("epoc_notification").
+    instrument_code = models.CharField(max_length=32, default="", editable=False)
     issuing_country_code = models.CharField(max_length=2, default="", editable=False)
     # What the staff on shift hand over to the next (the timeline keeps every version).
     handover_note = models.TextField(_("handover note"), blank=True)
@@ -788,7 +789,11 @@ class Request(ConcurrentTransitionMixin, models.Model):
         from mla.instruments.completeness import holds
         from mla.instruments.declarations import declaration_for
 
-        rule = declaration_for(self.declaration_code).needs_validation
+        declaration = declaration_for(self.declaration_code)
+        if declaration.validation_rule is not None:
+            # By who issues it as well as by the data (e-Evidence, Art. 4).
+            return declaration.validation_rule(self.data, self.issuing_authority.kind)
+        rule = declaration.needs_validation
         return holds(rule, self.data) if rule is not None else False
 
     @property

@@ -26,6 +26,9 @@ REFERENCE_CODES = {
     "preservation_disclosure": "PRESD",
     "mla": "MLA",
     "mla_subscriber": "MLAS",
+    "epoc": "EPOC",
+    "epoc_pr": "EPOCPR",
+    "epoc_notification": "EPOCN",
 }
 
 # The one pattern of a reference, for what this node makes and what it accepts.

@@ -55,6 +55,9 @@ class DraftingOption:
     reason: str  # why not, when it does not apply
     languages: list[str]  # the executing country accepts these for it
     authorities: list[Authority]  # receivers in that country
+    # Why the instrument applies between the two countries, when it does ("Both countries
+    # take part in the e-Evidence Regulation (EU) 2023/1543.").
+    basis: str = ""
 
 
 def drafting_options(
@@ -67,7 +70,8 @@ def drafting_options(
         )
     }
     options = []
-    for declaration in DECLARATIONS.values():
+    # A copy the system makes (the EPOC's for the enforcing authority) is never offered.
+    for declaration in (item for item in DECLARATIONS.values() if item.drafted):
         applicability = instrument_applicability(
             instrument=declaration.directory_instrument,
             issuing=user.authority.country,
@@ -96,6 +100,7 @@ def drafting_options(
                 )
                 if applicability.applies
                 else [],
+                basis=str(applicability.reason) if applicability.applies else "",
             )
         )
     return options

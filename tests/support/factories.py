@@ -70,6 +70,15 @@ class ServiceProviderFactory(AuthorityFactory):
             )
 
 
+def service_provider_addressee(
+    *, country: Country, languages: list[str] | None = None, **kwargs: object
+) -> Authority:
+    """A service provider's designated establishment or legal representative in
+    ``country``, receiving European Production and Preservation Orders (Regulation (EU)
+    2023/1543), accepting ``languages`` (none: its country's apply)."""
+    return ServiceProviderFactory(country=country, languages=languages, **kwargs)
+
+
 class ContactPersonFactory(DjangoModelFactory):
     class Meta:
         model = ContactPerson

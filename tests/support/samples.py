@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from mla.instruments import eevidence
 from mla.instruments.completeness import TRANSLATIONS_KEY, is_translated
 from mla.instruments.declarations.schema import Field, Group, InstrumentDeclaration
 from mla.instruments.labels import LABELS_DIR
@@ -87,4 +88,52 @@ def complete_data(
                 values[item.name] = sample_value(item, long_text=long_text)
         fields = tuple(item for item in section.items if isinstance(item, Field))
         data[section.code] = _with_translations(values, fields, languages)
+    if declaration.code in eevidence.E_EVIDENCE_DECLARATIONS:
+        _certificate_made_consistent(data)
+    return data
+
+
+def _certificate_made_consistent(data: dict[str, dict[str, Any]]) -> None:
+    """Every field filled is not yet a valid certificate: another establishment is
+    addressed only in an emergency, and section H states what Art. 8 decides."""
+    addressee = data.get(eevidence.ADDRESSEE_SECTION)
+    if addressee is not None and eevidence.OTHER_ESTABLISHMENT_FIELD in addressee:
+        addressee[eevidence.OTHER_ESTABLISHMENT_FIELD] = eevidence.is_emergency(data)
+    enforcing = data.get(eevidence.ENFORCING_SECTION)
+    if enforcing is not None:
+        notified = eevidence.notification_required(data)
+        enforcing[eevidence.ENFORCING_NOTIFIED_FIELD] = eevidence.YES if notified else eevidence.NO
+
+
+def certificate_data(
+    code: str = eevidence.EPOC,
+    *,
+    categories: tuple[str, ...] = (eevidence.SUBSCRIBER, eevidence.TRAFFIC),
+    emergency: bool = False,
+    offence_in_issuing_state: str = eevidence.NO,
+    person_resides_in_issuing_state: str = eevidence.UNKNOWN,
+    translated_into: tuple[str, ...] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """A complete EPOC (or EPOC-PR, or the enforcing authority's copy of an EPOC, by
+    ``code``) asking for ``categories``; an emergency (8 hours) when ``emergency``. With the
+    defaults it asks for traffic data and the enforcing authority is notified (Art. 8)."""
+    from mla.instruments.declarations import declaration_for
+
+    data = complete_data(declaration_for(code), rows=1, translated_into=translated_into)
+    data[eevidence.DATA_SECTION][eevidence.DATA_CATEGORIES_FIELD] = list(categories)
+    if eevidence.DEADLINE_SECTION in data and code != eevidence.EPOC_PR:
+        deadline = data[eevidence.DEADLINE_SECTION]
+        deadline[eevidence.DEADLINE_FIELD] = (
+            eevidence.EIGHT_HOURS if emergency else eevidence.TEN_DAYS
+        )
+        if not emergency:
+            deadline["emergency_grounds"] = []
+            deadline["emergency_justification"] = ""
+    conditions = data[eevidence.NOTIFICATION_SECTION]
+    if eevidence.OFFENCE_IN_ISSUING_STATE_FIELD in conditions:
+        conditions[eevidence.OFFENCE_IN_ISSUING_STATE_FIELD] = offence_in_issuing_state
+        conditions[eevidence.PERSON_RESIDES_IN_ISSUING_STATE_FIELD] = (
+            person_resides_in_issuing_state
+        )
+    _certificate_made_consistent(data)
     return data

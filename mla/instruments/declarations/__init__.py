@@ -1,5 +1,6 @@
 """The registry of instrument declarations (see schema.py)."""
 
+from mla.instruments.declarations.eevidence import EPOC, EPOC_NOTIFICATION, EPOC_PR
 from mla.instruments.declarations.eio import EIO
 from mla.instruments.declarations.mla import MLA, MLA_SUBSCRIBER
 from mla.instruments.declarations.preservation import PRESERVATION, PRESERVATION_DISCLOSURE
@@ -13,7 +14,16 @@ from mla.instruments.declarations.schema import (
 
 DECLARATIONS: dict[str, InstrumentDeclaration] = {
     declaration.code: declaration
-    for declaration in (EIO, PRESERVATION, PRESERVATION_DISCLOSURE, MLA, MLA_SUBSCRIBER)
+    for declaration in (
+        EIO,
+        PRESERVATION,
+        PRESERVATION_DISCLOSURE,
+        MLA,
+        MLA_SUBSCRIBER,
+        EPOC,
+        EPOC_PR,
+        EPOC_NOTIFICATION,
+    )
 }
 
 

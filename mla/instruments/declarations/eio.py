@@ -18,6 +18,7 @@ from mla.instruments.declarations.schema import (
     When,
     labelled_field,
 )
+from mla.instruments.offence_categories import LISTED_OFFENCE_CATEGORIES
 
 _field = labelled_field
 
@@ -69,40 +70,7 @@ MEASURES_WITH_H = (
 
 # Annex D: the 32 categories exempt from the dual-criminality check (Art. 11(1)(g)) when
 # punishable in the issuing State by a maximum of at least three years.
-OFFENCE_CATEGORIES = (
-    "criminal_organisation",
-    "terrorism",
-    "trafficking_human_beings",
-    "child_sexual_exploitation",
-    "drug_trafficking",
-    "weapons_trafficking",
-    "corruption",
-    "fraud",
-    "money_laundering",
-    "counterfeiting_currency",
-    "computer_crime",
-    "environmental_crime",
-    "unauthorised_entry_residence",
-    "murder_grievous_bodily_injury",
-    "organ_trafficking",
-    "kidnapping_hostage_taking",
-    "racism_xenophobia",
-    "organised_armed_robbery",
-    "cultural_goods_trafficking",
-    "swindling",
-    "racketeering_extortion",
-    "counterfeiting_piracy_products",
-    "forgery_administrative_documents",
-    "forgery_means_of_payment",
-    "hormonal_substances",
-    "nuclear_radioactive_materials",
-    "stolen_vehicles",
-    "rape",
-    "arson",
-    "icc_crimes",
-    "unlawful_seizure_aircraft_ships",
-    "sabotage",
-)
+OFFENCE_CATEGORIES = LISTED_OFFENCE_CATEGORIES
 
 PERSON_STATUSES = ("suspect", "victim", "witness", "expert", "third_party", "other")
 

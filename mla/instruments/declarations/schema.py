@@ -17,7 +17,7 @@ for each repeatable group a list of row objects::
      "E": {"persons": [{"kind": "natural", "surname": "…"}]}}
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -157,6 +157,20 @@ class InstrumentDeclaration:
     issuer_kinds: tuple[str, ...]
     # When the request needs a validating authority before it may be sent.
     needs_validation: When | None = None
+    # The same, when it depends on who issues it as well as on the data: a function of
+    # (request data, the issuing authority's kind) (e-Evidence, Art. 4: by data category).
+    # Used instead of ``needs_validation`` when given.
+    validation_rule: Callable[[Mapping[str, Any], str], bool] | None = field(
+        default=None, compare=False
+    )
+    # Checks across fields that required_when cannot say: a function of the request data
+    # returning (section code, field name, message) for each problem found.
+    rules: Callable[[Mapping[str, Any]], list[tuple[str, str, str]]] | None = field(
+        default=None, compare=False
+    )
+    # Whether a user drafts it on the new-request page. A copy made by the system (the
+    # EPOC's copy for the enforcing authority) is not.
+    drafted: bool = True
     deadlines: tuple[DeadlineRule, ...] = ()
     variant_of: str | None = None  # the declaration it is a variant of, if any
     # Label key of the form's opening paragraph, printed before the first section (the

@@ -7,6 +7,7 @@ user content names: the URL fetcher serves only this package's own assets.
 """
 
 import gettext
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -23,6 +24,7 @@ from mla.core.instants import UTC_ZONE, format_instant
 from mla.instruments.completeness import holds, is_translated, section_applies, translation_of
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
 from mla.instruments.declarations.schema import Field, Group, Section
+from mla.instruments.eevidence import data_for_addressee
 from mla.instruments.fieldtypes import is_empty
 from mla.instruments.labels import (
     SIGNATURE_PARTS,
@@ -320,11 +322,20 @@ def _signature(
 
 
 def document_sections(
-    *, declaration: InstrumentDeclaration, data: dict[str, Any], primary: str, secondary: str
+    *,
+    declaration: InstrumentDeclaration,
+    data: dict[str, Any],
+    primary: str,
+    secondary: str,
+    for_addressee: bool = False,
 ) -> list[SectionBlock]:
+    """The document's sections; ``for_addressee``: without those withheld from the
+    executing authority (an EPOC's section M, for the enforcing authority only)."""
     blocks = []
     for section in declaration.sections:
         if not section_applies(section, data):
+            continue
+        if for_addressee and section.withheld_from_addressee:
             continue
         values = data.get(section.code) if isinstance(data.get(section.code), dict) else {}
         assert isinstance(values, dict)
@@ -370,16 +381,35 @@ def _declaration_keys(declaration: InstrumentDeclaration) -> list[str]:
     return keys
 
 
+def _for_addressee(request: Request, for_addressee: bool | None) -> bool:
+    """By default a document is the issuing side's own (everything) on its copy, and the
+    addressee's (without what is withheld from it) on the copy received."""
+    if for_addressee is not None:
+        return for_addressee
+    return request.direction == Request.Direction.INCOMING
+
+
 def document_context(
     *,
     request: Request,
     generated_at: datetime | None = None,
     openpgp: OpenPGPMark | None = None,
+    for_addressee: bool | None = None,
 ) -> dict[str, Any]:
     declaration = declaration_for(request.declaration_code)
     primary, secondary = request.issuing_language, request.executing_language
+    addressee = _for_addressee(request, for_addressee)
     sections = document_sections(
-        declaration=declaration, data=request.data, primary=primary, secondary=secondary
+        declaration=declaration,
+        data=request.data,
+        primary=primary,
+        secondary=secondary,
+        for_addressee=addressee,
+    )
+    shown = (
+        data_for_addressee(declaration_code=request.declaration_code, data=request.data)
+        if addressee
+        else request.data
     )
     openpgp_lines = openpgp.lines(primary, secondary) if openpgp else []
     # In the issuing authority's signature block where the form has one (EIO section K),
@@ -403,7 +433,8 @@ def document_context(
         ),
         "unverified_mark": UNVERIFIED_MARK,
         "sections": sections,
-        "digest": request.data_digest,
+        # Of the data the document shows, as the JSON embedded beside it.
+        "digest": hashlib.sha256(canonical_json(shown)).hexdigest(),
         # Stated in UTC: the document travels, and says which zone its time is in.
         "generated_at": format_instant(generated_at or timezone.now(), UTC_ZONE),
         "page_word": _labels("document.page", primary, secondary),
@@ -414,11 +445,20 @@ def document_context(
 
 
 def request_html(
-    *, request: Request, generated_at: datetime | None = None, openpgp: OpenPGPMark | None = None
+    *,
+    request: Request,
+    generated_at: datetime | None = None,
+    openpgp: OpenPGPMark | None = None,
+    for_addressee: bool | None = None,
 ) -> str:
     return render_to_string(
         "requests/document.html",
-        document_context(request=request, generated_at=generated_at, openpgp=openpgp),
+        document_context(
+            request=request,
+            generated_at=generated_at,
+            openpgp=openpgp,
+            for_addressee=for_addressee,
+        ),
     )
 
 
@@ -454,14 +494,32 @@ def html_to_pdf(
 
 
 def request_pdf(
-    *, request: Request, generated_at: datetime | None = None, openpgp: OpenPGPMark | None = None
+    *,
+    request: Request,
+    generated_at: datetime | None = None,
+    openpgp: OpenPGPMark | None = None,
+    for_addressee: bool = True,
 ) -> bytes:
-    html = request_html(request=request, generated_at=generated_at, openpgp=openpgp)
-    return html_to_pdf(html=html, json_data=structured_export(request=request))
+    """The PDF that is signed, sent and downloaded: by default the executing authority's
+    (an EPOC's without section M, which goes to the enforcing authority in its own copy);
+    ``for_addressee=False`` for the issuing side's full record."""
+    html = request_html(
+        request=request, generated_at=generated_at, openpgp=openpgp, for_addressee=for_addressee
+    )
+    return html_to_pdf(
+        html=html, json_data=structured_export(request=request, for_addressee=for_addressee)
+    )
 
 
-def structured_export(*, request: Request) -> bytes:
-    """The request as the JSON a receiving system reads back (also embedded in the PDF)."""
+def structured_export(*, request: Request, for_addressee: bool = True) -> bytes:
+    """The request as the JSON a receiving system reads back (also embedded in the PDF);
+    by default as its executing authority may read it (mla.instruments.eevidence
+    .data_for_addressee)."""
+    data = (
+        data_for_addressee(declaration_code=request.declaration_code, data=request.data)
+        if for_addressee
+        else request.data
+    )
     return canonical_json(
         {
             "format": "mla-request",
@@ -473,8 +531,9 @@ def structured_export(*, request: Request) -> bytes:
             "executing_authority": (
                 request.executing_authority.identifier if request.executing_authority else None
             ),
-            "data": request.data,
-            "sha256": request.data_digest,
+            "data": data,
+            # Of the data exported (the request's data_digest unless a section is withheld).
+            "sha256": hashlib.sha256(canonical_json(data)).hexdigest(),
             # The languages the request is written and sent in; its free text's
             # translations are in ``data``, beside each value (mla.instruments.completeness).
             "languages": {

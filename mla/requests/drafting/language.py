@@ -8,6 +8,11 @@ label catalogue. When none has one, the request goes with English labels, and th
 completeness check asks why (e.g. an arrangement with the executing authority) before it
 can be sent.
 
+An e-Evidence certificate (Regulation (EU) 2023/1543, Art. 9(1)-(2)) goes in a language the
+ADDRESSEE accepts: the languages its service provider's designated establishment or legal
+representative declared (its Authority.languages in the directory), else those its Member
+State accepts for the instrument.
+
 Free text is the issuing authority's to translate: each free-text value of a request going
 out in another language has its translation beside it (see
 mla.instruments.completeness.TRANSLATIONS_KEY), unless the translation is attached as a
@@ -22,12 +27,13 @@ from django.db import transaction
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from contact_points.models import AcceptedLanguages, Country, iso_name_translated
+from contact_points.models import AcceptedLanguages, Authority, Country, iso_name_translated
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.text import text_problem
 from mla.instruments.completeness import Problem, request_completeness, translation_problems
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
+from mla.instruments.eevidence import CERTIFICATES
 from mla.instruments.labels import FALLBACK_LANGUAGE, has_language
 from mla.requests.access import edit_refusal
 from mla.requests.audit import audit_record
@@ -43,6 +49,9 @@ _INSTRUMENT_NAMES = {
     "eio": gettext_lazy("the EIO"),
     "mla": gettext_lazy("mutual legal assistance requests"),
     "preservation": gettext_lazy("preservation requests"),
+    "epoc": gettext_lazy("European Production Orders"),
+    "epoc_pr": gettext_lazy("European Preservation Orders"),
+    "epoc_notification": gettext_lazy("European Production Orders"),
 }
 
 
@@ -78,6 +87,29 @@ def accepted_languages(*, country: Country, instrument: str) -> list[str]:
     return sorted(codes, key=lambda code: code == "en")
 
 
+def addressee_languages(
+    *, declaration: InstrumentDeclaration, authority: Authority | None
+) -> list[str]:
+    """For an e-Evidence certificate, the languages its addressee declared it accepts (the
+    directory's, by code, English last); [] for any other request, or an addressee that
+    declared none (then the country's apply)."""
+    if declaration.code not in CERTIFICATES or authority is None or authority.pk is None:
+        return []
+    codes = sorted(language.code for language in authority.languages.all())
+    return sorted(codes, key=lambda code: code == "en")
+
+
+def _accepted(
+    *, country: Country, declaration: InstrumentDeclaration, authority: Authority | None
+) -> tuple[list[str], Authority | None]:
+    """The languages the request may go in, and the addressee whose they are (None: the
+    country's)."""
+    own = addressee_languages(declaration=declaration, authority=authority)
+    if own:
+        return own, authority
+    return accepted_languages(country=country, instrument=declaration.directory_instrument), None
+
+
 @dataclass(frozen=True)
 class TargetLanguage:
     """The language a new request to a country goes in, and why."""
@@ -98,12 +130,20 @@ class TargetLanguage:
         return bool(self.accepted) and not self.accepted_with_form
 
 
-def target_language(*, country: Country, declaration: InstrumentDeclaration) -> TargetLanguage:
-    """The first language ``country`` accepts for the instrument that has a catalogue."""
+def target_language(
+    *,
+    country: Country,
+    declaration: InstrumentDeclaration,
+    authority: Authority | None = None,
+) -> TargetLanguage:
+    """The first language ``country`` accepts for the instrument that has a catalogue; for
+    an e-Evidence certificate, the first that its addressee ``authority`` accepts, when the
+    directory records any."""
     instrument = declaration.directory_instrument
-    accepted = accepted_languages(country=country, instrument=instrument)
+    accepted, addressee = _accepted(country=country, declaration=declaration, authority=authority)
     names = {
-        "country": country.display_name,
+        # The addressee (a service provider's establishment) accepts, or the country does.
+        "country": addressee.name if addressee is not None else country.display_name,
         "instrument": _INSTRUMENT_NAMES.get(instrument, instrument),
     }
     chosen = next((code for code in accepted if has_language(code)), None)
@@ -165,8 +205,10 @@ def request_language_problems(
         return []
     declaration = declaration_for(request.declaration_code)
     problems: list[Problem] = []
-    accepted = accepted_languages(
-        country=request.executing_country, instrument=declaration.directory_instrument
+    accepted, addressee = _accepted(
+        country=request.executing_country,
+        declaration=declaration,
+        authority=request.executing_authority,
     )
     if (
         accepted
@@ -185,7 +227,9 @@ def request_language_problems(
                     "executing authority."
                 )
                 % {
-                    "country": request.executing_country.display_name,
+                    "country": addressee.name
+                    if addressee is not None
+                    else request.executing_country.display_name,
                     "language": language_name(request.executing_language),
                     "instrument": _INSTRUMENT_NAMES.get(
                         declaration.directory_instrument, declaration.directory_instrument

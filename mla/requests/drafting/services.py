@@ -58,6 +58,11 @@ def request_create(
     executing_authority: Authority | None = None,
 ) -> Request:
     declaration = declaration_for(declaration_code)
+    if not declaration.drafted:
+        raise ApplicationError(
+            _("%(type)s is made by the system when the request it copies is sent.")
+            % {"type": label(declaration.title, actor.preferred_language)}
+        )
     issuing = actor.authority
     if not may_issue(user=actor):
         raise ApplicationError(
@@ -104,7 +109,9 @@ def request_create(
         issuing_language=actor.preferred_language
         if has_language(actor.preferred_language)
         else "en",
-        executing_language=target_language(country=executing_country, declaration=declaration).code,
+        executing_language=target_language(
+            country=executing_country, declaration=declaration, authority=executing_authority
+        ).code,
     )
     request.data = prefill_data(
         declaration=declaration,

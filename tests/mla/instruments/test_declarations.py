@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mla.instruments.declarations.eevidence import EPOC, EPOC_NOTIFICATION, EPOC_PR
 from mla.instruments.declarations.eio import EIO, OFFENCE_CATEGORIES
 from mla.instruments.declarations.mla import MLA, MLA_SUBSCRIBER
 from mla.instruments.declarations.preservation import PRESERVATION, PRESERVATION_DISCLOSURE
@@ -34,7 +35,16 @@ BASE = Path(__file__).resolve().parents[3]
 LABELS = BASE / "mla" / "instruments" / "labels"
 # Every label catalogue there is: a new language is a new file, tested as the others.
 LANGUAGES = tuple(sorted(path.stem for path in LABELS.glob("*.json") if path.stem != "provenance"))
-DECLARATIONS = (EIO, PRESERVATION, PRESERVATION_DISCLOSURE, MLA, MLA_SUBSCRIBER)
+DECLARATIONS = (
+    EIO,
+    PRESERVATION,
+    PRESERVATION_DISCLOSURE,
+    MLA,
+    MLA_SUBSCRIBER,
+    EPOC,
+    EPOC_PR,
+    EPOC_NOTIFICATION,
+)
 # Lowercase dotted; a section code keeps its own case ("eio.A.title", "mla.11.urgent").
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 
@@ -300,9 +310,19 @@ def test_variants_extend_a_declaration_of_the_same_directory_instrument():
         if declaration.variant_of:
             base = by_code[declaration.variant_of]
             assert base.variant_of is None
-            assert base.directory_instrument == declaration.directory_instrument
+            # A copy the system makes for another authority (the EPOC's for the enforcing
+            # authority) travels as its own instrument, to whoever receives that.
+            if declaration.drafted:
+                assert base.directory_instrument == declaration.directory_instrument
     assert PRESERVATION_DISCLOSURE.variant_of == "preservation"
     assert MLA_SUBSCRIBER.variant_of == "mla"
+    assert EPOC_NOTIFICATION.variant_of == "epoc"
+    # The same sections; section M, withheld from the provider, is the notification's own.
+    assert [section.code for section in EPOC_NOTIFICATION.sections] == [
+        section.code for section in EPOC.sections
+    ]
+    assert [s.code for s in EPOC.sections if s.withheld_from_addressee] == ["M"]
+    assert not any(section.withheld_from_addressee for section in EPOC_NOTIFICATION.sections)
 
 
 def _section(declaration: InstrumentDeclaration, code: str) -> Section:
@@ -377,7 +397,14 @@ PREFILLED_NAMES = {
     "office_hours",
     "time_zone",
 }
-PREFILLED_SECTIONS = {"eio": {"A", "K"}, "mla": {"2", "3"}, "default": {"4", "5"}}
+PREFILLED_SECTIONS = {
+    "eio": {"A", "K"},
+    "mla": {"2", "3"},
+    "epoc": {"A", "B", "I"},
+    "epoc_pr": {"A", "B", "I"},
+    "epoc_notification": {"A", "B", "I"},
+    "default": {"4", "5"},
+}
 
 
 @pytest.mark.parametrize("declaration", DECLARATIONS, ids=_ids)
