@@ -502,3 +502,51 @@ def test_grounds_raised_from_the_page(client, acknowledged, eevidence_parties):
 def test_the_steps_are_registered_for_the_executing_side():
     assert STEPS["confirm_no_grounds"].side == "executing"
     assert STEPS["raise_grounds"].side == "executing"
+
+
+# Between nodes ------------------------------------------------------------------------
+#
+# A status message from another node applies the step through counterpart.issuing_follow
+# (the enforcing authority's decision, on the notification's issuing copy) and
+# counterpart.executing_follow (the decision told to the addressee's copy).
+
+
+def test_the_exchange_carries_the_decisions_both_ways():
+    from mla.exchange import status
+
+    assert {Event.NO_GROUNDS, Event.GROUNDS_RAISED} <= status._executing_events()
+    assert {Event.NO_GROUNDS, Event.GROUNDS_RAISED} <= status._issuing_events()
+
+
+def test_a_decision_received_from_the_enforcing_authority_s_node_reaches_the_epoc(sent):
+    from django.utils import timezone
+
+    from mla.requests.lifecycle import counterpart
+
+    epoc, addressee, notification, _enforcing = sent()
+    payload = {"scope": "full", "ground": "fundamental_rights", "categories": ["traffic"]}
+    at = timezone.now()
+
+    counterpart.issuing_follow(
+        issuing=notification,
+        event=Event.GROUNDS_RAISED,
+        note="Decided there.",
+        payload=payload,
+        on_behalf_of=("Erik", "Bundesamt für Justiz"),
+        at=at,
+    )
+    # The same message again, told to the addressee's copy: recorded once.
+    counterpart.executing_follow(
+        executing=_fresh(addressee),
+        event=Event.GROUNDS_RAISED,
+        payload=payload,
+        on_behalf_of=("the node", "Parquet de Paris"),
+        at=at,
+    )
+
+    notification_entry = _entry(notification, Event.GROUNDS_RAISED)
+    assert notification_entry.authority_name == "Bundesamt für Justiz"
+    assert _fresh(notification).state == State.GROUNDS_RAISED
+    assert _fresh(epoc).state == State.REFUSED
+    assert _fresh(addressee).state == State.REFUSED
+    assert _entry(addressee, Event.GROUNDS_RAISED).payload == payload
