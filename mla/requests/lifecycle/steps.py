@@ -19,6 +19,7 @@ from mla.requests.lifecycle.enforcing import (
     assessment_time_left,
     enforcing_grounds_raise,
     enforcing_no_grounds,
+    notification_needed,
 )
 from mla.requests.lifecycle.enforcing_forms import GroundsForm, SendForm
 from mla.requests.lifecycle.executing import (
@@ -154,9 +155,15 @@ def _submit_verb(request: Request) -> "StrOrPromise":
 
 def _send_help(request: Request) -> str:
     authority = request.executing_authority
-    return _(
+    text = _(
         "It goes to %(authority)s, with its documents; the deadlines start when it is received."
     ) % {"authority": authority.name if authority else ""}
+    if notification_needed(request=request):
+        text += " " + _(
+            "The enforcing authority of %(country)s is notified at the same time, section M "
+            "included (Regulation (EU) 2023/1543, Art. 8)."
+        ) % {"country": request.executing_country.name}
+    return text
 
 
 def _acknowledge_help(request: Request) -> "StrOrPromise":

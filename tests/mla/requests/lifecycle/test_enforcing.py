@@ -180,6 +180,8 @@ def test_the_send_form_asks_for_the_enforcing_authority_only_when_there_are_seve
         return [field.name for field in form.shown_fields()]
 
     assert shown(epoc) == []
+    assert "enforcing authority of Germany is notified" in STEPS["send"].help(request=epoc)
+    assert "enforcing authority" not in STEPS["send"].help(request=subscriber_only)
     AuthorityFactory(
         country=countries["DE"], kind="prosecutor", instruments=[eevidence.EPOC_NOTIFICATION]
     )
