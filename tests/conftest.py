@@ -6,6 +6,7 @@ from django.utils import translation
 
 # Fixtures shared by the tests of several folders; each module says what it holds.
 pytest_plugins = [
+    "tests.support.fixtures.enforcing",
     "tests.support.fixtures.exchange",
     "tests.support.fixtures.keys",
     "tests.support.fixtures.requests",

@@ -10,6 +10,8 @@ declarations (mla.instruments.declarations.eevidence).
 from collections.abc import Mapping
 from typing import Any
 
+from mla.instruments.declarations.schema import DeadlineRule, When
+
 # Declaration codes.
 EPOC = "epoc"  # Annex I: European Production Order Certificate
 EPOC_PR = "epoc_pr"  # Annex II: European Preservation Order Certificate
@@ -27,6 +29,15 @@ DATA_CATEGORIES_FIELD = "data_categories"
 NOTIFICATION_SECTION = "G"
 OFFENCE_IN_ISSUING_STATE_FIELD = "offence_in_issuing_state"
 PERSON_RESIDES_IN_ISSUING_STATE_FIELD = "person_resides_in_issuing_state"
+# Section G: the Annex IV category of the offence, as the issuing authority indicates it
+# (a code, or a list of codes; empty when none), and whether the offence is punishable in
+# the issuing State by a custodial sentence of a maximum of at least 3 years (yes|no|unknown).
+# Together they take double criminality out of the enforcing authority's grounds (Art. 12(1)(d)).
+ANNEX_IV_CATEGORY_FIELD = "annex_iv_category"
+# The Art. 5(4) basis of an order for traffic or content data (section G, Annex I
+# declaration): an offence punishable by at least 3 years at most, or one of Art. 5(4)(b)-(d).
+THREE_YEARS_FIELD = "art_5_4_basis"
+THREE_YEAR_MAXIMUM = "three_year_maximum"
 
 # Section C: the deadline the issuing authority sets (Art. 10(2)-(4)).
 TEN_DAYS = "ten_days"
@@ -166,6 +177,16 @@ def certificate_problems(data: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     return problems
 
 
+def double_criminality_excluded(data: Mapping[str, Any]) -> bool:
+    """Whether the enforcing authority may not raise double criminality (Art. 12(1)(d)):
+    section G gives an Annex IV category and the offence carries at least 3 years at most
+    in the issuing State (its Art. 5(4) basis)."""
+    section = _section(data, NOTIFICATION_SECTION)
+    category = section.get(ANNEX_IV_CATEGORY_FIELD)
+    has_category = bool(category.strip()) if isinstance(category, str) else bool(category)
+    return has_category and section.get(THREE_YEARS_FIELD) == THREE_YEAR_MAXIMUM
+
+
 def data_for_addressee(*, declaration_code: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """The certificate's data as the addressee may see it: sections withheld left out."""
     from mla.instruments.declarations import declaration_for
@@ -213,4 +234,33 @@ ENFORCING_GROUNDS = (
     "fundamental_rights",  # (b) exceptionally, a manifest breach of a fundamental right
     "ne_bis_in_idem",  # (c)
     "double_criminality",  # (d) unless an Annex IV category punishable by >= 3 years
+)
+DOUBLE_CRIMINALITY = "double_criminality"
+# A ground raised against the whole order, or against some of its data categories only.
+FULL, PARTIAL = "full", "partial"
+GROUNDS_SCOPES = (FULL, PARTIAL)
+
+# The enforcing authority's clock (Art. 12(1); Art. 10(4) in an emergency), counted from the
+# receipt of the notification and met by its decision. The ``epoc_notification`` declaration
+# carries these as its deadlines.
+ENFORCING_ASSESSMENT = "enforcing_assessment"
+ENFORCING_ASSESSMENT_EMERGENCY = "enforcing_assessment_emergency"
+_EMERGENCY = When(field=f"{DEADLINE_SECTION}.{DEADLINE_FIELD}", values=(EIGHT_HOURS,))
+ENFORCING_DEADLINES = (
+    DeadlineRule(
+        code=ENFORCING_ASSESSMENT,
+        label=f"{EPOC_NOTIFICATION}.deadline.{ENFORCING_ASSESSMENT}",
+        source="Regulation (EU) 2023/1543, Art. 12(1)",
+        starts_at="received",
+        days=10,
+        applies_when=When(field=_EMERGENCY.field, values=_EMERGENCY.values, negate=True),
+    ),
+    DeadlineRule(
+        code=ENFORCING_ASSESSMENT_EMERGENCY,
+        label=f"{EPOC_NOTIFICATION}.deadline.{ENFORCING_ASSESSMENT_EMERGENCY}",
+        source="Regulation (EU) 2023/1543, Art. 10(4), 12(1)",
+        starts_at="received",
+        hours=96,
+        applies_when=_EMERGENCY,
+    ),
 )

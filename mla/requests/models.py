@@ -11,6 +11,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from contact_points.models import Authority, Country
 from mla.core.models import AppendOnlyModel
+from mla.instruments import eevidence
 from mla.requests.deadlines.engine import DeadlineState
 from mla.requests.lifecycle import rules as lifecycle_rules
 
@@ -56,6 +57,25 @@ def _issuer(request: Any, user: Any) -> bool:
 
 def _executor(request: Any, user: Any) -> bool:
     return lifecycle_rules.may_act_for_executor(request=request, user=user)
+
+
+# Enforcing authority (e-Evidence) ------------------------------------------------------
+
+
+def _enforcing_notification(request: Any) -> bool:
+    # The copy of an EPOC sent to the enforcing authority (Regulation (EU) 2023/1543, Art. 8).
+    return bool(request.declaration_code == eevidence.EPOC_NOTIFICATION)
+
+
+def _not_enforcing_notification(request: Any) -> bool:
+    # The enforcing authority decides whether it raises a ground (Art. 12), nothing else: it
+    # neither recognises, refuses as an executing authority, nor forwards; and the issuing
+    # side's notification goes and is withdrawn with its EPOC only.
+    return not _enforcing_notification(request)
+
+
+def _production_order(request: Any) -> bool:
+    return bool(request.declaration_code == eevidence.EPOC)
 
 
 class RefusalGround(models.TextChoices):
@@ -187,6 +207,9 @@ class Request(ConcurrentTransitionMixin, models.Model):
         State.FORWARDED,
         State.EXPIRED,
         State.WITHDRAWN,
+        # Enforcing authority (e-Evidence): its decision on the notification is its last step.
+        State.NO_GROUNDS,
+        State.GROUNDS_RAISED,
     )
     # Before a decision on the request (recognition, preservation or refusal).
     UNDECIDED = (State.RECEIVED, State.ACKNOWLEDGED, State.ASSIGNED)
@@ -205,6 +228,9 @@ class Request(ConcurrentTransitionMixin, models.Model):
         State.PARTIALLY_EXECUTED,
         State.REFUSED,
         State.EXPIRED,
+        # Enforcing authority (e-Evidence): the notification's issuing copy follows its decision.
+        State.NO_GROUNDS,
+        State.GROUNDS_RAISED,
     )
 
     reference = models.CharField(_("reference"), max_length=40)
@@ -566,7 +592,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=list(ISSUING_OPEN),
         target=State.WITHDRAWN,
-        conditions=[_outgoing],
+        conditions=[_outgoing, _not_enforcing_notification],
         permission=_issuer,
     )
     def withdraw(self) -> None:
@@ -619,7 +645,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.ACKNOWLEDGED, State.ASSIGNED],
         target=State.RECOGNISED,
-        conditions=[_incoming, _not_preservation],
+        conditions=[_incoming, _not_preservation, _not_enforcing_notification],
         permission=_executor,
     )
     def recognise(self) -> None:
@@ -666,7 +692,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
             State.POSTPONED,
         ],
         target=State.REFUSED,
-        conditions=[_incoming],
+        conditions=[_incoming, _not_enforcing_notification],
         permission=_executor,
     )
     def refuse(self) -> None:
@@ -728,7 +754,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.RECEIVED, State.ACKNOWLEDGED, State.ASSIGNED],
         target=State.FORWARDED,
-        conditions=[_incoming],
+        conditions=[_incoming, _not_enforcing_notification],
         permission=_executor,
     )
     def forward(self) -> None:
@@ -783,6 +809,59 @@ class Request(ConcurrentTransitionMixin, models.Model):
     )
     def record_withdrawal(self) -> None:
         """The issuing side withdrew the request."""
+
+    # Enforcing authority (e-Evidence) --------------------------------------------------
+
+    @transition(
+        field=state,
+        source=State.DRAFT,
+        target=State.READY,
+        conditions=[_outgoing, _enforcing_notification],
+        permission=_system_only,
+    )
+    def prepare_notification(self) -> None:
+        """Made from the EPOC being sent, whose checks and validation it shares (Art. 8)."""
+
+    @transition(
+        field=state,
+        source=[State.ACKNOWLEDGED, State.ASSIGNED],
+        target=State.NO_GROUNDS,
+        conditions=[_incoming, _enforcing_notification],
+        permission=_executor,
+    )
+    def confirm_no_grounds(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.ACKNOWLEDGED, State.ASSIGNED],
+        target=State.GROUNDS_RAISED,
+        conditions=[_incoming, _enforcing_notification],
+        permission=_executor,
+    )
+    def raise_grounds(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        # Once sent (ISSUING_OPEN from "sent" on), on either copy.
+        source=list(dict.fromkeys((*ISSUING_OPEN[3:], *EXECUTING_OPEN, State.IMPOSSIBLE))),
+        target=State.REFUSED,
+        conditions=[_production_order],
+        permission=_system_only,
+    )
+    def refuse_on_enforcing_grounds(self) -> None:
+        """The enforcing authority raised a ground against the whole order (Art. 12(1))."""
+
+    @transition(
+        field=state,
+        source=list(ISSUING_OPEN),
+        target=State.WITHDRAWN,
+        conditions=[_outgoing, _enforcing_notification],
+        permission=_system_only,
+    )
+    def withdraw_with_certificate(self) -> None:
+        """The EPOC it notifies was withdrawn."""
 
     @property
     def needs_validation(self) -> bool:

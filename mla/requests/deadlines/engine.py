@@ -60,6 +60,9 @@ EVENT_KINDS = frozenset(
         Event.EXPIRED,
         Event.WITHDRAWN,
         Event.FORWARDED,
+        # Enforcing authority (e-Evidence): its decision on a notified production order.
+        Event.NO_GROUNDS,
+        Event.GROUNDS_RAISED,
     }
 )
 
@@ -75,6 +78,9 @@ MET_BY: Mapping[str, frozenset[Event]] = {
     "execution": _EXECUTED,
     "requested_date": _EXECUTED,
     "preservation": frozenset({Event.FOLLOW_UP_DECIDED}),
+    # Enforcing authority (e-Evidence): Art. 12(1), and Art. 10(4) in an emergency.
+    "enforcing_assessment": frozenset({Event.NO_GROUNDS, Event.GROUNDS_RAISED}),
+    "enforcing_assessment_emergency": frozenset({Event.NO_GROUNDS, Event.GROUNDS_RAISED}),
 }
 
 _FOLLOW_UP = "follow_up"

@@ -63,7 +63,14 @@ FOLLOWS: dict[Event, tuple[str, tuple[str, ...]]] = {
     Event.INFO_ANSWERED: ("", (State.INFO_REQUESTED,)),
     # Received by the competent authority it was forwarded to.
     Event.FORWARDED: (State.DELIVERED, (State.DELIVERED, State.ACKNOWLEDGED)),
+    # Enforcing authority (e-Evidence): its decision on the notification (Art. 12).
+    Event.NO_GROUNDS: (State.NO_GROUNDS, (State.DELIVERED, State.ACKNOWLEDGED)),
+    Event.GROUNDS_RAISED: (State.GROUNDS_RAISED, (State.DELIVERED, State.ACKNOWLEDGED)),
 }
+
+# Enforcing authority (e-Evidence): the decisions on a notification, which the notified EPOC's
+# copies record too (mla.requests.lifecycle.enforcing).
+ENFORCING_DECISIONS = (Event.NO_GROUNDS, Event.GROUNDS_RAISED)
 
 # Steps of the executing side the issuing copy records without changing state.
 RECORDED_ONLY = (Event.RECOGNITION_EXTENDED, Event.PROVISIONAL_DECIDED)
@@ -285,6 +292,13 @@ def issuing_follow(
         _deliver_to_competent(issuing=issuing, authority=competent, at=at)
     if event in DECISIONS:
         _followed_preservations_decided(follow_up=issuing, at=at)
+    if event in ENFORCING_DECISIONS:
+        # Imported here: the enforcing authority's steps build on this module.
+        from mla.requests.lifecycle import enforcing
+
+        enforcing.certificate_follow_decision(
+            notification=issuing, event=event, note=note, payload=payload, at=at
+        )
     notify.issuer_told(request=issuing, actor=None, event=event)
 
 
@@ -364,7 +378,13 @@ def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime
 
 # Steps of the issuing side the executing copy records without changing state, and the
 # transition each of the others takes there.
-ISSUER_RECORDED_ONLY = (Event.CHASED, Event.FOLLOW_UP_DECIDED)
+ISSUER_RECORDED_ONLY = (
+    Event.CHASED,
+    Event.FOLLOW_UP_DECIDED,
+    # Enforcing authority (e-Evidence): its decision, told to the addressee's copy of the EPOC
+    # (which a full refusal also closes; see mla.requests.lifecycle.enforcing).
+    *ENFORCING_DECISIONS,
+)
 ISSUER_ACTIONS = {
     Event.INFO_ANSWERED: "receive_information",
     Event.FOLLOWED_UP: "record_follow_up",
@@ -430,6 +450,18 @@ def executing_follow(
 ) -> None:
     """The executing copy follows a step of the issuing side, taken on this node or received
     in a status message."""
+    if event in ENFORCING_DECISIONS:
+        from mla.requests.lifecycle import enforcing
+
+        enforcing.addressee_follow_decision(
+            executing=executing,
+            event=event,
+            note=note,
+            payload=payload,
+            on_behalf_of=on_behalf_of,
+            at=at,
+        )
+        return
     if event in ISSUER_RECORDED_ONLY:
         if event == Event.FOLLOW_UP_DECIDED and (
             executing.state != State.FOLLOWED_UP

@@ -19,7 +19,7 @@ from mla.core.errors import ApplicationError
 from mla.requests.access import request_grant_authority, request_validator_grant_end
 from mla.requests.documents.prepared import request_document_prepare_on_commit
 from mla.requests.events import Event
-from mla.requests.lifecycle import counterpart, notify
+from mla.requests.lifecycle import counterpart, enforcing, notify
 from mla.requests.lifecycle.rules import JUDICIAL_KINDS
 from mla.requests.lifecycle.runner import check_expected_state, run_transition
 from mla.requests.models import Request, RequestLink
@@ -112,11 +112,19 @@ def request_return_for_changes(
 
 
 @transaction.atomic
-def request_send(*, request: Request, actor: User, expected_state: str | None = None) -> Request:
+def request_send(
+    *,
+    request: Request,
+    actor: User,
+    expected_state: str | None = None,
+    enforcing_authority: Authority | None = None,
+) -> Request:
     """Send a ready request to its executing authority.
 
     When that authority is hosted on this node the request is delivered at once, in this
-    transaction: its copy is created in the authority's incoming queue.
+    transaction: its copy is created in the authority's incoming queue. An EPOC that needs
+    it notifies the enforcing authority at the same time (``enforcing_authority``: the one
+    chosen when the directory lists several), or is not sent at all.
     """
     executing = request.executing_authority
     if executing is None:
@@ -134,6 +142,9 @@ def request_send(*, request: Request, actor: User, expected_state: str | None = 
         stamps=("sent_at",),
     )
     counterpart.deliver(request=request, actor=actor, at=sent.at)
+    enforcing.enforcing_authority_notify(
+        certificate=request, actor=actor, at=sent.at, enforcing_authority=enforcing_authority
+    )
     return request
 
 
@@ -208,6 +219,7 @@ def request_follow_up(
 def request_withdraw(
     *, request: Request, actor: User, note: str = "", expected_state: str | None = None
 ) -> Request:
+    enforcing.notification_withdraw_check(request=request)
     withdrawn = run_transition(
         request=request,
         actor=actor,
@@ -218,5 +230,8 @@ def request_withdraw(
     )
     counterpart.issuer_step(
         request=request, actor=actor, event=Event.WITHDRAWN, note=note.strip(), at=withdrawn.at
+    )
+    enforcing.notifications_withdraw(
+        certificate=request, actor=actor, note=note.strip(), at=withdrawn.at
     )
     return request

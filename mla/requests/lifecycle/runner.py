@@ -47,6 +47,12 @@ ACTIONS = {
     "extend_preservation": gettext_lazy("extend the preservation of"),
     "record_follow_up": gettext_lazy("record the follow-up of"),
     "end_preservation": gettext_lazy("end the preservation of"),
+    # Enforcing authority (e-Evidence).
+    "prepare_notification": gettext_lazy("prepare the notification of"),
+    "confirm_no_grounds": gettext_lazy("confirm that no ground for refusal is raised against"),
+    "raise_grounds": gettext_lazy("raise a ground for refusal against"),
+    "refuse_on_enforcing_grounds": gettext_lazy("refuse"),
+    "withdraw_with_certificate": gettext_lazy("withdraw"),
 }
 
 

@@ -15,6 +15,13 @@ from django_fsm import has_transition_perm
 
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.requests.lifecycle.enforcing import (
+    assessment_time_left,
+    enforcing_grounds_raise,
+    enforcing_no_grounds,
+    notification_needed,
+)
+from mla.requests.lifecycle.enforcing_forms import GroundsForm, SendForm
 from mla.requests.lifecycle.executing import (
     request_acknowledge,
     request_ask_information,
@@ -148,9 +155,15 @@ def _submit_verb(request: Request) -> "StrOrPromise":
 
 def _send_help(request: Request) -> str:
     authority = request.executing_authority
-    return _(
+    text = _(
         "It goes to %(authority)s, with its documents; the deadlines start when it is received."
     ) % {"authority": authority.name if authority else ""}
+    if notification_needed(request=request):
+        text += " " + _(
+            "The enforcing authority of %(country)s is notified at the same time, section M "
+            "included (Regulation (EU) 2023/1543, Art. 8)."
+        ) % {"country": request.executing_country.name}
+    return text
 
 
 def _acknowledge_help(request: Request) -> "StrOrPromise":
@@ -188,6 +201,46 @@ def _provisional_decision_allowed(request: Request, user: User) -> bool:
 
 _NOTE = _("Note (optional)")
 
+
+# Enforcing authority (e-Evidence) --------------------------------------------------------
+
+
+def _assessment_help(request: Request) -> str:
+    left = assessment_time_left(request=request)
+    text = _(
+        "Regulation (EU) 2023/1543, Art. 12(1): decide within 10 days of receiving the "
+        "notification (96 hours in an emergency, Art. 10(4))."
+    )
+    return f"{text} {left}." if left else str(text)
+
+
+def _no_grounds_help(request: Request) -> str:
+    early = _(
+        "Confirming before the time ends lets the addressee produce the data at once (Art. 10(2))."
+    )
+    return f"{_assessment_help(request)} {early}"
+
+
+ENFORCING_STEPS = (
+    Step(
+        name="confirm_no_grounds",
+        side=EXECUTING,
+        verb=_("No ground for refusal"),
+        service=enforcing_no_grounds,
+        note=Note(_NOTE),
+        primary=True,
+        help_text=_no_grounds_help,
+    ),
+    Step(
+        name="raise_grounds",
+        side=EXECUTING,
+        verb=_("Raise a ground for refusal"),
+        service=enforcing_grounds_raise,
+        form=GroundsForm,
+        help_text=_assessment_help,
+    ),
+)
+
 # In the order the page shows them.
 STEPS: dict[str, Step] = {
     step.name: step
@@ -222,6 +275,7 @@ STEPS: dict[str, Step] = {
             side=ISSUING,
             verb=_("Send to the executing authority"),
             service=request_send,
+            form=SendForm,
             primary=True,
             help_text=_send_help,
         ),
@@ -388,6 +442,7 @@ STEPS: dict[str, Step] = {
             service=request_refuse,
             form=RefuseForm,
         ),
+        *ENFORCING_STEPS,
     )
 }
 

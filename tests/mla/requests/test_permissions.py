@@ -370,3 +370,76 @@ def test_nobody_drafts_on_a_received_copy(sent_eio, cast, countries, prosecutor,
     )
 
     assert permitted == set()
+
+
+# Enforcing authority (e-Evidence) -------------------------------------------------------
+#
+# The enforcing authority's copy of a notified EPOC (Regulation (EU) 2023/1543, Art. 12) is
+# decided by its own contact-point or central-authority staff only; the notification's
+# issuing copy goes and is withdrawn with its EPOC, by the node.
+
+ENFORCING_ROLES = (
+    "issuer_prosecutor",
+    "provider_staff",
+    "enforcing_cp_staff",
+    "enforcing_ca_staff",
+    "enforcing_prosecutor",
+    "enforcing_auditor",
+    "other_executing_staff",
+)
+ENFORCERS = {"enforcing_cp_staff", "enforcing_ca_staff"}
+
+# (copy, the step, the roles allowed to take it), each copy as it is once the enforcing
+# authority acknowledged the notification.
+ENFORCING_MATRIX = [
+    ("enforcing", "confirm_no_grounds", ENFORCERS),
+    ("enforcing", "raise_grounds", ENFORCERS),
+    ("enforcing", "recognise", set()),
+    ("enforcing", "refuse", set()),
+    ("enforcing", "forward", set()),
+    ("notification", "withdraw", set()),
+    ("notification", "withdraw_with_certificate", set()),
+    ("epoc", "refuse_on_enforcing_grounds", set()),
+    ("addressee", "refuse_on_enforcing_grounds", set()),
+    ("addressee", "confirm_no_grounds", set()),
+    ("epoc", "withdraw", {"issuer_prosecutor"}),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("copy", "step", "allowed"), ENFORCING_MATRIX)
+def test_who_may_take_each_enforcing_step(
+    ready_epoc, eevidence_parties, berlin_staff, copy, step, allowed
+):
+    from mla.requests.lifecycle.enforcing import notifications_of
+
+    enforcing_authority = eevidence_parties["enforcing"]
+    people = {
+        "issuer_prosecutor": eevidence_parties["prosecutor"],
+        "provider_staff": eevidence_parties["provider_staff"],
+        "enforcing_cp_staff": eevidence_parties["enforcing_cp_staff"],
+        "enforcing_ca_staff": eevidence_parties["enforcing_staff"],
+        "enforcing_prosecutor": UserFactory(authority=enforcing_authority, roles=["prosecutor"]),
+        "enforcing_auditor": UserFactory(authority=enforcing_authority, roles=["auditor"]),
+        "other_executing_staff": berlin_staff,
+    }
+    epoc = ready_epoc()
+    request_send(request=epoc, actor=people["issuer_prosecutor"])
+    epoc.refresh_from_db()
+    (notification,) = notifications_of(certificate=epoc)
+    request_acknowledge(request=notification.counterpart, actor=people["enforcing_ca_staff"])
+    copies = {
+        "epoc": epoc,
+        "addressee": epoc.counterpart,
+        "notification": notification,
+        "enforcing": notification.counterpart,
+    }
+    request = Request.objects.get(pk=copies[copy].pk)
+
+    permitted = {
+        role
+        for role in ENFORCING_ROLES
+        if has_transition_perm(getattr(request, step), people[role])
+    }
+
+    assert permitted == allowed

@@ -54,6 +54,9 @@ def test_each_side_has_its_steps_in_the_pages_order():
         "postpone",
         "forward",
         "refuse",
+        # Enforcing authority (e-Evidence).
+        "confirm_no_grounds",
+        "raise_grounds",
     )
 
 
