@@ -10,8 +10,6 @@ declarations (mla.instruments.declarations.eevidence).
 from collections.abc import Mapping
 from typing import Any
 
-from mla.instruments.declarations.schema import DeadlineRule, When
-
 # Declaration codes.
 EPOC = "epoc"  # Annex I: European Production Order Certificate
 EPOC_PR = "epoc_pr"  # Annex II: European Preservation Order Certificate
@@ -242,25 +240,6 @@ GROUNDS_SCOPES = (FULL, PARTIAL)
 
 # The enforcing authority's clock (Art. 12(1); Art. 10(4) in an emergency), counted from the
 # receipt of the notification and met by its decision. The ``epoc_notification`` declaration
-# carries these as its deadlines.
+# carries them (mla.instruments.declarations.eevidence.ENFORCING_DEADLINES).
 ENFORCING_ASSESSMENT = "enforcing_assessment"
 ENFORCING_ASSESSMENT_EMERGENCY = "enforcing_assessment_emergency"
-_EMERGENCY = When(field=f"{DEADLINE_SECTION}.{DEADLINE_FIELD}", values=(EIGHT_HOURS,))
-ENFORCING_DEADLINES = (
-    DeadlineRule(
-        code=ENFORCING_ASSESSMENT,
-        label=f"{EPOC_NOTIFICATION}.deadline.{ENFORCING_ASSESSMENT}",
-        source="Regulation (EU) 2023/1543, Art. 12(1)",
-        starts_at="received",
-        days=10,
-        applies_when=When(field=_EMERGENCY.field, values=_EMERGENCY.values, negate=True),
-    ),
-    DeadlineRule(
-        code=ENFORCING_ASSESSMENT_EMERGENCY,
-        label=f"{EPOC_NOTIFICATION}.deadline.{ENFORCING_ASSESSMENT_EMERGENCY}",
-        source="Regulation (EU) 2023/1543, Art. 10(4), 12(1)",
-        starts_at="received",
-        hours=96,
-        applies_when=_EMERGENCY,
-    ),
-)

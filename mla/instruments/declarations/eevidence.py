@@ -358,6 +358,30 @@ PRESERVATION_DEADLINE = DeadlineRule(
     days=60,
 )
 
+# The enforcing authority's clock (Art. 12(1); Art. 10(4) in an emergency), counted from the
+# receipt of the notification and met by its decision.
+_EMERGENCY = When(
+    field=f"{rules.DEADLINE_SECTION}.{rules.DEADLINE_FIELD}", values=(rules.EIGHT_HOURS,)
+)
+ENFORCING_DEADLINES = (
+    DeadlineRule(
+        code=rules.ENFORCING_ASSESSMENT,
+        label=f"{rules.EPOC_NOTIFICATION}.deadline.{rules.ENFORCING_ASSESSMENT}",
+        source="Regulation (EU) 2023/1543, Art. 12(1)",
+        starts_at="received",
+        days=10,
+        applies_when=When(field=_EMERGENCY.field, values=_EMERGENCY.values, negate=True),
+    ),
+    DeadlineRule(
+        code=rules.ENFORCING_ASSESSMENT_EMERGENCY,
+        label=f"{rules.EPOC_NOTIFICATION}.deadline.{rules.ENFORCING_ASSESSMENT_EMERGENCY}",
+        source="Regulation (EU) 2023/1543, Art. 10(4), 12(1)",
+        starts_at="received",
+        hours=96,
+        applies_when=_EMERGENCY,
+    ),
+)
+
 EPOC = InstrumentDeclaration(
     code=rules.EPOC,
     directory_instrument=rules.EPOC,
@@ -392,6 +416,7 @@ EPOC_NOTIFICATION = InstrumentDeclaration(
     rules=rules.certificate_problems,
     variant_of=rules.EPOC,
     drafted=False,
+    deadlines=ENFORCING_DEADLINES,
 )
 
 _PR_G = "epoc_pr.G"

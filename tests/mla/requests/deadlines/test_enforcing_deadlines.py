@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from mla.instruments import eevidence
+from mla.instruments.declarations import eevidence as eevidence_declarations
 from mla.requests.deadlines.engine import MET_BY, LifecycleEvent, deadline_schedule
 from mla.requests.events import Event
 from mla.requests.lifecycle.enforcing import (
@@ -39,7 +40,7 @@ def _deadlines(request):
 
 
 def test_every_enforcing_deadline_is_met_by_a_decision():
-    for rule in eevidence.ENFORCING_DEADLINES:
+    for rule in eevidence_declarations.ENFORCING_DEADLINES:
         assert MET_BY[rule.code] == {Event.NO_GROUNDS, Event.GROUNDS_RAISED}
 
 
@@ -147,5 +148,5 @@ def _declaration_with_enforcing_deadlines():
         sections=(),
         channel="epoc_notification.channel",
         issuer_kinds=("court",),
-        deadlines=eevidence.ENFORCING_DEADLINES,
+        deadlines=eevidence_declarations.ENFORCING_DEADLINES,
     )

@@ -89,7 +89,7 @@ def test_sending_an_epoc_for_traffic_data_notifies_the_enforcing_authority(sent,
     assert notification.executing_authority == eevidence_parties["enforcing"]
     assert notification.reference != epoc.reference
     assert notification.data == epoc.data
-    assert notification.data["M"]["information"] == "For the enforcing authority only."
+    assert notification.data["M"]["enforcing_information"] == "For the enforcing authority only."
     assert RequestLink.objects.filter(from_request=notification, to_request=epoc).exists()
     # The enforcing authority's own copy, section M included, received now.
     assert enforcing.direction == Request.Direction.INCOMING
@@ -384,10 +384,9 @@ def test_a_ground_the_regulation_does_not_allow_is_refused(
 @pytest.mark.parametrize(
     ("annex_iv_category", "three_years", "available"),
     [
-        ("computer_related_crime", "yes", False),
-        ("computer_related_crime", "no", True),
-        ("computer_related_crime", "unknown", True),
-        ("", "yes", True),
+        ("computer_crime", "three_year_maximum", False),
+        ("computer_crime", "listed_offence", True),
+        ("", "three_year_maximum", True),
     ],
 )
 def test_double_criminality_is_not_available_for_an_annex_iv_offence_of_three_years(
