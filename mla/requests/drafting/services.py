@@ -56,9 +56,16 @@ def request_create(
     declaration_code: str,
     executing_country: Country,
     executing_authority: Authority | None = None,
+    copy_of: Request | None = None,
 ) -> Request:
+    """A new draft of ``declaration_code`` in the actor's authority's name.
+
+    A declaration that is never drafted (the EPOC's copy for the enforcing authority) is
+    made only by the system, as ``copy_of`` the request of which it is a variant.
+    """
     declaration = declaration_for(declaration_code)
-    if not declaration.drafted:
+    made_by_system = copy_of is not None and declaration.variant_of == copy_of.declaration_code
+    if not declaration.drafted and not made_by_system:
         raise ApplicationError(
             _("%(type)s is made by the system when the request it copies is sent.")
             % {"type": label(declaration.title, actor.preferred_language)}

@@ -133,6 +133,7 @@ def enforcing_authority_notify(
         declaration_code=eevidence.EPOC_NOTIFICATION,
         executing_country=certificate.executing_country,
         executing_authority=authority,
+        copy_of=certificate,
     )
     notification.data = copy.deepcopy(certificate.data)
     notification.validating_authority_id = certificate.validating_authority_id

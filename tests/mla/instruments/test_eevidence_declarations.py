@@ -220,4 +220,7 @@ def test_the_production_deadline_counts_ten_days_only_without_an_emergency():
     assert production.applies_when is not None
     assert production.applies_when.values == (eevidence.TEN_DAYS,)
     assert (preservation.code, preservation.days) == ("preservation", 60)
-    assert EPOC_NOTIFICATION.deadlines == ()
+    assert [rule.code for rule in EPOC_NOTIFICATION.deadlines] == [
+        eevidence.ENFORCING_ASSESSMENT,
+        eevidence.ENFORCING_ASSESSMENT_EMERGENCY,
+    ]
