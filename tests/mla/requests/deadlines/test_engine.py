@@ -74,9 +74,6 @@ def test_every_declared_deadline_is_known_to_the_engine(declaration):
     for rule in declaration.deadlines:
         assert rule.code in MET_BY
         assert rule.starts_at in EVENT_KINDS or "." in rule.starts_at
-    if not declaration.deadlines and not declaration.drafted:
-        pytest.skip("The enforcing authority's window (Art. 12) is not declared yet.")
-
     start = "preserved" if declaration.directory_instrument == "preservation" else "received"
     events = [event("received", day(0)), event(start, day(0))]
     deadlines = deadline_schedule(
