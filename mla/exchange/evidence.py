@@ -531,15 +531,15 @@ def _eevidence(*, request: Request) -> _Eevidence:
                 signed_pdf.pdf,
                 request=notification.reference,
             )
-        for attachment in notification.attachments.order_by("uploaded_at", "id"):
-            content = _attachment_read(attachment, found)
+        for document in notification.attachments.order_by("uploaded_at", "id"):
+            content = _attachment_read(document, found)
             if content is not None:
                 found.add(
                     "enforcing_documents",
-                    f"{folder}/{attachment.pk}-{_safe(attachment.name)}",
+                    f"{folder}/{document.pk}-{_safe(document.name)}",
                     content,
                     request=notification.reference,
-                    name=attachment.name,
+                    name=document.name,
                 )
     attachments = {item.sha256.lower(): item for item in request.attachments.order_by("id")}
     for entry in AuditEntry.objects.filter(request=request, event__in=PRODUCTION_EVENTS).order_by(
