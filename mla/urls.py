@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/passkeys/", include("mla.accounts.passkey_urls")),
     path("directory/", include("contact_points.urls")),
     path("requests/", include("mla.statistics.urls")),
+    path("requests/", include("mla.eevidence.urls")),
     path("requests/", include("mla.requests.urls")),
     path("notifications/", include("mla.notifications.urls")),
     path("exchange/", include("mla.exchange.urls")),

@@ -47,9 +47,12 @@ from mla.exchange.stored import manifest_event, stored_message_open, stored_rece
 from mla.exchange.wire.container import SIGNATURE_ENTRY
 from mla.exchange.wire.manifest import MANIFEST_ENTRY
 from mla.exchange.wire.receipts import RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY
+from mla.instruments.eevidence import E_EVIDENCE_DECLARATIONS, EPOC_NOTIFICATION
 from mla.requests.audit import GENESIS, audit_entry_body
+from mla.requests.documents.rendering import structured_export
 from mla.requests.documents.signing import signature_file_name, signed_document_stored
-from mla.requests.models import AuditEntry, Request, canonical_json
+from mla.requests.events import Event
+from mla.requests.models import Attachment, AuditEntry, Request, RequestLink, canonical_json
 
 GPG_TIMEOUT_SECONDS = 60
 _UNSAFE_FILE_CHARACTERS = re.compile(r"[^-A-Za-z0-9_.]")
@@ -408,6 +411,205 @@ def _timeline(*, request: Request) -> tuple[dict[str, Any], str, list[str]]:
     return timeline, text, problems
 
 
+# e-Evidence ---------------------------------------------------------------------------------
+
+# The steps that carry the produced data (Regulation (EU) 2023/1543): their payload names the
+# request's attachments that hold it, by SHA-256 ("attachments": ["<sha256>", ...], or
+# objects with a "sha256"), as a received request's step names its documents.
+PRODUCTION_EVENTS = (Event.EXECUTED, Event.PARTIALLY_EXECUTED, Event.DATA_PART_RECEIVED)
+# The enforcing authority's decision on a notified EPOC (Art. 12).
+ENFORCING_DECISION_EVENTS = (Event.NO_GROUNDS, Event.GROUNDS_RAISED)
+
+
+@dataclass
+class _Eevidence:
+    """What an EPOC's or EPOC-PR's bundle holds besides the messages and the timeline: the
+    certificate, the enforcing authority's decisions and the linked notification's
+    documents, and the produced data, each with its SHA-256 for index.json."""
+
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    listed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, section: str, path: str, content: bytes, **about: Any) -> None:
+        self.files.append((path, content))
+        self.listed.setdefault(section, []).append(
+            {
+                "file": path,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "size": len(content),
+                **about,
+            }
+        )
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE_FILE_CHARACTERS.sub("_", name) or "file"
+
+
+def _named_digests(payload: Any) -> list[str]:
+    listed = payload.get("attachments") if isinstance(payload, dict) else None
+    digests = []
+    for item in listed if isinstance(listed, list) else []:
+        digest = item.get("sha256") if isinstance(item, dict) else item
+        if isinstance(digest, str) and digest:
+            digests.append(digest.lower())
+    return digests
+
+
+def _attachment_read(attachment: Attachment, found: _Eevidence) -> bytes | None:
+    try:
+        with attachment.file.open("rb") as stored:
+            content = stored.read()
+    except OSError:
+        found.problems.append(
+            _("The document %(name)s (%(sha256)s) is no longer on this node.")
+            % {"name": attachment.name, "sha256": attachment.sha256}
+        )
+        return None
+    if hashlib.sha256(content).hexdigest() != attachment.sha256:
+        found.problems.append(
+            _("The document %(name)s does not match the SHA-256 recorded when it was attached.")
+            % {"name": attachment.name}
+        )
+    return content
+
+
+def _linked_notifications(request: Request) -> list[Request]:
+    """The enforcing-authority notifications (Art. 8) linked to this certificate, either
+    way round."""
+    links = RequestLink.objects.filter(Q(from_request=request) | Q(to_request=request))
+    linked = {
+        pk
+        for pair in links.values_list("from_request_id", "to_request_id")
+        for pk in pair
+        if pk != request.pk
+    }
+    return list(
+        Request.objects.filter(pk__in=linked, declaration_code=EPOC_NOTIFICATION)
+        .select_related("issuing_authority", "executing_country", "executing_authority")
+        .order_by("created_at", "id")
+    )
+
+
+def _eevidence(*, request: Request) -> _Eevidence:
+    found = _Eevidence()
+    if request.declaration_code not in E_EVIDENCE_DECLARATIONS:
+        return found
+    reference = _safe(request.reference)
+    found.add("certificate", f"document/{reference}.json", structured_export(request=request))
+    notifications = _linked_notifications(request)
+    decisions = AuditEntry.objects.filter(
+        request__in=[request, *notifications], event__in=ENFORCING_DECISION_EVENTS
+    ).order_by("at", "position")
+    found.listed["enforcing_decisions"] = [
+        {
+            "request": entry.request_reference,
+            "sequence": entry.sequence,
+            "at": entry.at.isoformat(),
+            "event": entry.event,
+            "authority": entry.authority_name,
+            "note": entry.note,
+            "payload": entry.payload,
+            "request_hash": entry.request_hash,
+        }
+        for entry in decisions
+    ]
+    for notification in notifications:
+        folder = f"enforcing/{_safe(notification.reference)}"
+        found.add(
+            "enforcing_documents",
+            f"{folder}/{_safe(notification.reference)}.json",
+            structured_export(request=notification),
+            request=notification.reference,
+        )
+        signed_pdf = signed_document_stored(request=notification)
+        if signed_pdf is not None:
+            found.add(
+                "enforcing_documents",
+                f"{folder}/{_safe(notification.reference)}.pdf",
+                signed_pdf.pdf,
+                request=notification.reference,
+            )
+        for document in notification.attachments.order_by("uploaded_at", "id"):
+            content = _attachment_read(document, found)
+            if content is not None:
+                found.add(
+                    "enforcing_documents",
+                    f"{folder}/{document.pk}-{_safe(document.name)}",
+                    content,
+                    request=notification.reference,
+                    name=document.name,
+                )
+    attachments = {item.sha256.lower(): item for item in request.attachments.order_by("id")}
+    for entry in AuditEntry.objects.filter(request=request, event__in=PRODUCTION_EVENTS).order_by(
+        "sequence"
+    ):
+        for digest in _named_digests(entry.payload):
+            attachment = attachments.get(digest)
+            if attachment is None:
+                found.problems.append(
+                    _("Timeline entry %(sequence)d names a document (%(sha256)s) not held here.")
+                    % {"sequence": entry.sequence, "sha256": digest}
+                )
+                continue
+            content = _attachment_read(attachment, found)
+            if content is not None:
+                found.add(
+                    "produced_data",
+                    f"produced/{entry.sequence:03d}-{_safe(attachment.name)}",
+                    content,
+                    name=attachment.name,
+                    media_type=attachment.media_type,
+                    event=entry.event,
+                    timeline_sequence=entry.sequence,
+                    recorded_sha256=attachment.sha256,
+                )
+    return found
+
+
+def _eevidence_text(found: _Eevidence) -> list[str]:
+    if not found.listed:
+        return []
+    parts = [
+        _("E-EVIDENCE (REGULATION (EU) 2023/1543)"),
+        "",
+        "document/<reference>.json  "
+        + _("the certificate's structured data, as its JSON download gives it"),
+        "enforcing/<reference>/     "
+        + _("the linked notification to the enforcing authority (Art. 8): its data and documents"),
+        "produced/<n>-<name>        "
+        + _("the data produced, attached to timeline entry <n> (executed or partially executed)"),
+        "",
+        _(
+            'index.json lists each file under "e_evidence" with its SHA-256, and the enforcing '
+            "authority's decisions (no ground, or a ground raised in full or in part) as "
+            "their timeline entries give them. Check the files with:"
+        ),
+        "",
+        *_commands("sha256sum document/*.json produced/* enforcing/*/* 2>/dev/null"),
+        "",
+    ]
+    for section in ("certificate", "produced_data", "enforcing_documents"):
+        for item in found.listed.get(section, []):
+            parts.append(f"  {item['sha256']}  {item['file']}")
+    decisions = found.listed.get("enforcing_decisions", [])
+    if decisions:
+        parts.append("")
+        for decision in decisions:
+            payload = decision["payload"] if isinstance(decision["payload"], dict) else {}
+            details = ", ".join(
+                f"{key}: {payload[key]}"
+                for key in ("ground", "scope", "categories")
+                if key in payload
+            )
+            parts.append(
+                f"  {decision['request']} #{decision['sequence']} {decision['event']}"
+                + (f" ({details})" if details else "")
+            )
+    return [*parts, ""]
+
+
 # The bundle ---------------------------------------------------------------------------------
 
 
@@ -469,6 +671,7 @@ def _verify_text(
     signers: dict[str, Authority],
     problems: list[str],
     checkpoints: list[_CheckpointFile],
+    eevidence: _Eevidence | None = None,
 ) -> str:
     owner = _owner(request)
     example = folders[0].name if folders else "messages/01-request-<message id>"
@@ -664,6 +867,7 @@ def _verify_text(
             "signed yet after the request's last entry: the next one will cover it."
         ),
         "",
+        *(_eevidence_text(eevidence) if eevidence is not None else []),
         _("KEYS THE DIRECTORY PINS"),
         "",
     ]
@@ -711,8 +915,11 @@ def _index(
     keys: dict[str, list[_DirectoryKey]],
     problems: list[str],
     checkpoints: list[_CheckpointFile],
+    eevidence: _Eevidence | None = None,
 ) -> dict[str, Any]:
+    listed = {"e_evidence": eevidence.listed} if eevidence is not None and eevidence.listed else {}
     return {
+        **listed,
         "request": request.reference,
         "copy": request.direction,
         "authority": _owner(request).identifier,
@@ -801,6 +1008,8 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
         problems += [_signature_problem(item, keys) for item in folder.signed]
         problems += [f"{folder.name}: {problem}" for problem in folder.problems]
     problems += [_signature_problem(item.signed, keys) for item in checkpoints]
+    eevidence = _eevidence(request=request)
+    problems += eevidence.problems
     problems = [problem for problem in problems if problem]
 
     buffer = io.BytesIO()
@@ -823,6 +1032,7 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
                 signers=signers,
                 problems=problems,
                 checkpoints=checkpoints,
+                eevidence=eevidence,
             ).encode("utf-8"),
         )
         for folder in folders:
@@ -835,6 +1045,8 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
         if signed_pdf is not None:
             add(f"document/{request.reference}.pdf", signed_pdf.pdf)
             add(f"document/{signature_file_name(request=request)}", signed_pdf.signature)
+        for name, content in eevidence.files:
+            add(name, content)
         for item in checkpoints:
             add(item.signed.path, item.signed.data)
             add(f"{item.signed.path}.sig", item.signed.signature)
@@ -853,6 +1065,7 @@ def evidence_bundle(*, request: Request, now: datetime.datetime | None = None) -
                     keys=keys,
                     problems=problems,
                     checkpoints=checkpoints,
+                    eevidence=eevidence,
                 ),
                 ensure_ascii=False,
                 indent=2,

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "contact_points",
     "mla.requests",
     "mla.notifications",
+    "mla.eevidence",
     "mla.statistics",
     "mla.exchange",
     "mla.node",

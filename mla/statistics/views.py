@@ -19,6 +19,12 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.spreadsheet import csv_cell_neutralised
 from mla.requests.models import Request
+from mla.statistics.eevidence import (
+    EevidenceStatistics,
+    eevidence_period,
+    eevidence_statistics_for_user,
+    eevidence_statistics_rows,
+)
 from mla.statistics.queries import (
     BOTH,
     LAPSED_PAGE_LIMIT,
@@ -119,5 +125,70 @@ def statistics_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["section", "key", "label", "metric", "value"])
     for row in statistics_rows(found):
+        writer.writerow([csv_cell_neutralised(value) for value in row])
+    return response
+
+
+# Art. 28 of Regulation (EU) 2023/1543 (e-Evidence) ------------------------------------
+
+
+class EevidencePeriodForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), required=False, min_value=1, max_value=9998)
+    date_from = forms.DateField(
+        label=_("or from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+def _eevidence(request: HttpRequest) -> tuple[EevidencePeriodForm, EevidenceStatistics | None]:
+    user = _reader(request)
+    form = EevidencePeriodForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    try:
+        period = eevidence_period(
+            authority=user.authority,
+            year=data.get("year"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+        found = eevidence_statistics_for_user(user=user, period=period)
+    except ApplicationError as error:
+        field = error.extra.get("field")
+        form.add_error(field if field in form.fields else None, error.message)
+        return form, None
+    return form, found
+
+
+@require_GET
+def eevidence_statistics_page(request: HttpRequest) -> HttpResponse:
+    form, found = _eevidence(request)
+    return render(
+        request,
+        "statistics/eevidence.html",
+        {"form": form, "statistics": found, "query": request.GET.urlencode()},
+    )
+
+
+@require_GET
+def eevidence_statistics_csv(request: HttpRequest) -> HttpResponse:
+    form, found = _eevidence(request)
+    if found is None:
+        errors = "; ".join(
+            str(message) for messages in form.errors.values() for message in messages
+        )
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    period = found.period
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="e-evidence-statistics-{slugify(found.authority.identifier)}-'
+        f'{period.date_from:%Y%m%d}-{period.date_to:%Y%m%d}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(["side", "section", "key", "label", "metric", "value"])
+    for row in eevidence_statistics_rows(found):
         writer.writerow([csv_cell_neutralised(value) for value in row])
     return response

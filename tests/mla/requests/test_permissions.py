@@ -372,6 +372,57 @@ def test_nobody_drafts_on_a_received_copy(sent_eio, cast, countries, prosecutor,
     assert permitted == set()
 
 
+# A transmission by other means (Art. 19(6)), on each copy of an EPOC ------------------
+
+OTHER_MEANS = [
+    ("outgoing", ISSUING_HOLDERS),
+    ("incoming", {"receiver_cp_staff"}),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("direction", "allowed"), OTHER_MEANS)
+def test_who_may_record_a_transmission_by_other_means(
+    cast, authorities, countries, direction, allowed
+):
+    import datetime
+
+    from django.db import transaction
+
+    from mla.core.errors import ApplicationError
+    from mla.eevidence.services import transmission_by_other_means_record
+
+    copy = Request.objects.create(
+        reference="EPOC-2026-7",
+        direction=direction,
+        declaration_code="epoc",
+        issuing_authority=authorities["paris"],
+        issuing_country_code="FR",
+        executing_authority=authorities["berlin"],
+        executing_country=countries["DE"],
+        state=Request.State.SENT if direction == "outgoing" else Request.State.RECEIVED,
+    )
+    permitted = set()
+    for role in ACTION_ROLES:
+        try:
+            with transaction.atomic():
+                transmission_by_other_means_record(
+                    request=copy,
+                    actor=cast[role],
+                    transmitted_at=datetime.datetime(2026, 9, 1, tzinfo=datetime.UTC),
+                    place="Paris",
+                    recipient="Berlin",
+                    size_bytes=10,
+                    item="certificate",
+                )
+                permitted.add(role)
+                raise _RolledBack
+        except (ApplicationError, _RolledBack):
+            pass
+
+    assert permitted == allowed
+
+
 # Enforcing authority (e-Evidence) -------------------------------------------------------
 #
 # The enforcing authority's copy of a notified EPOC (Regulation (EU) 2023/1543, Art. 12) is
