@@ -60,6 +60,9 @@ EVENT_KINDS = frozenset(
         Event.EXPIRED,
         Event.WITHDRAWN,
         Event.FORWARDED,
+        # e-Evidence: the addressee's Annex III and the issuing authority's answer.
+        Event.IMPOSSIBILITY_REPORTED,
+        Event.IMPOSSIBILITY_ANSWERED,
     }
 )
 
@@ -75,17 +78,26 @@ MET_BY: Mapping[str, frozenset[Event]] = {
     "execution": _EXECUTED,
     "requested_date": _EXECUTED,
     "preservation": frozenset({Event.FOLLOW_UP_DECIDED}),
+    # e-Evidence (Regulation (EU) 2023/1543): the addressee produces the data (Art. 10(2)-(4));
+    # the issuing authority answers an Annex III (Art. 10(5)-(6)).
+    "production": _EXECUTED,
+    "impossibility_answer": frozenset({Event.IMPOSSIBILITY_ANSWERED}),
 }
 
 _FOLLOW_UP = "follow_up"
+_ANNEX_III = "annex_iii"
 # Suspensions: the event starting one -> (its name, the deadlines it holds).
 _SUSPENDED_BY: Mapping[str, tuple[str, frozenset[str]]] = {
     Event.INFO_REQUESTED: ("info", frozenset({"recognition", "execution"})),
     Event.POSTPONED: ("postponement", frozenset({"execution"})),  # Art. 15
     # Art. 29(7): kept until the follow-up request is decided, however long that takes.
     Event.FOLLOWED_UP: (_FOLLOW_UP, frozenset({"preservation"})),
+    # e-Evidence: while the issuing authority answers an Annex III the addressee cannot
+    # produce; the time left runs on once the certificate is corrected or completed. [K]
+    Event.IMPOSSIBILITY_REPORTED: (_ANNEX_III, frozenset({"production"})),
 }
 _RESUMED_BY: Mapping[str, str] = {
+    Event.IMPOSSIBILITY_ANSWERED: _ANNEX_III,
     Event.INFO_ANSWERED: "info",
     Event.RESUMED: "postponement",
     Event.FOLLOW_UP_DECIDED: _FOLLOW_UP,
@@ -315,7 +327,8 @@ class _Schedule:
         self.rules = [
             rule
             for rule in declaration.deadlines
-            if rule.applies_when is None or holds(rule.applies_when, plain)
+            if (rule.applies_when is None or holds(rule.applies_when, plain))
+            and (rule.applies_if is None or rule.applies_if(plain))
         ]
         self.data = data
         self.tz = tz

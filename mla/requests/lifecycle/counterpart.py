@@ -65,6 +65,24 @@ FOLLOWS: dict[Event, tuple[str, tuple[str, ...]]] = {
     Event.FORWARDED: (State.DELIVERED, (State.DELIVERED, State.ACKNOWLEDGED)),
 }
 
+# e-Evidence (Regulation (EU) 2023/1543): an EPOC's data are produced from "preserved"
+# (Art. 10(1)); the addressee's Annex III stops the certificate until the issuing authority
+# answers (Art. 10(5)-(8)), and its answer returns the copy to where it was.
+_CERTIFICATE_OPEN = (State.DELIVERED, State.ACKNOWLEDGED, State.PRESERVED)
+FOLLOWS.update(
+    {
+        Event.EXECUTED: (State.EXECUTED, (*FOLLOWS[Event.EXECUTED][1], State.PRESERVED)),
+        Event.PARTIALLY_EXECUTED: (
+            State.PARTIALLY_EXECUTED,
+            (*FOLLOWS[Event.PARTIALLY_EXECUTED][1], State.PRESERVED),
+        ),
+        Event.IMPOSSIBILITY_REPORTED: (
+            State.IMPOSSIBLE,
+            (*_CERTIFICATE_OPEN, State.EXTENDED, State.FOLLOWED_UP),
+        ),
+    }
+)
+
 # Steps of the executing side the issuing copy records without changing state.
 RECORDED_ONLY = (Event.RECOGNITION_EXTENDED, Event.PROVISIONAL_DECIDED)
 
@@ -260,7 +278,8 @@ def issuing_follow(
         competent = _competent_authority(issuing=issuing, payload=payload, copy=forwarded_copy)
 
     def prepare() -> None:
-        if event in (Event.POSTPONED, Event.INFO_REQUESTED):
+        # e-Evidence: after an Annex III the issuing copy goes back where it was.
+        if event in (Event.POSTPONED, Event.INFO_REQUESTED, Event.IMPOSSIBILITY_REPORTED):
             issuing.resume_state = previous
         if competent is not None:
             issuing.executing_authority = competent
@@ -369,6 +388,9 @@ ISSUER_ACTIONS = {
     Event.INFO_ANSWERED: "receive_information",
     Event.FOLLOWED_UP: "record_follow_up",
     Event.WITHDRAWN: "record_withdrawal",
+    # e-Evidence: the issuing authority's answer to an Annex III, and its Annex VI.
+    Event.IMPOSSIBILITY_ANSWERED: "record_impossibility_answer",
+    Event.PRESERVATION_EXTENDED: "record_extension",
 }
 
 

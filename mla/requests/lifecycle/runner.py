@@ -47,6 +47,12 @@ ACTIONS = {
     "extend_preservation": gettext_lazy("extend the preservation of"),
     "record_follow_up": gettext_lazy("record the follow-up of"),
     "end_preservation": gettext_lazy("end the preservation of"),
+    # e-Evidence (Regulation (EU) 2023/1543).
+    "report_impossibility": gettext_lazy("report as impossible to execute"),
+    "answer_impossibility": gettext_lazy("answer the Annex III of"),
+    "record_impossibility_answer": gettext_lazy("record the answer to the Annex III of"),
+    "order_extension": gettext_lazy("extend the preservation of"),
+    "record_extension": gettext_lazy("record the extension of"),
 }
 
 
@@ -70,6 +76,13 @@ def _refusal(*, request: Request, action: str) -> ApplicationError:
             % {"state": request.get_state_display(), "verb": verb}
         )
     return ApplicationError(_("You may not %(verb)s this request.") % {"verb": verb})
+
+
+def permission_check(*, request: Request, actor: User, action: str) -> None:
+    """Refuse, with the step's message, a user who may not take ``action`` now: for a step
+    that does work (storing files, say) before its transition runs."""
+    if not has_transition_perm(getattr(request, action), actor):
+        raise _refusal(request=request, action=action)
 
 
 def check_expected_state(*, request: Request, expected_state: str | None) -> None:
