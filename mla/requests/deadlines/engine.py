@@ -207,7 +207,9 @@ def _check_rule(rule: DeadlineRule) -> None:
 
 
 def _counted_due(rule: DeadlineRule, start: datetime, extra_days: int, tz: ZoneInfo) -> datetime:
-    due = start + timedelta(hours=rule.hours or 0)
+    # Elapsed hours: added in UTC, as adding to a zoned time would count the wall clock
+    # (one hour short across a spring change).
+    due = start.astimezone(UTC) + timedelta(hours=rule.hours or 0)
     return _add_calendar_days(due, (rule.days or 0) + extra_days, tz)
 
 
