@@ -320,6 +320,7 @@ def certificate_answer_impossibility(
             payload={"answer": answer},
         )
         return request_withdraw(request=request, actor=actor, note=note.strip())
+    permission_check(request=request, actor=actor, action="answer_impossibility")
     payload: dict[str, Any] = {"answer": answer}
     changed = data is not None and dict(data) != request.data
     if changed:

@@ -411,3 +411,26 @@ def test_the_provider_does_not_record_an_annex_v_itself(send_certificate, provid
     _issuing, provided = _preserved(send_certificate, provider_staff, code=eevidence.EPOC_PR)
     with pytest.raises(ApplicationError, match="You may not record the follow-up"):
         request_record_follow_up(request=provided, actor=provider_staff, note="EPOC 12")
+
+
+def test_both_copies_move_in_one_transaction(send_certificate, provider_staff):
+    issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_SUBSCRIBER_DATA)
+    # The issuing copy disagrees (it was closed meanwhile): the provider's step is refused
+    # and nothing of it is kept on either copy.
+    Request.objects.filter(pk=issuing.pk).update(state=State.WITHDRAWN)
+
+    with pytest.raises(ApplicationError, match="issuing side's copy is “Withdrawn”"):
+        certificate_report_impossibility(request=provided, actor=provider_staff, **_impossibility())
+
+    issuing, provided = _reload(issuing, provided)
+    assert (issuing.state, provided.state) == (State.WITHDRAWN, State.PRESERVED)
+    assert not provided.audit_entries.filter(event=Event.IMPOSSIBILITY_REPORTED).exists()
+    assert not issuing.audit_entries.filter(event=Event.IMPOSSIBILITY_REPORTED).exists()
+
+
+def test_the_provider_staff_hear_of_a_certificate_received(send_certificate, provider_staff):
+    from mla.notifications.models import Notification
+
+    send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+
+    assert Notification.objects.filter(recipient=provider_staff, kind="request_received").exists()
