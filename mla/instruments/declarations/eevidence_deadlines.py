@@ -4,6 +4,12 @@
 Which clock applies is decided by the rules of mla.instruments.eevidence, read through
 ``DeadlineRule.applies_if``; the engine (mla.requests.deadlines.engine) knows what meets each
 code (MET_BY) and what holds it.
+
+Their label keys join the catalogues (mla/instruments/labels/*.json) with the declarations
+that list them, as the catalogue keeps only keys a declaration uses: en
+"eevidence.deadline.production" "Production of the data", "…production_emergency"
+"Production of the data (emergency)", "…impossibility_answer" "Answer to the Annex III",
+"…preservation" "Preservation of the data".
 """
 
 from collections.abc import Mapping

@@ -200,3 +200,16 @@ def test_the_provider_page_refuses_what_the_service_refuses(send_certificate, pr
         reasons=["other"],
         explanation="x",
     )
+
+
+def test_the_provider_page_shows_the_upload_form(client, send_certificate, provider_staff):
+    _issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    client.force_login(provider_staff)
+
+    page = client.get(provided.get_absolute_url()).content.decode()
+
+    assert 'id="step-produce" enctype="multipart/form-data"' in page
+    assert "Transmit within 10 days of receipt (Art. 10(3))." in page
+    assert "Report that it cannot be executed (Annex III)" in page
