@@ -190,9 +190,37 @@ def _tell_other_node(
         event=event,
         note=note,
         payload=payload,
-        documents=step_documents(request=request, event=event) if from_executing_side else [],
+        documents=[
+            *step_documents(request=request, event=event),
+            *_produced_documents(request=request, event=event, payload=payload),
+        ]
+        if from_executing_side
+        else [],
         at=at,
     )
+
+
+def _produced_documents(
+    *, request: Request, event: Event, payload: dict[str, Any] | None
+) -> list[channels.StepDocument]:
+    """e-Evidence: the data an addressee produced travel with its production step, each
+    file as the step names it (its SHA-256 in the payload)."""
+    if event not in (Event.EXECUTED, Event.PARTIALLY_EXECUTED):
+        return []
+    files = (payload or {}).get("files")
+    if not isinstance(files, list) or not files:
+        return []
+    digests = [item.get("sha256") for item in files if isinstance(item, dict)]
+    documents = []
+    for attachment in request.attachments.filter(sha256__in=digests).order_by("pk"):
+        with attachment.file.open("rb") as stored:
+            content = stored.read()
+        documents.append(
+            channels.StepDocument(
+                name=attachment.name, media_type=attachment.media_type, content=content
+            )
+        )
+    return documents
 
 
 def executor_step(

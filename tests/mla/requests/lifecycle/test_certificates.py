@@ -434,3 +434,26 @@ def test_the_provider_staff_hear_of_a_certificate_received(send_certificate, pro
     send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
 
     assert Notification.objects.filter(recipient=provider_staff, kind="request_received").exists()
+
+
+def test_the_data_travel_with_the_production_to_an_issuer_on_another_node(
+    send_certificate, provider_staff, prosecutor, monkeypatch, document_storage
+):
+    from mla.requests.lifecycle import channels
+    from tests.mla.requests.lifecycle.test_channels import RecordingChannel
+
+    _issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_SUBSCRIBER_DATA)
+    # The issuing authority works on another node: its copy is not here.
+    Request.objects.filter(pk=provided.pk).update(counterpart=None)
+    prosecutor.is_active = False
+    prosecutor.save()
+    recording = RecordingChannel()
+    monkeypatch.setattr(channels, "_remote", [recording])
+
+    certificate_produce(
+        request=Request.objects.get(pk=provided.pk), actor=provider_staff, files=FILES
+    )
+
+    [(_reference, event, from_executing_side, documents)] = recording.told
+    assert (event, from_executing_side) == (Event.EXECUTED, True)
+    assert [(d.name, d.content) for d in documents] == [(f.name, f.content) for f in FILES]
