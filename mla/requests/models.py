@@ -42,6 +42,49 @@ def _not_preservation(request: Any) -> bool:
     return not request.is_preservation
 
 
+# e-Evidence (Regulation (EU) 2023/1543) -------------------------------------------------
+
+
+def _certificate(request: Any) -> bool:
+    """An EPOC or EPOC-PR: the addressee preserves, produces or reports on Annex III; the
+    issuing authority alone extends (Annex VI) and confirms the follow-up (Annex V)."""
+    from mla.instruments.eevidence import CERTIFICATES
+
+    return request.declaration_code in CERTIFICATES
+
+
+def _not_certificate(request: Any) -> bool:
+    return not _certificate(request)
+
+
+def _preservation_order(request: Any) -> bool:
+    """A Budapest preservation, or an EPOC-PR: the data are kept for a period (Art. 11)."""
+    from mla.instruments.eevidence import EPOC_PR
+
+    return bool(request.is_preservation or request.declaration_code == EPOC_PR)
+
+
+def _preserves(request: Any) -> bool:
+    """Preserved on receipt: a preservation order, or an EPOC (Art. 10(1))."""
+    return _preservation_order(request) or _certificate(request)
+
+
+def _produces_from_state(request: Any) -> bool:
+    """An EPOC produces its data from "preserved"; every other request executes only after
+    it was recognised."""
+    from mla.instruments.eevidence import EPOC
+
+    if request.state == Request.State.PRESERVED:
+        return bool(request.declaration_code == EPOC)
+    return _not_certificate(request)
+
+
+def _executor_not_certificate(request: Any, user: Any) -> bool:
+    # The Budapest preservation's executing side extends and records the follow-up itself;
+    # on an EPOC-PR the issuing authority does (Annex VI, Annex V) and its copy follows.
+    return _not_certificate(request) and _executor(request, user)
+
+
 def _followed_state(request: Any, to: str) -> str:
     return to
 
@@ -187,6 +230,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         State.PRESERVED,
         State.EXTENDED,
         State.FOLLOWED_UP,
+        State.IMPOSSIBLE,  # e-Evidence: Annex III received, the issuing authority answers
     )
     EXECUTING_OPEN = (
         State.RECEIVED,
@@ -199,6 +243,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         State.PRESERVED,
         State.EXTENDED,
         State.FOLLOWED_UP,
+        State.IMPOSSIBLE,  # e-Evidence: Annex III sent, waiting for the answer
     )
     FINAL = (
         State.EXECUTED,
@@ -231,6 +276,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         # Enforcing authority (e-Evidence): the notification's issuing copy follows its decision.
         State.NO_GROUNDS,
         State.GROUNDS_RAISED,
+        State.IMPOSSIBLE,  # e-Evidence: the addressee's Annex III
     )
 
     reference = models.CharField(_("reference"), max_length=40)
@@ -582,7 +628,8 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.PRESERVED, State.EXTENDED],
         target=State.FOLLOWED_UP,
-        conditions=[_outgoing, _preservation],
+        # e-Evidence: on an EPOC-PR this is Annex V (Art. 11(1)).
+        conditions=[_outgoing, _preservation_order],
         permission=_issuer,
     )
     def follow_up(self) -> None:
@@ -611,6 +658,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
             State.PRESERVED,
             State.EXTENDED,
             State.FOLLOWED_UP,
+            State.IMPOSSIBLE,  # e-Evidence
         ],
         target=GET_STATE(_followed_state, states=list(FOLLOWED)),
         conditions=[_outgoing],
@@ -645,7 +693,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.ACKNOWLEDGED, State.ASSIGNED],
         target=State.RECOGNISED,
-        conditions=[_incoming, _not_preservation, _not_enforcing_notification],
+        conditions=[_incoming, _not_preservation, _not_enforcing_notification, _not_certificate],
         permission=_executor,
     )
     def recognise(self) -> None:
@@ -663,9 +711,10 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
-        source=[State.RECOGNISED, State.IN_EXECUTION],
+        # e-Evidence: an EPOC's data are produced from "preserved"; see _produces_from_state.
+        source=[State.RECOGNISED, State.IN_EXECUTION, State.PRESERVED],
         target=State.EXECUTED,
-        conditions=[_incoming],
+        conditions=[_incoming, _produces_from_state],
         permission=_executor,
     )
     def execute(self) -> None:
@@ -673,9 +722,10 @@ class Request(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
-        source=[State.RECOGNISED, State.IN_EXECUTION],
+        # e-Evidence: an EPOC's data are produced from "preserved"; see _produces_from_state.
+        source=[State.RECOGNISED, State.IN_EXECUTION, State.PRESERVED],
         target=State.PARTIALLY_EXECUTED,
-        conditions=[_incoming],
+        conditions=[_incoming, _produces_from_state],
         permission=_executor,
     )
     def execute_partially(self) -> None:
@@ -692,7 +742,8 @@ class Request(ConcurrentTransitionMixin, models.Model):
             State.POSTPONED,
         ],
         target=State.REFUSED,
-        conditions=[_incoming, _not_enforcing_notification],
+        # e-Evidence: the addressee uses Annex III; the enforcing authority decides on grounds.
+        conditions=[_incoming, _not_enforcing_notification, _not_certificate],
         permission=_executor,
     )
     def refuse(self) -> None:
@@ -728,7 +779,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
             State.IN_EXECUTION,
         ],
         target=State.INFO_REQUESTED,
-        conditions=[_incoming],
+        conditions=[_incoming, _not_certificate],  # e-Evidence: Annex III section F
         permission=_executor,
     )
     def request_information(self) -> None:
@@ -754,7 +805,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.RECEIVED, State.ACKNOWLEDGED, State.ASSIGNED],
         target=State.FORWARDED,
-        conditions=[_incoming, _not_enforcing_notification],
+        conditions=[_incoming, _not_enforcing_notification, _not_certificate],
         permission=_executor,
     )
     def forward(self) -> None:
@@ -764,7 +815,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.ACKNOWLEDGED, State.ASSIGNED],
         target=State.PRESERVED,
-        conditions=[_incoming, _preservation],
+        conditions=[_incoming, _preserves],  # e-Evidence: EPOC Art. 10(1), EPOC-PR Art. 11
         permission=_executor,
     )
     def preserve(self) -> None:
@@ -784,8 +835,8 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.PRESERVED, State.EXTENDED],
         target=State.FOLLOWED_UP,
-        conditions=[_incoming, _preservation],
-        permission=_executor,
+        conditions=[_incoming, _preservation_order],
+        permission=_executor_not_certificate,  # e-Evidence: follows the issuer's Annex V
     )
     def record_follow_up(self) -> None:
         pass
@@ -794,7 +845,7 @@ class Request(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.PRESERVED, State.EXTENDED, State.FOLLOWED_UP],
         target=State.EXPIRED,
-        conditions=[_incoming, _preservation],
+        conditions=[_incoming, _preservation_order],
         permission=_executor,
     )
     def end_preservation(self) -> None:
@@ -862,6 +913,81 @@ class Request(ConcurrentTransitionMixin, models.Model):
     )
     def withdraw_with_certificate(self) -> None:
         """The EPOC it notifies was withdrawn."""
+
+    # e-Evidence (Regulation (EU) 2023/1543): the addressee's Annex III, the issuing
+    # authority's answer and Annex VI, and the addressee's copy following them -------------
+
+    @transition(
+        field=state,
+        source=[
+            State.RECEIVED,
+            State.ACKNOWLEDGED,
+            State.ASSIGNED,
+            State.PRESERVED,
+            State.EXTENDED,
+            State.FOLLOWED_UP,
+        ],
+        target=State.IMPOSSIBLE,
+        conditions=[_incoming, _certificate],
+        permission=_executor,
+    )
+    def report_impossibility(self) -> None:
+        """Annex III: the addressee cannot execute as it stands (Art. 10(5)-(8), 11(4)-(5))."""
+
+    @transition(
+        field=state,
+        source=State.IMPOSSIBLE,
+        target=RETURN_VALUE(
+            State.DELIVERED,
+            State.ACKNOWLEDGED,
+            State.PRESERVED,
+            State.EXTENDED,
+            State.FOLLOWED_UP,
+        ),
+        conditions=[_outgoing, _certificate],
+        permission=_issuer,
+    )
+    def answer_impossibility(self) -> str:
+        """The certificate was corrected or completed: back to where it was."""
+        return self.resume_state or self.State.DELIVERED
+
+    @transition(
+        field=state,
+        source=State.IMPOSSIBLE,
+        target=RETURN_VALUE(
+            State.RECEIVED,
+            State.ACKNOWLEDGED,
+            State.ASSIGNED,
+            State.PRESERVED,
+            State.EXTENDED,
+            State.FOLLOWED_UP,
+        ),
+        conditions=[_incoming, _certificate],
+        permission=_system_only,
+    )
+    def record_impossibility_answer(self) -> str:
+        return self.resume_state or self.State.RECEIVED
+
+    @transition(
+        field=state,
+        # Once (Art. 11(1)): from "preserved" only, so a second Annex VI has no source.
+        source=State.PRESERVED,
+        target=State.EXTENDED,
+        conditions=[_outgoing, _preservation_order, _certificate],
+        permission=_issuer,
+    )
+    def order_extension(self) -> None:
+        """Annex VI: the issuing authority extends the preservation by 30 days."""
+
+    @transition(
+        field=state,
+        source=State.PRESERVED,
+        target=State.EXTENDED,
+        conditions=[_incoming, _preservation_order, _certificate],
+        permission=_system_only,
+    )
+    def record_extension(self) -> None:
+        """The addressee's copy follows the issuing authority's Annex VI."""
 
     @property
     def needs_validation(self) -> bool:

@@ -141,6 +141,9 @@ class DeadlineRule:
     # The deadline exists only when this holds for the request's data (e.g. the EIO's
     # provisional measures, only when section C asks for them).
     applies_when: When | None = None
+    # Or when a rule that reads the data says so (e-Evidence: mla.instruments.eevidence's
+    # is_emergency, notification_required), so that the rule is decided in one place.
+    applies_if: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,9 @@ EVENT_KINDS = frozenset(
         # Enforcing authority (e-Evidence): its decision on a notified production order.
         Event.NO_GROUNDS,
         Event.GROUNDS_RAISED,
+        # e-Evidence: the addressee's Annex III and the issuing authority's answer.
+        Event.IMPOSSIBILITY_REPORTED,
+        Event.IMPOSSIBILITY_ANSWERED,
     }
 )
 
@@ -81,17 +84,26 @@ MET_BY: Mapping[str, frozenset[Event]] = {
     # Enforcing authority (e-Evidence): Art. 12(1), and Art. 10(4) in an emergency.
     "enforcing_assessment": frozenset({Event.NO_GROUNDS, Event.GROUNDS_RAISED}),
     "enforcing_assessment_emergency": frozenset({Event.NO_GROUNDS, Event.GROUNDS_RAISED}),
+    # e-Evidence (Regulation (EU) 2023/1543): the addressee produces the data (Art. 10(2)-(4));
+    # the issuing authority answers an Annex III (Art. 10(5)-(6)).
+    "production": _EXECUTED,
+    "impossibility_answer": frozenset({Event.IMPOSSIBILITY_ANSWERED}),
 }
 
 _FOLLOW_UP = "follow_up"
+_ANNEX_III = "annex_iii"
 # Suspensions: the event starting one -> (its name, the deadlines it holds).
 _SUSPENDED_BY: Mapping[str, tuple[str, frozenset[str]]] = {
     Event.INFO_REQUESTED: ("info", frozenset({"recognition", "execution"})),
     Event.POSTPONED: ("postponement", frozenset({"execution"})),  # Art. 15
     # Art. 29(7): kept until the follow-up request is decided, however long that takes.
     Event.FOLLOWED_UP: (_FOLLOW_UP, frozenset({"preservation"})),
+    # e-Evidence: while the issuing authority answers an Annex III the addressee cannot
+    # produce; the time left runs on once the certificate is corrected or completed. [K]
+    Event.IMPOSSIBILITY_REPORTED: (_ANNEX_III, frozenset({"production"})),
 }
 _RESUMED_BY: Mapping[str, str] = {
+    Event.IMPOSSIBILITY_ANSWERED: _ANNEX_III,
     Event.INFO_ANSWERED: "info",
     Event.RESUMED: "postponement",
     Event.FOLLOW_UP_DECIDED: _FOLLOW_UP,
@@ -201,7 +213,9 @@ def _check_rule(rule: DeadlineRule) -> None:
 
 
 def _counted_due(rule: DeadlineRule, start: datetime, extra_days: int, tz: ZoneInfo) -> datetime:
-    due = start + timedelta(hours=rule.hours or 0)
+    # Elapsed hours: added in UTC, as adding to a zoned time would count the wall clock
+    # (one hour short across a spring change).
+    due = start.astimezone(UTC) + timedelta(hours=rule.hours or 0)
     return _add_calendar_days(due, (rule.days or 0) + extra_days, tz)
 
 
@@ -321,7 +335,8 @@ class _Schedule:
         self.rules = [
             rule
             for rule in declaration.deadlines
-            if rule.applies_when is None or holds(rule.applies_when, plain)
+            if (rule.applies_when is None or holds(rule.applies_when, plain))
+            and (rule.applies_if is None or rule.applies_if(plain))
         ]
         self.data = data
         self.tz = tz

@@ -9,6 +9,10 @@ overlap:
   assignee hears of it, or, while nobody holds the request, the executing staff.
 - missed: the deadline of a received copy ran out. The same people and the supervisors of
   the executing authority hear of it, and the request records a "deadline_missed" act.
+- repeated: an emergency deadline (8 hours or less: an emergency EPOC, Regulation (EU)
+  2023/1543 Art. 10(4)) of a received copy nobody has acknowledged yet is notified again
+  every 15 minutes from its warning on, missed or not, to its holder (or the executing
+  staff) and the supervisors, until someone acknowledges the request.
 - preservation_expiring: a preservation ends within 10 days. The prosecutor who asked for
   it hears of it on the issuing copy, with the ways on: ask for an extension, or send the
   request for the data.
@@ -41,7 +45,7 @@ from mla.notifications.models import Notification
 from mla.notifications.services import notification_send
 from mla.requests.deadlines.engine import DeadlineState, format_remaining
 from mla.requests.deadlines.store import OPEN_STATES, executing_zone
-from mla.requests.lifecycle.rules import EXECUTING_ROLES
+from mla.requests.lifecycle.rules import EXECUTING_ROLES, executing_roles
 from mla.requests.lifecycle.runner import record_act
 from mla.requests.models import AuditEntry, Deadline, Request
 
@@ -50,11 +54,18 @@ logger = logging.getLogger(__name__)
 APPROACHING = "approaching"
 MISSED = "missed"
 PRESERVATION_EXPIRING = "preservation_expiring"
+REPEATED = "repeated"
 
 APPROACHING_WINDOW = datetime.timedelta(hours=24)
 # A deadline shorter than five days warns at a fifth of its span before it is due.
 APPROACHING_FRACTION = 5
 PRESERVATION_WARNING = datetime.timedelta(days=10)
+# Emergency deadlines are told again, every REPEAT_EVERY, until the request is acknowledged.
+REPEAT_SPAN = datetime.timedelta(hours=8)
+REPEAT_EVERY = datetime.timedelta(minutes=15)
+# The issuing side's own deadlines, counted on both copies: never the executing staff's to hear.
+# e-Evidence: the issuing authority's answer to an Annex III (Art. 10(5)-(6)).
+ISSUING_SIDE_DEADLINES = ("impossibility_answer",)
 # Missed deadlines leave the index of open ones; those missed longer ago than this and never
 # escalated (the task was stopped for a week) are left to the queue, which shows them overdue.
 MISSED_LOOKBACK = datetime.timedelta(days=7)
@@ -90,13 +101,14 @@ class EscalationReport:
     missed: int = 0
     preservation_expiring: int = 0
     marked: int = 0
+    repeated: int = 0
 
 
 class _People:
     """The active staff, supervisors and prosecutors of authorities, read once per run for
     all the authorities of a batch."""
 
-    ROLES = (*EXECUTING_ROLES, Role.SUPERVISOR, Role.PROSECUTOR)
+    ROLES = (*EXECUTING_ROLES, Role.PROVIDER_STAFF, Role.SUPERVISOR, Role.PROSECUTOR)
 
     def __init__(self) -> None:
         self._by_authority: dict[int, dict[str, list[User]]] = {}
@@ -131,7 +143,8 @@ def _executors(request: Request, people: _People) -> list[User]:
     """Who works on a received request: its assignee, or while nobody holds it, the staff."""
     if request.assignee is not None and request.assignee.is_active:
         return [request.assignee]
-    return people.with_roles(request.executing_authority_id, EXECUTING_ROLES)
+    # e-Evidence: the addressee's provider staff work its certificates.
+    return people.with_roles(request.executing_authority_id, executing_roles(request))
 
 
 def _requesting_prosecutor(request: Request, people: _People) -> list[User]:
@@ -153,9 +166,11 @@ def _link(path: str) -> str:
 
 
 def _base(*, direction: str) -> QuerySet[Deadline]:
+    rows = Deadline.objects.filter(request__direction=direction)
+    if direction == Request.Direction.INCOMING:
+        rows = rows.exclude(code__in=ISSUING_SIDE_DEADLINES)
     return (
-        Deadline.objects.filter(request__direction=direction)
-        .exclude(request__state__in=Request.FINAL)
+        rows.exclude(request__state__in=Request.FINAL)
         .select_related(
             "request",
             "request__executing_authority",
@@ -414,6 +429,60 @@ def _escalate_missed(*, now: datetime.datetime, people: _People) -> tuple[int, i
     return created, marked
 
 
+def _warning_starts(deadline: Deadline) -> datetime.datetime:
+    assert deadline.starts_at is not None
+    return deadline.due_at - (deadline.due_at - deadline.starts_at) / APPROACHING_FRACTION
+
+
+def _repeat_slot(deadline: Deadline, now: datetime.datetime) -> int:
+    """Which repetition is due now: 1 from REPEAT_EVERY after the warning on (0 is the
+    warning itself, sent as "approaching")."""
+    return int((now - _warning_starts(deadline)) / REPEAT_EVERY)
+
+
+def _escalate_repeated(*, now: datetime.datetime, people: _People) -> int:
+    created = 0
+    short = (
+        _base(direction=Request.Direction.INCOMING)
+        .filter(
+            request__state=Request.State.RECEIVED,  # nobody has acknowledged it yet
+            starts_at__isnull=False,
+            state__in=(*OPEN_STATES, DeadlineState.MISSED),
+            due_at__gt=now - MISSED_LOOKBACK,
+            due_at__lte=now + REPEAT_SPAN / APPROACHING_FRACTION,
+        )
+        .filter(due_at__lte=F("starts_at") + REPEAT_SPAN)
+    )
+    for batch in _batches(short, size=BATCH_SIZE):
+        rows = [row for row in batch if _repeat_slot(row, now) >= 1]
+        people.load(row.request.executing_authority_id for row in rows)
+        for row in rows:
+            level = f"{REPEATED}:{_repeat_slot(row, now)}"
+            users = _unique(
+                [
+                    *_executors(row.request, people),
+                    *people.with_roles(row.request.executing_authority_id, [Role.SUPERVISOR]),
+                ]
+            )
+            key = _dedupe_key(row, level)
+            known = _already_notified((user.pk, key) for user in users)
+            pending = [user for user in users if (user.pk, key) not in known]
+            if not pending:
+                continue
+            overdue = now >= row.due_at
+            created += _send(
+                recipients=pending,
+                deadline=row,
+                level=level,
+                kind=Kind.DEADLINE_MISSED if overdue else Kind.DEADLINE_APPROACHING,
+                subject=MISSED_SUBJECT if overdue else APPROACHING_SUBJECT,
+                body=MISSED_BODY if overdue else APPROACHING_BODY,
+                zone=executing_zone(request=row.request),
+                now=now,
+            )
+    return created
+
+
 def _escalate_preservations(*, now: datetime.datetime, people: _People) -> int:
     created = 0
     ending = _base(direction=Request.Direction.OUTGOING).filter(
@@ -479,9 +548,11 @@ def deadlines_escalate(*, now: datetime.datetime | None = None) -> EscalationRep
     approaching = _escalate_approaching(now=now, people=people)
     missed, marked = _escalate_missed(now=now, people=people)
     preservation = _escalate_preservations(now=now, people=people)
+    repeated = _escalate_repeated(now=now, people=people)
     return EscalationReport(
         approaching=approaching,
         missed=missed,
         preservation_expiring=preservation,
         marked=marked,
+        repeated=repeated,
     )

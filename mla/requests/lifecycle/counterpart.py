@@ -71,6 +71,23 @@ FOLLOWS: dict[Event, tuple[str, tuple[str, ...]]] = {
 # Enforcing authority (e-Evidence): the decisions on a notification, which the notified EPOC's
 # copies record too (mla.requests.lifecycle.enforcing).
 ENFORCING_DECISIONS = (Event.NO_GROUNDS, Event.GROUNDS_RAISED)
+# e-Evidence (Regulation (EU) 2023/1543): an EPOC's data are produced from "preserved"
+# (Art. 10(1)); the addressee's Annex III stops the certificate until the issuing authority
+# answers (Art. 10(5)-(8)), and its answer returns the copy to where it was.
+_CERTIFICATE_OPEN = (State.DELIVERED, State.ACKNOWLEDGED, State.PRESERVED)
+FOLLOWS.update(
+    {
+        Event.EXECUTED: (State.EXECUTED, (*FOLLOWS[Event.EXECUTED][1], State.PRESERVED)),
+        Event.PARTIALLY_EXECUTED: (
+            State.PARTIALLY_EXECUTED,
+            (*FOLLOWS[Event.PARTIALLY_EXECUTED][1], State.PRESERVED),
+        ),
+        Event.IMPOSSIBILITY_REPORTED: (
+            State.IMPOSSIBLE,
+            (*_CERTIFICATE_OPEN, State.EXTENDED, State.FOLLOWED_UP),
+        ),
+    }
+)
 
 # Steps of the executing side the issuing copy records without changing state.
 RECORDED_ONLY = (Event.RECOGNITION_EXTENDED, Event.PROVISIONAL_DECIDED)
@@ -179,9 +196,37 @@ def _tell_other_node(
         event=event,
         note=note,
         payload=payload,
-        documents=step_documents(request=request, event=event) if from_executing_side else [],
+        documents=[
+            *step_documents(request=request, event=event),
+            *_produced_documents(request=request, event=event, payload=payload),
+        ]
+        if from_executing_side
+        else [],
         at=at,
     )
+
+
+def _produced_documents(
+    *, request: Request, event: Event, payload: dict[str, Any] | None
+) -> list[channels.StepDocument]:
+    """e-Evidence: the data an addressee produced travel with its production step, each
+    file as the step names it (its SHA-256 in the payload)."""
+    if event not in (Event.EXECUTED, Event.PARTIALLY_EXECUTED):
+        return []
+    files = (payload or {}).get("files")
+    if not isinstance(files, list) or not files:
+        return []
+    digests = [item.get("sha256") for item in files if isinstance(item, dict)]
+    documents = []
+    for attachment in request.attachments.filter(sha256__in=digests).order_by("pk"):
+        with attachment.file.open("rb") as stored:
+            content = stored.read()
+        documents.append(
+            channels.StepDocument(
+                name=attachment.name, media_type=attachment.media_type, content=content
+            )
+        )
+    return documents
 
 
 def executor_step(
@@ -267,7 +312,8 @@ def issuing_follow(
         competent = _competent_authority(issuing=issuing, payload=payload, copy=forwarded_copy)
 
     def prepare() -> None:
-        if event in (Event.POSTPONED, Event.INFO_REQUESTED):
+        # e-Evidence: after an Annex III the issuing copy goes back where it was.
+        if event in (Event.POSTPONED, Event.INFO_REQUESTED, Event.IMPOSSIBILITY_REPORTED):
             issuing.resume_state = previous
         if competent is not None:
             issuing.executing_authority = competent
@@ -389,6 +435,9 @@ ISSUER_ACTIONS = {
     Event.INFO_ANSWERED: "receive_information",
     Event.FOLLOWED_UP: "record_follow_up",
     Event.WITHDRAWN: "record_withdrawal",
+    # e-Evidence: the issuing authority's answer to an Annex III, and its Annex VI.
+    Event.IMPOSSIBILITY_ANSWERED: "record_impossibility_answer",
+    Event.PRESERVATION_EXTENDED: "record_extension",
 }
 
 

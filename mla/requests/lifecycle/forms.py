@@ -30,6 +30,8 @@ from mla.requests.selectors import (
 )
 
 if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+    from django.utils.datastructures import MultiValueDict
     from django_stubs_ext import StrOrPromise
 
 NO_CHOICE = "—"
@@ -108,9 +110,11 @@ class StepForm(forms.Form):
         request: Request,
         actor: User,
         note: Note | None = None,
+        files: "MultiValueDict[str, UploadedFile] | None" = None,
     ) -> None:
         super().__init__(
             data,
+            files,
             auto_id=self.id_format.format(step=step),
             initial={"expected_state": request.state},
         )
@@ -358,3 +362,133 @@ class RefuseForm(StepForm):
         _select(self, "ground").choices = CallableChoiceIterator(
             lambda: [("", NO_CHOICE), *refusal_grounds(request=self.request)]
         )
+
+
+# e-Evidence (Regulation (EU) 2023/1543) -------------------------------------------------
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field; an empty list when none was chosen (the service says
+    that the data must be attached)."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        items = data if isinstance(data, list | tuple) else ([data] if data else [])
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
+
+
+class ProduceForm(StepForm):
+    """The data produced for an EPOC, as files: each is kept with its SHA-256."""
+
+    id_format = "id_produce_%s"
+    produced = MultipleFileField(
+        label=_("The data produced (one or more files)"),
+        required=False,
+        widget=MultipleFileInput(attrs=ASKED),
+    )
+
+    def arguments(self) -> dict[str, Any]:
+        from mla.requests.lifecycle.certificates import ProducedFile
+
+        arguments = super().arguments()
+        arguments["files"] = [
+            ProducedFile(name=upload.name, content=upload.read())
+            for upload in arguments.pop("produced") or ()
+        ]
+        return arguments
+
+
+def _annex_iii_reason_choices() -> list[tuple[str, str]]:
+    from mla.instruments.eevidence import ANNEX_III_REASONS
+
+    labels = {
+        "incomplete": _("The certificate is incomplete"),
+        "manifest_errors": _("The certificate contains manifest errors"),
+        "insufficient_information": _("The certificate does not contain sufficient information"),
+        "data_not_stored": _("The data were not stored when the certificate was received"),
+        "data_no_longer_held": _("The data are no longer held or cannot be preserved"),
+        "de_facto_impossible": _("Other de facto impossibility"),
+        "not_competent_authority": _("Not issued or validated by a competent authority"),
+        "offence_not_covered": _("The offence is not one for which it may be issued"),
+        "service_not_covered": _("The service is not covered by the Regulation"),
+        "immunities_privileges": _("Immunities, privileges or freedom of the press"),
+        "conflicting_obligations": _("Conflicting obligation under a third country's law"),
+        "other": _("Other"),
+    }
+    return [(code, str(labels[code])) for code in ANNEX_III_REASONS]
+
+
+_CONFLICT_LABELS = {
+    "third_country": _("The third country"),
+    "law_provision": _("The law and its provision"),
+    "law_text": _("The text of the provision"),
+    "nature_of_obligation": _("The nature of the conflicting obligation"),
+    "why_it_applies": _("Why the law applies in this case"),
+    "why_it_conflicts": _("Why it conflicts with the order"),
+    "provider_link": _("The provider's link to that country"),
+    "consequences": _("The consequences for the provider of complying"),
+}
+
+
+class ImpossibilityForm(StepForm):
+    """Annex III: why the order cannot be executed as it stands (wording not verified
+    against the Official Journal: the reasons follow the public provider templates)."""
+
+    id_format = "id_annex_iii_%s"
+    reasons = forms.MultipleChoiceField(
+        label=_("Reasons"),
+        required=False,
+        choices=CallableChoiceIterator(_annex_iii_reason_choices),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    explanation = forms.CharField(
+        label=_("Explanation"),
+        required=False,
+        widget=forms.Textarea(attrs={**ASKED, "rows": "3", "cols": False}),
+    )
+    additional_information = forms.CharField(
+        label=_("Additional information requested"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": "2", "cols": False}),
+    )
+    data_preserved = forms.BooleanField(label=_("The data are being preserved"), required=False)
+
+    def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        for name, label in _CONFLICT_LABELS.items():
+            self.fields[f"conflict_{name}"] = forms.CharField(
+                label=label,
+                required=False,
+                help_text=_("Required when a conflicting obligation is given (Art. 17).")
+                if name == "third_country"
+                else "",
+            )
+
+    def arguments(self) -> dict[str, Any]:
+        arguments = super().arguments()
+        arguments["conflicting"] = {
+            name: arguments.pop(f"conflict_{name}") or "" for name in _CONFLICT_LABELS
+        }
+        return arguments
+
+
+class AnswerImpossibilityForm(StepForm):
+    """The issuing authority's answer to an Annex III."""
+
+    id_format = "id_annex_iii_answer_%s"
+    answer = forms.ChoiceField(
+        label=_("Answer"),
+        required=False,
+        choices=[
+            ("", NO_CHOICE),
+            ("corrected", _("Corrected")),
+            ("completed", _("Completed")),
+            ("withdrawn", _("Withdrawn")),
+        ],
+        widget=forms.Select(attrs=ASKED),
+    )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.instruments.eevidence import EPOC_NOTIFICATION, EPOC_PR
 from mla.requests.access import request_grant_authority, request_validator_grant_end
 from mla.requests.documents.prepared import request_document_prepare_on_commit
 from mla.requests.events import Event
@@ -23,6 +24,9 @@ from mla.requests.lifecycle import counterpart, enforcing, notify
 from mla.requests.lifecycle.rules import JUDICIAL_KINDS
 from mla.requests.lifecycle.runner import check_expected_state, run_transition
 from mla.requests.models import Request, RequestLink
+
+# e-Evidence: what an EPOC-PR's Annex V cannot name as the production request.
+_NOT_PRODUCTION_REQUESTS = (EPOC_PR, EPOC_NOTIFICATION)
 
 
 def validating_authority_choices(*, request: Request) -> list[Authority]:
@@ -185,6 +189,8 @@ def request_follow_up(
         or follow_up.issuing_authority_id != request.issuing_authority_id
         or follow_up.executing_country_id != request.executing_country_id
         or follow_up.is_preservation
+        # e-Evidence: Annex V names a production request (an EPOC, EIO or MLA request).
+        or follow_up.declaration_code in _NOT_PRODUCTION_REQUESTS
     ):
         raise ApplicationError(
             _(

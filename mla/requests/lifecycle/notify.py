@@ -17,7 +17,7 @@ from mla.accounts.selectors import users_with_roles
 from mla.notifications.kinds import Kind
 from mla.notifications.messages import message, message_render, msgid
 from mla.notifications.services import notification_send
-from mla.requests.lifecycle.rules import EXECUTING_ROLES
+from mla.requests.lifecycle.rules import executing_roles
 from mla.requests.models import Request
 
 
@@ -30,7 +30,7 @@ def executing_side(*, request: Request) -> list[User]:
     holds it, the receiving authority's executing staff."""
     if request.assignee is not None and request.assignee.is_active:
         return [request.assignee]
-    return list(_staff(request.executing_authority, EXECUTING_ROLES))
+    return list(_staff(request.executing_authority, executing_roles(request)))
 
 
 def send(
@@ -112,7 +112,8 @@ def issuer_told(
 
 def request_received(*, request: Request) -> None:
     send(
-        recipients=_staff(request.executing_authority, EXECUTING_ROLES),
+        # e-Evidence: an EPOC or EPOC-PR reaches the provider's staff too.
+        recipients=_staff(request.executing_authority, executing_roles(request)),
         request=request,
         kind=Kind.REQUEST_RECEIVED,
         subject=RECEIVED,

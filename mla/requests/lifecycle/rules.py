@@ -52,11 +52,22 @@ def may_validate(*, request: "Request", user: Any) -> bool:
     )
 
 
+def executing_roles(request: "Request") -> tuple[str, ...]:
+    # e-Evidence: the addressee's own staff work the certificates it received (an EPOC or
+    # EPOC-PR), and only those; every other request stays with the executing staff.
+    from mla.instruments.eevidence import CERTIFICATES
+
+    if request.declaration_code in CERTIFICATES:
+        return (*EXECUTING_ROLES, Role.PROVIDER_STAFF)
+    return EXECUTING_ROLES
+
+
 def may_act_for_executor(*, request: "Request", user: Any) -> bool:
     """Contact-point or central-authority staff of the authority that received the request:
-    who acknowledge, assign, recognise, execute, refuse, postpone and forward it."""
+    who acknowledge, assign, recognise, execute, refuse, postpone and forward it. On an EPOC
+    or EPOC-PR the addressee's provider staff too (Regulation (EU) 2023/1543)."""
     return bool(
         request.direction == "incoming"
         and getattr(user, "authority_id", None) == request.executing_authority_id
-        and any(user.has_role(role) for role in EXECUTING_ROLES)
+        and any(user.has_role(role) for role in executing_roles(request))
     )

@@ -53,6 +53,12 @@ ACTIONS = {
     "raise_grounds": gettext_lazy("raise a ground for refusal against"),
     "refuse_on_enforcing_grounds": gettext_lazy("refuse"),
     "withdraw_with_certificate": gettext_lazy("withdraw"),
+    # e-Evidence (Regulation (EU) 2023/1543).
+    "report_impossibility": gettext_lazy("report as impossible to execute"),
+    "answer_impossibility": gettext_lazy("answer the Annex III of"),
+    "record_impossibility_answer": gettext_lazy("record the answer to the Annex III of"),
+    "order_extension": gettext_lazy("extend the preservation of"),
+    "record_extension": gettext_lazy("record the extension of"),
 }
 
 
@@ -76,6 +82,13 @@ def _refusal(*, request: Request, action: str) -> ApplicationError:
             % {"state": request.get_state_display(), "verb": verb}
         )
     return ApplicationError(_("You may not %(verb)s this request.") % {"verb": verb})
+
+
+def permission_check(*, request: Request, actor: User, action: str) -> None:
+    """Refuse, with the step's message, a user who may not take ``action`` now: for a step
+    that does work (storing files, say) before its transition runs."""
+    if not has_transition_perm(getattr(request, action), actor):
+        raise _refusal(request=request, action=action)
 
 
 def check_expected_state(*, request: Request, expected_state: str | None) -> None:

@@ -10,11 +10,24 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import has_transition_perm
 
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.instruments import eevidence
+from mla.requests.deadlines.engine import format_remaining
+from mla.requests.lifecycle.certificates import (
+    certificate_answer_impossibility,
+    certificate_confirm_receipt,
+    certificate_extend_preservation,
+    certificate_produce,
+    certificate_report_impossibility,
+    production_allowed,
+    receipt_confirmed,
+)
 from mla.requests.lifecycle.enforcing import (
     assessment_time_left,
     enforcing_grounds_raise,
@@ -42,13 +55,16 @@ from mla.requests.lifecycle.executing import (
     request_start_execution,
 )
 from mla.requests.lifecycle.forms import (
+    AnswerImpossibilityForm,
     AssignForm,
     ExtendPreservationForm,
     ExtendRecognitionForm,
     FollowUpForm,
     ForwardForm,
+    ImpossibilityForm,
     Note,
     PostponeForm,
+    ProduceForm,
     RefuseForm,
     StepForm,
     SubmitForm,
@@ -62,10 +78,12 @@ from mla.requests.lifecycle.issuing import (
     request_validate,
     request_withdraw,
 )
-from mla.requests.lifecycle.rules import may_act_for_executor, may_submit
+from mla.requests.lifecycle.rules import may_act_for_executor, may_act_for_issuer, may_submit
 from mla.requests.models import Deadline, Request
 
 if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+    from django.utils.datastructures import MultiValueDict
     from django_stubs_ext import StrOrPromise
 
 Side = Literal["issuing", "executing"]
@@ -111,14 +129,28 @@ class Step:
         return str(self.help_text(request) if callable(self.help_text) else self.help_text)
 
     def form_for(
-        self, *, request: Request, actor: User, data: Mapping[str, Any] | None = None
+        self,
+        *,
+        request: Request,
+        actor: User,
+        data: Mapping[str, Any] | None = None,
+        files: "MultiValueDict[str, UploadedFile] | None" = None,
     ) -> StepForm:
-        return self.form(data, step=self.name, request=request, actor=actor, note=self.note)
+        return self.form(
+            data, step=self.name, request=request, actor=actor, note=self.note, files=files
+        )
 
-    def take(self, *, request: Request, actor: User, data: Mapping[str, Any]) -> None:
+    def take(
+        self,
+        *,
+        request: Request,
+        actor: User,
+        data: Mapping[str, Any],
+        files: "MultiValueDict[str, UploadedFile] | None" = None,
+    ) -> None:
         """Read the posted form and call the service; ApplicationError if a field cannot be
         read (with the first such field's message) or the service refuses."""
-        form = self.form_for(request=request, actor=actor, data=data)
+        form = self.form_for(request=request, actor=actor, data=data, files=files)
         if not form.is_valid():
             raise ApplicationError(form.first_error())
         arguments = {**self.fixed, **form.arguments()}
@@ -197,6 +229,105 @@ def _provisional_decision_allowed(request: Request, user: User) -> bool:
     return may_act_for_executor(request=request, user=user) and (
         "provisional_measures" in _open_deadlines(request)
     )
+
+
+# e-Evidence (Regulation (EU) 2023/1543) -------------------------------------------------
+
+
+def _certificate(request: Request) -> bool:
+    return request.declaration_code in eevidence.CERTIFICATES
+
+
+def _time_left(request: Request, code: str) -> str:
+    """ " 3 d 4 h left." for the open deadline ``code``, or nothing."""
+    deadline = _open_deadlines(request).get(code)
+    if deadline is None:
+        return ""
+    return " " + format_remaining(due_at=deadline.due_at, now=timezone.now()) + "."
+
+
+def _transition_allowed(action: str, *, certificate: bool) -> Callable[[Request, User], bool]:
+    """A step of the transition ``action`` offered on certificates only (``certificate``)
+    or on every other request only."""
+
+    def allowed(request: Request, user: User) -> bool:
+        return _certificate(request) == certificate and bool(
+            has_transition_perm(getattr(request, action), user)
+        )
+
+    return allowed
+
+
+def _produce_help(request: Request) -> str:
+    data = request.data or {}
+    if eevidence.is_emergency(data):
+        text = gettext("Emergency: transmit at the latest 8 hours after receipt (Art. 10(4)).")
+    elif eevidence.notification_required(data):
+        text = gettext(
+            "The enforcing authority is notified: transmit at the end of its 10 days, or "
+            "as soon as it says it raises no ground (Art. 10(2))."
+        )
+    else:
+        text = gettext("Transmit within 10 days of receipt (Art. 10(3)).")
+    text += _time_left(request, "production")
+    allowed, reason = production_allowed(request=request)
+    return text if allowed else f"{text} {reason}"
+
+
+def _preserve_help(request: Request) -> "StrOrPromise":
+    if request.declaration_code == eevidence.EPOC:
+        return _("The data are preserved on receipt, until they are produced (Art. 10(1)).")
+    if request.declaration_code == eevidence.EPOC_PR:
+        return _("Preserve without undue delay; the 60 days count from now (Art. 11(1)).")
+    return ""
+
+
+def _impossibility_help(request: Request) -> "StrOrPromise":
+    return _(
+        "Annex III (Art. 10(5)-(8), 11(4)-(5)): the issuing authority answers within 5 days; "
+        "the time to produce stops meanwhile."
+    )
+
+
+def _answer_help(request: Request) -> str:
+    return gettext(
+        "Answer the Annex III within 5 days of receiving it (Art. 10(5)-(6)): corrected or "
+        "completed, it goes back to the provider; withdrawn, it ends."
+    ) + _time_left(request, "impossibility_answer")
+
+
+def _extension_help(request: Request) -> str:
+    return gettext(
+        "Annex VI: 30 more days, once, before the 60 days end (Art. 11(1))."
+    ) + _time_left(request, "preservation")
+
+
+def _follow_up_verb(request: Request) -> "StrOrPromise":
+    if request.declaration_code == eevidence.EPOC_PR:
+        return _("Confirm the production request (Annex V)")
+    return _("Mark as followed up")
+
+
+def _follow_up_help(request: Request) -> str:
+    if request.declaration_code != eevidence.EPOC_PR:
+        return ""
+    return gettext(
+        "Annex V: name the EPOC, EIO or MLA request of your authority that asks for these "
+        "data; they are kept until it is decided (Art. 11(1))."
+    ) + _time_left(request, "preservation")
+
+
+def _confirm_receipt_allowed(request: Request, user: User) -> bool:
+    return (
+        request.declaration_code == eevidence.EPOC
+        and request.state in (Request.State.EXECUTED, Request.State.PARTIALLY_EXECUTED)
+        and may_act_for_issuer(request=request, user=user)
+        and not receipt_confirmed(request=request)
+    )
+
+
+def _confirm_receipt(*, request: Request, actor: User, note: str = "") -> None:
+    certificate_confirm_receipt(request=request, actor=actor, note=note)
 
 
 _NOTE = _("Note (optional)")
@@ -290,9 +421,48 @@ STEPS: dict[str, Step] = {
         Step(
             name="follow_up",
             side=ISSUING,
-            verb=_("Mark as followed up"),
+            verb=_follow_up_verb,
             service=request_follow_up,
             form=FollowUpForm,
+            help_text=_follow_up_help,  # e-Evidence: Annex V
+        ),
+        # e-Evidence: the issuing authority's answer to an Annex III, Annex VI, and the
+        # receipt of the data produced.
+        Step(
+            name="answer_impossibility",
+            side=ISSUING,
+            verb=_("Answer the Annex III"),
+            service=certificate_answer_impossibility,
+            form=AnswerImpossibilityForm,
+            note=Note(
+                _("What was corrected or completed, or why it is withdrawn"),
+                required=True,
+                long=True,
+            ),
+            primary=True,
+            help_text=_answer_help,
+        ),
+        Step(
+            name="order_extension",
+            side=ISSUING,
+            verb=_("Extend the preservation by 30 days (Annex VI)"),
+            service=certificate_extend_preservation,
+            note=Note(_("Reason for the extension"), required=True, argument="reason"),
+            help_text=_extension_help,
+        ),
+        Step(
+            name="confirm_receipt",
+            side=ISSUING,
+            verb=_("Confirm receipt of the data"),
+            service=_confirm_receipt,
+            note=Note(_NOTE),
+            primary=True,
+            checks_state=False,
+            allowed=_confirm_receipt_allowed,
+            help_text=_(
+                "Records a receipt naming each file's SHA-256, signed with your authority's "
+                "key where this node holds it."
+            ),
         ),
         Step(
             name="withdraw",
@@ -334,6 +504,38 @@ STEPS: dict[str, Step] = {
             service=request_preserve,
             note=Note(_NOTE),
             primary=True,
+            help_text=_preserve_help,
+        ),
+        # e-Evidence: the addressee transmits an EPOC's data, or reports on Annex III.
+        Step(
+            name="produce",
+            side=EXECUTING,
+            verb=_("Transmit the data"),
+            service=certificate_produce,
+            form=ProduceForm,
+            note=Note(_NOTE),
+            primary=True,
+            help_text=_produce_help,
+            allowed=_transition_allowed("execute", certificate=True),
+        ),
+        Step(
+            name="produce_partially",
+            side=EXECUTING,
+            verb=_("Transmit part of the data"),
+            service=certificate_produce,
+            form=ProduceForm,
+            note=Note(_("Which data could not be produced, and why"), required=True, long=True),
+            fixed=MappingProxyType({"partially": True}),
+            help_text=_produce_help,
+            allowed=_transition_allowed("execute_partially", certificate=True),
+        ),
+        Step(
+            name="report_impossibility",
+            side=EXECUTING,
+            verb=_("Report that it cannot be executed (Annex III)"),
+            service=certificate_report_impossibility,
+            form=ImpossibilityForm,
+            help_text=_impossibility_help,
         ),
         Step(
             name="start_execution",
@@ -349,6 +551,7 @@ STEPS: dict[str, Step] = {
             service=request_execute,
             note=Note(_("What was done (optional)")),
             primary=True,
+            allowed=_transition_allowed("execute", certificate=False),  # e-Evidence: produce
         ),
         Step(
             name="execute_partially",
@@ -357,6 +560,7 @@ STEPS: dict[str, Step] = {
             service=request_execute,
             note=Note(_("What could not be done, and why"), required=True, long=True),
             fixed=MappingProxyType({"partially": True}),
+            allowed=_transition_allowed("execute_partially", certificate=False),
         ),
         Step(
             name="request_information",

@@ -31,7 +31,9 @@ def request_transition_view(
     if step is None:
         raise Http404
     with errors_as_messages(request):
-        step.take(request=item, actor=signed_in_user(request), data=request.POST)
+        step.take(
+            request=item, actor=signed_in_user(request), data=request.POST, files=request.FILES
+        )
         messages.success(
             request, _("The request is now “%(state)s”.") % {"state": item.get_state_display()}
         )

@@ -494,3 +494,131 @@ def test_who_may_take_each_enforcing_step(
     }
 
     assert permitted == allowed
+
+
+# e-Evidence: the certificates between the issuing authority and the provider ----------
+#
+# The provider's copy is worked by its provider staff (and the executing staff of its
+# authority); the issuing copy by the issuing roles; provider staff of another provider,
+# the issuing side on the provider's copy and executing staff elsewhere take nothing.
+
+EEVIDENCE_ROLES = (
+    "author",
+    "issuer_prosecutor",
+    "issuer_clerk",
+    "provider_staff",
+    "provider_cp_staff",
+    "provider_auditor",
+    "other_provider_staff",
+    "receiver_cp_staff",
+)
+PROVIDER = {"provider_staff", "provider_cp_staff"}
+
+
+@pytest.fixture
+def eevidence_people(people, provider, provider_staff, countries):
+    other = AuthorityFactory(country=countries["DE"], kind="service_provider")
+    return {
+        "author": people["author"],
+        "issuer_prosecutor": people["issuer_prosecutor"],
+        "issuer_clerk": people["issuer_clerk"],
+        "provider_staff": provider_staff,
+        "provider_cp_staff": UserFactory(authority=provider, roles=["contact_point_staff"]),
+        "provider_auditor": UserFactory(authority=provider, roles=["auditor"]),
+        "other_provider_staff": UserFactory(authority=other, roles=["provider_staff"]),
+        "receiver_cp_staff": people["receiver_cp_staff"],
+    }
+
+
+# (copy, certificate, the state it is brought to, the step, the roles allowed to take it)
+EEVIDENCE_MATRIX = [
+    ("provider", "epoc", "received", "acknowledge", PROVIDER),
+    ("provider", "epoc", "received", "report_impossibility", PROVIDER),
+    ("provider", "epoc", "received", "refuse", set()),  # the addressee uses Annex III
+    ("provider", "epoc", "received", "forward", set()),
+    ("provider", "epoc", "received", "request_information", set()),
+    ("provider", "epoc", "acknowledged", "preserve", PROVIDER),
+    ("provider", "epoc", "acknowledged", "recognise", set()),
+    ("provider", "epoc", "acknowledged", "execute", set()),  # preserved first
+    ("provider", "epoc", "preserved", "execute", PROVIDER),
+    ("provider", "epoc", "preserved", "execute_partially", PROVIDER),
+    ("provider", "epoc", "preserved", "report_impossibility", PROVIDER),
+    ("provider", "epoc", "preserved", "end_preservation", set()),  # produced, not ended
+    ("provider", "epoc", "impossible", "record_impossibility_answer", set()),  # the node
+    ("provider", "epoc_pr", "acknowledged", "preserve", PROVIDER),
+    ("provider", "epoc_pr", "preserved", "execute", set()),
+    ("provider", "epoc_pr", "preserved", "end_preservation", PROVIDER),
+    ("provider", "epoc_pr", "preserved", "extend_preservation", set()),  # Annex VI: issuer
+    ("provider", "epoc_pr", "preserved", "record_follow_up", set()),  # Annex V: issuer
+    ("provider", "epoc_pr", "preserved", "record_extension", set()),  # the node
+    ("issuing", "epoc", "impossible", "answer_impossibility", ISSUER),
+    ("issuing", "epoc", "impossible", "withdraw", ISSUER),
+    ("issuing", "epoc", "preserved", "order_extension", set()),  # EPOC-PR only
+    ("issuing", "epoc_pr", "preserved", "order_extension", ISSUER),
+    ("issuing", "epoc_pr", "preserved", "follow_up", ISSUER),
+    ("issuing", "epoc_pr", "preserved", "follow_executing_side", set()),  # the node
+]
+
+
+def _bring_certificate(send, people, *, copy: str, code: str, state: str) -> Request:
+    from mla.requests.lifecycle.certificates import certificate_report_impossibility
+    from tests.mla.requests.conftest import EPOC_SUBSCRIBER_DATA
+
+    issuing, provided = send(code, EPOC_SUBSCRIBER_DATA if code == "epoc" else None)
+    staff = people["provider_staff"]
+    if state in ("acknowledged", "preserved"):
+        request_acknowledge(request=provided, actor=staff)
+    if state == "preserved":
+        request_preserve(request=Request.objects.get(pk=provided.pk), actor=staff)
+    if state == "impossible":
+        certificate_report_impossibility(
+            request=provided, actor=staff, reasons=["incomplete"], explanation="Section E empty."
+        )
+    return Request.objects.get(pk=(issuing if copy == "issuing" else provided).pk)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("copy", "code", "state", "step", "allowed"), EEVIDENCE_MATRIX)
+def test_who_may_take_each_e_evidence_step(
+    send_certificate, eevidence_people, copy, code, state, step, allowed
+):
+    request = _bring_certificate(
+        send_certificate, eevidence_people, copy=copy, code=code, state=state
+    )
+    assert request.state == state
+
+    permitted = {
+        role
+        for role in EEVIDENCE_ROLES
+        if has_transition_perm(getattr(request, step), eevidence_people[role])
+    }
+
+    assert permitted == allowed
+
+
+@pytest.mark.django_db
+def test_only_the_issuing_side_confirms_receipt_of_the_data(
+    send_certificate, eevidence_people, document_storage
+):
+    from mla.core.errors import ApplicationError
+    from mla.requests.lifecycle.certificates import (
+        ProducedFile,
+        certificate_confirm_receipt,
+        certificate_produce,
+    )
+
+    provided = _bring_certificate(
+        send_certificate, eevidence_people, copy="provider", code="epoc", state="preserved"
+    )
+    certificate_produce(
+        request=provided,
+        actor=eevidence_people["provider_staff"],
+        files=[ProducedFile(name="a.csv", content=b"a\n")],
+    )
+    issuing = Request.objects.get(pk=provided.counterpart_id)
+    for role in EEVIDENCE_ROLES:
+        if role in ISSUER:
+            continue
+        with pytest.raises(ApplicationError, match="You may not confirm this request"):
+            certificate_confirm_receipt(request=issuing, actor=eevidence_people[role])
+    certificate_confirm_receipt(request=issuing, actor=eevidence_people["issuer_prosecutor"])

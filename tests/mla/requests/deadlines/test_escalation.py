@@ -242,8 +242,20 @@ def test_running_the_task_twice_creates_nothing_new(
         first = deadlines_escalate_task()
         second = deadlines_escalate_task()
 
-    assert first == {"approaching": 1, "missed": 2, "preservation_expiring": 0, "marked": 1}
-    assert second == {"approaching": 0, "missed": 0, "preservation_expiring": 0, "marked": 0}
+    assert first == {
+        "approaching": 1,
+        "missed": 2,
+        "preservation_expiring": 0,
+        "marked": 1,
+        "repeated": 0,
+    }
+    assert second == {
+        "approaching": 0,
+        "missed": 0,
+        "preservation_expiring": 0,
+        "marked": 0,
+        "repeated": 0,
+    }
     assert Notification.objects.filter(kind__startswith="deadline_").count() == 3
 
 

@@ -33,6 +33,9 @@ def test_each_side_has_its_steps_in_the_pages_order():
         "send",
         "answer_information",
         "follow_up",
+        "answer_impossibility",
+        "order_extension",
+        "confirm_receipt",
         "withdraw",
     )
     assert EXECUTING_STEPS == (
@@ -40,6 +43,9 @@ def test_each_side_has_its_steps_in_the_pages_order():
         "assign",
         "recognise",
         "preserve",
+        "produce",
+        "produce_partially",
+        "report_impossibility",
         "start_execution",
         "execute",
         "execute_partially",

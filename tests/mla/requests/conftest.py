@@ -1,0 +1,127 @@
+"""e-Evidence certificates between the issuing authority and a service provider hosted here.
+
+Until the Annex I and II declarations (codes ``epoc``, ``epoc_pr``) are in the registry, a
+minimal stand-in is registered for these tests, with the deadlines of
+mla.instruments.declarations.eevidence_deadlines; once they are, the real ones are used and
+the stand-in is never built. The certificates are built directly in "ready" (the drafting
+path to it is the declarations' to test) and sent by the real service.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mla.instruments import eevidence
+from mla.instruments.declarations import DECLARATIONS
+from mla.instruments.declarations.eevidence_deadlines import EPOC_DEADLINES, EPOC_PR_DEADLINES
+from mla.instruments.declarations.schema import InstrumentDeclaration, Section
+from mla.requests.access import request_grant_authority
+from mla.requests.lifecycle.issuing import request_send
+from mla.requests.models import Request
+from tests.support.factories import AuthorityFactory, UserFactory
+
+# Production of traffic data, ten days, the enforcing authority notified (Art. 8).
+EPOC_DATA = {
+    "C": {"deadline": eevidence.TEN_DAYS},
+    "F": {"data_categories": [eevidence.TRAFFIC]},
+    "G": {"offence_in_issuing_state": "yes", "person_resides_in_issuing_state": "no"},
+}
+# Subscriber data only: no notification (Art. 8(1)).
+EPOC_SUBSCRIBER_DATA = {
+    "C": {"deadline": eevidence.TEN_DAYS},
+    "F": {"data_categories": [eevidence.SUBSCRIBER]},
+}
+EPOC_EMERGENCY_DATA = {
+    "C": {"deadline": eevidence.EIGHT_HOURS, "emergency_grounds": "life"},
+    "F": {"data_categories": [eevidence.CONTENT]},
+}
+EPOC_PR_DATA = {"F": {"data_categories": [eevidence.SUBSCRIBER, eevidence.TRAFFIC]}}
+
+
+def _stand_in(code: str, deadlines: tuple[Any, ...]) -> InstrumentDeclaration:
+    return InstrumentDeclaration(
+        code=code,
+        directory_instrument=code,
+        title=f"{code}.title",
+        legal_basis="Regulation (EU) 2023/1543",
+        sections=(
+            Section(code="C", title="c", items=()),
+            Section(code="F", title="f", items=()),
+            Section(code="G", title="g", items=()),
+            Section(code="M", title="m", items=(), withheld_from_addressee=True),
+        ),
+        channel="eevidence.channel",
+        issuer_kinds=("prosecutor", "court", "investigating_judge"),
+        deadlines=deadlines,
+    )
+
+
+@pytest.fixture
+def eevidence_declarations(monkeypatch):
+    for code, deadlines in (
+        (eevidence.EPOC, EPOC_DEADLINES),
+        (eevidence.EPOC_PR, EPOC_PR_DEADLINES),
+    ):
+        if code not in DECLARATIONS:
+            monkeypatch.setitem(DECLARATIONS, code, _stand_in(code, deadlines))
+
+
+@pytest.fixture
+def provider(countries, eevidence_declarations):
+    """The designated establishment of a service provider in Germany, on this node."""
+    return AuthorityFactory(
+        identifier="de-provider",
+        name="Example Mail GmbH (designated establishment)",
+        country=countries["DE"],
+        kind="service_provider",
+        instruments=[eevidence.EPOC, eevidence.EPOC_PR],
+        time_zone="Europe/Berlin",
+    )
+
+
+@pytest.fixture
+def provider_staff(provider):
+    return UserFactory(
+        username="pia",
+        first_name="Pia",
+        last_name="Schulz",
+        authority=provider,
+        roles=["provider_staff"],
+        preferred_language="en",
+    )
+
+
+@pytest.fixture
+def send_certificate(
+    authorities, countries, prosecutor, provider, provider_staff
+) -> Callable[..., tuple[Request, Request]]:
+    """Send an EPOC or EPOC-PR of the Paris prosecutor to the provider: (issuing copy,
+    provider's copy)."""
+    made = iter(range(1, 1000))
+
+    def send(
+        code: str = eevidence.EPOC, data: dict[str, Any] | None = None
+    ) -> tuple[Request, Request]:
+        issuing = Request.objects.create(
+            reference=f"FR-{code.upper().replace('_', '-')}-2026-{next(made):06d}",
+            direction=Request.Direction.OUTGOING,
+            declaration_code=code,
+            issuing_authority=authorities["paris"],
+            executing_country=countries["DE"],
+            executing_authority=provider,
+            created_by=prosecutor,
+            state=Request.State.READY,
+            data=dict(
+                data
+                if data is not None
+                else (EPOC_DATA if code == eevidence.EPOC else EPOC_PR_DATA)
+            ),
+        )
+        request_grant_authority(request=issuing, authority=authorities["paris"])
+        request_send(request=issuing, actor=prosecutor)
+        issuing.refresh_from_db()
+        assert issuing.counterpart is not None
+        return issuing, Request.objects.get(pk=issuing.counterpart.pk)
+
+    return send
