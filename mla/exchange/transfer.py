@@ -31,6 +31,7 @@ from mla.exchange.wire.manifest import message_file_name
 IMPORT_ROLES = (
     Role.CONTACT_POINT_STAFF,
     Role.CENTRAL_AUTHORITY_STAFF,
+    Role.PROVIDER_STAFF,
     Role.DIRECTORY_ADMINISTRATOR,
 )
 

@@ -107,6 +107,10 @@ EXECUTING_SIDE_EVENTS = (
     Event.PRESERVED,
     Event.PRESERVATION_EXTENDED,
     Event.EXPIRED,
+    # e-Evidence: the addressee's Annex III, and the enforcing authority's decision.
+    Event.IMPOSSIBILITY_REPORTED,
+    Event.NO_GROUNDS,
+    Event.GROUNDS_RAISED,
 )
 # Acts on the issuing copy by its own side, or by validators and colleagues it was shared
 # with (whose authority is not the issuer's either): never news from the executing side.
@@ -128,4 +132,9 @@ ISSUING_SIDE_EVENTS = (
     Event.DOCUMENT_SIGNED,
     Event.SENT,
     Event.CHASED,
+    # e-Evidence: the issuing authority's answer to an Annex III, its receipt for the data
+    # and its notification of the enforcing authority.
+    Event.IMPOSSIBILITY_ANSWERED,
+    Event.DATA_RECEIPT_SIGNED,
+    Event.ENFORCING_NOTIFIED,
 )

@@ -45,6 +45,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -258,7 +259,15 @@ def _request_rows(sides: Mapping[str, QuerySet[Request]]) -> list[Mapping[str, A
     parts = []
     for direction, requests in sides.items():
         start = "sent_at" if direction == OUTGOING else "received_at"
-        other = "executing_authority__name" if direction == OUTGOING else "issuing_authority__name"
+        # The addressee by its provider (Art. 28), its establishment's name failing one.
+        other = (
+            Coalesce(
+                NullIf(F("executing_authority__provider_name"), Value("")),
+                F("executing_authority__name"),
+            )
+            if direction == OUTGOING
+            else F("issuing_authority__name")
+        )
         parts.append(
             requests.filter(declaration_code__in=sorted(eevidence.E_EVIDENCE_DECLARATIONS))
             .annotate(answered_at=answered)
@@ -266,7 +275,7 @@ def _request_rows(sides: Mapping[str, QuerySet[Request]]) -> list[Mapping[str, A
                 "declaration_code",
                 "state",
                 side=Value(direction, output_field=CharField()),
-                other_party=F(other),
+                other_party=other,
                 categories=F(f"data__{eevidence.DATA_SECTION}__{eevidence.DATA_CATEGORIES_FIELD}"),
                 deadline=F(f"data__{eevidence.DEADLINE_SECTION}__{eevidence.DEADLINE_FIELD}"),
                 preserved=Exists(preserved),

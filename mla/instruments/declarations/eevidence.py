@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from mla.instruments import eevidence as rules
 from mla.instruments.annex_iv import ANNEX_IV_CATEGORIES, ANNEX_IV_FIELD
+from mla.instruments.declarations.eevidence_deadlines import EPOC_DEADLINES, EPOC_PR_DEADLINES
 from mla.instruments.declarations.preservation import identifiers_group
 from mla.instruments.declarations.schema import (
     AUTHORITY_NAME_LENGTH,
@@ -337,26 +338,6 @@ EPOC_SECTIONS = (
     SECTION_M,
 )
 
-# Art. 10(2)-(3): the data within 10 days of receipt (where the enforcing authority is
-# notified, at the end of its 10 days: the same day). The emergency's 8 hours (Art. 10(4))
-# and the enforcing authority's window (Art. 12) need events the deadlines engine reads.
-PRODUCTION_DEADLINE = DeadlineRule(
-    code="execution",
-    label="epoc.deadline.production",
-    source=f"{_REGULATION}, Art. 10(2)-(3)",
-    starts_at="received",
-    days=10,
-    applies_when=When(f"{rules.DEADLINE_SECTION}.{rules.DEADLINE_FIELD}", (rules.TEN_DAYS,)),
-)
-# Art. 11(1): preserved for 60 days from receipt unless confirmed by Annex V (which the
-# engine holds, as the Budapest follow-up) or extended by 30 days by Annex VI.
-PRESERVATION_DEADLINE = DeadlineRule(
-    code="preservation",
-    label="epoc_pr.deadline.preservation",
-    source=f"{_REGULATION}, Art. 11(1)",
-    starts_at="received",
-    days=60,
-)
 
 # The enforcing authority's clock (Art. 12(1); Art. 10(4) in an emergency), counted from the
 # receipt of the notification and met by its decision.
@@ -393,7 +374,7 @@ EPOC = InstrumentDeclaration(
     issuer_kinds=ISSUER_KINDS,
     validation_rule=rules.validation_needed,
     rules=rules.certificate_problems,
-    deadlines=(PRODUCTION_DEADLINE,),
+    deadlines=EPOC_DEADLINES,
 )
 
 # The copy of an EPOC for the enforcing authority (Art. 8(1)), section M included: made by
@@ -450,5 +431,5 @@ EPOC_PR = InstrumentDeclaration(
     channel="epoc_pr.channel",
     issuer_kinds=ISSUER_KINDS,
     validation_rule=rules.preservation_validation_needed,
-    deadlines=(PRESERVATION_DEADLINE,),
+    deadlines=EPOC_PR_DEADLINES,
 )

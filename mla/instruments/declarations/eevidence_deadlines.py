@@ -5,11 +5,8 @@ Which clock applies is decided by the rules of mla.instruments.eevidence, read t
 ``DeadlineRule.applies_if``; the engine (mla.requests.deadlines.engine) knows what meets each
 code (MET_BY) and what holds it.
 
-Their label keys join the catalogues (mla/instruments/labels/*.json) with the declarations
-that list them, as the catalogue keeps only keys a declaration uses: en
-"eevidence.deadline.production" "Production of the data", "…production_emergency"
-"Production of the data (emergency)", "…impossibility_answer" "Answer to the Annex III",
-"…preservation" "Preservation of the data".
+Their labels are in the catalogues (mla/instruments/labels/*.json) under ``epoc.deadline.``
+and ``epoc_pr.deadline.``.
 """
 
 from collections.abc import Mapping
@@ -33,7 +30,7 @@ def _ten_days_with_notification(data: Mapping[str, Any]) -> bool:
 # what the queue, the statistics and the escalation read is the addressee's time to produce.
 PRODUCTION = DeadlineRule(
     code="production",
-    label="eevidence.deadline.production",
+    label="epoc.deadline.production",
     source=f"{REGULATION}, Art. 10(3)",
     starts_at="received",
     days=10,
@@ -44,7 +41,7 @@ PRODUCTION = DeadlineRule(
 # it says it raises no ground (see mla.requests.lifecycle.eevidence.production_allowed).
 PRODUCTION_NOTIFIED = DeadlineRule(
     code="production",
-    label="eevidence.deadline.production",
+    label="epoc.deadline.production",
     source=f"{REGULATION}, Art. 10(2)",
     starts_at="received",
     days=10,
@@ -52,7 +49,7 @@ PRODUCTION_NOTIFIED = DeadlineRule(
 )
 PRODUCTION_EMERGENCY = DeadlineRule(
     code="production",
-    label="eevidence.deadline.production_emergency",
+    label="epoc.deadline.production_emergency",
     source=f"{REGULATION}, Art. 10(4)",
     starts_at="received",
     hours=8,
@@ -62,7 +59,7 @@ PRODUCTION_EMERGENCY = DeadlineRule(
 # the Annex III (not verified against the Official Journal).
 IMPOSSIBILITY_ANSWER = DeadlineRule(
     code="impossibility_answer",
-    label="eevidence.deadline.impossibility_answer",
+    label="epoc.deadline.impossibility_answer",
     source=f"{REGULATION}, Art. 10(5)-(6)",
     starts_at="impossibility_reported",
     days=5,
@@ -71,7 +68,7 @@ IMPOSSIBILITY_ANSWER = DeadlineRule(
 # the production request is decided (the engine's follow-up hold).
 PRESERVATION = DeadlineRule(
     code="preservation",
-    label="eevidence.deadline.preservation",
+    label="epoc_pr.deadline.preservation",
     source=f"{REGULATION}, Art. 11(1)",
     starts_at="preserved",
     days=60,

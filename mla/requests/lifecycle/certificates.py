@@ -31,6 +31,7 @@ from mla.requests.drafting.attachments import document_type_check
 from mla.requests.drafting.services import attachment_size_check
 from mla.requests.events import Event
 from mla.requests.lifecycle import counterpart
+from mla.requests.lifecycle.enforcing import enforcing_decision
 from mla.requests.lifecycle.runner import (
     check_expected_state,
     permission_check,
@@ -56,16 +57,6 @@ def _require_certificate(request: Request, code: frozenset[str] | str) -> None:
 # The enforcing authority ---------------------------------------------------------------
 
 
-def enforcing_decision(*, request: Request) -> str | None:
-    """The enforcing authority's decision on the notification linked to this EPOC (either
-    copy): Request.State.NO_GROUNDS or GROUNDS_RAISED, or None while none is known.
-
-    TODO(e-Evidence integration): mla.requests.lifecycle.enforcing finds the linked
-    ``epoc_notification`` request and the state its enforcing copy reached; wire it here.
-    Until then no decision is known, so production waits for the 10 days."""
-    return None
-
-
 def production_allowed(*, request: Request) -> tuple[bool, str]:
     """Whether the addressee may transmit the data of this EPOC now, and if not why.
 
@@ -76,10 +67,11 @@ def production_allowed(*, request: Request) -> tuple[bool, str]:
     if not eevidence.notification_required(data) or eevidence.is_emergency(data):
         return True, ""
     decision = enforcing_decision(request=request)
-    if decision == State.NO_GROUNDS:
-        return True, ""
-    if decision == State.GROUNDS_RAISED:
+    if decision is not None and decision.refused:
         return False, _("The enforcing authority raised a ground for refusal (Art. 12).")
+    if decision is not None:
+        # No ground, or a ground against some categories only: the rest may go now.
+        return True, ""
     received = request.received_at or request.sent_at
     if received is not None and timezone.now() >= received + ENFORCING_WINDOW:
         return True, ""

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.instruments import eevidence
 from mla.instruments.eevidence import EPOC_NOTIFICATION, EPOC_PR
 from mla.requests.access import request_grant_authority, request_validator_grant_end
 from mla.requests.documents.prepared import request_document_prepare_on_commit
@@ -30,11 +31,17 @@ _NOT_PRODUCTION_REQUESTS = (EPOC_PR, EPOC_NOTIFICATION)
 
 
 def validating_authority_choices(*, request: Request) -> list[Authority]:
-    """Judicial authorities of the issuing country that may validate (EIO Art. 2(c)(ii))."""
+    """Judicial authorities of the issuing country that may validate (EIO Art. 2(c)(ii)); for
+    an e-Evidence certificate, those the Regulation allows for its data (Art. 4)."""
+    kinds = (
+        eevidence.validator_kinds(request.data, request.declaration_code)
+        if request.declaration_code in eevidence.CERTIFICATES
+        else JUDICIAL_KINDS
+    )
     return list(
         Authority.objects.filter(
             country_id=request.issuing_authority.country_id,
-            kind__in=JUDICIAL_KINDS,
+            kind__in=kinds,
             active=True,
         ).order_by("name")
     )

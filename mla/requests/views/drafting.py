@@ -243,7 +243,9 @@ def _language_context(item: Request, problems: list[Problem]) -> dict[str, Any]:
     issuing, executing = item.issuing_language, item.executing_language
     choice = (
         target_language(
-            country=item.executing_country, declaration=declaration_for(item.declaration_code)
+            country=item.executing_country,
+            declaration=declaration_for(item.declaration_code),
+            authority=item.executing_authority,
         )
         if item.direction == Request.Direction.OUTGOING
         else None

@@ -96,7 +96,9 @@ def _row(
 def _instruments(language: str) -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
     for declaration in DECLARATIONS.values():
-        if declaration.variant_of is None:
+        # A variant travels as its own instrument only when it is never drafted (the EPOC's
+        # copy for the enforcing authority): the others share their original's.
+        if declaration.variant_of is None or not declaration.drafted:
             seen.setdefault(declaration.directory_instrument, label(declaration.title, language))
     return sorted(seen.items())
 

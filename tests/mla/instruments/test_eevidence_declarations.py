@@ -212,14 +212,28 @@ def test_every_e_evidence_label_is_marked_unverified_with_its_source(language):
     assert "2023/1543" in label_source("epoc_notification.title", language)
 
 
-def test_the_production_deadline_counts_ten_days_only_without_an_emergency():
-    (production,) = EPOC.deadlines
-    (preservation,) = EPOC_PR.deadlines
+@pytest.mark.parametrize("emergency", [False, True])
+@pytest.mark.parametrize("categories", [("subscriber",), ("traffic",), ("content", "subscriber")])
+def test_exactly_one_production_clock_applies_to_any_epoc(emergency, categories):
+    data = certificate_data("epoc", categories=categories, emergency=emergency)
+    applying = [
+        rule
+        for rule in EPOC.deadlines
+        if rule.code == "production" and (rule.applies_if is None or rule.applies_if(data))
+    ]
 
-    assert (production.code, production.days, production.starts_at) == ("execution", 10, "received")
-    assert production.applies_when is not None
-    assert production.applies_when.values == (eevidence.TEN_DAYS,)
-    assert (preservation.code, preservation.days) == ("preservation", 60)
+    (production,) = applying
+    if emergency:
+        assert (production.hours, production.source) == (8, "Regulation (EU) 2023/1543, Art. 10(4)")
+    else:
+        assert production.days == 10
+        notified = eevidence.notification_required(data)
+        assert production.source.endswith("Art. 10(2)" if notified else "Art. 10(3)")
+
+
+def test_each_certificate_lists_its_clocks():
+    assert {rule.code for rule in EPOC.deadlines} == {"production", "impossibility_answer"}
+    assert {rule.code for rule in EPOC_PR.deadlines} == {"preservation", "impossibility_answer"}
     assert [rule.code for rule in EPOC_NOTIFICATION.deadlines] == [
         eevidence.ENFORCING_ASSESSMENT,
         eevidence.ENFORCING_ASSESSMENT_EMERGENCY,

@@ -1,9 +1,6 @@
 """e-Evidence certificates between the issuing authority and a service provider hosted here.
 
-Until the Annex I and II declarations (codes ``epoc``, ``epoc_pr``) are in the registry, a
-minimal stand-in is registered for these tests, with the deadlines of
-mla.instruments.declarations.eevidence_deadlines; once they are, the real ones are used and
-the stand-in is never built. The certificates are built directly in "ready" (the drafting
+The certificates are built directly in "ready" with the fields the rules read (the drafting
 path to it is the declarations' to test) and sent by the real service.
 """
 
@@ -13,9 +10,6 @@ from typing import Any
 import pytest
 
 from mla.instruments import eevidence
-from mla.instruments.declarations import DECLARATIONS
-from mla.instruments.declarations.eevidence_deadlines import EPOC_DEADLINES, EPOC_PR_DEADLINES
-from mla.instruments.declarations.schema import InstrumentDeclaration, Section
 from mla.requests.access import request_grant_authority
 from mla.requests.lifecycle.issuing import request_send
 from mla.requests.models import Request
@@ -39,36 +33,8 @@ EPOC_EMERGENCY_DATA = {
 EPOC_PR_DATA = {"F": {"data_categories": [eevidence.SUBSCRIBER, eevidence.TRAFFIC]}}
 
 
-def _stand_in(code: str, deadlines: tuple[Any, ...]) -> InstrumentDeclaration:
-    return InstrumentDeclaration(
-        code=code,
-        directory_instrument=code,
-        title=f"{code}.title",
-        legal_basis="Regulation (EU) 2023/1543",
-        sections=(
-            Section(code="C", title="c", items=()),
-            Section(code="F", title="f", items=()),
-            Section(code="G", title="g", items=()),
-            Section(code="M", title="m", items=(), withheld_from_addressee=True),
-        ),
-        channel="eevidence.channel",
-        issuer_kinds=("prosecutor", "court", "investigating_judge"),
-        deadlines=deadlines,
-    )
-
-
 @pytest.fixture
-def eevidence_declarations(monkeypatch):
-    for code, deadlines in (
-        (eevidence.EPOC, EPOC_DEADLINES),
-        (eevidence.EPOC_PR, EPOC_PR_DEADLINES),
-    ):
-        if code not in DECLARATIONS:
-            monkeypatch.setitem(DECLARATIONS, code, _stand_in(code, deadlines))
-
-
-@pytest.fixture
-def provider(countries, eevidence_declarations):
+def provider(countries):
     """The designated establishment of a service provider in Germany, on this node."""
     return AuthorityFactory(
         identifier="de-provider",

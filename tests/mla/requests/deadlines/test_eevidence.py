@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from mla.instruments import eevidence
-from mla.instruments.declarations.eevidence_deadlines import EPOC_DEADLINES, EPOC_PR_DEADLINES
+from mla.instruments.declarations import declaration_for
 from mla.notifications.models import Notification
 from mla.requests.deadlines.engine import LifecycleEvent, deadline_schedule
 from mla.requests.deadlines.escalation import EscalationReport, deadlines_escalate
@@ -19,14 +19,13 @@ from tests.mla.requests.conftest import (
     EPOC_DATA,
     EPOC_EMERGENCY_DATA,
     EPOC_SUBSCRIBER_DATA,
-    _stand_in,
 )
 from tests.support.factories import UserFactory
 
 UTC = datetime.UTC
 BERLIN = ZoneInfo("Europe/Berlin")
-EPOC = _stand_in(eevidence.EPOC, EPOC_DEADLINES)
-EPOC_PR = _stand_in(eevidence.EPOC_PR, EPOC_PR_DEADLINES)
+EPOC = declaration_for(eevidence.EPOC)
+EPOC_PR = declaration_for(eevidence.EPOC_PR)
 
 
 def _schedule(declaration, data, events, now):

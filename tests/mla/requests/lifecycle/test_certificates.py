@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from mla.core.errors import ApplicationError
 from mla.instruments import eevidence
@@ -21,6 +22,7 @@ from mla.requests.lifecycle.certificates import (
     certificate_report_impossibility,
     production_allowed,
 )
+from mla.requests.lifecycle.enforcing import EnforcingDecision
 from mla.requests.lifecycle.executing import (
     preservations_lapsed_end,
     request_acknowledge,
@@ -160,15 +162,34 @@ def test_the_enforcing_authoritys_decision_opens_or_stops_production(
 ):
     _issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_DATA)
 
-    monkeypatch.setattr(certificates, "enforcing_decision", lambda *, request: State.NO_GROUNDS)
+    def decided(state: str, scope: str = "") -> EnforcingDecision:
+        return EnforcingDecision(
+            state=state,
+            ground="ne_bis_in_idem" if scope else "",
+            scope=scope,
+            affected_categories=frozenset({eevidence.TRAFFIC}) if scope else frozenset(),
+            decided_at=timezone.now(),
+        )
+
+    assert certificates.enforcing_decision(request=provided) is None
+    monkeypatch.setattr(
+        certificates, "enforcing_decision", lambda *, request: decided(State.NO_GROUNDS)
+    )
     assert production_allowed(request=provided) == (True, "")
-    monkeypatch.setattr(certificates, "enforcing_decision", lambda *, request: State.GROUNDS_RAISED)
+    monkeypatch.setattr(
+        certificates,
+        "enforcing_decision",
+        lambda *, request: decided(State.GROUNDS_RAISED, eevidence.PARTIAL),
+    )
+    assert production_allowed(request=provided) == (True, "")
+    monkeypatch.setattr(
+        certificates,
+        "enforcing_decision",
+        lambda *, request: decided(State.GROUNDS_RAISED, eevidence.FULL),
+    )
     allowed, reason = production_allowed(request=provided)
     assert not allowed
     assert "Art. 12" in reason
-    # No decision wired yet: the stub knows none.
-    monkeypatch.undo()
-    assert certificates.enforcing_decision(request=provided) is None
 
 
 def test_an_emergency_is_produced_at_once_within_eight_hours(
