@@ -34,6 +34,7 @@ from mla.exchange.wire.errors import MessageRefused
 from mla.exchange.wire.manifest import Document, manifest_build, manifest_sha256
 from mla.exchange.wire.receipts import MAX_RECEIPT_BYTES, Receipt, receipt_verify
 from mla.exchange.wire.seal import message_seal
+from mla.instruments.eevidence import data_for_addressee
 from mla.requests.documents.prepared import request_document_for_sending
 from mla.requests.events import Event
 from mla.requests.lifecycle import rules as lifecycle_rules
@@ -121,7 +122,10 @@ def request_message_data(
     """The manifest data of a request message: the request's structured data and what the
     receiving side needs to make its copy (receive.request_receive_from_manifest)."""
     return {
-        receive.DATA: request.data,
+        # What the addressee may not see (Annex I section M) never leaves for it.
+        receive.DATA: data_for_addressee(
+            declaration_code=request.declaration_code, data=request.data
+        ),
         receive.DECLARATION_CODE: request.declaration_code,
         receive.ISSUING_LANGUAGE: request.issuing_language,
         receive.EXECUTING_LANGUAGE: request.executing_language,

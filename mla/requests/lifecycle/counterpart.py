@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.instruments.eevidence import data_for_addressee
 from mla.requests.documents.annex_b import step_documents
 from mla.requests.events import DECISIONS, Event
 from mla.requests.lifecycle import channels, notify
@@ -115,7 +116,10 @@ def receive_copy(
             issuing_authority=source.issuing_authority,
             executing_country_id=source.executing_country_id,
             validating_authority_id=source.validating_authority_id,
-            data=copy.deepcopy(source.data),
+            # What the addressee may not see (Annex I section M) never reaches its copy.
+            data=copy.deepcopy(
+                data_for_addressee(declaration_code=source.declaration_code, data=source.data)
+            ),
             issuing_language=source.issuing_language,
             executing_language=source.executing_language,
             translation_attached=source.translation_attached,

@@ -478,3 +478,19 @@ def test_the_data_travel_with_the_production_to_an_issuer_on_another_node(
     [(_reference, event, from_executing_side, documents)] = recording.told
     assert (event, from_executing_side) == (Event.EXECUTED, True)
     assert [(d.name, d.content) for d in documents] == [(f.name, f.content) for f in FILES]
+
+
+def test_section_m_stays_on_the_issuing_copy_and_never_reaches_the_addressee(
+    send_certificate,
+):
+    from mla.exchange.outbox import request_message_data
+
+    data = {**EPOC_SUBSCRIBER_DATA, "M": {"enforcing_information": "For the enforcing authority"}}
+    issuing, provided = send_certificate(eevidence.EPOC, data)
+
+    assert issuing.data["M"] == {"enforcing_information": "For the enforcing authority"}
+    assert "M" not in provided.data
+    assert provided.data["F"] == issuing.data["F"]
+    sent = request_message_data(request=issuing, sent_by="Paris", request_document="x.pdf")
+    assert "M" not in sent["data"]
+    assert sent["data"]["F"] == issuing.data["F"]
