@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from contact_points.models import Country
 from mla.instruments import eevidence
 from mla.requests.access import request_grant_authority
 from mla.requests.lifecycle.issuing import request_send
@@ -35,7 +36,11 @@ EPOC_PR_DATA = {"F": {"data_categories": [eevidence.SUBSCRIBER, eevidence.TRAFFI
 
 @pytest.fixture
 def provider(countries):
-    """The designated establishment of a service provider in Germany, on this node."""
+    """The designated establishment of a service provider in Germany, on this node (France
+    and Germany both bound by the Regulation)."""
+    Country.objects.filter(code__in=("FR", "DE")).update(eevidence_bound=True)
+    for country in countries.values():
+        country.refresh_from_db()
     return AuthorityFactory(
         identifier="de-provider",
         name="Example Mail GmbH (designated establishment)",
@@ -59,8 +64,22 @@ def provider_staff(provider):
 
 
 @pytest.fixture
+def enforcing_authority(countries):
+    """The enforcing authority of the provider's Member State, notified of EPOCs for
+    traffic or content data (Art. 8)."""
+    return AuthorityFactory(
+        identifier="de-enforcing",
+        name="Bundesamt für Justiz",
+        country=countries["DE"],
+        kind="central_authority",
+        instruments=[eevidence.EPOC_NOTIFICATION],
+        time_zone="Europe/Berlin",
+    )
+
+
+@pytest.fixture
 def send_certificate(
-    authorities, countries, prosecutor, provider, provider_staff
+    authorities, countries, prosecutor, provider, provider_staff, enforcing_authority
 ) -> Callable[..., tuple[Request, Request]]:
     """Send an EPOC or EPOC-PR of the Paris prosecutor to the provider: (issuing copy,
     provider's copy)."""

@@ -74,7 +74,8 @@ def test_every_declared_deadline_is_known_to_the_engine(declaration):
     for rule in declaration.deadlines:
         assert rule.code in MET_BY
         assert rule.starts_at in EVENT_KINDS or "." in rule.starts_at
-    start = "preserved" if declaration.directory_instrument == "preservation" else "received"
+    preservations = ("preservation", "epoc_pr")
+    start = "preserved" if declaration.directory_instrument in preservations else "received"
     events = [event("received", day(0)), event(start, day(0))]
     deadlines = deadline_schedule(
         declaration=declaration,
