@@ -414,8 +414,9 @@ def _timeline(*, request: Request) -> tuple[dict[str, Any], str, list[str]]:
 # e-Evidence ---------------------------------------------------------------------------------
 
 # The steps that carry the produced data (Regulation (EU) 2023/1543): their payload names the
-# request's attachments that hold it, by SHA-256 ("attachments": ["<sha256>", ...], or
-# objects with a "sha256"), as a received request's step names its documents.
+# request's attachments that hold it, by SHA-256: the production step's "files" (objects
+# with a "sha256", mla.requests.lifecycle.certificates), or "attachments" as a received
+# request's step names its documents.
 PRODUCTION_EVENTS = (Event.EXECUTED, Event.PARTIALLY_EXECUTED, Event.DATA_PART_RECEIVED)
 # The enforcing authority's decision on a notified EPOC (Art. 12).
 ENFORCING_DECISION_EVENTS = (Event.NO_GROUNDS, Event.GROUNDS_RAISED)
@@ -448,9 +449,15 @@ def _safe(name: str) -> str:
 
 
 def _named_digests(payload: Any) -> list[str]:
-    listed = payload.get("attachments") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict):
+        return []
+    listed: list[Any] = []
+    for key in ("files", "attachments"):
+        value = payload.get(key)
+        if isinstance(value, list):
+            listed.extend(value)
     digests = []
-    for item in listed if isinstance(listed, list) else []:
+    for item in listed:
         digest = item.get("sha256") if isinstance(item, dict) else item
         if isinstance(digest, str) and digest:
             digests.append(digest.lower())
