@@ -1,8 +1,13 @@
-"""An emergency European Production Order for traffic data, end to end in the browser: the
-prosecutor issues it, the investigating judge validates it (Art. 4(2)), it is sent to a
-provider's designated establishment in Germany and the German enforcing authority is
-notified (Art. 8) and raises no ground (Art. 12); the provider's staff preserve and transmit
-two files; the prosecutor finds them, with their SHA-256, and the evidence bundle."""
+"""European Production and Preservation Orders end to end in the browser.
+
+- An emergency EPOC for traffic data: the prosecutor issues it, the investigating judge
+  validates it (Art. 4(2)), it is sent to a provider's designated establishment in Germany
+  and the German enforcing authority is notified (Art. 8) and raises no ground (Art. 12); the
+  provider's staff preserve and transmit two files; the prosecutor finds them, with their
+  SHA-256, and the evidence bundle.
+- An EPOC-PR preserved, extended by Annex VI and followed up by Annex V naming an EPOC.
+- An EPOC the provider cannot execute (Annex III), answered by the prosecutor within 5 days.
+"""
 
 import hashlib
 import io
@@ -10,29 +15,30 @@ import json
 import zipfile
 
 import pytest
+from django.db.models import Q
 from playwright.sync_api import Page, expect
 
 from mla.instruments import eevidence
 from mla.requests.drafting.services import request_create
 from mla.requests.lifecycle.enforcing import notifications_of
-from mla.requests.models import Request
+from mla.requests.models import Request, RequestLink
 from tests.support.factories import (
     AuthorityFactory,
     CountryFactory,
     ServiceProviderFactory,
     UserFactory,
 )
-from tests.support.journeys import log_in, log_out
+from tests.support.journeys import log_in, log_out, open_step
 from tests.support.samples import certificate_data
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TRAFFIC_LOG = b"2026-09-01T10:00:00Z 203.0.113.7:443 -> 198.51.100.2:51234\n"
-SUBSCRIBER_CSV = "account;name\nmax@example-mail.example;M. Mustermann\n".encode()
+SUBSCRIBER_CSV = b"account;name\nmax@example-mail.example;M. Mustermann\n"
 
 
 @pytest.fixture
-def emergency_epoc():
+def parties():
     france = CountryFactory(code="FR", name="France", eio_bound=True, eevidence_bound=True)
     germany = CountryFactory(code="DE", name="Germany", eio_bound=True, eevidence_bound=True)
     paris = AuthorityFactory(
@@ -76,14 +82,28 @@ def emergency_epoc():
         roles=["central_authority_staff"],
         preferred_language="en",
     )
+    return {"prosecutor": prosecutor, "provider": provider, "germany": germany}
+
+
+def _draft(parties, code: str, **options) -> Request:
     draft = request_create(
-        actor=prosecutor,
-        declaration_code=eevidence.EPOC,
-        executing_country=germany,
-        executing_authority=provider,
+        actor=parties["prosecutor"],
+        declaration_code=code,
+        executing_country=parties["germany"],
+        executing_authority=parties["provider"],
     )
-    draft.data = certificate_data(
-        eevidence.EPOC, categories=(eevidence.SUBSCRIBER, eevidence.TRAFFIC), emergency=True
+    draft.data = certificate_data(code, **options)
+    draft.save()
+    return draft
+
+
+@pytest.fixture
+def emergency_epoc(parties):
+    draft = _draft(
+        parties,
+        eevidence.EPOC,
+        categories=(eevidence.SUBSCRIBER, eevidence.TRAFFIC),
+        emergency=True,
     )
     draft.data["M"] = {"enforcing_information": "The suspect is a minor's trafficker."}
     draft.save()
@@ -181,3 +201,100 @@ def test_an_emergency_epoc_is_validated_notified_produced_and_received(
         Request.objects.filter(declaration_code=eevidence.EPOC).values_list("direction", "state")
     )
     assert states == [("incoming", "executed"), ("outgoing", "executed")]
+
+
+def _submit_and_send(page: Page, base: str, request: Request) -> None:
+    heading = page.get_by_role("heading", level=1)
+    log_in(page, base, "camille")
+    page.goto(f"{base}{request.get_absolute_url()}")
+    page.get_by_role("button", name="Submit: ready to send").click()
+    expect(heading).to_contain_text("Ready to send")
+    page.get_by_role("button", name="Send to the executing authority").click()
+    expect(heading).to_contain_text("Delivered")
+    log_out(page)
+
+
+def test_a_preservation_is_extended_by_annex_vi_and_followed_up_by_annex_v(
+    live_server, page: Page, parties
+):
+    base = live_server.url
+    heading = page.get_by_role("heading", level=1)
+    preservation = _draft(parties, eevidence.EPOC_PR)
+    production = _draft(parties, eevidence.EPOC, categories=(eevidence.SUBSCRIBER,))
+    _submit_and_send(page, base, preservation)
+
+    log_in(page, base, "pia")
+    page.goto(f"{base}{Request.objects.get(pk=preservation.pk).counterpart.get_absolute_url()}")
+    page.get_by_role("button", name="Acknowledge receipt").click()
+    page.get_by_role("button", name="Data preserved").click()
+    expect(heading).to_contain_text("Preserved")
+    expect(page.locator(".deadlines")).to_contain_text("Preservation of the data")
+    log_out(page)
+
+    log_in(page, base, "camille")
+    page.goto(f"{base}{preservation.get_absolute_url()}")
+    expect(heading).to_contain_text("Preserved")
+    open_step(page, "order_extension")
+    page.get_by_label("Reason for the extension").fill("The production order is being validated.")
+    page.get_by_role("button", name="Extend the preservation by 30 days (Annex VI)").click()
+    expect(heading).to_contain_text("Preservation extended")
+    open_step(page, "follow_up")
+    page.get_by_label("Reference of the request for the data that follows this preservation").fill(
+        production.reference
+    )
+    page.get_by_role("button", name="Confirm the production request (Annex V)").click()
+    expect(heading).to_contain_text("Followed up by a request")
+    log_out(page)
+
+    log_in(page, base, "pia")
+    page.goto(f"{base}{Request.objects.get(pk=preservation.pk).counterpart.get_absolute_url()}")
+    expect(heading).to_contain_text("Followed up by a request")
+    expect(page.locator(".timeline")).to_contain_text("Preservation extended")
+    expect(page.locator(".timeline")).to_contain_text("The production order is being validated.")
+    preservation.refresh_from_db()
+    deadline = preservation.deadlines.get(code="preservation")
+    assert deadline.extended_days == 30
+    assert deadline.state == "suspended"  # held after Annex V until the EPOC is decided
+    assert RequestLink.objects.filter(
+        Q(from_request=preservation, to_request=production)
+        | Q(from_request=production, to_request=preservation)
+    ).exists()
+
+
+def test_an_annex_iii_is_answered_by_the_prosecutor_within_five_days(
+    live_server, page: Page, parties
+):
+    base = live_server.url
+    heading = page.get_by_role("heading", level=1)
+    epoc = _draft(parties, eevidence.EPOC, categories=(eevidence.SUBSCRIBER,))
+    _submit_and_send(page, base, epoc)
+
+    log_in(page, base, "pia")
+    page.goto(f"{base}{Request.objects.get(pk=epoc.pk).counterpart.get_absolute_url()}")
+    page.get_by_role("button", name="Acknowledge receipt").click()
+    expect(heading).to_contain_text("Acknowledged")
+    open_step(page, "report_impossibility")
+    page.get_by_label("The certificate is incomplete").check()
+    page.get_by_label("Explanation").fill("The account identifier in section E is cut short.")
+    page.get_by_role("button", name="Report that it cannot be executed (Annex III)").click()
+    expect(heading).to_contain_text("Impossible to execute (Annex III)")
+    log_out(page)
+
+    log_in(page, base, "camille")
+    page.goto(f"{base}{epoc.get_absolute_url()}")
+    expect(heading).to_contain_text("Impossible to execute (Annex III)")
+    expect(page.locator(".timeline")).to_contain_text("cut short")
+    expect(page.locator(".deadlines")).to_contain_text("Annex III (5 days)")
+    page.get_by_label("Answer", exact=True).select_option("completed")
+    page.get_by_label("What was corrected or completed, or why it is withdrawn").fill(
+        "The full identifier is max.mustermann@example-mail.example."
+    )
+    page.get_by_role("button", name="Answer the Annex III").click()
+    expect(heading).to_contain_text("Acknowledged")
+    expect(page.locator(".deadlines")).to_contain_text("Met")
+    log_out(page)
+
+    log_in(page, base, "pia")
+    page.goto(f"{base}{Request.objects.get(pk=epoc.pk).counterpart.get_absolute_url()}")
+    expect(heading).to_contain_text("Acknowledged")
+    expect(page.locator(".timeline")).to_contain_text("max.mustermann@example-mail.example")
