@@ -41,6 +41,8 @@ class SeedPlan:
     count: int
     prefix: str = "SEED"
     seed: int = 2026
+    # The request types, in turn (e-Evidence certificates for a provider's queue).
+    codes: Sequence[str] = CODES
 
 
 def _rows(plan: SeedPlan, start: int) -> Iterator[tuple[dict[str, object], dict[str, object]]]:
@@ -48,7 +50,7 @@ def _rows(plan: SeedPlan, start: int) -> Iterator[tuple[dict[str, object], dict[
     now = timezone.now()
     for n in range(start, start + plan.count):
         issuer = plan.issuers[n % len(plan.issuers)]
-        code = CODES[n % len(CODES)]
+        code = plan.codes[n % len(plan.codes)]
         closed = chance.random() < 0.3
         state = chance.choice(CLOSED_STATES if closed else OPEN_STATES)
         received = now - datetime.timedelta(minutes=chance.randint(1, 60 * 24 * 120))
@@ -62,7 +64,7 @@ def _rows(plan: SeedPlan, start: int) -> Iterator[tuple[dict[str, object], dict[
         else:
             due = now + datetime.timedelta(minutes=chance.randint(60 * 24 * 2, 60 * 24 * 120))
         taken = plan.staff[n % len(plan.staff)] if plan.staff and chance.random() < 0.4 else None
-        urgency = 0 if code == "preservation" else (1 if chance.random() < 0.15 else 2)
+        urgency = 0 if code in ("preservation", "epoc_pr") else (1 if chance.random() < 0.15 else 2)
         request = {
             "reference": f"{plan.prefix}-{n:08d}",
             "direction": Request.Direction.INCOMING,
