@@ -213,3 +213,23 @@ def test_the_provider_page_shows_the_upload_form(client, send_certificate, provi
     assert 'id="step-produce" enctype="multipart/form-data"' in page
     assert "Transmit within 10 days of receipt (Art. 10(3))." in page
     assert "Report that it cannot be executed (Annex III)" in page
+
+
+def test_another_providers_staff_and_the_enforcing_authority_find_no_certificate_of_others(
+    client, send_certificate, countries, enforcing_authority
+):
+    from tests.support.factories import ServiceProviderFactory, UserFactory
+
+    _issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    other_provider = ServiceProviderFactory(identifier="de-other-provider", country=countries["DE"])
+    outsiders = [
+        UserFactory(username="otto", authority=other_provider, roles=["provider_staff"]),
+        UserFactory(
+            username="erik", authority=enforcing_authority, roles=["central_authority_staff"]
+        ),
+    ]
+    for outsider in outsiders:
+        client.force_login(outsider)
+        assert client.get(provided.get_absolute_url()).status_code == 404
+        queue = client.get(reverse("requests:queue"))
+        assert provided.reference not in queue.content.decode()
