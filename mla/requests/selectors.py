@@ -21,7 +21,7 @@ from mla.instruments.declarations import DECLARATIONS, InstrumentDeclaration
 from mla.instruments.labels import label
 from mla.requests.access import visible_requests
 from mla.requests.deadlines.engine import DeadlineState, format_remaining, in_zone
-from mla.requests.lifecycle.rules import EXECUTING_ROLES
+from mla.requests.lifecycle.rules import executing_roles
 from mla.requests.models import (
     Attachment,
     AuditEntry,
@@ -316,10 +316,11 @@ def request_visible_to(*, user: User, request: Request) -> bool:
 
 
 def executing_colleagues(*, request: Request) -> list[User]:
-    """Who may be given a received request: the receiving authority's executing staff."""
+    """Who may be given a received request: the receiving authority's executing staff (a
+    provider's staff, for a certificate addressed to it)."""
     return list(
         users_with_roles(
-            authority_id=request.executing_authority_id, roles=EXECUTING_ROLES
+            authority_id=request.executing_authority_id, roles=executing_roles(request)
         ).order_by("last_name", "first_name", "username")
     )
 

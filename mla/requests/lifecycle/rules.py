@@ -17,7 +17,9 @@ JUDICIAL_KINDS = ("court", "prosecutor", "investigating_judge")
 
 EXECUTING_ROLES = (Role.CONTACT_POINT_STAFF, Role.CENTRAL_AUTHORITY_STAFF)
 # Who reads the incoming queue: those who work it, and those who oversee it.
-QUEUE_READER_ROLES = (*EXECUTING_ROLES, Role.SUPERVISOR, Role.AUDITOR)
+# A provider's staff work its received certificates from the queue as well.
+QUEUE_WORKER_ROLES = (*EXECUTING_ROLES, Role.PROVIDER_STAFF)
+QUEUE_READER_ROLES = (*QUEUE_WORKER_ROLES, Role.SUPERVISOR, Role.AUDITOR)
 
 
 def _acts_for_issuer(request: "Request", user: Any) -> bool:

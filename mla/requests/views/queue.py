@@ -31,7 +31,7 @@ from mla.requests.desk.queue import (
     shift_view,
     urgency_reasons,
 )
-from mla.requests.lifecycle.rules import EXECUTING_ROLES, QUEUE_READER_ROLES
+from mla.requests.lifecycle.rules import QUEUE_READER_ROLES, QUEUE_WORKER_ROLES
 from mla.requests.models import Request, Urgency
 from mla.requests.selectors import request_for_user
 
@@ -122,7 +122,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "states": [(v, lbl) for v, lbl in Request.State.choices if v not in ("draft",)],
         "instruments": _instruments(get_language()),
-        "may_act": any(user.has_role(role) for role in EXECUTING_ROLES),
+        "may_act": any(user.has_role(role) for role in QUEUE_WORKER_ROLES),
         "latest": queue_changes(user=user, since=None).latest,
         "QUEUE_POLL_SECONDS": settings.QUEUE_POLL_SECONDS,
     }

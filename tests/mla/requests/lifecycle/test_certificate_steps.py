@@ -216,7 +216,7 @@ def test_the_provider_page_shows_the_upload_form(client, send_certificate, provi
 
 
 def test_another_providers_staff_and_the_enforcing_authority_find_no_certificate_of_others(
-    client, send_certificate, countries, enforcing_authority
+    client, send_certificate, countries, enforcing_authority, provider_staff
 ):
     from tests.support.factories import ServiceProviderFactory, UserFactory
 
@@ -228,8 +228,13 @@ def test_another_providers_staff_and_the_enforcing_authority_find_no_certificate
             username="erik", authority=enforcing_authority, roles=["central_authority_staff"]
         ),
     ]
+    client.force_login(provider_staff)
+    queue = client.get(reverse("requests:queue"))
+    assert queue.status_code == 200
+    assert provided.reference in queue.content.decode()
     for outsider in outsiders:
         client.force_login(outsider)
         assert client.get(provided.get_absolute_url()).status_code == 404
         queue = client.get(reverse("requests:queue"))
+        assert queue.status_code == 200
         assert provided.reference not in queue.content.decode()
