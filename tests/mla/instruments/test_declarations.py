@@ -26,10 +26,10 @@ from mla.instruments.declarations.schema import (
 from mla.instruments.labels import (
     ANNEX_B_LABEL_KEYS,
     DOCUMENT_LABEL_KEYS,
-    SIGNATURE_PARTS,
     label_source,
     label_verified,
 )
+from tests.support.labels import label_keys
 
 BASE = Path(__file__).resolve().parents[3]
 LABELS = BASE / "mla" / "instruments" / "labels"
@@ -65,40 +65,6 @@ def _fields(section: Section) -> Iterator[Field]:
             yield from item.fields
         else:
             yield item
-
-
-def _field_labels(field: Field) -> Iterator[str]:
-    yield field.label
-    if field.help:
-        yield field.help
-    for code in field.choices:
-        yield f"{field.label}.{code}"
-
-
-def label_keys(declaration: InstrumentDeclaration) -> Iterator[str]:
-    yield declaration.title
-    yield declaration.channel
-    if declaration.preamble:
-        yield declaration.preamble
-    for rule in declaration.deadlines:
-        yield rule.label
-    for section in declaration.sections:
-        yield section.title
-        if section.help:
-            yield section.help
-        for block in section.blocks:
-            yield block.title
-        if section.signature:
-            yield section.signature
-            yield from (f"{section.signature}.{part}" for part in SIGNATURE_PARTS)
-        for item in section.items:
-            if isinstance(item, Group):
-                yield item.label
-                yield f"{item.label}.row"
-                for field in item.fields:
-                    yield from _field_labels(field)
-            else:
-                yield from _field_labels(item)
 
 
 def _catalogue(language: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from mla.instruments.completeness import request_completeness
 from mla.instruments.declarations import DECLARATIONS, declaration_for
 from mla.instruments.declarations.eevidence import EPOC, EPOC_NOTIFICATION, EPOC_PR
 from mla.instruments.labels import LABELS_DIR, label, label_source, label_verified
-from tests.mla.instruments.test_declarations import label_keys
+from tests.support.labels import label_keys
 from tests.support.samples import certificate_data
 
 

@@ -14,24 +14,8 @@ from mla.instruments import eevidence
 from mla.requests.access import request_grant_authority
 from mla.requests.lifecycle.issuing import request_send
 from mla.requests.models import Request
+from tests.support.certificates import EPOC_DATA, EPOC_PR_DATA
 from tests.support.factories import AuthorityFactory, UserFactory
-
-# Production of traffic data, ten days, the enforcing authority notified (Art. 8).
-EPOC_DATA = {
-    "C": {"deadline": eevidence.TEN_DAYS},
-    "F": {"data_categories": [eevidence.TRAFFIC]},
-    "G": {"offence_in_issuing_state": "yes", "person_resides_in_issuing_state": "no"},
-}
-# Subscriber data only: no notification (Art. 8(1)).
-EPOC_SUBSCRIBER_DATA = {
-    "C": {"deadline": eevidence.TEN_DAYS},
-    "F": {"data_categories": [eevidence.SUBSCRIBER]},
-}
-EPOC_EMERGENCY_DATA = {
-    "C": {"deadline": eevidence.EIGHT_HOURS, "emergency_grounds": "life"},
-    "F": {"data_categories": [eevidence.CONTENT]},
-}
-EPOC_PR_DATA = {"F": {"data_categories": [eevidence.SUBSCRIBER, eevidence.TRAFFIC]}}
 
 
 @pytest.fixture

@@ -562,7 +562,7 @@ EEVIDENCE_MATRIX = [
 
 def _bring_certificate(send, people, *, copy: str, code: str, state: str) -> Request:
     from mla.requests.lifecycle.certificates import certificate_report_impossibility
-    from tests.mla.requests.conftest import EPOC_SUBSCRIBER_DATA
+    from tests.support.certificates import EPOC_SUBSCRIBER_DATA
 
     issuing, provided = send(code, EPOC_SUBSCRIBER_DATA if code == "epoc" else None)
     staff = people["provider_staff"]

@@ -15,7 +15,7 @@ from mla.requests.deadlines.engine import LifecycleEvent, deadline_schedule
 from mla.requests.deadlines.escalation import EscalationReport, deadlines_escalate
 from mla.requests.lifecycle.certificates import certificate_report_impossibility
 from mla.requests.lifecycle.executing import request_acknowledge
-from tests.mla.requests.conftest import (
+from tests.support.certificates import (
     EPOC_DATA,
     EPOC_EMERGENCY_DATA,
     EPOC_SUBSCRIBER_DATA,

@@ -20,8 +20,7 @@ from mla.requests.lifecycle.certificates import (
 from mla.requests.lifecycle.executing import request_acknowledge, request_preserve
 from mla.requests.lifecycle.steps import STEPS, steps_allowed, steps_shown
 from mla.requests.models import Request
-from tests.mla.requests.conftest import EPOC_DATA, EPOC_EMERGENCY_DATA, EPOC_SUBSCRIBER_DATA
-from tests.mla.requests.lifecycle.test_certificates import FILES
+from tests.support.certificates import EPOC_DATA, EPOC_EMERGENCY_DATA, EPOC_SUBSCRIBER_DATA, FILES
 
 pytestmark = pytest.mark.django_db
 State = Request.State

@@ -14,7 +14,6 @@ from mla.instruments import eevidence
 from mla.requests.events import Event
 from mla.requests.lifecycle import certificates
 from mla.requests.lifecycle.certificates import (
-    ProducedFile,
     certificate_answer_impossibility,
     certificate_confirm_receipt,
     certificate_extend_preservation,
@@ -35,16 +34,11 @@ from mla.requests.lifecycle.executing import (
 )
 from mla.requests.lifecycle.issuing import request_follow_up
 from mla.requests.models import Request, RequestLink
-from tests.mla.requests.conftest import EPOC_DATA, EPOC_EMERGENCY_DATA, EPOC_SUBSCRIBER_DATA
+from tests.support.certificates import EPOC_DATA, EPOC_EMERGENCY_DATA, EPOC_SUBSCRIBER_DATA, FILES
 from tests.support.factories import UserFactory
 
 State = Request.State
 pytestmark = pytest.mark.django_db
-
-FILES = [
-    ProducedFile(name="subscriber.csv", content=b"account,name\nx@example.org,X\n"),
-    ProducedFile(name="traffic.json", content=b'{"sessions": []}'),
-]
 
 
 def _reload(*copies):
@@ -461,7 +455,7 @@ def test_the_data_travel_with_the_production_to_an_issuer_on_another_node(
     send_certificate, provider_staff, prosecutor, monkeypatch, document_storage
 ):
     from mla.requests.lifecycle import channels
-    from tests.mla.requests.lifecycle.test_channels import RecordingChannel
+    from tests.support.channels import RecordingChannel
 
     _issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_SUBSCRIBER_DATA)
     # The issuing authority works on another node: its copy is not here.
