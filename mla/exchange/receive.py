@@ -31,6 +31,11 @@ from mla.exchange.wire.errors import (
 from mla.exchange.wire.seal import OpenedMessage, signature_check
 from mla.instruments.declarations import declaration_for
 from mla.requests.drafting.attachments import document_type_check
+from mla.requests.lifecycle.certificates import (
+    ProducedFile,
+    produced_file_named,
+    produced_media_type,
+)
 from mla.requests.lifecycle.receiving import (
     ReceivedAttachment,
     ReceivedRequest,
@@ -99,9 +104,21 @@ def control_characters_check(*, opened: OpenedMessage) -> None:
 def documents_type_check(*, opened: OpenedMessage) -> dict[str, str]:
     """Each document's type as its content shows it, by name; MessageRefused when one is
     outside the policy of local uploads (mla.requests.drafting.attachments): a partner
-    brings in nothing a user of this node could not have attached."""
+    brings in nothing a user of this node could not have attached. The data an e-Evidence
+    addressee produced, named by its production step, come in its own formats."""
     types = {}
+    data = opened.manifest.data
     for document in opened.documents:
+        if produced_file_named(
+            event=str(data.get("event", "")),
+            payload=data.get("payload"),
+            name=document.name,
+            content=document.content,
+        ):
+            types[document.name] = produced_media_type(
+                ProducedFile(name=document.name, content=document.content)
+            )
+            continue
         try:
             kind = document_type_check(name=document.name, content=document.content)
         except ApplicationError as error:

@@ -7,7 +7,8 @@ The executing side's steps (acknowledged, recognised, executed, refused…) move
 copy by the same table (counterpart.FOLLOWS); the issuing side's (information answered,
 follow-up named, withdrawn, chased…) move or annotate the executing copy. A message carries
 the step, its note and payload, who took it and when; the copy records it at that time, on
-behalf of that person and authority. The acknowledgement of an EIO carries its Annex B.
+behalf of that person and authority. The acknowledgement of an EIO carries its Annex B;
+the production step of an EPOC, the data produced, which the issuing copy keeps.
 
 Steps about one request leave in the order they were taken (the outbox holds a later one
 back until the earlier is delivered), so the receiving copy sees them in that order.
@@ -24,6 +25,7 @@ from mla.exchange.models import InboxMessage, MessageKind
 from mla.exchange.wire.seal import OpenedMessage, message_open
 from mla.requests.events import Event
 from mla.requests.lifecycle import counterpart
+from mla.requests.lifecycle.certificates import ProducedFile, produced_files_receive
 from mla.requests.models import Request
 
 # Keys of a status message's manifest data.
@@ -125,6 +127,13 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
             reference=manifest.reference,
             issuer=opened.recipient,
             executor=opened.sender,
+        )
+        # e-Evidence: the data an addressee produced, kept on the EPOC's issuing copy.
+        produced_files_receive(
+            request=copy,
+            event=event,
+            payload=payload,
+            files=[ProducedFile(name=d.name, content=d.content) for d in opened.documents],
         )
         counterpart.issuing_follow(
             issuing=copy,

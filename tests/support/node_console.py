@@ -237,6 +237,82 @@ def annex_b_received(*, reference: str) -> bytes | None:
     )
 
 
+def certificate_ready(
+    *, username: str, declaration_code: str, executing: str, categories: Sequence[str]
+) -> str:
+    """An e-Evidence certificate (``epoc`` or ``epoc_pr``) of ``username`` to the addressee
+    ``executing``, asking for data of ``categories``, ready to send (made ready as the
+    submission would: who may issue for which data is the certificate's own test); its
+    reference. Neither the offence nor the person is in the issuing State, so that an EPOC
+    for traffic or content data is notified to the enforcing authority (Art. 8)."""
+    from mla.instruments.declarations import declaration_for
+    from mla.requests.drafting.services import request_create
+    from mla.requests.models import Request
+    from tests.support.fixtures.enforcing import epoc_data
+    from tests.support.samples import complete_data
+
+    actor = _user(username)
+    addressee = _authority(executing)
+    draft = request_create(
+        actor=actor,
+        declaration_code=declaration_code,
+        executing_country=addressee.country,
+        executing_authority=addressee,
+    )
+    if declaration_code == "epoc":
+        draft.data = epoc_data(categories=tuple(categories))
+    else:
+        draft.data = complete_data(declaration_for(declaration_code))
+        draft.data.setdefault("F", {})["data_categories"] = list(categories)
+    draft.save(update_fields=["data"])
+    Request.objects.filter(pk=draft.pk).update(state=Request.State.READY)
+    return str(draft.reference)
+
+
+def certificate_produce(*, reference: str, username: str, files: Sequence[Sequence[Any]]) -> str:
+    """The addressee's staff produce ``files`` ([name, content]) on its copy; the new state."""
+    from mla.requests.lifecycle.certificates import ProducedFile
+    from mla.requests.lifecycle.certificates import certificate_produce as produce
+
+    request = _request(reference, "incoming")
+    produce(
+        request=request,
+        actor=_user(username),
+        files=[ProducedFile(name=name, content=content) for name, content in files],
+    )
+    request.refresh_from_db()
+    return str(request.state)
+
+
+def notifications_sent(*, reference: str) -> list[str]:
+    """The references of the enforcing authority's notifications sent with this node's
+    outgoing EPOC."""
+    from mla.requests.lifecycle.enforcing import notifications_of
+
+    return [n.reference for n in notifications_of(certificate=_request(reference, "outgoing"))]
+
+
+def step_document(*, reference: str, direction: str, name: str) -> bytes | None:
+    """The document ``name`` the other node sent with one of its steps on this copy."""
+    from mla.requests.lifecycle.channels import remote_channel
+
+    return remote_channel().document_received(request=_request(reference, direction), name=name)
+
+
+def outbox_sealed(*, message_id: str) -> bytes:
+    """The sealed message as it was posted (to post it again)."""
+    from mla.exchange.models import OutboxMessage
+
+    return bytes(OutboxMessage.objects.get(message_id=message_id).sealed)
+
+
+def audit_entries_count() -> int:
+    """Every audit entry of this node."""
+    from mla.requests.models import AuditEntry
+
+    return AuditEntry.objects.count()
+
+
 def request_copy(*, reference: str, direction: str) -> dict[str, Any] | None:
     """One copy of a request as the tests compare it: state, data, stored attachments (with
     the digest of the file as stored) and its timeline."""

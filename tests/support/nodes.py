@@ -94,6 +94,48 @@ USERS = {
     ],
 }
 
+# e-Evidence (Regulation (EU) 2023/1543), with ``TwoNodes(eevidence=True)``: both countries
+# bound, and node B also hosts a service provider's designated establishment in France (the
+# addressee of A's EPOCs and EPOC-PRs) and the French enforcing authority, notified of them.
+PROVIDER = "fr-provider"
+ENFORCING = "fr-enforcing"
+EEVIDENCE_AUTHORITIES = [
+    {
+        "identifier": PROVIDER,
+        "name": "Exemple Mail SAS (designated establishment)",
+        "country": "FR",
+        "kind": "service_provider",
+        "time_zone": "Europe/Paris",
+        "instruments": ["epoc", "epoc_pr"],
+    },
+    {
+        "identifier": ENFORCING,
+        "name": "Bureau de l'entraide pénale internationale",
+        "country": "FR",
+        "kind": "central_authority",
+        "time_zone": "Europe/Paris",
+        "instruments": ["epoc_notification"],
+    },
+]
+PROVIDER_STAFF = "staff.provider.fr"  # on B
+ENFORCING_STAFF = "staff.enforcing.fr"  # on B
+EEVIDENCE_USERS = [
+    {
+        "username": PROVIDER_STAFF,
+        "first_name": "Léa",
+        "last_name": "Martin",
+        "authority": PROVIDER,
+        "roles": ["provider_staff"],
+    },
+    {
+        "username": ENFORCING_STAFF,
+        "first_name": "Hugo",
+        "last_name": "Bernard",
+        "authority": ENFORCING,
+        "roles": ["central_authority_staff"],
+    },
+]
+
 # Short delays, so that retries, backoff and the stale requeue happen within a test.
 EXCHANGE_SETTINGS = {
     "EXCHANGE_DELIVERY_TIMEOUT_SECONDS": "10",
@@ -773,8 +815,10 @@ class TwoNodes:
         worker_pool: str = "solo",
         worker_concurrency: int = 1,
         exchange_worker_concurrency: int = 0,
+        eevidence: bool = False,
     ) -> None:
         reap_abandoned(postgres)
+        self.eevidence = eevidence
         self.root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=ROOTS))
         self.template = f"{prefix}_node_template"
         self.postgres = postgres
@@ -847,12 +891,21 @@ class TwoNodes:
         a, b = self.a.console, self.b.console
         assert a is not None
         assert b is not None
-        directory = {"countries": COUNTRIES, "authorities": AUTHORITIES}
+        countries, authorities = COUNTRIES, AUTHORITIES
+        users_b = USERS["b"]
+        hosted_b = [FRENCH]
+        if self.eevidence:
+            countries = [{**country, "eevidence_bound": True} for country in COUNTRIES]
+            authorities = [*AUTHORITIES, *EEVIDENCE_AUTHORITIES]
+            users_b = [*users_b, *EEVIDENCE_USERS]
+            hosted_b += [entry["identifier"] for entry in EEVIDENCE_AUTHORITIES]
+        directory = {"countries": countries, "authorities": authorities}
         call_both((a, "directory_load", directory), (b, "directory_load", directory))
         call_both(
-            (a, "users_create", {"users": USERS["a"]}), (b, "users_create", {"users": USERS["b"]})
+            (a, "users_create", {"users": USERS["a"]}), (b, "users_create", {"users": users_b})
         )
-        # Each node makes its authority's key pair and publishes it: the other node pins it.
+        # Each node makes its authorities' key pairs and publishes them: the other node pins
+        # them.
         german, french = call_both(
             (a, "key_create", {"authority": GERMAN}), (b, "key_create", {"authority": FRENCH})
         )
@@ -866,8 +919,14 @@ class TwoNodes:
                 strict=True,
             )
         )
+        for authority in hosted_b[1:]:
+            armored = b.call("key_create", authority=authority)
+            self.fingerprints[authority] = a.call("key_pin", authority=authority, armored=armored)
         for console in (a, b):
-            for authority, node in ((GERMAN, self.a), (FRENCH, self.b)):
+            for authority, node in (
+                (GERMAN, self.a),
+                *((hosted, self.b) for hosted in hosted_b),
+            ):
                 console.call("inbox_url_set", authority=authority, url=node.inbox_url)
 
     def _start(self) -> None:

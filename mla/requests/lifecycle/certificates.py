@@ -90,7 +90,7 @@ class ProducedFile:
     content: bytes
 
 
-def _media_type(produced: ProducedFile) -> str:
+def produced_media_type(produced: ProducedFile) -> str:
     try:
         return document_type_check(name=produced.name, content=produced.content).media_type
     except ApplicationError:
@@ -113,13 +113,13 @@ def _describe(files: Sequence[ProducedFile]) -> list[dict[str, Any]]:
     return described
 
 
-def _store_produced(*, request: Request, actor: User, files: Sequence[ProducedFile]) -> None:
+def _store_produced(*, request: Request, actor: User | None, files: Sequence[ProducedFile]) -> None:
     for produced in files:
         digest = hashlib.sha256(produced.content).hexdigest()
         attachment = Attachment(
             request=request,
             name=produced.name[:255],
-            media_type=_media_type(produced),
+            media_type=produced_media_type(produced),
             size=len(produced.content),
             sha256=digest,
             uploaded_by=actor,
@@ -143,6 +143,49 @@ def _share_produced(*, source: Request, issuing: Request, files: list[dict[str, 
             sha256=attachment.sha256,
             uploaded_by=attachment.uploaded_by,
         )
+
+
+PRODUCTION_EVENTS = frozenset({Event.EXECUTED, Event.PARTIALLY_EXECUTED})
+
+
+def produced_file_named(*, event: str, payload: object, name: str, content: bytes) -> bool:
+    """Whether a production step names this file by its name, SHA-256 and size: data the
+    addressee produced in its own formats (kept as bytes, as certificate_produce keeps
+    them), which the issuing side's node takes with the step whatever their type."""
+    if event not in PRODUCTION_EVENTS or not isinstance(payload, Mapping):
+        return False
+    files = payload.get("files")
+    if not isinstance(files, list):
+        return False
+    digest = hashlib.sha256(content).hexdigest()
+    return any(
+        isinstance(item, dict)
+        and item.get("name") == name
+        and item.get("sha256") == digest
+        and item.get("size") == len(content)
+        for item in files
+    )
+
+
+def produced_files_receive(
+    *, request: Request, event: str, payload: object, files: Sequence[ProducedFile]
+) -> None:
+    """The issuing copy of an EPOC keeps the data produced on the addressee's node, received
+    with the production step, as it keeps those produced on this node: each file the step
+    names, stored once under its digest."""
+    if request.declaration_code != eevidence.EPOC:
+        return
+    stored = set(request.attachments.values_list("sha256", flat=True))
+    new = []
+    for produced in files:
+        digest = hashlib.sha256(produced.content).hexdigest()
+        if digest in stored or not produced_file_named(
+            event=event, payload=payload, name=produced.name, content=produced.content
+        ):
+            continue
+        stored.add(digest)
+        new.append(produced)
+    _store_produced(request=request, actor=None, files=new)
 
 
 @transaction.atomic

@@ -5,7 +5,10 @@ and directory code); a copy is named by (issuer, reference) in every URL and loo
 documents pass the policy of local uploads and are served with the type their content
 shows; and every failure in the inbox is a stable refusal code, never a server error."""
 
+import hashlib
 import json
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from django.core.files.base import ContentFile
@@ -15,6 +18,7 @@ from django.utils import timezone
 from contact_points.models import Authority
 from mla.exchange.inbox import inbox_receive
 from mla.exchange.models import InboxMessage
+from mla.exchange.receive import documents_type_check
 from mla.exchange.wire.errors import (
     CONTROL_CHARACTER,
     DOCUMENT_TYPE_REFUSED,
@@ -324,3 +328,38 @@ def test_tabs_and_line_breaks_in_free_text_are_received(sender, recipient):
 
     received = Request.objects.get(direction=Request.Direction.INCOMING, reference=reference)
     assert received.data["G"]["facts"] == "One.\r\nTwo.\tThree."
+
+
+CSV = b"account,name\nx@example.org,X\n"
+
+
+def _status_documents(event: str, files: list[dict[str, Any]]) -> Any:
+    """What documents_type_check reads of an opened status message."""
+    return cast(
+        Any,
+        SimpleNamespace(
+            manifest=SimpleNamespace(data={"event": event, "payload": {"files": files}}),
+            documents=(Document("data.csv", "text/csv", CSV), Document("a.pdf", "text/html", PDF)),
+        ),
+    )
+
+
+def test_the_data_a_production_step_names_pass_in_their_own_format():
+    named = [{"name": "data.csv", "sha256": hashlib.sha256(CSV).hexdigest(), "size": len(CSV)}]
+
+    types = documents_type_check(opened=_status_documents("executed", named))
+
+    assert types == {"data.csv": "application/octet-stream", "a.pdf": "application/pdf"}
+
+
+@pytest.mark.parametrize(
+    ("event", "digest"),
+    [("acknowledged", hashlib.sha256(CSV).hexdigest()), ("executed", "0" * 64)],
+)
+def test_a_file_no_production_step_names_keeps_to_the_upload_policy(event, digest):
+    named = [{"name": "data.csv", "sha256": digest, "size": len(CSV)}]
+
+    with pytest.raises(MessageRefused) as refused:
+        documents_type_check(opened=_status_documents(event, named))
+
+    assert refused.value.reason_code == DOCUMENT_TYPE_REFUSED

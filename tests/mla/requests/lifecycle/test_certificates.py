@@ -19,6 +19,8 @@ from mla.requests.lifecycle.certificates import (
     certificate_extend_preservation,
     certificate_produce,
     certificate_report_impossibility,
+    produced_file_named,
+    produced_files_receive,
     production_allowed,
 )
 from mla.requests.lifecycle.enforcing import EnforcingDecision
@@ -488,3 +490,73 @@ def test_section_m_stays_on_the_issuing_copy_and_never_reaches_the_addressee(
     sent = request_message_data(request=issuing, sent_by="Paris", request_document="x.pdf")
     assert "M" not in sent["data"]
     assert sent["data"]["F"] == issuing.data["F"]
+
+
+# Data produced on another node ------------------------------------------------------------
+
+
+def _named(files):
+    return {
+        "files": [
+            {
+                "name": f.name,
+                "sha256": hashlib.sha256(f.content).hexdigest(),
+                "size": len(f.content),
+            }
+            for f in files
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "named"),
+    [
+        (Event.EXECUTED, _named(FILES[:1]), True),
+        (Event.PARTIALLY_EXECUTED, _named(FILES[:1]), True),
+        (Event.ACKNOWLEDGED, _named(FILES[:1]), False),
+        (Event.EXECUTED, _named(FILES[1:]), False),
+        (Event.EXECUTED, {"files": [{**_named(FILES[:1])["files"][0], "size": 1}]}, False),
+        (Event.EXECUTED, {"files": [{**_named(FILES[:1])["files"][0], "name": "x.csv"}]}, False),
+        (Event.EXECUTED, {"files": "subscriber.csv"}, False),
+        (Event.EXECUTED, None, False),
+    ],
+)
+def test_a_file_is_produced_data_only_as_a_production_step_names_it(event, payload, named):
+    produced = FILES[0]
+    assert (
+        produced_file_named(
+            event=event, payload=payload, name=produced.name, content=produced.content
+        )
+        is named
+    )
+
+
+def test_data_produced_on_another_node_are_kept_once_on_the_epocs_copy_as_the_step_names_them(
+    send_certificate, document_storage
+):
+    issuing, _provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    not_named = ProducedFile(name="extra.bin", content=b"\x00not named")
+
+    for _time in range(2):  # the same step received twice
+        produced_files_receive(
+            request=issuing, event=Event.EXECUTED, payload=_named(FILES), files=[*FILES, not_named]
+        )
+
+    stored = {a.name: a for a in Request.objects.get(pk=issuing.pk).attachments.all()}
+    assert {name: a.sha256 for name, a in stored.items()} == {
+        f.name: hashlib.sha256(f.content).hexdigest() for f in FILES
+    }
+    assert {a.uploaded_by for a in stored.values()} == {None}
+    assert stored["subscriber.csv"].media_type == "application/octet-stream"
+    with stored["traffic.json"].file.open("rb") as handle:
+        assert handle.read() == FILES[1].content
+
+
+def test_a_preservation_order_keeps_no_produced_data(send_certificate, document_storage):
+    issuing, _provided = send_certificate(eevidence.EPOC_PR)
+
+    produced_files_receive(
+        request=issuing, event=Event.EXECUTED, payload=_named(FILES), files=FILES
+    )
+
+    assert not issuing.attachments.exists()
