@@ -7,7 +7,7 @@ fails midway). Node A hosts the German issuing prosecutor, node B the French exe
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -25,12 +25,22 @@ from tests.support.nodes import (
     post,
     wait_for,
 )
+from tests.support.two_nodes import (
+    DELIVERY_TIMEOUT,
+    message_settled,
+    outbox_message,
+    outbox_settled,
+    send_from_a,
+    stale_requeued,
+    step_followed,
+    step_take,
+    timeline_events,
+)
 
 pytestmark = pytest.mark.two_nodes
 
 PDF_ANNEX = b"%PDF-1.7\n" + bytes(range(256)) * 60 + b"\n%%EOF\n"
 PNG_PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(255, -1, -1)) * 20
-DELIVERY_TIMEOUT = 30
 
 
 @pytest.fixture(scope="module")
@@ -71,41 +81,13 @@ def _eio(nodes: TwoNodes, *, attachments: bool = True) -> str:
     )
 
 
-def _send(nodes: TwoNodes, reference: str) -> None:
-    nodes.a.call("request_send", reference=reference, username=PROSECUTOR)
-
-
-def _message(node: Node, reference: str) -> dict[str, Any]:
-    [message] = node.call("outbox", reference=reference)
-    return dict(message)
-
-
-def _settled(node: Node, reference: str, *, state: str = "delivered") -> dict[str, Any]:
-    """The outbox message about ``reference`` once it is in ``state``."""
-
-    def probe() -> dict[str, Any] | None:
-        message = _message(node, reference)
-        return message if message["state"] == state else None
-
-    return wait_for(probe, timeout=DELIVERY_TIMEOUT, what=f"{reference} {state} on {node.name}")
-
-
-def _requeued(node: Node) -> int:
-    """Run the periodic requeue until it finds the stale message (stale after 2 s here)."""
-    return int(wait_for(lambda: node.call("outbox_requeue"), timeout=15, what="a stale message"))
-
-
-def _events(copy: dict[str, Any]) -> list[str]:
-    return [entry["event"] for entry in copy["timeline"]]
-
-
 def _received_once(nodes: TwoNodes, reference: str) -> dict[str, Any]:
     """B's only copy of the request, received from one message."""
     assert nodes.b.call("requests_count", reference=reference) == 1
     received_in = [m for m in nodes.b.call("inbox", reference=reference) if m["kind"] == "request"]
     assert len(received_in) == 1
     received = nodes.b.call("request_copy", reference=reference, direction="incoming")
-    assert _events(received).count("received") == 1
+    assert timeline_events(received).count("received") == 1
     return dict(received)
 
 
@@ -117,9 +99,9 @@ def test_an_eio_sent_on_a_arrives_once_on_b_with_its_data_attachments_and_receip
 ) -> None:
     reference = _eio(nodes)
 
-    _send(nodes, reference)
+    send_from_a(nodes, reference)
 
-    message = _settled(nodes.a, reference)
+    message = outbox_settled(nodes.a, reference)
     sent = nodes.a.call("request_copy", reference=reference, direction="outgoing")
     received = _received_once(nodes, reference)
     assert received["state"] == "received"
@@ -146,7 +128,7 @@ def test_an_eio_sent_on_a_arrives_once_on_b_with_its_data_attachments_and_receip
     assert (stored["sender"], stored["request"]) == (GERMAN, reference)
     # Both timelines: sent then delivered (at B's time of receipt) on A, received on B.
     assert sent["state"] == "delivered"
-    assert _events(sent)[-2:] == ["sent", "delivered"]
+    assert timeline_events(sent)[-2:] == ["sent", "delivered"]
     delivered = sent["timeline"][-1]
     assert delivered["payload"]["message_id"] == message["message_id"]
     assert delivered["payload"]["receipt_signer"] == nodes.fingerprints[FRENCH]
@@ -168,20 +150,20 @@ def test_a_send_while_the_broker_is_down_commits_and_the_requeue_delivers_it_onc
 
     nodes.redis.stop()
     try:
-        _send(nodes, reference)
+        send_from_a(nodes, reference)
         # Committed: the request is sent and its message waits in the outbox, unqueued.
         assert (
             nodes.a.call("request_copy", reference=reference, direction="outgoing")["state"]
             == "sent"
         )
-        assert _message(nodes.a, reference)["state"] == "pending"
+        assert outbox_message(nodes.a, reference)["state"] == "pending"
     finally:
         nodes.redis.start()
     assert nodes.b.call("requests_count", reference=reference) == 0
 
-    assert _requeued(nodes.a) == 1
+    assert stale_requeued(nodes.a) == 1
 
-    message = _settled(nodes.a, reference)
+    message = outbox_settled(nodes.a, reference)
     assert message["attempts"] == 0
     _received_once(nodes, reference)
     assert (
@@ -195,7 +177,7 @@ def _attempts_seen(node: Node, reference: str, *, at_least: int) -> list[dict[st
     seen: dict[int, dict[str, Any]] = {}
 
     def probe() -> bool:
-        message = _message(node, reference)
+        message = outbox_message(node, reference)
         seen.setdefault(message["attempts"], message)
         return message["attempts"] >= at_least
 
@@ -210,7 +192,7 @@ def test_attempts_to_a_node_whose_web_server_is_down_are_retried_with_backoff(
 
     nodes.b.stop_web()
     try:
-        _send(nodes, reference)
+        send_from_a(nodes, reference)
         first, second = _attempts_seen(nodes.a, reference, at_least=2)[:2]
     finally:
         nodes.b.start_web()
@@ -228,7 +210,7 @@ def test_attempts_to_a_node_whose_web_server_is_down_are_retried_with_backoff(
     # (A little under the bounds: the retry's timer may fire a few milliseconds early.)
     assert first_wait.total_seconds() >= 0.45
     assert second_wait.total_seconds() >= 0.9
-    message = _settled(nodes.a, reference)
+    message = outbox_settled(nodes.a, reference)
     assert message["attempts"] >= 2
     assert message["last_error"] == ""
     _received_once(nodes, reference)
@@ -242,8 +224,8 @@ def test_a_message_fails_after_the_last_attempt_with_the_reason_and_a_retry_deli
 
     nodes.b.stop_web()
     try:
-        _send(nodes, reference)
-        failed = _settled(nodes.a, reference, state="failed")
+        send_from_a(nodes, reference)
+        failed = outbox_settled(nodes.a, reference, state="failed")
     finally:
         nodes.b.start_web()
 
@@ -261,7 +243,7 @@ def test_a_message_fails_after_the_last_attempt_with_the_reason_and_a_retry_deli
         == "pending"
     )
 
-    assert _settled(nodes.a, reference)["receipt"]
+    assert outbox_settled(nodes.a, reference)["receipt"]
     _received_once(nodes, reference)
 
 
@@ -272,8 +254,8 @@ def test_a_worker_killed_mid_delivery_is_delivered_once_with_the_receipt_first_m
 
     nodes.b.web.pause()
     try:
-        _send(nodes, reference)
-        size = _message(nodes.a, reference)["sealed_size"]
+        send_from_a(nodes, reference)
+        size = outbox_message(nodes.a, reference)["sealed_size"]
         # A's worker has posted the whole message and waits for the answer of paused B.
         wait_for(
             lambda: nodes.b.pending_bytes() >= size,
@@ -289,13 +271,13 @@ def test_a_worker_killed_mid_delivery_is_delivered_once_with_the_receipt_first_m
         timeout=DELIVERY_TIMEOUT,
         what="B storing the message",
     )
-    orphaned = _message(nodes.a, reference)
+    orphaned = outbox_message(nodes.a, reference)
     assert (orphaned["state"], orphaned["attempts"], orphaned["receipt"]) == ("pending", 0, None)
 
     nodes.a.start_worker()
-    assert _requeued(nodes.a) == 1
+    assert stale_requeued(nodes.a) == 1
 
-    message = _settled(nodes.a, reference)
+    message = outbox_settled(nodes.a, reference)
     assert message["receipt"] == first["receipt"]
     _received_once(nodes, reference)
     assert (
@@ -349,81 +331,36 @@ def _ready(nodes: TwoNodes, declaration_code: str) -> str:
     )
 
 
-def _step(node: Node, username: str, service: str, reference: str, **kwargs: Any) -> str:
-    direction = "incoming" if node.name == "b" else "outgoing"
-    return str(
-        node.call(
-            "request_step",
-            service=service,
-            reference=reference,
-            direction=direction,
-            username=username,
-            **kwargs,
-        )
-    )
-
-
 def _on_b(nodes: TwoNodes, service: str, reference: str, **kwargs: Any) -> str:
-    return _step(nodes.b, INTAKE, f"executing:{service}", reference, **kwargs)
+    return step_take(nodes.b, INTAKE, f"executing:{service}", reference, **kwargs)
 
 
 def _on_a(nodes: TwoNodes, service: str, reference: str, **kwargs: Any) -> str:
-    return _step(nodes.a, PROSECUTOR, f"issuing:{service}", reference, **kwargs)
-
-
-def _followed(
-    sender: Node, receiver: Node, reference: str, step: Callable[[], str], *, event: str
-) -> dict[str, Any]:
-    """Take a step on ``sender``: it leaves as one status message, which ``receiver``
-    applies and answers with a receipt that ``sender`` verifies and stores. The receiving
-    copy as it is then."""
-    before = len(sender.call("outbox", reference=reference))
-    step()
-    messages = sender.call("outbox", reference=reference)
-    assert len(messages) == before + 1, f"{event} put no message in the outbox of {sender.name}"
-    message = messages[-1]
-    assert message["kind"] == "status"
-    _settled_message(sender, message["message_id"])
-    receipt = sender.call("receipt_verify", message_id=message["message_id"])
-    assert receipt["signer_fingerprint"] == receipt["recipient_pinned"]
-    [applied] = receiver.call("inbox", message_id=message["message_id"])
-    assert (applied["kind"], applied["manifest"]["data"]["event"]) == ("status", event)
-    direction = "incoming" if receiver.name == "b" else "outgoing"
-    copy = receiver.call("request_copy", reference=reference, direction=direction)
-    assert _events(copy)[-1] == event
-    return dict(copy)
-
-
-def _settled_message(node: Node, message_id: str) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        [message] = node.call("outbox", message_id=message_id)
-        return message if message["state"] == "delivered" else None
-
-    return wait_for(probe, timeout=DELIVERY_TIMEOUT, what=f"message {message_id} delivered")
+    return step_take(nodes.a, PROSECUTOR, f"issuing:{service}", reference, **kwargs)
 
 
 def test_an_eio_is_acknowledged_with_annex_b_recognised_and_executed_across_the_nodes(
     nodes: TwoNodes,
 ) -> None:
     reference = _ready(nodes, "eio")
-    _send(nodes, reference)
-    _settled(nodes.a, reference)
+    send_from_a(nodes, reference)
+    outbox_settled(nodes.a, reference)
 
-    acknowledged = _followed(
+    acknowledged = step_followed(
         nodes.b,
         nodes.a,
         reference,
         lambda: _on_b(nodes, "request_acknowledge", reference),
         event="acknowledged",
     )
-    recognised = _followed(
+    recognised = step_followed(
         nodes.b,
         nodes.a,
         reference,
         lambda: _on_b(nodes, "request_recognise", reference),
         event="recognised",
     )
-    executed = _followed(
+    executed = step_followed(
         nodes.b,
         nodes.a,
         reference,
@@ -457,16 +394,16 @@ def test_a_preservation_is_followed_up_by_an_mla_request_and_released_across_the
     nodes: TwoNodes,
 ) -> None:
     preservation = _ready(nodes, "preservation")
-    _send(nodes, preservation)
-    _settled(nodes.a, preservation)
-    _followed(
+    send_from_a(nodes, preservation)
+    outbox_settled(nodes.a, preservation)
+    step_followed(
         nodes.b,
         nodes.a,
         preservation,
         lambda: _on_b(nodes, "request_acknowledge", preservation),
         event="acknowledged",
     )
-    preserved = _followed(
+    preserved = step_followed(
         nodes.b,
         nodes.a,
         preservation,
@@ -476,11 +413,11 @@ def test_a_preservation_is_followed_up_by_an_mla_request_and_released_across_the
     assert preserved["state"] == "preserved"
 
     follow_up = _ready(nodes, "mla")
-    _send(nodes, follow_up)
-    _settled(nodes.a, follow_up)
+    send_from_a(nodes, follow_up)
+    outbox_settled(nodes.a, follow_up)
     assert _received_once(nodes, follow_up)["state"] == "received"
     # A names the MLA request as the follow-up: B's preserving copy keeps it preserved.
-    preserving = _followed(
+    preserving = step_followed(
         nodes.a,
         nodes.b,
         preservation,
@@ -495,14 +432,14 @@ def test_a_preservation_is_followed_up_by_an_mla_request_and_released_across_the
     assert preserving["state"] == "followed_up"
     assert preserving["timeline"][-1]["payload"] == {"request": follow_up}
 
-    _followed(
+    step_followed(
         nodes.b,
         nodes.a,
         follow_up,
         lambda: _on_b(nodes, "request_acknowledge", follow_up),
         event="acknowledged",
     )
-    decided = _followed(
+    decided = step_followed(
         nodes.b,
         nodes.a,
         follow_up,
@@ -514,15 +451,15 @@ def test_a_preservation_is_followed_up_by_an_mla_request_and_released_across_the
     # The MLA request decided, the preservation has served its purpose: A records it when
     # the recognition arrives, and tells B in a message of its own.
     release = nodes.a.call("outbox", reference=preservation)[-1]
-    _settled_message(nodes.a, release["message_id"])
+    message_settled(nodes.a, release["message_id"])
     [told] = nodes.b.call("inbox", message_id=release["message_id"])
     assert told["manifest"]["data"]["event"] == "follow_up_decided"
     issuing = nodes.a.call("request_copy", reference=preservation, direction="outgoing")
     preserving = nodes.b.call("request_copy", reference=preservation, direction="incoming")
     for copy in (issuing, preserving):
-        assert _events(copy).count("follow_up_decided") == 1
+        assert timeline_events(copy).count("follow_up_decided") == 1
         assert copy["state"] == "followed_up"
-    ended = _followed(
+    ended = step_followed(
         nodes.b,
         nodes.a,
         preservation,
@@ -532,7 +469,7 @@ def test_a_preservation_is_followed_up_by_an_mla_request_and_released_across_the
         event="expired",
     )
     assert ended["state"] == "expired"
-    executed = _followed(
+    executed = step_followed(
         nodes.b,
         nodes.a,
         follow_up,
@@ -549,8 +486,8 @@ def test_a_checkpoint_reaches_b_which_gives_it_back_for_a_to_check_its_trail(
     nodes: TwoNodes,
 ) -> None:
     reference = _eio(nodes)
-    _send(nodes, reference)
-    _settled(nodes.a, reference)
+    send_from_a(nodes, reference)
+    outbox_settled(nodes.a, reference)
 
     made = nodes.a.call("audit_checkpoint")
 

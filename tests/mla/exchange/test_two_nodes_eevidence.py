@@ -15,16 +15,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.mla.exchange.test_two_nodes import (
-    _events,
-    _followed,
-    _message,
-    _requeued,
-    _send,
-    _settled,
-    _settled_message,
-    _step,
-)
 from tests.support.nodes import (
     ENFORCING,
     ENFORCING_STAFF,
@@ -37,6 +27,16 @@ from tests.support.nodes import (
     TwoNodes,
     post,
     wait_for,
+)
+from tests.support.two_nodes import (
+    message_settled,
+    outbox_message,
+    outbox_settled,
+    send_from_a,
+    stale_requeued,
+    step_followed,
+    step_take,
+    timeline_events,
 )
 
 pytestmark = pytest.mark.two_nodes
@@ -85,7 +85,7 @@ def _copy(node: Node, reference: str) -> dict[str, Any]:
 
 
 def _by_provider(nodes: TwoNodes, service: str, reference: str, **kwargs: Any) -> str:
-    return _step(nodes.b, PROVIDER_STAFF, service, reference, **kwargs)
+    return step_take(nodes.b, PROVIDER_STAFF, service, reference, **kwargs)
 
 
 def _received_once(node: Node, reference: str) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def _received_once(node: Node, reference: str) -> dict[str, Any]:
     received_in = [m for m in node.call("inbox", reference=reference) if m["kind"] == "request"]
     assert len(received_in) == 1
     received = _copy(node, reference)
-    assert _events(received).count("received") == 1
+    assert timeline_events(received).count("received") == 1
     return received
 
 
@@ -109,7 +109,7 @@ def _next_message(node: Node, reference: str, *, count: int) -> dict[str, Any]:
         what=f"message {count} about {reference} on {node.name}",
     )
     assert len(messages) == count
-    return _settled_message(node, messages[count - 1]["message_id"])
+    return message_settled(node, messages[count - 1]["message_id"])
 
 
 def _sha256(content: bytes) -> str:
@@ -124,12 +124,12 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
 ) -> None:
     reference = _certificate(nodes, "epoc", ["traffic"])
 
-    _send(nodes, reference)
+    send_from_a(nodes, reference)
 
     [notification] = nodes.a.call("notifications_sent", reference=reference)
     assert notification != reference
-    assert _settled(nodes.a, reference)["recipient"] == PROVIDER
-    assert _settled(nodes.a, notification)["recipient"] == ENFORCING
+    assert outbox_settled(nodes.a, reference)["recipient"] == PROVIDER
+    assert outbox_settled(nodes.a, notification)["recipient"] == ENFORCING
     sent = _copy(nodes.a, reference)
     assert sent["state"] == "delivered"
     assert "M" in sent["data"]
@@ -146,18 +146,18 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
     assert nodes.a.call("requests_count", reference=notification) == 1
 
     # The enforcing authority raises no ground: A's notification and EPOC record it.
-    _followed(
+    step_followed(
         nodes.b,
         nodes.a,
         notification,
-        lambda: _step(nodes.b, ENFORCING_STAFF, "executing:request_acknowledge", notification),
+        lambda: step_take(nodes.b, ENFORCING_STAFF, "executing:request_acknowledge", notification),
         event="acknowledged",
     )
-    decided = _followed(
+    decided = step_followed(
         nodes.b,
         nodes.a,
         notification,
-        lambda: _step(
+        lambda: step_take(
             nodes.b,
             ENFORCING_STAFF,
             "enforcing:enforcing_no_grounds",
@@ -170,13 +170,13 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
     assert decided["timeline"][-1]["note"] == "No ground for refusal."
     assert _copy(nodes.b, notification)["state"] == "no_grounds"
     epoc = _copy(nodes.a, reference)
-    assert _events(epoc).count("no_grounds") == 1
+    assert timeline_events(epoc).count("no_grounds") == 1
     assert epoc["state"] == "delivered"  # the EPOC goes on
     # A tells the provider's copy, which may then produce at once (Art. 10(2)).
     told = _next_message(nodes.a, reference, count=2)
     assert told["recipient"] == PROVIDER
     provided = _copy(nodes.b, reference)
-    assert _events(provided).count("no_grounds") == 1
+    assert timeline_events(provided).count("no_grounds") == 1
     assert provided["timeline"][-1]["note"] == ""  # the reasons stay with the issuer
 
     # The provider acknowledges, preserves and produces two files.
@@ -184,7 +184,7 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
         ("request_acknowledge", "acknowledged"),
         ("request_preserve", "preserved"),
     ):
-        followed = _followed(
+        followed = step_followed(
             nodes.b,
             nodes.a,
             reference,
@@ -192,7 +192,7 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
             event=event,
         )
         assert followed["state"] == event
-    executed = _followed(
+    executed = step_followed(
         nodes.b,
         nodes.a,
         reference,
@@ -263,9 +263,9 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
     assert (nodes.a.call("inbox_count"), nodes.b.call("inbox_count")) == (inbox_a, inbox_b)
     epoc = _copy(nodes.a, reference)
     for event in ("no_grounds", "acknowledged", "preserved", "executed"):
-        assert _events(epoc).count(event) == 1, event
+        assert timeline_events(epoc).count(event) == 1, event
     assert len(epoc["attachments"]) == len(PRODUCED)
-    assert _events(_copy(nodes.b, reference)).count("no_grounds") == 1
+    assert timeline_events(_copy(nodes.b, reference)).count("no_grounds") == 1
 
 
 # Faults ------------------------------------------------------------------------------------
@@ -276,14 +276,14 @@ def test_a_providers_step_whose_receipt_was_lost_is_requeued_and_applied_once_on
 ) -> None:
     # Subscriber data only: no notification (Art. 8(1)), one request message.
     reference = _certificate(nodes, "epoc", ["subscriber"])
-    _send(nodes, reference)
-    _settled(nodes.a, reference)
+    send_from_a(nodes, reference)
+    outbox_settled(nodes.a, reference)
     _received_once(nodes.b, reference)
 
     nodes.a.web.pause()
     try:
         _by_provider(nodes, "executing:request_acknowledge", reference)
-        size = _message(nodes.b, reference)["sealed_size"]
+        size = outbox_message(nodes.b, reference)["sealed_size"]
         wait_for(
             lambda: nodes.a.pending_bytes() >= size,
             timeout=DELIVERY_TIMEOUT,
@@ -298,19 +298,19 @@ def test_a_providers_step_whose_receipt_was_lost_is_requeued_and_applied_once_on
         timeout=DELIVERY_TIMEOUT,
         what="A storing the status message",
     )
-    orphaned = _message(nodes.b, reference)
+    orphaned = outbox_message(nodes.b, reference)
     assert (orphaned["state"], orphaned["receipt"]) == ("pending", None)
     audit_a = nodes.a.call("audit_entries_count")
 
     nodes.b.start_worker()
-    assert _requeued(nodes.b) == 1
+    assert stale_requeued(nodes.b) == 1
 
-    message = _settled(nodes.b, reference)
+    message = outbox_settled(nodes.b, reference)
     assert message["receipt"] == first["receipt"]
     assert nodes.a.call("audit_entries_count") == audit_a
     issuing = _copy(nodes.a, reference)
     assert issuing["state"] == "acknowledged"
-    assert _events(issuing).count("acknowledged") == 1
+    assert timeline_events(issuing).count("acknowledged") == 1
 
 
 # An EPOC-PR: preserved on B, extended by Annex VI on A --------------------------------------
@@ -320,19 +320,19 @@ def test_an_epoc_pr_preserved_on_b_is_extended_on_a_while_bs_web_server_is_down_
     nodes: TwoNodes,
 ) -> None:
     reference = _certificate(nodes, "epoc_pr", ["subscriber", "traffic"])
-    _send(nodes, reference)
-    _settled(nodes.a, reference)
+    send_from_a(nodes, reference)
+    outbox_settled(nodes.a, reference)
     # No enforcing authority is notified of a preservation order.
     assert nodes.a.call("notifications_sent", reference=reference) == []
     assert _received_once(nodes.b, reference)["state"] == "received"
-    _followed(
+    step_followed(
         nodes.b,
         nodes.a,
         reference,
         lambda: _by_provider(nodes, "executing:request_acknowledge", reference),
         event="acknowledged",
     )
-    preserved = _followed(
+    preserved = step_followed(
         nodes.b,
         nodes.a,
         reference,
@@ -343,7 +343,7 @@ def test_an_epoc_pr_preserved_on_b_is_extended_on_a_while_bs_web_server_is_down_
 
     nodes.b.stop_web()
     try:
-        state = _step(
+        state = step_take(
             nodes.a,
             PROSECUTOR,
             "certificates:certificate_extend_preservation",
@@ -362,16 +362,16 @@ def test_an_epoc_pr_preserved_on_b_is_extended_on_a_while_bs_web_server_is_down_
         [waiting] = nodes.a.call("outbox", message_id=extension["message_id"])
         assert waiting["state"] == "pending"
         assert "Connection refused" in waiting["last_error"]
-        assert _events(_copy(nodes.b, reference)).count("preservation_extended") == 0
+        assert timeline_events(_copy(nodes.b, reference)).count("preservation_extended") == 0
     finally:
         nodes.b.start_web()
 
-    _settled_message(nodes.a, extension["message_id"])
+    message_settled(nodes.a, extension["message_id"])
     [applied] = nodes.b.call("inbox", message_id=extension["message_id"])
     assert applied["manifest"]["data"]["event"] == "preservation_extended"
     preserving = _copy(nodes.b, reference)
     assert preserving["state"] == "extended"
-    assert _events(preserving).count("preservation_extended") == 1
+    assert timeline_events(preserving).count("preservation_extended") == 1
     step = preserving["timeline"][-1]
     assert step["payload"] == {
         "days": 30,

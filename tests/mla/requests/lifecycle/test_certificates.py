@@ -14,6 +14,7 @@ from mla.instruments import eevidence
 from mla.requests.events import Event
 from mla.requests.lifecycle import certificates
 from mla.requests.lifecycle.certificates import (
+    ProducedFile,
     certificate_answer_impossibility,
     certificate_confirm_receipt,
     certificate_extend_preservation,
