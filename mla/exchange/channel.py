@@ -7,6 +7,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
+
 from mla.exchange.keys import authority_is_hosted
 from mla.exchange.models import InboxMessage, MessageKind, OutboxMessage
 from mla.exchange.outbox import outbox_enqueue, request_transmit
@@ -24,6 +26,8 @@ from mla.exchange.status import (
     document_received,
 )
 from mla.exchange.wire.manifest import Document
+from mla.requests.events import Event
+from mla.requests.lifecycle.certificates import PRODUCTION_EVENTS
 from mla.requests.lifecycle.channels import StepDocument
 from mla.requests.models import Request
 
@@ -101,6 +105,26 @@ def status_send(
     )
 
 
+def data_parts(documents: Sequence[StepDocument], *, limit: int) -> list[list[StepDocument]]:
+    """The documents in order, grouped into parts of at most ``limit`` bytes each (a file
+    is never cut: one larger than the limit, which the upload limit prevents, travels
+    alone)."""
+    parts: list[list[StepDocument]] = [[]]
+    size = 0
+    for document in documents:
+        if parts[-1] and size + len(document.content) > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(document)
+        size += len(document.content)
+    return parts
+
+
+def _described(part: Sequence[StepDocument], payload: dict[str, Any]) -> list[dict[str, Any]]:
+    named = {item.get("name"): item for item in payload.get("files", []) if isinstance(item, dict)}
+    return [named[document.name] for document in part if document.name in named]
+
+
 class ExchangeChannel:
     """Requests and steps for authorities on other nodes, by the outbox."""
 
@@ -119,14 +143,35 @@ class ExchangeChannel:
         documents: list[StepDocument],
         at: datetime.datetime,
     ) -> None:
+        parts = (
+            data_parts(documents, limit=settings.EEVIDENCE_DATA_PART_MAX_BYTES)
+            if from_executing_side and event in PRODUCTION_EVENTS
+            else [documents]
+        )
+        # Regulation (EU) 2023/1543: data too large for one message go ahead in parts, each
+        # naming its files' digests; the production step follows with the last part.
+        for number, part in enumerate(parts[:-1], start=1):
+            status_send(
+                request=request,
+                from_executing_side=True,
+                acted_by=acted_by,
+                event=Event.DATA_PART_RECEIVED,
+                payload={
+                    "part": number,
+                    "of": len(parts),
+                    "files": _described(part, dict(payload or {})),
+                },
+                documents=part,
+                at=at,
+            )
         status_send(
             request=request,
             from_executing_side=from_executing_side,
             acted_by=acted_by,
             event=event,
             note=note,
-            payload=payload,
-            documents=documents,
+            payload={**(payload or {}), "parts": len(parts)} if len(parts) > 1 else payload,
+            documents=parts[-1],
             at=at,
         )
 

@@ -373,6 +373,11 @@ LOGGING = {
 # Exchange between authorities (mla.exchange). Messages larger than this, sealed or once
 # decrypted, are refused, as are messages created longer ago than the age limit.
 EXCHANGE_MAX_MESSAGE_BYTES = env.int("EXCHANGE_MAX_MESSAGE_MB", default=50) * 1024 * 1024
+# The data an e-Evidence addressee produces travel in messages of at most this many bytes of
+# documents: a larger set is split into parts, each a message of its own with its files'
+# digests, and the issuing side shows the data as received only with the last part (the
+# EU system pushes up to about 25 MB and sends larger sets by reference).
+EEVIDENCE_DATA_PART_MAX_BYTES = env.int("EEVIDENCE_DATA_PART_MAX_MB", default=25) * 1024 * 1024
 EXCHANGE_MAX_MESSAGE_AGE_SECONDS = env.int(
     "EXCHANGE_MAX_MESSAGE_AGE_SECONDS", default=7 * 24 * 3600
 )

@@ -384,6 +384,7 @@ def outbox(*, reference: str | None = None, message_id: str | None = None) -> li
         {
             "message_id": str(message.message_id),
             "kind": message.kind,
+            "event": message.event,
             "sender": message.sender.identifier,
             "recipient": message.recipient.identifier,
             "state": message.state,

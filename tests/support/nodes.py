@@ -143,6 +143,8 @@ EXCHANGE_SETTINGS = {
     "EXCHANGE_BACKOFF_BASE_SECONDS": "1",
     "EXCHANGE_BACKOFF_CAP_SECONDS": "2",
     "EXCHANGE_STALE_AFTER_SECONDS": "2",
+    # Produced data over 1 MB leave in parts (e-Evidence), so a test can show the split.
+    "EEVIDENCE_DATA_PART_MAX_MB": "1",
 }
 # Variables of the calling process that must not reach a node: the node's own replace them.
 _NOT_INHERITED = (

@@ -146,13 +146,16 @@ def _share_produced(*, source: Request, issuing: Request, files: list[dict[str, 
 
 
 PRODUCTION_EVENTS = frozenset({Event.EXECUTED, Event.PARTIALLY_EXECUTED})
+# The steps whose messages carry produced data: the production itself and, before it, each
+# part of a data set too large for one message (mla.exchange.channel).
+DATA_CARRYING_EVENTS = PRODUCTION_EVENTS | {Event.DATA_PART_RECEIVED}
 
 
 def produced_file_named(*, event: str, payload: object, name: str, content: bytes) -> bool:
     """Whether a production step names this file by its name, SHA-256 and size: data the
     addressee produced in its own formats (kept as bytes, as certificate_produce keeps
     them), which the issuing side's node takes with the step whatever their type."""
-    if event not in PRODUCTION_EVENTS or not isinstance(payload, Mapping):
+    if event not in DATA_CARRYING_EVENTS or not isinstance(payload, Mapping):
         return False
     files = payload.get("files")
     if not isinstance(files, list):
@@ -186,6 +189,26 @@ def produced_files_receive(
         stored.add(digest)
         new.append(produced)
     _store_produced(request=request, actor=None, files=new)
+    if event in PRODUCTION_EVENTS:
+        _production_whole_check(request=request, payload=payload, stored=stored)
+
+
+def _production_whole_check(*, request: Request, payload: object, stored: set[str]) -> None:
+    """The production step comes with the last part of its data: every file it names must be
+    here by then (the earlier parts arrived first, in the order they were sent), or the data
+    are not shown as received."""
+    files = payload.get("files") if isinstance(payload, Mapping) else None
+    named = files if isinstance(files, list) else []
+    missing = [
+        str(item.get("name", ""))
+        for item in named
+        if isinstance(item, Mapping) and item.get("sha256") not in stored
+    ]
+    if missing:
+        raise ApplicationError(
+            _("The data produced for %(reference)s are incomplete: %(names)s did not arrive.")
+            % {"reference": request.reference, "names": ", ".join(missing)}
+        )
 
 
 @transaction.atomic

@@ -91,7 +91,12 @@ FOLLOWS.update(
 )
 
 # Steps of the executing side the issuing copy records without changing state.
-RECORDED_ONLY = (Event.RECOGNITION_EXTENDED, Event.PROVISIONAL_DECIDED)
+RECORDED_ONLY = (
+    Event.RECOGNITION_EXTENDED,
+    Event.PROVISIONAL_DECIDED,
+    # e-Evidence: a part of the data produced, ahead of the production step itself.
+    Event.DATA_PART_RECEIVED,
+)
 
 
 def _side(actor: User | None, authority: Authority) -> tuple[str, str]:

@@ -383,3 +383,36 @@ def test_an_epoc_pr_preserved_on_b_is_extended_on_a_while_bs_web_server_is_down_
         "Staatsanwaltschaft Berlin",
     )
     assert _copy(nodes.a, reference)["state"] == "extended"
+
+
+# A data set larger than one message: parts first, the production step with the last -------
+
+
+def test_a_data_set_over_the_part_limit_arrives_in_parts_and_is_received_with_the_last(
+    nodes: TwoNodes,
+) -> None:
+    reference = _certificate(nodes, "epoc", ["subscriber"])
+    send_from_a(nodes, reference)
+    outbox_settled(nodes.a, reference)
+    _received_once(nodes.b, reference)
+    _by_provider(nodes, "executing:request_acknowledge", reference)
+    _by_provider(nodes, "executing:request_preserve", reference)
+    # Three files of 600 KB under a part limit of 1 MB: two parts ahead of the step.
+    large = [[f"mailbox-{n}.mbox", bytes([n]) * 600_000] for n in range(3)]
+    before = len(nodes.b.call("outbox", reference=reference))
+
+    nodes.b.call("certificate_produce", reference=reference, username=PROVIDER_STAFF, files=large)
+
+    sent = nodes.b.call("outbox", reference=reference)[before:]
+    assert [m["event"] for m in sent] == ["data_part_received", "data_part_received", "executed"]
+    for message in sent:
+        message_settled(nodes.b, message["message_id"])
+    issuing = _copy(nodes.a, reference)
+    assert issuing["state"] == "executed"
+    events = timeline_events(issuing)
+    assert events[-3:] == ["data_part_received", "data_part_received", "executed"]
+    parts = [e["payload"] for e in issuing["timeline"] if e["event"] == "data_part_received"]
+    assert [(p["part"], p["of"]) for p in parts] == [(1, 3), (2, 3)]
+    assert {(a["name"], a["sha256"]) for a in issuing["attachments"]} == {
+        (name, _sha256(content)) for name, content in large
+    }

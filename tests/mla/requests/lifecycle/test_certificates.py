@@ -561,3 +561,62 @@ def test_a_preservation_order_keeps_no_produced_data(send_certificate, document_
     )
 
     assert not issuing.attachments.exists()
+
+
+def test_a_data_set_sent_in_parts_is_received_only_with_its_last_part(
+    send_certificate, provider_staff, document_storage
+):
+    from mla.requests.lifecycle import counterpart
+
+    issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    issuing = Request.objects.get(pk=issuing.pk)
+    on_behalf_of = ("Pia Schulz", provided.executing_authority.name)
+    first, second = FILES
+
+    # Part 1 of 2: the file is kept and the part recorded; the data are not yet received.
+    part = {"part": 1, "of": 2, **_named([first])}
+    produced_files_receive(
+        request=issuing, event=Event.DATA_PART_RECEIVED, payload=part, files=[first]
+    )
+    counterpart.issuing_follow(
+        issuing=issuing,
+        event=Event.DATA_PART_RECEIVED,
+        payload=part,
+        on_behalf_of=on_behalf_of,
+        at=timezone.now(),
+    )
+    issuing = Request.objects.get(pk=issuing.pk)
+    assert issuing.state == State.PRESERVED
+    assert issuing.attachments.count() == 1
+
+    # The production step names both files and comes with the last part only.
+    whole = {**_named(FILES), "parts": 2}
+    produced_files_receive(request=issuing, event=Event.EXECUTED, payload=whole, files=[second])
+    counterpart.issuing_follow(
+        issuing=issuing,
+        event=Event.EXECUTED,
+        payload=whole,
+        on_behalf_of=on_behalf_of,
+        at=timezone.now(),
+    )
+    issuing = Request.objects.get(pk=issuing.pk)
+    assert issuing.state == State.EXECUTED
+    assert sorted(issuing.attachments.values_list("name", flat=True)) == sorted(
+        f.name for f in FILES
+    )
+    events = list(issuing.audit_entries.order_by("sequence").values_list("event", flat=True))
+    assert events[-2:] == [Event.DATA_PART_RECEIVED, Event.EXECUTED]
+
+
+def test_a_production_step_whose_parts_did_not_all_arrive_is_refused(
+    send_certificate, document_storage
+):
+    issuing, _provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    first, _second = FILES
+
+    with pytest.raises(ApplicationError, match=r"traffic\.json did not arrive"):
+        produced_files_receive(
+            request=issuing, event=Event.EXECUTED, payload=_named(FILES), files=[first]
+        )
