@@ -134,7 +134,9 @@ def latest_entries(
 def _other_side(*, own_authority_name: str) -> Q:
     # Steps of the executing side; and whatever another authority recorded that the issuing
     # side does not do itself (news arriving from another node under a name we do not know).
-    return Q(event__in=EXECUTING_SIDE_EVENTS) | (
+    # A step of that kind the issuing authority took itself is not news: an EPOC-PR's
+    # extension (Annex VI) is the issuer's, where a Budapest preservation's is the other side's.
+    return (Q(event__in=EXECUTING_SIDE_EVENTS) & ~Q(authority_name=own_authority_name)) | (
         ~Q(authority_name__in=["", own_authority_name]) & ~Q(event__in=ISSUING_SIDE_EVENTS)
     )
 

@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from mla.core.errors import ApplicationError
 from mla.instruments.declarations import declaration_for
@@ -313,3 +314,24 @@ def test_the_tracker_page_costs_the_same_queries_for_2_or_12_requests(
 
     assert many == few
     assert page.split("<tbody>")[1].split("</tbody>")[0].count("<tr") == 12
+
+
+def test_the_issuers_own_annex_vi_is_not_news_from_the_provider(
+    send_certificate, provider_staff, prosecutor
+):
+    from mla.instruments import eevidence
+    from mla.requests.lifecycle.certificates import certificate_extend_preservation
+    from mla.requests.lifecycle.executing import request_preserve
+
+    issuing, provided = send_certificate(eevidence.EPOC_PR)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    before = _row(prosecutor, timezone.now(), issuing).last_event
+    assert (before.event, before.authority_name) == ("preserved", provided.executing_authority.name)
+
+    certificate_extend_preservation(
+        request=Request.objects.get(pk=issuing.pk), actor=prosecutor, reason="Being validated"
+    )
+
+    after = _row(prosecutor, timezone.now(), issuing).last_event
+    assert (after.event, after.authority_name) == ("preserved", provided.executing_authority.name)
