@@ -20,6 +20,8 @@ from mla.requests.lifecycle.rules import may_act_for_executor, may_act_for_issue
 from mla.requests.models import Request
 
 # A clock a little ahead of the node's must not refuse a transmission made just now.
+# Far above any transmission, and within the size column (a 64-bit integer).
+MAX_SIZE_BYTES = 10**15
 _CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
@@ -78,6 +80,10 @@ def transmission_by_other_means_record(
         )
     if size_bytes < 0:
         raise ApplicationError(_("The size cannot be negative."), extra={"field": "size_bytes"})
+    if size_bytes > MAX_SIZE_BYTES:
+        raise ApplicationError(
+            _("The size cannot exceed a petabyte."), extra={"field": "size_bytes"}
+        )
     if item not in TransmittedItem.values:
         raise ApplicationError(_("Say what was transmitted."), extra={"field": "item"})
     place = _one_line(place, field="place", label=_("place"))

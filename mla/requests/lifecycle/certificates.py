@@ -470,6 +470,8 @@ def certificate_confirm_receipt(*, request: Request, actor: User, note: str = ""
     _require_certificate(request, eevidence.EPOC)
     if not may_act_for_issuer(request=request, user=actor):
         raise ApplicationError(_("You may not %(verb)s this request.") % {"verb": _("confirm")})
+    # Two confirmations at once would both find none recorded: the row lock orders them.
+    request = Request.objects.select_for_update().get(pk=request.pk)
     if request.state not in (State.EXECUTED, State.PARTIALLY_EXECUTED):
         raise ApplicationError(_("No data were produced for this order yet."))
     if receipt_confirmed(request=request):

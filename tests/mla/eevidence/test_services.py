@@ -100,6 +100,7 @@ def test_the_providers_staff_record_on_the_received_copy(authorities, provider):
         ({"place": "  "}, "place"),
         ({"recipient": "Two\nlines"}, "recipient"),
         ({"size_bytes": -1}, "size_bytes"),
+        ({"size_bytes": 10**19}, "size_bytes"),  # beyond the column: refused, not a 500
         ({"item": "letter"}, "item"),
         ({"transmitted_at": datetime.datetime(2026, 9, 1, 10, 0)}, "transmitted_at"),
     ],
@@ -178,4 +179,25 @@ def test_the_form_is_not_found_for_someone_who_does_not_see_the_request(
     response = client.post(reverse("eevidence:other_means", args=issuing.url_args), {})
 
     assert response.status_code == 404
+    assert not OtherMeansTransmission.objects.exists()
+
+
+def test_a_size_beyond_the_limit_is_a_form_error_and_records_nothing(
+    client, authorities, provider, prosecutor
+):
+    issuing = _copy(authorities=authorities, provider=provider, direction="outgoing")
+    client.force_login(prosecutor)
+
+    response = client.post(
+        reverse("eevidence:other_means", args=issuing.url_args),
+        {
+            "transmitted_at": "2026-09-01T12:00",
+            "place": "Paris",
+            "recipient": "Mail GmbH",
+            "size_bytes": str(10**30),
+            "item": "certificate",
+        },
+    )
+
+    assert response.status_code < 500
     assert not OtherMeansTransmission.objects.exists()
