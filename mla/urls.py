@@ -23,6 +23,7 @@ urlpatterns = [
     path("notifications/", include("mla.notifications.urls")),
     path("exchange/", include("mla.exchange.urls")),
     path("node/", include("mla.node.urls")),
+    path("api/v1/", include("mla.api.urls", namespace="api-v1")),
     path("admin/", admin.site.urls),
     path("", include("mla.core.urls")),
 ]

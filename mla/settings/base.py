@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "mla.exchange",
     "mla.node",
     "mla.demo",
+    # The API, /api/v1/ (django-ninja: its documentation page's assets are static files).
+    "mla.api",
+    "ninja",
     # Content-Security-Policy: its settings are below, CONTENT_SECURITY_POLICY.
     "csp",
 ]
@@ -377,6 +380,11 @@ EXCHANGE_MAX_MESSAGE_BYTES = env.int("EXCHANGE_MAX_MESSAGE_MB", default=50) * 10
 # documents: a larger set is split into parts, each a message of its own with its files'
 # digests, and the issuing side shows the data as received only with the last part (the
 # EU system pushes up to about 25 MB and sends larger sets by reference).
+# The API (/api/v1/): calls per token (or session user) and period, "count/period" with a
+# period of s, m, h or d; answered 429 with Retry-After beyond it.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/m")
+# No body larger than this is read: a document attached through the API and its form.
+API_MAX_BODY_BYTES = REQUEST_ATTACHMENT_MAX_BYTES + 1024 * 1024
 EEVIDENCE_DATA_PART_MAX_BYTES = env.int("EEVIDENCE_DATA_PART_MAX_MB", default=25) * 1024 * 1024
 EXCHANGE_MAX_MESSAGE_AGE_SECONDS = env.int(
     "EXCHANGE_MAX_MESSAGE_AGE_SECONDS", default=7 * 24 * 3600

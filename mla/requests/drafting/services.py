@@ -38,6 +38,8 @@ from mla.requests.selectors import receiving_authorities
 class RequestChanged(ApplicationError):
     """The request was saved elsewhere (another tab, a colleague) since this page was loaded."""
 
+    default_code = "stale"
+
 
 class SectionFieldsRefused(ApplicationError):
     """Some fields of a section could not be stored (too long, a control character, a line
@@ -47,6 +49,8 @@ class SectionFieldsRefused(ApplicationError):
     (mla.instruments.completeness.Problem), so that the page shows the typing back with
     each field's reason and nothing typed is lost.
     """
+
+    default_code = "fields_refused"
 
 
 @transaction.atomic

@@ -75,13 +75,17 @@ def _refusal(*, request: Request, action: str) -> ApplicationError:
                         "The completeness check still finds %(count)d problems; the request "
                         "stays a draft until they are solved."
                     )
-                    % {"count": len(problems)}
+                    % {"count": len(problems)},
+                    code="incomplete",
                 )
         return ApplicationError(
             _("This request is “%(state)s”: you cannot %(verb)s it now.")
-            % {"state": request.get_state_display(), "verb": verb}
+            % {"state": request.get_state_display(), "verb": verb},
+            code="not_allowed_in_state",
         )
-    return ApplicationError(_("You may not %(verb)s this request.") % {"verb": verb})
+    return ApplicationError(
+        _("You may not %(verb)s this request.") % {"verb": verb}, code="forbidden"
+    )
 
 
 def permission_check(*, request: Request, actor: User, action: str) -> None:

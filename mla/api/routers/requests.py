@@ -1,0 +1,251 @@
+"""Requests as their pages show them: the list, one request, its deadlines and timeline.
+
+A request the caller may not see does not exist (404), as on the pages: both go through
+mla.requests.selectors.request_for_user.
+"""
+
+import datetime
+from typing import Annotated, Any, Literal
+
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, Path, Query, Router, Schema
+from pydantic import ConfigDict
+
+from mla.accounts.models import User
+from mla.api.auth import caller_of, scoped
+from mla.api.cursors import cursor_decode, cursor_encode, cursor_invalid
+from mla.api.etags import request_etag
+from mla.api.models import Scope
+from mla.api.queries import query_known_check
+from mla.requests.models import Request
+from mla.requests.selectors import (
+    incoming_requests,
+    outgoing_requests,
+    request_deadlines,
+    request_for_user,
+    request_timeline,
+)
+
+router = Router(tags=["requests"], auth=scoped(Scope.READ))
+
+Identifier = Annotated[str, Field(max_length=64, pattern=r"^[-a-zA-Z0-9_]+$")]
+Reference = Annotated[str, Field(max_length=40, pattern=r"^[-A-Za-z0-9_./]+$")]
+
+
+class RequestKey(Schema):
+    issuer: Identifier
+    reference: Reference
+
+
+class RequestSummary(Schema):
+    issuer: str
+    reference: str
+    direction: str
+    declaration_code: str
+    instrument: str
+    state: str
+    state_display: str
+    issuing_authority: str
+    executing_country: str
+    executing_authority: str | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    sent_at: datetime.datetime | None
+    next_due_at: datetime.datetime | None
+    url: str = Field(description="This request in the API.")
+
+
+class RequestDetail(RequestSummary):
+    etag: str
+    version: int
+    issuing_language: str
+    executing_language: str
+    received_at: datetime.datetime | None
+    acknowledged_at: datetime.datetime | None
+    decided_at: datetime.datetime | None
+    closed_at: datetime.datetime | None
+    assignee: str | None
+    data: dict[str, Any] = Field(description="The declaration's sections, as in the JSON download.")
+
+
+class RequestPage(Schema):
+    items: list[RequestSummary]
+    next_cursor: str | None
+
+
+class RequestFilters(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    direction: Literal["outgoing", "incoming"] = "outgoing"
+    state: Annotated[str, Field(max_length=32)] = ""
+    declaration_code: Annotated[str, Field(max_length=40)] = ""
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    cursor: Annotated[str, Field(max_length=500)] = ""
+
+
+class DeadlineOut(Schema):
+    label: str
+    source: str
+    state: str
+    due_at: datetime.datetime
+    zone: str
+    late: bool
+    extension_reason: str
+
+
+class TimelineEntryOut(Schema):
+    position: int
+    at: datetime.datetime
+    event: str
+    from_state: str
+    to_state: str
+    actor: str
+    authority: str
+    note: str
+
+
+class TimelinePage(Schema):
+    items: list[TimelineEntryOut]
+    total: int
+
+
+def request_url(item: Request) -> str:
+    issuer, reference = item.url_args
+    return f"/api/v1/requests/{issuer}/{reference}/"
+
+
+def summary(item: Request) -> dict[str, Any]:
+    issuer, reference = item.url_args
+    return {
+        "issuer": issuer,
+        "reference": reference,
+        "direction": item.direction,
+        "declaration_code": item.declaration_code,
+        "instrument": item.instrument_code or item.declaration_code,
+        "state": item.state,
+        "state_display": str(item.get_state_display()),
+        "issuing_authority": item.issuing_authority.identifier,
+        "executing_country": item.executing_country.code,
+        "executing_authority": (
+            item.executing_authority.identifier if item.executing_authority else None
+        ),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "sent_at": item.sent_at,
+        "next_due_at": item.next_due_at,
+        "url": request_url(item),
+    }
+
+
+def detail(item: Request) -> dict[str, Any]:
+    data = summary(item)
+    data.update(
+        etag=request_etag(item),
+        version=item.version,
+        issuing_language=item.issuing_language,
+        executing_language=item.executing_language,
+        received_at=item.received_at,
+        acknowledged_at=item.acknowledged_at,
+        decided_at=item.decided_at,
+        closed_at=item.closed_at,
+        assignee=item.assignee.username if item.assignee_id and item.assignee else None,
+        data=item.data or {},
+    )
+    return data
+
+
+def request_or_404(http_request: HttpRequest, issuer: str, reference: str) -> Request:
+    user = caller_of(http_request).user
+    found = request_for_user(user=user, issuer=issuer, reference=reference)
+    if found is None:
+        raise Http404
+    return found
+
+
+def with_etag(response: HttpResponse, item: Request) -> HttpResponse:
+    response["ETag"] = request_etag(item)
+    return response
+
+
+@router.get("/", response=RequestPage, summary="Requests of your authority")
+def request_list(request: HttpRequest, filters: Query[RequestFilters]) -> dict[str, Any]:
+    query_known_check(http_request=request, schema=RequestFilters)
+    user: User = caller_of(request).user
+    rows = (
+        outgoing_requests(user=user)
+        if filters.direction == "outgoing"
+        else incoming_requests(user=user)
+    )
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    if filters.declaration_code:
+        rows = rows.filter(declaration_code=filters.declaration_code)
+    if filters.cursor:
+        key = cursor_decode(kind="requests", cursor=filters.cursor)
+        if len(key) != 2 or not isinstance(key[0], str) or not isinstance(key[1], int):
+            raise cursor_invalid()
+        try:
+            updated = datetime.datetime.fromisoformat(key[0])
+        except ValueError as error:
+            raise cursor_invalid() from error
+        rows = rows.filter(Q(updated_at__lt=updated) | Q(updated_at=updated, id__lt=key[1]))
+    page = list(rows.select_related("issuing_authority")[: filters.limit + 1])
+    more = len(page) > filters.limit
+    page = page[: filters.limit]
+    next_cursor = (
+        cursor_encode(kind="requests", key=[page[-1].updated_at.isoformat(), page[-1].pk])
+        if more and page
+        else None
+    )
+    return {"items": [summary(item) for item in page], "next_cursor": next_cursor}
+
+
+@router.get("/{issuer}/{reference}/", response=RequestDetail, summary="One request")
+def request_detail(
+    request: HttpRequest, key: Path[RequestKey], response: HttpResponse
+) -> dict[str, Any]:
+    item = request_or_404(request, key.issuer, key.reference)
+    with_etag(response, item)
+    return detail(item)
+
+
+@router.get("/{issuer}/{reference}/deadlines/", response=list[DeadlineOut], summary="Its deadlines")
+def request_deadline_list(request: HttpRequest, key: Path[RequestKey]) -> list[dict[str, Any]]:
+    item = request_or_404(request, key.issuer, key.reference)
+    user = caller_of(request).user
+    rows = request_deadlines(request=item, user=user, language=user.preferred_language or "en")
+    return [
+        {
+            "label": row.label,
+            "source": row.source,
+            "state": row.state,
+            "due_at": row.due_here,
+            "zone": row.zone_here,
+            "late": row.late,
+            "extension_reason": row.extension_reason,
+        }
+        for row in rows
+    ]
+
+
+@router.get("/{issuer}/{reference}/timeline/", response=TimelinePage, summary="Its timeline")
+def request_timeline_read(request: HttpRequest, key: Path[RequestKey]) -> dict[str, Any]:
+    item = request_or_404(request, key.issuer, key.reference)
+    timeline = request_timeline(request=item, size=None)
+    return {
+        "items": [
+            {
+                "position": entry.position,
+                "at": entry.at,
+                "event": entry.event,
+                "from_state": entry.from_state,
+                "to_state": entry.to_state,
+                "actor": entry.actor_name,
+                "authority": entry.authority_name,
+                "note": entry.note,
+            }
+            for entry in timeline.entries
+        ],
+        "total": timeline.total,
+    }
