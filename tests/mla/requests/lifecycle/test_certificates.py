@@ -454,6 +454,27 @@ def test_the_provider_staff_hear_of_a_certificate_received(send_certificate, pro
     assert Notification.objects.filter(recipient=provider_staff, kind="request_received").exists()
 
 
+def test_the_issuing_authority_hears_that_the_data_were_received_in_its_language(
+    send_certificate, provider_staff, prosecutor, document_storage
+):
+    from mla.notifications.messages import message_render
+    from mla.notifications.models import Notification
+
+    prosecutor.preferred_language = "fr"
+    prosecutor.save(update_fields=["preferred_language"])
+    issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    certificate_produce(
+        request=Request.objects.get(pk=provided.pk), actor=provider_staff, files=FILES
+    )
+
+    told = Notification.objects.filter(recipient=prosecutor).order_by("pk").last()
+    assert told.subject == f"{issuing.reference} est désormais « Données reçues »"
+    # Stored as source strings, so that it reads in whichever language it is read in.
+    assert message_render(told.message)[0] == f"{issuing.reference} is now “Data received”"
+
+
 def test_the_data_travel_with_the_production_to_an_issuer_on_another_node(
     send_certificate, provider_staff, prosecutor, monkeypatch, document_storage
 ):
