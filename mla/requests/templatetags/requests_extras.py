@@ -47,6 +47,13 @@ LEGAL_SOURCES = (
     gettext_noop("Directive 2014/41/EU, Art. 12(2); the EIO, section B"),
     gettext_noop("the request, section urgency"),
     gettext_noop("Budapest Convention (ETS 185), Art. 29(7)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(2)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(3)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(4)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(4), 12(1)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(5)-(6)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 11(1)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 12(1)"),
 )
 
 
