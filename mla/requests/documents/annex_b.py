@@ -199,9 +199,9 @@ def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
 ANNEX_B_DOCUMENT = "annex-b-%(reference)s.pdf"
 
 
-def step_documents(*, request: Request, event: str) -> list[StepDocument]:
-    """The documents that go to the issuing side with a step of the executing side: an EIO's
-    acknowledgement carries its Annex B (Directive 2014/41/EU, Art. 16(1))."""
+def annex_b_step_documents(*, request: Request, event: str) -> list[StepDocument]:
+    """An EIO's acknowledgement carries its Annex B to the issuing side (Directive
+    2014/41/EU, Art. 16(1))."""
     if event != Event.ACKNOWLEDGED or request.instrument != "eio":
         return []
     facts = annex_b_facts(request=request)
