@@ -19,7 +19,7 @@ from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.instruments.eevidence import data_for_addressee
-from mla.requests.documents.annex_b import step_documents
+from mla.requests.documents.step_documents import step_documents
 from mla.requests.events import DECISIONS, Event
 from mla.requests.lifecycle import channels, notify
 from mla.requests.lifecycle.receiving import (
@@ -207,10 +207,12 @@ def _tell_other_node(
         payload=payload,
         documents=[
             *step_documents(request=request, event=event),
-            *_produced_documents(request=request, event=event, payload=payload),
-        ]
-        if from_executing_side
-        else [],
+            *(
+                _produced_documents(request=request, event=event, payload=payload)
+                if from_executing_side
+                else []
+            ),
+        ],
         at=at,
     )
 

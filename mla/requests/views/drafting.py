@@ -34,6 +34,12 @@ from mla.requests.access import (
     request_shares,
 )
 from mla.requests.derived import urgency_with_reason
+from mla.requests.documents.eevidence_annexes import (
+    ANNEX_III,
+    ANNEX_V,
+    ANNEX_VI,
+    annexes_issued,
+)
 from mla.requests.drafting.attachments import served_media_type
 from mla.requests.drafting.editor import (
     section_controls,
@@ -193,6 +199,20 @@ def _progress(item: Request, problems: list[Problem]) -> list[dict[str, Any]]:
     ]
 
 
+def _annex_links(item: Request) -> list[dict[str, str]]:
+    """The e-Evidence annexes sent about this certificate so far, to download: on the copy
+    of the side that sent each and on the other's."""
+    texts = {
+        ANNEX_III: _("Download the report that it cannot be executed (Annex III)"),
+        ANNEX_V: _("Download the confirmation of the request for production (Annex V)"),
+        ANNEX_VI: _("Download the extension of the preservation (Annex VI)"),
+    }
+    return [
+        {"url": reverse(f"requests:{annex}", args=item.url_args), "text": texts[annex]}
+        for annex in annexes_issued(request=item)
+    ]
+
+
 def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
     item = request_or_404(request, issuer, reference)
     declaration = declaration_for(item.declaration_code)
@@ -230,6 +250,7 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
             if item.direction == Request.Direction.INCOMING
             else authority_recent_key_change(authority=item.executing_authority),
             "annex_b": item.instrument == "eio" and request_acknowledged(request=item),
+            "eevidence_annexes": _annex_links(item),
             "language": _language_context(item, problems),
             "timeline": request_timeline(
                 request=item, size=None if request.GET.get("timeline") == "all" else TIMELINE_SIZE
