@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from mla.core.instants import format_instant_stated
-from mla.instruments.labels import FALLBACK_LANGUAGE, has_language
+from mla.instruments.labels import FALLBACK_LANGUAGE, UNVERIFIED_MARK, has_language
 from mla.requests.documents.rendering import Entry, Labels, bilingual_labels, html_to_pdf
 from mla.requests.models import canonical_json
 
@@ -140,7 +140,8 @@ class FixedForm(Generic[F]):
     json_name: str
     json_description: str
     sections: Callable[[F, Wording], list[FormSection]]
-    # Print the note that a dagger marks a wording not checked against the official text.
+    # Print the note that a dagger marks a wording not checked against the official text
+    # even where no dagger is printed (it is printed wherever one is).
     explains_unverified: bool = False
 
     def html(self, *, facts: F, for_screen: bool = False) -> str:
@@ -174,7 +175,7 @@ class FixedForm(Generic[F]):
             "title": wording.labels("title"),
             "intro": wording.labels("intro"),
             "legal_basis": wording.labels("legal_basis"),
-            "unverified_note": labels("document.unverified") if self.explains_unverified else None,
+            "unverified_note": None,
             "sections": self.sections(facts, wording),
             "digest": digest,
             "generated_at": stated(timezone.now(), zone),
@@ -182,4 +183,9 @@ class FixedForm(Generic[F]):
             "of_word": labels("document.of"),
             "generated_word": labels("document.generated"),
         }
-        return render_to_string(TEMPLATE, context)
+        html = render_to_string(TEMPLATE, context)
+        if self.explains_unverified or UNVERIFIED_MARK in html:
+            # A dagger is printed: the document says what it means, in both languages.
+            context["unverified_note"] = labels("document.unverified")
+            html = render_to_string(TEMPLATE, context)
+        return html
