@@ -21,6 +21,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "forbidden": 403,
     "insufficient_scope": 403,
     "second_factor": 403,
+    "reauthentication_required": 403,
     "not_found": 404,
     "method_not_allowed": 405,
     "not_acceptable": 406,
