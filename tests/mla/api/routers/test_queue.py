@@ -4,6 +4,8 @@ signed cursor; a received request taken and given back."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mla.api.cursors import cursor_encode
@@ -81,6 +83,28 @@ def test_the_queue_in_the_pages_order_page_by_page(received, berlin_staff):
     assert first["issuer"] == "fr-paris"
     assert first["state"] == State.RECEIVED
     assert first["url"] == f"/api/v1{api_request_path(urgent)}"
+
+
+def test_a_page_costs_the_same_queries_whatever_its_length(received, berlin_staff):
+    api = ApiClient(api_token_for(berlin_staff, "read"))
+    hour = datetime.timedelta(hours=1)
+    received(urgency=Urgency.URGENT, due_in=hour)
+    received(due_in=hour)
+    api.get("/queue/")  # the token's first use is recorded once
+
+    def counted() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/queue/").status_code == 200
+        return len(queries)
+
+    two = counted()
+    for n in range(6):
+        received(urgency=Urgency.URGENT if n % 2 else Urgency.NORMAL, due_in=n * hour)
+    taken = received()
+    taken.assignee = berlin_staff
+    taken.save()
+
+    assert counted() == two
 
 
 def test_a_forged_or_altered_cursor_is_refused_400(received, berlin_staff):

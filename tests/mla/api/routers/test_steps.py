@@ -14,6 +14,7 @@ from mla.api.routers.steps import STEP_SCOPES, form_fields
 from mla.instruments import eevidence
 from mla.instruments.declarations import declaration_for
 from mla.requests.events import Event
+from mla.requests.lifecycle.enforcing import notifications_of
 from mla.requests.lifecycle.steps import STEPS
 from mla.requests.models import Request
 from tests.support.api import (
@@ -424,6 +425,42 @@ def test_producing_without_files_gets_the_services_words(
     assert refused.status_code == 422
     assert refused.json()["detail"] == "Attach the data produced."
     assert _state(provided) == State.PRESERVED
+
+
+def test_the_enforcing_authority_raises_a_ground_for_some_data_categories(
+    ready_epoc, eevidence_parties
+):
+    epoc = ready_epoc(categories=(eevidence.TRAFFIC, eevidence.CONTENT))
+    sent = api_step(ApiClient(api_token_for(eevidence_parties["prosecutor"])), epoc, "send")
+    assert sent.status_code == 200, sent.content
+    (notification,) = notifications_of(certificate=Request.objects.get(pk=epoc.pk))
+    enforcing = notification.counterpart
+    api = ApiClient(api_token_for(eevidence_parties["enforcing_staff"], "read", "execute"))
+    api_step(api, enforcing, "acknowledge")
+
+    listed = api.get(f"{api_request_path(enforcing)}steps/").json()
+    offered = {step["name"]: step for step in listed}
+    fields = {field["name"]: field for field in offered["raise_grounds"]["fields"]}
+    raised = api_step(
+        api,
+        enforcing,
+        "raise_grounds",
+        {
+            "scope": eevidence.PARTIAL,
+            "ground": "immunities_privileges",
+            "categories": [eevidence.CONTENT],
+            "explanation": "The content is covered by a journalist's privilege.",
+        },
+    )
+
+    assert [choice["value"] for choice in fields["categories"]["choices"]] == [
+        eevidence.TRAFFIC,
+        eevidence.CONTENT,
+    ]
+    assert raised.status_code == 200, raised.content
+    assert raised.json()["state"] == State.GROUNDS_RAISED
+    entry = enforcing.audit_entries.get(event=Event.GROUNDS_RAISED)
+    assert entry.payload["categories"] == [eevidence.CONTENT]
 
 
 def test_files_in_a_body_that_is_not_multipart_are_a_400_problem(sent_eio, berlin_staff):
