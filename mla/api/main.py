@@ -11,13 +11,14 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from mla.api.auth import ScopeRefused
 from mla.api.problems import problem_response
-from mla.api.routers import directory, directory_changes, notifications, requests
+from mla.api.routers import directory, directory_changes, notifications, queue, requests, steps
 from mla.api.throttle import CallerRateThrottle
 from mla.api.tokens import api_token_authenticate
 from mla.core.errors import ApplicationError
@@ -106,6 +107,14 @@ def _too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
     return problem_response(request=request, code="too_large", detail=_("The body is too large."))
 
 
+@api.exception_handler(MultiPartParserError)
+def _malformed_parts(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
+    # A step taking files reads multipart/form-data: a body that is not, is the client's.
+    return problem_response(
+        request=request, code="malformed", detail=_("The body is not valid multipart/form-data.")
+    )
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     if isinstance(error, Throttled):
@@ -145,3 +154,5 @@ api.add_router("/directory/", directory.router)
 api.add_router("/requests/", requests.router)
 api.add_router("/notifications/", notifications.router)
 api.add_router("/directory/changes/", directory_changes.router)
+api.add_router("/requests/", steps.router)
+api.add_router("/", queue.router)

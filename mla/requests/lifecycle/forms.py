@@ -49,6 +49,16 @@ class Note:
     argument: str = "note"
 
 
+@dataclass(frozen=True)
+class FieldProblem:
+    """A field of a step's form that could not be read (its name, the rule, the message)."""
+
+    field: str
+    code: str
+    message: str
+    section: str = ""
+
+
 def text_widget(*, required: bool, long: bool = False) -> forms.Widget:
     """The input of a step's free text: one line, or a few (``long``); marked as asked for
     when the step requires it."""
@@ -137,6 +147,18 @@ class StepForm(forms.Form):
     def first_error(self) -> str:
         """The message of the first field that could not be read."""
         return str(next(iter(self.errors.values()))[0])
+
+    def field_problems(self) -> list["FieldProblem"]:
+        """Each field that could not be read, with its message: what a program is told."""
+        return [
+            FieldProblem(
+                field=name,
+                code=error.code or "invalid",
+                message=" ".join(str(text) for text in error.messages),
+            )
+            for name, errors in self.errors.as_data().items()
+            for error in errors
+        ]
 
     def arguments(self) -> dict[str, Any]:
         """The step's fields as its service's keyword arguments (once valid)."""

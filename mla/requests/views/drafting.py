@@ -87,8 +87,7 @@ from mla.requests.selectors import (
     request_deadlines,
     request_timeline,
     request_visible_links,
-    share_authority,
-    share_user,
+    share_target,
 )
 from mla.requests.views.common import confidential_download_record, request_or_404, signed_in_user
 
@@ -478,28 +477,6 @@ def request_duplicate_view(request: HttpRequest, issuer: str, reference: str) ->
     return redirect(shown)
 
 
-def _share_target(request: HttpRequest) -> dict[str, Any]:
-    username = request.POST.get("username", "").strip()
-    identifier = request.POST.get("authority", "").strip()
-    if username:
-        user = share_user(username=username)
-        if user is None:
-            # The same words whatever the reason, so that the form does not tell who exists.
-            raise ApplicationError(
-                _("Could not share with “%(name)s”: check the username with your colleague.")
-                % {"name": username}
-            )
-        return {"user": user}
-    if identifier:
-        authority = share_authority(identifier=identifier)
-        if authority is None:
-            raise ApplicationError(
-                _("No authority “%(identifier)s” in the directory.") % {"identifier": identifier}
-            )
-        return {"authority": authority}
-    raise ApplicationError(_("Name a colleague (username) or an authority (identifier)."))
-
-
 @require_POST
 # Sharing opens the request to someone else: it needs a recent sign-in (revoking does not).
 @recent_authentication_required(
@@ -513,15 +490,24 @@ def request_share_view(
 ) -> HttpResponse:
     item = request_or_404(request, issuer, reference)
     with errors_as_messages(request):
-        target = _share_target(request)
+        target = share_target(
+            username=request.POST.get("username", ""),
+            identifier=request.POST.get("authority", ""),
+        )
         if revoke:
-            request_revoke(request=item, actor=signed_in_user(request), **target)
+            request_revoke(
+                request=item,
+                actor=signed_in_user(request),
+                user=target.user,
+                authority=target.authority,
+            )
         else:
             request_share(
                 request=item,
                 actor=signed_in_user(request),
                 edit=request.POST.get("edit") == "1",
-                **target,
+                user=target.user,
+                authority=target.authority,
             )
         messages.success(request, _("Access revoked.") if revoke else _("Shared."))
     return redirect(item)

@@ -22,8 +22,10 @@ from mla.instruments.labels import label
 from mla.requests.deadlines.engine import format_remaining, in_zone
 from mla.requests.desk.queue import (
     QueueFilters,
+    may_read_queue,
     queue_changes,
     queue_page,
+    received_request_for_user,
     request_claim,
     request_handover_note_set,
     request_release,
@@ -31,9 +33,8 @@ from mla.requests.desk.queue import (
     shift_view,
     urgency_reasons,
 )
-from mla.requests.lifecycle.rules import QUEUE_READER_ROLES, QUEUE_WORKER_ROLES
+from mla.requests.lifecycle.rules import QUEUE_WORKER_ROLES
 from mla.requests.models import Request, Urgency
-from mla.requests.selectors import request_for_user
 
 
 def _reader(request: HttpRequest) -> User:
@@ -41,7 +42,7 @@ def _reader(request: HttpRequest) -> User:
     exist."""
     user = request.user
     assert isinstance(user, User)
-    if not any(user.has_role(role) for role in QUEUE_READER_ROLES):
+    if not may_read_queue(user=user):
         raise Http404
     return user
 
@@ -193,8 +194,8 @@ def _back(request: HttpRequest) -> HttpResponse:
 def _item(request: HttpRequest, issuer: str, reference: str) -> tuple[User, Request]:
     user = request.user
     assert isinstance(user, User)
-    item = request_for_user(user=user, issuer=issuer, reference=reference)
-    if item is None or item.direction != Request.Direction.INCOMING:
+    item = received_request_for_user(user=user, issuer=issuer, reference=reference)
+    if item is None:
         raise Http404
     return user, item
 
