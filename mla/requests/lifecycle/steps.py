@@ -155,6 +155,13 @@ class Step:
             raise ApplicationError(
                 form.first_error(), code="invalid", extra={"problems": form.field_problems()}
             )
+        if self.allowed is not None and not self.allowed(request, actor):
+            # The page offers the step only where ``allowed`` says; a step posted elsewhere
+            # (another page's, or an EIO's on a certificate) is refused as the page would.
+            raise ApplicationError(
+                gettext("This step is not open to you on this request now."),
+                code="not_allowed_in_state",
+            )
         arguments = {**self.fixed, **form.arguments()}
         if self.checks_state:
             arguments["expected_state"] = form.cleaned_data["expected_state"] or None

@@ -29,6 +29,7 @@ from mla.requests.lifecycle.executing import (
     preservations_lapsed_end,
     request_acknowledge,
     request_end_preservation,
+    request_execute,
     request_extend_preservation,
     request_preserve,
     request_recognise,
@@ -641,3 +642,22 @@ def test_a_production_step_whose_parts_did_not_all_arrive_is_refused(
         produced_files_receive(
             request=issuing, event=Event.EXECUTED, payload=_named(FILES), files=[first]
         )
+
+
+def test_an_epoc_is_never_executed_without_its_files_by_the_eio_step(
+    send_certificate, provider_staff, client
+):
+    issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_DATA)
+    client.force_login(provider_staff)
+    issuer, reference = provided.url_args
+
+    client.post(
+        f"/requests/{issuer}/{reference}/transition/execute/",
+        {"expected_state": provided.state},
+    )
+    with pytest.raises(ApplicationError, match="with their files"):
+        request_execute(request=provided, actor=provider_staff)
+
+    assert Request.objects.get(pk=provided.pk).state == provided.state
+    assert Request.objects.get(pk=issuing.pk).state == issuing.state
+    assert not provided.audit_entries.filter(event=Event.EXECUTED).exists()
