@@ -436,10 +436,16 @@ def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime
 ISSUER_RECORDED_ONLY = (
     Event.CHASED,
     Event.FOLLOW_UP_DECIDED,
+    # e-Evidence: the issuing authority's signed receipt of the data produced.
+    Event.DATA_RECEIPT_SIGNED,
     # Enforcing authority (e-Evidence): its decision, told to the addressee's copy of the EPOC
     # (which a full refusal also closes; see mla.requests.lifecycle.enforcing).
     *ENFORCING_DECISIONS,
 )
+# e-Evidence: the payload key of an Annex III answer that carries the certificate's new
+# version (corrected or completed) for the addressee's copy; that copy's own audit entry
+# records the answer without it.
+NEW_VERSION = "data"
 ISSUER_ACTIONS = {
     Event.INFO_ANSWERED: "receive_information",
     Event.FOLLOWED_UP: "record_follow_up",
@@ -545,6 +551,8 @@ def executing_follow(
     action = ISSUER_ACTIONS[event]
     if executing.state in Request.FINAL:
         return  # already closed there (refused, executed…): nothing left to move
+    if event == Event.IMPOSSIBILITY_ANSWERED:
+        payload = _new_version_taken(executing=executing, payload=payload)
     run_transition(
         request=executing,
         actor=None,
@@ -556,3 +564,19 @@ def executing_follow(
         at=at,
     )
     notify.executor_told(request=executing, event=event)
+
+
+def _new_version_taken(*, executing: Request, payload: dict[str, Any] | None) -> dict[str, Any]:
+    """An Annex III answered with a corrected or completed certificate: the executing copy
+    takes the new version it carries (never what is for the enforcing authority only); the
+    payload left to record."""
+    recorded = dict(payload or {})
+    data = recorded.pop(NEW_VERSION, None)
+    if data is None:
+        return recorded
+    if not isinstance(data, dict):
+        raise ApplicationError(_("The certificate's new version is not a set of sections."))
+    executing.data = copy.deepcopy(
+        data_for_addressee(declaration_code=executing.declaration_code, data=data)
+    )
+    return recorded
