@@ -357,6 +357,36 @@ def issuing_follow(
     notify.issuer_told(request=issuing, actor=None, event=event)
 
 
+def issuing_follow_crossed(
+    *,
+    issuing: Request,
+    event: Event,
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    on_behalf_of: tuple[str, str],
+    at: datetime.datetime,
+) -> bool:
+    """A step of the executing side received from its node after the issuing copy was
+    closed here (withdrawn, or refused on the enforcing authority's ground) by a step whose
+    message had not reached that node yet: the two crossed. The step happened there, so it
+    is recorded, without reopening the copy (its own node follows the closure when told).
+    False when the copy is open: the step is followed as usual (``issuing_follow``).
+
+    Between two copies on this node nothing crosses: a step on a closed copy is refused."""
+    if issuing.state not in Request.FINAL or event not in FOLLOWS:
+        return False
+    record_act(
+        request=issuing,
+        actor=None,
+        event=event,
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        at=at,
+    )
+    return True
+
+
 def _competent_authority(
     *, issuing: Request, payload: dict[str, Any] | None, copy: Request | None
 ) -> Authority:
