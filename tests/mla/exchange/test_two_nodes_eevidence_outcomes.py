@@ -56,7 +56,14 @@ ANNEX_III = {
 @pytest.fixture(scope="module")
 def nodes() -> Iterator[TwoNodes]:
     prefix = f"{settings.DATABASES['default']['TEST']['NAME']}_eevo"
-    with TwoNodes.start(prefix=prefix, postgres=Postgres.from_django(), eevidence=True) as pair:
+    # Attempts enough for a node to stay down over several steps (none here runs out of
+    # them: test_two_nodes.py shows a message failing after its last attempt).
+    with TwoNodes.start(
+        prefix=prefix,
+        postgres=Postgres.from_django(),
+        eevidence=True,
+        settings={"EXCHANGE_MAX_ATTEMPTS": "40"},
+    ) as pair:
         yield pair
 
 
@@ -143,7 +150,6 @@ def test_a_full_ground_raised_on_b_refuses_both_copies_of_the_epoc_and_the_provi
     # provider's time to produce no longer runs.
     for node in (nodes.a, nodes.b):
         assert deadlines_on(node, notification)["enforcing_assessment"]["state"] == "met"
-    for node in (nodes.a, nodes.b):
         assert deadlines_on(node, reference)["production"]["state"] == "cancelled"
 
     # The provider cannot produce: refused before anything is stored or sent.
