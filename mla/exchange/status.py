@@ -136,7 +136,7 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
             payload=payload,
             files=[ProducedFile(name=d.name, content=d.content) for d in opened.documents],
         )
-        counterpart.issuing_follow(
+        crossed = counterpart.issuing_follow_crossed(
             issuing=copy,
             event=Event(event),
             note=note,
@@ -144,6 +144,15 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
             on_behalf_of=on_behalf_of,
             at=acted_at,
         )
+        if not crossed:
+            counterpart.issuing_follow(
+                issuing=copy,
+                event=Event(event),
+                note=note,
+                payload=payload,
+                on_behalf_of=on_behalf_of,
+                at=acted_at,
+            )
     else:
         copy = _copy(
             direction=Request.Direction.INCOMING,

@@ -359,6 +359,36 @@ def issuing_follow(
     notify.issuer_told(request=issuing, actor=None, event=event)
 
 
+def issuing_follow_crossed(
+    *,
+    issuing: Request,
+    event: Event,
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    on_behalf_of: tuple[str, str],
+    at: datetime.datetime,
+) -> bool:
+    """A step of the executing side received from its node after the issuing copy was
+    closed here (withdrawn, or refused on the enforcing authority's ground) by a step whose
+    message had not reached that node yet: the two crossed. The step happened there, so it
+    is recorded, without reopening the copy (its own node follows the closure when told).
+    False when the copy is open: the step is followed as usual (``issuing_follow``).
+
+    Between two copies on this node nothing crosses: a step on a closed copy is refused."""
+    if issuing.state not in Request.FINAL or event not in FOLLOWS:
+        return False
+    record_act(
+        request=issuing,
+        actor=None,
+        event=event,
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        at=at,
+    )
+    return True
+
+
 def _competent_authority(
     *, issuing: Request, payload: dict[str, Any] | None, copy: Request | None
 ) -> Authority:
@@ -438,10 +468,16 @@ def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime
 ISSUER_RECORDED_ONLY = (
     Event.CHASED,
     Event.FOLLOW_UP_DECIDED,
+    # e-Evidence: the issuing authority's signed receipt of the data produced.
+    Event.DATA_RECEIPT_SIGNED,
     # Enforcing authority (e-Evidence): its decision, told to the addressee's copy of the EPOC
     # (which a full refusal also closes; see mla.requests.lifecycle.enforcing).
     *ENFORCING_DECISIONS,
 )
+# e-Evidence: the payload key of an Annex III answer that carries the certificate's new
+# version (corrected or completed) for the addressee's copy; that copy's own audit entry
+# records the answer without it.
+NEW_VERSION = "data"
 ISSUER_ACTIONS = {
     Event.INFO_ANSWERED: "receive_information",
     Event.FOLLOWED_UP: "record_follow_up",
@@ -547,6 +583,8 @@ def executing_follow(
     action = ISSUER_ACTIONS[event]
     if executing.state in Request.FINAL:
         return  # already closed there (refused, executed…): nothing left to move
+    if event == Event.IMPOSSIBILITY_ANSWERED:
+        payload = _new_version_taken(executing=executing, payload=payload)
     run_transition(
         request=executing,
         actor=None,
@@ -558,3 +596,19 @@ def executing_follow(
         at=at,
     )
     notify.executor_told(request=executing, event=event)
+
+
+def _new_version_taken(*, executing: Request, payload: dict[str, Any] | None) -> dict[str, Any]:
+    """An Annex III answered with a corrected or completed certificate: the executing copy
+    takes the new version it carries (never what is for the enforcing authority only); the
+    payload left to record."""
+    recorded = dict(payload or {})
+    data = recorded.pop(NEW_VERSION, None)
+    if data is None:
+        return recorded
+    if not isinstance(data, dict):
+        raise ApplicationError(_("The certificate's new version is not a set of sections."))
+    executing.data = copy.deepcopy(
+        data_for_addressee(declaration_code=executing.declaration_code, data=data)
+    )
+    return recorded

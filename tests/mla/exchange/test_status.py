@@ -438,6 +438,27 @@ def test_a_status_that_does_not_fit_the_copy_is_refused_and_nothing_changes(
     assert _fresh(issuing).state == State.DELIVERED
 
 
+def test_a_step_that_crossed_the_withdrawal_is_kept_on_the_withdrawn_copy(
+    nodes, prosecutor, django_capture_on_commit_callbacks
+):
+    issuing = _sent(nodes.issuer, nodes.executor, prosecutor)
+    _transmitted(nodes, issuing, prosecutor, django_capture_on_commit_callbacks)
+    with nodes.on(nodes.issuer, django_capture_on_commit_callbacks):
+        lifecycle.request_withdraw(request=_fresh(issuing), actor=prosecutor, note="Case closed.")
+    # Acknowledged over there before the withdrawal arrived: the two messages crossed.
+    acknowledged = _status_message(nodes, issuing.reference, acted_by="Camille Roux")
+
+    inbox_receive(sealed=acknowledged)
+
+    withdrawn = _fresh(issuing)
+    assert withdrawn.state == State.WITHDRAWN
+    assert _events(withdrawn)[-2:] == ["withdraw", "acknowledged"]
+    entry = withdrawn.audit_entries.get(event="acknowledged")
+    assert (entry.actor_name, entry.authority_name) == ("Camille Roux", nodes.executor.name)
+    assert (entry.from_state, entry.to_state) == ("", "")
+    assert InboxMessage.objects.filter(kind="status", request=withdrawn).count() == 1
+
+
 def test_a_status_about_an_unknown_request_is_refused(nodes):
     with pytest.raises(MessageRefused) as refused:
         inbox_receive(sealed=_status_message(nodes, "ZZ-2026-000001"))
