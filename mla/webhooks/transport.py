@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils.translation import gettext as _
 
@@ -27,6 +27,8 @@ SIGNATURE_HEADER = "X-MLA-Signature"
 EVENT_ID_HEADER = "X-MLA-Event-Id"
 EVENT_TYPE_HEADER = "X-MLA-Event-Type"
 USER_AGENT = "MLA-exchange-node-webhooks/1"
+
+SocketT = TypeVar("SocketT", bound=socket.socket)
 
 
 def signature(*, secret: str, timestamp: int, body: bytes) -> str:
@@ -49,19 +51,62 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _connection(*, target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
+class _Deadline:
+    """Ends an attempt at its deadline: the sockets it opened are shut, which ends any read
+    or write in progress (a socket's own timeout bounds one read only: a receiver answering
+    a byte at a time would hold the worker for as long as it likes)."""
+
+    def __init__(self) -> None:
+        self.expired = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def watch(self, sock: SocketT) -> SocketT:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired.is_set():
+                sock.close()
+                raise TimeoutError("the attempt's time is up")
+        return sock
+
+    def cut(self) -> None:
+        with self._lock:
+            self.expired.set()
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):  # closed already, or handed to TLS
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedContext(ssl.SSLContext):
+    """TLS as ssl.create_default_context() sets it up (the certificate and the host name
+    checked), its sockets watched by the attempt's deadline from the handshake on."""
+
+    deadline: _Deadline
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        return self.deadline.watch(super().wrap_socket(sock, *args, **kwargs))
+
+
+def _connection(
+    *, target: Target, address: str, timeout: float, deadline: _Deadline
+) -> http.client.HTTPConnection:
     connection: http.client.HTTPConnection
     if target.scheme == "https":
         # The certificate is checked against the URL's host name, while the socket goes to
         # the address that was checked.
+        context = _WatchedContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_default_certs()
+        context.deadline = deadline
         connection = http.client.HTTPSConnection(
-            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+            target.host, target.port, timeout=timeout, context=context
         )
     else:
         connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
 
     def pinned(_address: Any, timeout: Any = None, source_address: Any = None) -> socket.socket:
-        return socket.create_connection((address, target.port), timeout, source_address)
+        return deadline.watch(
+            socket.create_connection((address, target.port), timeout, source_address)
+        )
 
     connection._create_connection = pinned  # type: ignore[attr-defined]  # http.client's hook
     return connection
@@ -75,19 +120,12 @@ def post(
     headers: dict[str, str],
     timeout: float,
 ) -> Answer:
-    """POST ``body``; the whole attempt (connecting, sending, the answer's headers) takes at
-    most ``timeout`` seconds. The answer's body is not read: only its status counts."""
-    connection = _connection(target=target, address=address, timeout=timeout)
-    # The socket's timeout bounds each read; a receiver answering a byte at a time would
-    # still hold the worker. At the deadline the socket is shut, which ends any read.
-    expired = threading.Event()
-
-    def cut() -> None:
-        expired.set()
-        if connection.sock is not None:
-            with contextlib.suppress(OSError):  # closed already
-                connection.sock.shutdown(socket.SHUT_RDWR)
-
+    """POST ``body``; the whole attempt (connecting, sending, the answer's headers) ends
+    after ``timeout`` seconds. The answer's body is not read: only its status counts."""
+    deadline = _Deadline()
+    connection = _connection(target=target, address=address, timeout=timeout, deadline=deadline)
+    expired = deadline.expired
+    cut = deadline.cut
     timer = threading.Timer(timeout, cut)
     timer.daemon = True
     started = time.monotonic()

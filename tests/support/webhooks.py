@@ -6,10 +6,13 @@ import hashlib
 import hmac
 import http.server
 import json
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tests.support.nodes import free_port
@@ -42,6 +45,8 @@ class Receiver:
     answers: list[int] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     location: str = ""
+    # (certificate, key) files: the receiver speaks https with them.
+    certificate: tuple[Path, Path] | None = None
     # Set when a POST arrived; the answer waits for ``gate`` (open unless a test closes it).
     arrived: threading.Event = field(default_factory=threading.Event)
     gate: threading.Event = field(default_factory=threading.Event)
@@ -53,7 +58,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/mla"
+        scheme = "https" if self.certificate else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hooks/mla"
 
     def answer(self, *statuses: int) -> None:
         with self._lock:
@@ -88,6 +94,10 @@ class Receiver:
                 pass
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.certificate:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.certificate)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def down(self) -> None:
@@ -102,8 +112,10 @@ class Receiver:
 
 
 @contextmanager
-def receiver_running(*, up: bool = True) -> Iterator[Receiver]:
-    receiver = Receiver()
+def receiver_running(
+    *, up: bool = True, certificate: tuple[Path, Path] | None = None
+) -> Iterator[Receiver]:
+    receiver = Receiver(certificate=certificate)
     if up:
         receiver.up()
     try:
@@ -125,3 +137,31 @@ def signature_verifies(*, secret: str, hit: Hit) -> bool:
         secret.encode(), fields["t"].encode() + b"." + hit.body, hashlib.sha256
     ).hexdigest()
     return hmac.compare_digest(expected, fields["v1"])
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no authority signed, and its key."""
+    certificate, key = folder / "receiver.crt", folder / "receiver.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return certificate, key

@@ -18,7 +18,12 @@ from mla.webhooks.models import WebhookDelivery, WebhookEvent
 from mla.webhooks.outbox import webhook_deliver, webhook_deliver_due, webhook_requeue_stale
 from mla.webhooks.services import webhook_register
 from mla.webhooks.tasks import webhook_deliver_task
-from tests.support.webhooks import Receiver, receiver_running, signature_verifies
+from tests.support.webhooks import (
+    Receiver,
+    receiver_running,
+    self_signed_certificate,
+    signature_verifies,
+)
 
 State = WebhookDelivery.State
 HOUR = datetime.timedelta(hours=1)
@@ -324,6 +329,32 @@ def test_a_redirect_is_not_followed(eio_draft, prosecutor, receiver, queued):
     assert "follow no redirect" in delivery.last_error
     assert len(receiver.hits) == 1
     assert elsewhere.hits == []
+
+
+@pytest.mark.django_db
+def test_an_https_receiver_is_reached_at_its_address_with_its_certificate_checked(
+    eio_draft, prosecutor, queued, tmp_path, monkeypatch
+):
+    certificate = self_signed_certificate(tmp_path)
+    with receiver_running(certificate=certificate) as receiver:
+        webhook_register(actor=prosecutor, url=receiver.url)
+        request_event_announce(request=eio_draft, kind=EventKind.STATE_CHANGED)
+        delivery = WebhookDelivery.objects.get()
+
+        # Signed by no authority this node trusts: nothing is sent.
+        webhook_deliver(delivery_id=delivery.pk)
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.attempts) == (State.PENDING, 1)
+        assert "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
+        assert receiver.hits == []
+
+        # Trusted (as a node's operator would add its authority): delivered over TLS.
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+        webhook_deliver(delivery_id=delivery.pk, now=_later(1))
+
+    delivery.refresh_from_db()
+    assert delivery.state == State.DELIVERED
+    assert [hit.headers["Host"] for hit in receiver.hits] == [f"127.0.0.1:{receiver.port}"]
 
 
 @pytest.mark.django_db
