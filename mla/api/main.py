@@ -18,7 +18,15 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from mla.api.auth import ScopeRefused
 from mla.api.problems import problem_response
-from mla.api.routers import directory, directory_changes, notifications, queue, requests, steps
+from mla.api.routers import (
+    directory,
+    directory_changes,
+    notifications,
+    queue,
+    requests,
+    steps,
+    webhooks,
+)
 from mla.api.throttle import CallerRateThrottle
 from mla.api.tokens import api_token_authenticate
 from mla.core.errors import ApplicationError
@@ -156,3 +164,4 @@ api.add_router("/notifications/", notifications.router)
 api.add_router("/directory/changes/", directory_changes.router)
 api.add_router("/requests/", steps.router)
 api.add_router("/", queue.router)
+api.add_router("/webhooks/", webhooks.router)
