@@ -28,6 +28,8 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "stale": 409,
     "not_allowed_in_state": 409,
     "incomplete": 409,
+    "already_registered": 409,
+    "limit_reached": 409,
     "precondition_failed": 412,
     "too_large": 413,
     "unsupported_media_type": 415,

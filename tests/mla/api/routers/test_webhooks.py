@@ -104,7 +104,7 @@ def test_a_url_registered_twice_is_refused(api):
 
     again = api.post("/webhooks/", {"url": URL})
 
-    assert again.status_code == 422
+    assert again.status_code == 409
     assert again.json()["code"] == "already_registered"
 
 
