@@ -17,7 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from mla.api.auth import ScopeRefused
 from mla.api.problems import problem_response
-from mla.api.routers import directory, requests
+from mla.api.routers import directory, documents, drafting, requests
 from mla.api.throttle import CallerRateThrottle
 from mla.api.tokens import api_token_authenticate
 from mla.core.errors import ApplicationError
@@ -143,3 +143,5 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 
 api.add_router("/directory/", directory.router)
 api.add_router("/requests/", requests.router)
+api.add_router("/requests/", drafting.router)
+api.add_router("/requests/", documents.router)
