@@ -9,8 +9,9 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -104,6 +105,16 @@ def _invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
 @api.exception_handler(RequestDataTooBig)
 def _too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
     return problem_response(request=request, code="too_large", detail=_("The body is too large."))
+
+
+@api.exception_handler(MultiPartParserError)
+@api.exception_handler(SuspiciousOperation)
+def _unreadable(request: HttpRequest, error: Exception) -> HttpResponse:
+    # A multipart body Django cannot parse (no boundary, too many parts): the upload's own
+    # malformed body, answered as any other.
+    return problem_response(
+        request=request, code="malformed", detail=_("The body cannot be read as it is sent.")
+    )
 
 
 @api.exception_handler(HttpError)

@@ -407,3 +407,23 @@ def test_the_session_attaches_with_its_csrf_token_only(prosecutor, eio_draft):
     )
 
     assert (refused.status_code, refused.json()["code"]) == (403, "csrf_failed")
+
+
+def test_an_upload_that_cannot_be_read_is_a_400_problem(api, eio_draft, settings):
+    path = _path(eio_draft, "attachments/")
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 1
+
+    no_boundary = api.send("POST", path, raw=b"x", content_type="multipart/form-data", if_match="*")
+    too_many = api.client.post(
+        f"/api/v1{path}",
+        {"file": [SimpleUploadedFile("a.pdf", PDF), SimpleUploadedFile("b.pdf", PDF)]},
+        headers={**api.headers, "If-Match": "*"},
+    )
+    as_json = api.send("POST", path, {"file": "annex.pdf"}, if_match="*")
+
+    for refused in (no_boundary, too_many):
+        assert refused.status_code == 400
+        assert refused["Content-Type"] == "application/problem+json"
+        assert refused.json()["code"] == "malformed"
+    assert (as_json.status_code, as_json.json()["code"]) == (422, "invalid")
+    assert not Attachment.objects.filter(request=eio_draft).exists()
