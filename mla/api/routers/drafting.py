@@ -24,7 +24,7 @@ from mla.instruments.completeness import Problem, section_applies
 from mla.instruments.declarations import declaration_for
 from mla.instruments.declarations.schema import Section
 from mla.instruments.labels import label, section_heading
-from mla.requests.drafting.attachments import served_media_type
+from mla.requests.drafting.attachments import ACCEPTED_TYPES, served_media_type
 from mla.requests.drafting.language import request_problems, request_section_problems
 from mla.requests.drafting.services import (
     attachment_add_uploaded,
@@ -38,6 +38,10 @@ from mla.requests.selectors import request_attachment
 router = Router(tags=["drafting"], auth=scoped(Scope.READ))
 
 SectionCode = Annotated[str, Field(max_length=8, pattern=r"^[A-Za-z0-9_]+$")]
+# What a supporting document is served as (drafting.attachments.served_media_type).
+SERVED_MEDIA_TYPES = sorted(
+    {kind.media_type for kind in ACCEPTED_TYPES} | {"application/octet-stream"}
+)
 # More than any section has fields and groups.
 MAX_SECTION_VALUES = 200
 
@@ -271,7 +275,8 @@ def attachment_delete(request: HttpRequest, key: Path[AttachmentPath]) -> Status
             200: {
                 "description": "The document, with the type its content showed.",
                 "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type in SERVED_MEDIA_TYPES
                 },
             }
         }
