@@ -153,10 +153,13 @@ def may_administer_directory(user: User) -> bool:
     )
 
 
-def _administrator_required(actor: User) -> None:
+def directory_administrator_ensure(*, actor: User) -> None:
+    """ApplicationError unless ``actor`` may propose and decide changes of key or inbox URL
+    (also for reading those awaiting a decision, as the API lists them)."""
     if not may_administer_directory(actor):
         raise ApplicationError(
-            _("Only a directory administrator may propose or decide a change of key or inbox.")
+            _("Only a directory administrator may propose or decide a change of key or inbox."),
+            code="forbidden",
         )
 
 
@@ -186,7 +189,7 @@ def directory_change_propose(
     entry supersedes one still pending. ``actor`` None: an import on the command line.
     """
     if actor is not None:
-        _administrator_required(actor)
+        directory_administrator_ensure(actor=actor)
     authority = _locked_authority(authority)
     public_key = key_text(public_key)
     key = public_key_inspect(armored=public_key) if public_key else None
@@ -220,7 +223,8 @@ def _locked_pending(change: DirectoryChange) -> DirectoryChange:
     if locked.status != DirectoryChange.Status.PENDING:
         raise ApplicationError(
             _("This change was already decided (%(status)s).")
-            % {"status": locked.get_status_display()}
+            % {"status": locked.get_status_display()},
+            code="not_allowed_in_state",
         )
     return locked
 
@@ -233,7 +237,7 @@ def directory_change_approve(*, change: DirectoryChange, actor: User) -> Directo
     approved), the change is marked approved with who and when, and the exchange is told
     (``trust_change_applied``) so that the staff dealing with that partner hear of it.
     """
-    _administrator_required(actor)
+    directory_administrator_ensure(actor=actor)
     authority = _locked_authority(change.authority)
     change = _locked_pending(change)
     if change.proposed_by_id == actor.pk:
@@ -241,7 +245,8 @@ def directory_change_approve(*, change: DirectoryChange, actor: User) -> Directo
             _(
                 "You proposed this change: another directory administrator must approve it "
                 "(four eyes)."
-            )
+            ),
+            code="forbidden",
         )
     if (
         key_text(authority.public_key) != key_text(change.old_public_key)
@@ -252,7 +257,8 @@ def directory_change_approve(*, change: DirectoryChange, actor: User) -> Directo
             _(
                 "The entry's key or inbox URL has changed since this was proposed: reject it, "
                 "and propose the change again if it is still wanted."
-            )
+            ),
+            code="stale",
         )
     key = public_key_inspect(armored=change.new_public_key) if change.new_public_key else None
     new_url = inbox_url_check(url=change.new_inbox_url)
@@ -274,7 +280,7 @@ def directory_change_approve(*, change: DirectoryChange, actor: User) -> Directo
 @transaction.atomic
 def directory_change_reject(*, change: DirectoryChange, actor: User) -> DirectoryChange:
     """Drop a pending change; the entry keeps its key and URL. Its proposer may withdraw it."""
-    _administrator_required(actor)
+    directory_administrator_ensure(actor=actor)
     change = _locked_pending(change)
     change.status = DirectoryChange.Status.REJECTED
     change.decided_by = actor

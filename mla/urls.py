@@ -14,6 +14,7 @@ handler500 = "mla.core.views.server_error"
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/api-tokens/", include("mla.api.urls_pages")),
     path("accounts/", include("mla.accounts.urls")),
     path("accounts/passkeys/", include("mla.accounts.passkey_urls")),
     path("directory/", include("contact_points.urls")),

@@ -18,6 +18,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 from mla.accounts.models import User
 from mla.api.models import ApiToken, Scope
 from mla.api.tokens import api_token_authenticate
+from mla.core.errors import ApplicationError
+from mla.core.reauthentication import authentication_is_recent
 
 
 @dataclass(frozen=True)
@@ -98,3 +100,17 @@ def caller_of(request: HttpRequest) -> ApiCaller:
     caller = getattr(request, "auth", None)
     assert isinstance(caller, ApiCaller)
     return caller
+
+
+def recent_authentication_check(*, http_request: HttpRequest) -> None:
+    """For an action whose page asks for a recent password (and second factor): a session
+    caller must have given them lately, as on the page. A token was made after one, on the
+    tokens' page, and stands for it."""
+    caller = caller_of(http_request)
+    if caller.token is None and not authentication_is_recent(
+        user=caller.user, session=http_request.session
+    ):
+        raise ApplicationError(
+            _("Confirm your password again on the node's pages, then repeat this call."),
+            code="reauthentication_required",
+        )

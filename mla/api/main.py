@@ -18,7 +18,17 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from mla.api.auth import ScopeRefused
 from mla.api.problems import problem_response
-from mla.api.routers import directory, documents, drafting, requests
+from mla.api.routers import (
+    directory,
+    directory_changes,
+    documents,
+    drafting,
+    notifications,
+    queue,
+    requests,
+    steps,
+    webhooks,
+)
 from mla.api.throttle import CallerRateThrottle
 from mla.api.tokens import api_token_authenticate
 from mla.core.errors import ApplicationError
@@ -108,10 +118,17 @@ def _too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
 
 
 @api.exception_handler(MultiPartParserError)
+def _malformed_parts(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
+    # A step taking files reads multipart/form-data: a body that is not, is the client's.
+    return problem_response(
+        request=request, code="malformed", detail=_("The body is not valid multipart/form-data.")
+    )
+
+
 @api.exception_handler(SuspiciousOperation)
-def _unreadable(request: HttpRequest, error: Exception) -> HttpResponse:
-    # A multipart body Django cannot parse (no boundary, too many parts): the upload's own
-    # malformed body, answered as any other.
+def _unreadable(request: HttpRequest, error: SuspiciousOperation) -> HttpResponse:
+    # Django refuses a body past its limits (too many fields or files) before the endpoint
+    # reads it: the client's, answered as any other malformed body.
     return problem_response(
         request=request, code="malformed", detail=_("The body cannot be read as it is sent.")
     )
@@ -156,3 +173,8 @@ api.add_router("/directory/", directory.router)
 api.add_router("/requests/", requests.router)
 api.add_router("/requests/", drafting.router)
 api.add_router("/requests/", documents.router)
+api.add_router("/notifications/", notifications.router)
+api.add_router("/directory/changes/", directory_changes.router)
+api.add_router("/requests/", steps.router)
+api.add_router("/", queue.router)
+api.add_router("/webhooks/", webhooks.router)

@@ -118,4 +118,10 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
 
 
 def api_tokens_of(*, user: User) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(user=user)
+    """The user's own tokens, newest first: active, expired and revoked alike."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def api_token_of(*, user: User, token_id: int) -> ApiToken | None:
+    """One of the user's own tokens; None for another user's, as for a missing one."""
+    return ApiToken.objects.filter(user=user, pk=token_id).first()

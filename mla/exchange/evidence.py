@@ -49,6 +49,11 @@ from mla.exchange.wire.manifest import MANIFEST_ENTRY
 from mla.exchange.wire.receipts import RECEIPT_ENTRY, RECEIPT_SIGNATURE_ENTRY
 from mla.instruments.eevidence import E_EVIDENCE_DECLARATIONS, EPOC_NOTIFICATION
 from mla.requests.audit import GENESIS, audit_entry_body
+from mla.requests.documents.eevidence_annexes import (
+    annex_document,
+    annex_document_name,
+    annexes_issued,
+)
 from mla.requests.documents.rendering import structured_export
 from mla.requests.documents.signing import signature_file_name, signed_document_stored
 from mla.requests.events import Event
@@ -426,7 +431,8 @@ ENFORCING_DECISION_EVENTS = (Event.NO_GROUNDS, Event.GROUNDS_RAISED)
 class _Eevidence:
     """What an EPOC's or EPOC-PR's bundle holds besides the messages and the timeline: the
     certificate, the enforcing authority's decisions and the linked notification's
-    documents, and the produced data, each with its SHA-256 for index.json."""
+    documents, the produced data, and the Annexes III, V and VI, each with its SHA-256 for
+    index.json."""
 
     files: list[tuple[str, bytes]] = field(default_factory=list)
     listed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -548,6 +554,7 @@ def _eevidence(*, request: Request) -> _Eevidence:
                     request=notification.reference,
                     name=document.name,
                 )
+    _annexes(request, found)
     attachments = {item.sha256.lower(): item for item in request.attachments.order_by("id")}
     for entry in AuditEntry.objects.filter(request=request, event__in=PRODUCTION_EVENTS).order_by(
         "sequence"
@@ -575,6 +582,33 @@ def _eevidence(*, request: Request) -> _Eevidence:
     return found
 
 
+def _annexes(request: Request, found: _Eevidence) -> None:
+    """The Annexes III, V and VI sent about the certificate: the one the other side sent, as
+    received, or the one this side sent, drawn from its timeline."""
+    for annex in annexes_issued(request=request):
+        try:
+            document = annex_document(request=request, annex=annex)
+        except ApplicationError as error:  # a render over its budget
+            found.problems.append(
+                _("The document %(name)s could not be drawn: %(error)s")
+                % {
+                    "name": annex_document_name(request=request, annex=annex),
+                    "error": error.message,
+                }
+            )
+            continue
+        if document is None:
+            continue
+        found.add(
+            "annexes",
+            f"annexes/{_safe(annex_document_name(request=request, annex=annex))}",
+            document.content,
+            annex=annex,
+            timeline_sequence=document.sequence,
+            as_received=document.received,
+        )
+
+
 def _eevidence_text(found: _Eevidence) -> list[str]:
     if not found.listed:
         return []
@@ -587,6 +621,11 @@ def _eevidence_text(found: _Eevidence) -> list[str]:
         + _("the linked notification to the enforcing authority (Art. 8): its data and documents"),
         "produced/<n>-<name>        "
         + _("the data produced, attached to timeline entry <n> (executed or partially executed)"),
+        "annexes/<annex>-<reference>.pdf  "
+        + _(
+            "the Annexes III, V and VI sent about the certificate: as the other side sent "
+            "them, or as this side drew them from its timeline"
+        ),
         "",
         _(
             'index.json lists each file under "e_evidence" with its SHA-256, and the enforcing '
@@ -594,10 +633,10 @@ def _eevidence_text(found: _Eevidence) -> list[str]:
             "their timeline entries give them. Check the files with:"
         ),
         "",
-        *_commands("sha256sum document/*.json produced/* enforcing/*/* 2>/dev/null"),
+        *_commands("sha256sum document/*.json produced/* annexes/* enforcing/*/* 2>/dev/null"),
         "",
     ]
-    for section in ("certificate", "produced_data", "enforcing_documents"):
+    for section in ("certificate", "produced_data", "annexes", "enforcing_documents"):
         for item in found.listed.get(section, []):
             parts.append(f"  {item['sha256']}  {item['file']}")
     decisions = found.listed.get("enforcing_decisions", [])

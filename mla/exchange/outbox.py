@@ -40,6 +40,8 @@ from mla.requests.events import Event
 from mla.requests.lifecycle import rules as lifecycle_rules
 from mla.requests.lifecycle.runner import run_transition
 from mla.requests.models import Request
+from mla.requests.webhook_events import request_event_announce
+from mla.webhooks.kinds import EventKind
 
 logger = logging.getLogger(__name__)
 
@@ -356,7 +358,30 @@ def _delivered(*, message: OutboxMessage, receipt: bytes, verified: Receipt) -> 
         update_fields=["receipt", "state", "delivered_at", "next_attempt_at", "last_error"]
     )
     _request_delivered(message=message, receipt=verified)
+    _announce(message=message, kind=EventKind.MESSAGE_DELIVERED)
     _queue_next(message)
+
+
+def _announce(*, message: OutboxMessage, kind: str) -> None:
+    """Tell the webhooks of the sender's authority, in the transaction recording the
+    outcome; a message about no request (a checkpoint) concerns none of its requests."""
+    if message.request_id is None:
+        return
+    request = Request.objects.select_related("issuing_authority", "executing_authority").get(
+        pk=message.request_id
+    )
+    request_event_announce(
+        request=request,
+        kind=kind,
+        details={
+            "message": {
+                "id": str(message.message_id),
+                "kind": message.kind,
+                "event": message.event,
+                "attempts": message.attempts,
+            }
+        },
+    )
 
 
 def outbox_deliver(*, message_id: str) -> OutboxMessage:
@@ -401,6 +426,7 @@ def outbox_deliver(*, message_id: str) -> OutboxMessage:
         if outcome.refused or message.attempts >= _max_attempts():
             message.state = State.FAILED
             message.next_attempt_at = None
+            _announce(message=message, kind=EventKind.MESSAGE_FAILED)
         else:
             message.next_attempt_at = now + _backoff(message.attempts)
         logger.warning(

@@ -8,7 +8,8 @@ copy by the same table (counterpart.FOLLOWS); the issuing side's (information an
 follow-up named, withdrawn, chased…) move or annotate the executing copy. A message carries
 the step, its note and payload, who took it and when; the copy records it at that time, on
 behalf of that person and authority. The acknowledgement of an EIO carries its Annex B;
-the production step of an EPOC, the data produced, which the issuing copy keeps.
+an e-Evidence certificate's Annex III, V or VI goes with its step (from either side); the
+production step of an EPOC, the data produced, which the issuing copy keeps.
 
 Steps about one request leave in the order they were taken (the outbox holds a later one
 back until the earlier is delivered), so the receiving copy sees them in that order.
@@ -135,7 +136,7 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
             payload=payload,
             files=[ProducedFile(name=d.name, content=d.content) for d in opened.documents],
         )
-        counterpart.issuing_follow(
+        crossed = counterpart.issuing_follow_crossed(
             issuing=copy,
             event=Event(event),
             note=note,
@@ -143,6 +144,15 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
             on_behalf_of=on_behalf_of,
             at=acted_at,
         )
+        if not crossed:
+            counterpart.issuing_follow(
+                issuing=copy,
+                event=Event(event),
+                note=note,
+                payload=payload,
+                on_behalf_of=on_behalf_of,
+                at=acted_at,
+            )
     else:
         copy = _copy(
             direction=Request.Direction.INCOMING,
@@ -163,8 +173,8 @@ def status_apply(*, opened: OpenedMessage, at: datetime.datetime) -> Request:
 
 def document_received(*, request: Request, name: str) -> bytes | None:
     """The document ``name`` the other side sent with one of its steps on ``request`` (the
-    Annex B of an acknowledgement), as it was received and verified; None when it came by no
-    message."""
+    Annex B of an acknowledgement, an e-Evidence annex), the latest so named, as it was
+    received and verified; None when it came by no message."""
     for message in InboxMessage.objects.filter(request=request, kind=MessageKind.STATUS).order_by(
         "-received_at"
     ):

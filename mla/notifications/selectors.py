@@ -13,9 +13,12 @@ def unread_count(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def notifications_for_user(*, user: User) -> QuerySet[Notification]:
-    """The inbox, newest first."""
-    return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+def notifications_for_user(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    """The inbox, newest first; only what is still unread when ``unread_only``."""
+    found = Notification.objects.filter(recipient=user)
+    if unread_only:
+        found = found.filter(read_at__isnull=True)
+    return found.order_by("-created_at", "-id")
 
 
 def notification_for_user(*, user: User, notification_id: int) -> Notification | None:

@@ -136,7 +136,8 @@ def _share_payload(
             _(
                 "Only a prosecutor (or another role allowed to issue) of the issuing "
                 "authority shares its requests."
-            )
+            ),
+            code="forbidden",
         )
     if (user is None) == (authority is None):
         raise ApplicationError(_("Share with one colleague or one authority."))

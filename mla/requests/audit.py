@@ -27,6 +27,7 @@ from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.text import text_problem
 from mla.requests.models import AuditChainHead, AuditEntry, Request
+from mla.requests.webhook_events import audit_entry_announce
 
 GENESIS = "0" * 64
 
@@ -123,6 +124,9 @@ def _entry_write(
     head.position = entry.position
     head.node_hash = entry.node_hash
     head.save(update_fields=["position", "node_hash"])
+    # Every state change passes here, in its act's transaction: the authority's webhooks
+    # hear of it if, and only if, the act commits.
+    audit_entry_announce(request=request, entry=entry)
     return entry
 
 

@@ -5,11 +5,16 @@ the other (in the same transaction on this node, or in a status message between 
 The values are stored in hash-chained audit entries and read by the statistics' triggers
 (tests/mla/requests/test_events.py checks their SQL against this list), so a value is never
 renamed: the few in the imperative (``submit``, ``withdraw``…) are the issuing side's own
-acts as first recorded. Labels are what the timeline shows.
+acts as first recorded. Labels are what the timeline shows (through ``event_label``,
+which words an EPOC's production its own way).
 """
+
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from mla.instruments import eevidence
 
 
 class Event(models.TextChoices):
@@ -84,6 +89,25 @@ class Event(models.TextChoices):
     )
     # The node's own checks.
     DEADLINE_MISSED = "deadline_missed", _("Deadline missed")
+
+
+# Each event's lazy label by its value: Event.values builds its list anew on every call,
+# which over a long timeline cost more than the page's queries.
+EVENT_LABELS: dict[str, Any] = dict(Event.choices)
+
+# An EPOC's production in its own words (Regulation (EU) 2023/1543): the addressee produces
+# the data; nothing is "executed". The same words on either copy, whose step it was.
+CERTIFICATE_EVENT_LABELS: dict[tuple[str, str], Any] = {
+    (eevidence.EPOC, Event.EXECUTED): _("Data produced"),
+    (eevidence.EPOC, Event.PARTIALLY_EXECUTED): _("Data partly produced"),
+}
+
+
+def event_label(*, event: str, declaration_code: str = "") -> Any:
+    """The lazy label of an event of a request of ``declaration_code`` as its timeline and
+    lists show it; the code itself when unknown."""
+    worded = CERTIFICATE_EVENT_LABELS.get((declaration_code, event))
+    return worded if worded is not None else EVENT_LABELS.get(event, event)
 
 
 # The steps that decide a request, and so release a preservation it follows up.

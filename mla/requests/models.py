@@ -509,10 +509,14 @@ class Request(ConcurrentTransitionMixin, models.Model):
         return reverse("requests:detail", kwargs=self.url_kwargs)
 
     def get_state_display(self) -> str:  # type: ignore[no-redef]  # Django's, replaced
-        """The state's name in the active language. Django's own translates every state
-        (to hash the choices) on each call: over a list of rows that cost more than its
-        queries."""
-        return str(STATE_LABELS.get(self.state, self.state))
+        """The state's name in the active language, in the request's own words (see
+        ``state_label``). Django's own translates every state (to hash the choices) on each
+        call: over a list of rows that cost more than its queries."""
+        return str(
+            state_label(
+                state=self.state, declaration_code=self.declaration_code, direction=self.direction
+            )
+        )
 
     @property
     def url_args(self) -> tuple[str, str]:
@@ -1090,8 +1094,59 @@ class Attachment(models.Model):
         return self.name
 
 
-# Each state's lazy name by its value (Request.get_state_display).
-STATE_LABELS: dict[str, Any] = dict(Request.State.choices)
+class CertificateWording(models.TextChoices):
+    """The words an e-Evidence certificate (Regulation (EU) 2023/1543) uses for the states
+    it shares with the other instruments: the addressee preserves and produces data, the
+    issuing authority receives them; nothing is "executed"."""
+
+    DATA_PRODUCED = "data_produced", _("Data produced")
+    DATA_RECEIVED = "data_received", _("Data received")
+    DATA_PARTLY_PRODUCED = "data_partly_produced", _("Data partly produced")
+    DATA_PARTLY_RECEIVED = "data_partly_received", _("Data partly received")
+    DATA_PRESERVED = "data_preserved", _("Data preserved")
+
+
+# (declaration, state): the wording on the addressee's copy, then on the issuing copy.
+CERTIFICATE_STATES: dict[tuple[str, str], tuple[str, str]] = {
+    (eevidence.EPOC, Request.State.EXECUTED): (
+        CertificateWording.DATA_PRODUCED,
+        CertificateWording.DATA_RECEIVED,
+    ),
+    (eevidence.EPOC, Request.State.PARTIALLY_EXECUTED): (
+        CertificateWording.DATA_PARTLY_PRODUCED,
+        CertificateWording.DATA_PARTLY_RECEIVED,
+    ),
+    (eevidence.EPOC, Request.State.PRESERVED): (
+        CertificateWording.DATA_PRESERVED,
+        CertificateWording.DATA_PRESERVED,
+    ),
+    (eevidence.EPOC_PR, Request.State.PRESERVED): (
+        CertificateWording.DATA_PRESERVED,
+        CertificateWording.DATA_PRESERVED,
+    ),
+}
+
+# Each state's and each certificate wording's lazy name by its value (state_label).
+STATE_LABELS: dict[str, Any] = dict([*Request.State.choices, *CertificateWording.choices])
+
+
+def state_wording(*, state: str, declaration_code: str = "", direction: str = "") -> str:
+    """The code of the words a request's state reads in: a certificate's own for the states
+    it words its own way (the issuing copy's with ``direction`` outgoing, the addressee's
+    otherwise), else the state itself."""
+    worded = CERTIFICATE_STATES.get((declaration_code, state))
+    if worded is None:
+        return state
+    addressee, issuing = worded
+    return issuing if direction == Request.Direction.OUTGOING else addressee
+
+
+def state_label(*, state: str, declaration_code: str = "", direction: str = "") -> Any:
+    """The lazy name of a request's state as every page, list, message and figure shows it:
+    an EIO's "executed" is an EPOC's "data produced" (or "data received" on its issuing
+    copy). The code itself when unknown."""
+    wording = state_wording(state=state, declaration_code=declaration_code, direction=direction)
+    return STATE_LABELS.get(wording, wording)
 
 
 class AuditEntry(AppendOnlyModel):

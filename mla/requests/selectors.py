@@ -17,6 +17,7 @@ from contact_points.models import AcceptedLanguages, Authority, AuthorityInstrum
 from mla.accounts.models import User
 from mla.accounts.selectors import users_with_roles
 from mla.accounts.services import authority_group
+from mla.core.errors import ApplicationError
 from mla.instruments.declarations import DECLARATIONS, InstrumentDeclaration
 from mla.instruments.labels import label
 from mla.requests.access import visible_requests
@@ -313,6 +314,37 @@ def share_user(*, username: str) -> User | None:
 def share_authority(*, identifier: str) -> Authority | None:
     """The active authority of the directory a request may be shared with."""
     return Authority.objects.filter(identifier=identifier, active=True).first()
+
+
+@dataclass(frozen=True)
+class ShareTarget:
+    """Whom a request is shared with (or revoked from): one colleague or one authority."""
+
+    user: User | None = None
+    authority: Authority | None = None
+
+
+def share_target(*, username: str, identifier: str) -> ShareTarget:
+    """The colleague (by username) or else the authority (by identifier) named to share a
+    request with; ApplicationError when neither is named or found."""
+    username, identifier = username.strip(), identifier.strip()
+    if username:
+        user = share_user(username=username)
+        if user is None:
+            # The same words whatever the reason, so that the answer does not tell who exists.
+            raise ApplicationError(
+                _("Could not share with “%(name)s”: check the username with your colleague.")
+                % {"name": username}
+            )
+        return ShareTarget(user=user)
+    if identifier:
+        authority = share_authority(identifier=identifier)
+        if authority is None:
+            raise ApplicationError(
+                _("No authority “%(identifier)s” in the directory.") % {"identifier": identifier}
+            )
+        return ShareTarget(authority=authority)
+    raise ApplicationError(_("Name a colleague (username) or an authority (identifier)."))
 
 
 def request_visible_to(*, user: User, request: Request) -> bool:

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from mla.requests.documents.eevidence_annexes import ANNEX_III, ANNEX_V, ANNEX_VI
 from mla.requests.views import documents, drafting, queue, steps, tracker
 
 app_name = "requests"
@@ -41,6 +42,24 @@ urlpatterns = [
     path("<slug:issuer>/<str:reference>/pdf/retry/", documents.request_pdf_retry, name="pdf_retry"),
     path("<slug:issuer>/<str:reference>/json/", documents.request_json_download, name="json"),
     path("<slug:issuer>/<str:reference>/annex-b/", documents.request_annex_b, name="annex_b"),
+    path(
+        "<slug:issuer>/<str:reference>/annex-iii/",
+        documents.request_eevidence_annex,
+        {"annex": ANNEX_III},
+        name=ANNEX_III,
+    ),
+    path(
+        "<slug:issuer>/<str:reference>/annex-v/",
+        documents.request_eevidence_annex,
+        {"annex": ANNEX_V},
+        name=ANNEX_V,
+    ),
+    path(
+        "<slug:issuer>/<str:reference>/annex-vi/",
+        documents.request_eevidence_annex,
+        {"annex": ANNEX_VI},
+        name=ANNEX_VI,
+    ),
     path(
         "<slug:issuer>/<str:reference>/duplicate/",
         drafting.request_duplicate_view,

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "contact_points",
     "mla.requests",
     "mla.notifications",
+    "mla.webhooks",
     "mla.eevidence",
     "mla.statistics",
     "mla.exchange",
@@ -315,6 +316,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Pending exchange messages a broker outage or a crashed worker left behind.
     "outbox-requeue": {"task": "mla.exchange.tasks.outbox_requeue_task", "schedule": 300.0},
+    # Pending webhook deliveries a broker outage or a crashed worker left behind.
+    "webhook-requeue": {"task": "mla.webhooks.tasks.webhook_requeue_task", "schedule": 300.0},
     # The audit chain's signed checkpoint, sent to the partners of the hour (mla.exchange.anchor).
     "audit-checkpoint": {"task": "mla.exchange.tasks.audit_checkpoint_task", "schedule": 3600.0},
     # The statistics' count rollups, one row per key again. Nightly (UTC): their rows grow
@@ -352,6 +355,10 @@ EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=False)
 EMBEDDED_SCHEDULE: dict[str, dict[str, object]] = {
     **CELERY_BEAT_SCHEDULE,
     "outbox-deliver-due": {"task": "mla.exchange.tasks.outbox_deliver_due_task", "schedule": 15.0},
+    "webhook-deliver-due": {
+        "task": "mla.webhooks.tasks.webhook_deliver_due_task",
+        "schedule": 15.0,
+    },
 }
 # A heartbeat older than this is shown as a warning on the operations page (beat sends one
 # to each queue every minute).
@@ -408,6 +415,24 @@ EXCHANGE_STALE_AFTER_SECONDS = env.int("EXCHANGE_STALE_AFTER_SECONDS", default=3
 # and where their public keys are kept (*.asc). Unset: no signature is required.
 DIRECTORY_PUBLISHER_FINGERPRINTS = env.list("DIRECTORY_PUBLISHER_FINGERPRINTS", default=[])
 DIRECTORY_PUBLISHER_KEYS_DIR = env("DIRECTORY_PUBLISHER_KEYS_DIR", default="")
+# Webhooks (mla.webhooks): the events of an authority's requests, POSTed to the URLs its
+# users register. One attempt (connecting, sending, the answer's headers) takes at most
+# WEBHOOK_TIMEOUT_SECONDS; a delivery not answered 2xx is retried with backoff from 30 s to an
+# hour, and marked failed after WEBHOOK_MAX_ATTEMPTS (about three hours). A pending delivery
+# whose attempt is WEBHOOK_STALE_AFTER_SECONDS late was lost by the broker or a crashed
+# worker: the periodic task queues it again. An authority has at most
+# WEBHOOK_MAX_PER_AUTHORITY webhooks.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_BACKOFF_BASE_SECONDS = env.int("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)
+WEBHOOK_BACKOFF_CAP_SECONDS = env.int("WEBHOOK_BACKOFF_CAP_SECONDS", default=3600)
+WEBHOOK_STALE_AFTER_SECONDS = env.int("WEBHOOK_STALE_AFTER_SECONDS", default=300)
+WEBHOOK_MAX_PER_AUTHORITY = env.int("WEBHOOK_MAX_PER_AUTHORITY", default=10)
+# Hosts a webhook may reach over plain http and at a loopback or private address. Webhooks
+# otherwise go to https URLs of public addresses only, so that a registered URL cannot reach
+# the services of the node's own network (server-side request forgery). None in production;
+# the tests' receiver on 127.0.0.1, and a receiver beside a node run locally.
+WEBHOOK_ALLOWED_HOSTS: list[str] = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
 # Partners' inbox URLs must be https (the test settings and the embedded default allow plain
 # http, for nodes talking over loopback). Deliveries never follow a redirect either way.
 DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS", default=True)

@@ -24,6 +24,8 @@ EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=True)
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Nodes on one machine talk plain http over loopback.
 DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS", default=False)
+# A webhook receiver tried beside the node, over plain http.
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 # The embedded default keeps its SQLite file and GnuPG homes under var/.
 from .base import STATIC_ROOT, VAR_DIR  # noqa: E402

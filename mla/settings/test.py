@@ -22,6 +22,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 PDF_RENDER_BUDGET_SECONDS = env.float("PDF_RENDER_BUDGET_SECONDS", default=300.0)
 # Nodes on one machine talk plain http over loopback.
 DIRECTORY_INBOX_URL_REQUIRE_HTTPS = env.bool("DIRECTORY_INBOX_URL_REQUIRE_HTTPS", default=False)
+# The tests' webhook receivers listen on loopback, over plain http.
+WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
 VAR_DIR = BASE_DIR / "var" / "test"
 NODE_GNUPG_HOME = VAR_DIR / "gnupg" / "node"
 NODE_SECRET_GNUPG_HOME = VAR_DIR / "gnupg" / "secret"

@@ -74,7 +74,16 @@ from mla.instruments.declarations.eio import OFFENCE_CATEGORIES
 from mla.instruments.labels import label
 from mla.requests.deadlines.engine import DeadlineState
 from mla.requests.events import Event
-from mla.requests.models import AuditEntry, Deadline, RefusalGround, Request, RequestOffence
+from mla.requests.models import (
+    AuditEntry,
+    CertificateWording,
+    Deadline,
+    RefusalGround,
+    Request,
+    RequestOffence,
+    state_label,
+    state_wording,
+)
 from mla.statistics.models import (
     StatisticsDeadlineCount,
     StatisticsDuration,
@@ -427,8 +436,12 @@ def _tallies(
     return [Tally(key=key, label=labelled(key), count=counted[key]) for key in keys]
 
 
-def _state_label(state: str) -> str:
-    return str(Request.State(state).label) if state in Request.State.values else state
+# The states' tallies in order, an e-Evidence certificate's own wordings after them.
+STATE_ORDER = (*Request.State.values, *CertificateWording.values)
+
+
+def _state_label(wording: str) -> str:
+    return str(state_label(state=wording))
 
 
 def _ground_label(ground: str) -> str:
@@ -503,7 +516,11 @@ def _counts(rows: Iterable[Mapping[str, Any]]) -> Counts:
         lapsed += row["lapsed"]
         instruments[instrument_of(row["declaration_code"])] += n
         countries[row["country"] or ""] += n
-        states[row["state"]] += n
+        # A certificate's state counts under its own words ("data produced", not "executed").
+        wording = state_wording(
+            state=row["state"], declaration_code=row["declaration_code"], direction=row["side"]
+        )
+        states[wording] += n
         if row["state"] == Request.State.REFUSED:
             grounds[row["outcome_ground"]] += n
     by_country = sorted(
@@ -514,7 +531,7 @@ def _counts(rows: Iterable[Mapping[str, Any]]) -> Counts:
         total=sum(states.values()),
         by_instrument=_tallies(instruments, INSTRUMENTS, instrument_label),
         by_country=by_country,
-        by_state=_tallies(states, Request.State.values, _state_label),
+        by_state=_tallies(states, STATE_ORDER, _state_label),
         refusal_grounds=_tallies(grounds, RefusalGround.values, _ground_label),
         lapsed=lapsed,
     )

@@ -164,7 +164,7 @@ def test_an_emergency_epoc_is_validated_notified_produced_and_received(
     page.get_by_role("button", name="Acknowledge receipt").click()
     expect(heading).to_contain_text("Acknowledged")
     page.get_by_role("button", name="Data preserved").click()
-    expect(heading).to_contain_text("Preserved")
+    expect(heading).to_contain_text("Data preserved")
     traffic, subscriber = tmp_path / "traffic.log", tmp_path / "subscriber.csv"
     traffic.write_bytes(TRAFFIC_LOG)
     subscriber.write_bytes(SUBSCRIBER_CSV)
@@ -172,13 +172,13 @@ def test_an_emergency_epoc_is_validated_notified_produced_and_received(
         [traffic, subscriber]
     )
     page.get_by_role("button", name="Transmit the data", exact=True).click()
-    expect(heading).to_contain_text("Executed")
+    expect(heading).to_contain_text("Data produced")
     log_out(page)
 
     # The prosecutor receives both files with their digests, confirms, takes the bundle.
     log_in(page, base, "camille")
     page.goto(f"{base}{epoc.get_absolute_url()}")
-    expect(heading).to_contain_text("Executed")
+    expect(heading).to_contain_text("Data received")
     timeline = page.locator(".timeline")
     expect(timeline).to_contain_text("Enforcing authority raised no ground for refusal")
     for content in (TRAFFIC_LOG, SUBSCRIBER_CSV):
@@ -227,13 +227,13 @@ def test_a_preservation_is_extended_by_annex_vi_and_followed_up_by_annex_v(
     page.goto(f"{base}{Request.objects.get(pk=preservation.pk).counterpart.get_absolute_url()}")
     page.get_by_role("button", name="Acknowledge receipt").click()
     page.get_by_role("button", name="Data preserved").click()
-    expect(heading).to_contain_text("Preserved")
+    expect(heading).to_contain_text("Data preserved")
     expect(page.locator(".deadlines")).to_contain_text("Preservation of the data")
     log_out(page)
 
     log_in(page, base, "camille")
     page.goto(f"{base}{preservation.get_absolute_url()}")
-    expect(heading).to_contain_text("Preserved")
+    expect(heading).to_contain_text("Data preserved")
     open_step(page, "order_extension")
     page.get_by_label("Reason for the extension").fill("The production order is being validated.")
     page.get_by_role("button", name="Extend the preservation by 30 days (Annex VI)").click()

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from mla.requests.lifecycle.enforcing import ENFORCING_GROUND_LABELS
 from tests.support.factories import UserFactory
 
 BASE = Path(settings.BASE_DIR)
@@ -147,3 +148,35 @@ def test_the_language_switcher_lists_every_interface_language(client):
     options = re.findall(r'<option value="(\w+)"[^>]*>([^<]+)</option>', page)
 
     assert options == [("en", "English"), ("de", "Deutsch"), ("fr", "Français")]
+
+
+# An article cited in the English manner ("Art. 12(1)(d)") rather than the language's own.
+ENGLISH_CITATION = re.compile(r"\bArt\. \d+\(")
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_translations_cite_articles_in_their_own_language_style(language):
+    catalogue = BASE / "mla" / "locale" / language / "LC_MESSAGES" / "django.po"
+
+    english_style = [
+        text
+        for _msgid, strings, _fuzzy in _entries(catalogue.read_text())
+        for text in strings
+        if ENGLISH_CITATION.search(text)
+        # French writes "art." in lower case, except where a text begins with it.
+        or (language == "fr" and re.search(r"(?<!^)\bArt\. ", text))
+    ]
+
+    assert english_style == []
+
+
+@pytest.mark.parametrize(
+    ("language", "ground"),
+    [
+        ("fr", "Art. 12, par. 1, point d) : les faits ne constituent pas une infraction"),
+        ("de", "Art. 12 Abs. 1 Buchst. d: keine Straftat im Vollstreckungsstaat"),
+    ],
+)
+def test_the_enforcing_authority_s_grounds_cite_in_the_reader_s_language(language, ground):
+    with translation.override(language):
+        assert str(ENFORCING_GROUND_LABELS["double_criminality"]).startswith(ground)

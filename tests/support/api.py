@@ -53,3 +53,46 @@ class ApiClient:
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
         return self.send("POST", path, body, **kwargs)
+
+
+def api_request_path(item: Any) -> str:
+    """A request's path in the API (a copy, named by its issuer and reference)."""
+    issuer, reference = item.url_args
+    return f"/requests/{issuer}/{reference}/"
+
+
+def api_etag(api: ApiClient, item: Any) -> str:
+    """The ETag of the request as ``api``'s user reads it now."""
+    response = api.get(api_request_path(item))
+    assert response.status_code == 200, response.content
+    return str(response["ETag"])
+
+
+def api_step(
+    api: ApiClient, item: Any, step: str, body: Any = None, *, if_match: str | None = None
+) -> Any:
+    """Take ``step`` on ``item`` as a client does: read its ETag (unless given), then post
+    the step's body with it."""
+    tag = if_match if if_match is not None else api_etag(api, item)
+    return api.post(f"{api_request_path(item)}steps/{step}/", body or {}, if_match=tag)
+
+
+def api_upload(
+    api: ApiClient,
+    path: str,
+    fields: dict[str, Any],
+    files: dict[str, list[tuple[str, bytes]]],
+    *,
+    if_match: str | None = None,
+) -> Any:
+    """POST ``fields`` and ``files`` (each part's name: its files' names and bytes) as
+    multipart/form-data, as a client sends files."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    headers = dict(api.headers)
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    data: dict[str, Any] = dict(fields)
+    for name, items in files.items():
+        data[name] = [SimpleUploadedFile(filename, content) for filename, content in items]
+    return api.client.post(f"/api/v1{path}", data=data, headers=headers)

@@ -12,6 +12,8 @@ class RecordingChannel:
     def __init__(self) -> None:
         self.delivered: list[tuple[str, str]] = []
         self.told: list[tuple[str, str, bool, list[StepDocument]]] = []
+        # What each step told carried: its event, note and payload.
+        self.payloads: list[tuple[str, str, dict[str, object] | None]] = []
 
     def request_deliver(self, *, request: Request, sent_by: str) -> None:
         self.delivered.append((request.reference, sent_by))
@@ -29,6 +31,7 @@ class RecordingChannel:
         at: datetime.datetime,
     ) -> None:
         self.told.append((request.reference, event, from_executing_side, documents))
+        self.payloads.append((event, note, payload))
 
     def request_transmitted(self, *, request: Request) -> bool:
         return any(reference == request.reference for reference, _by in self.delivered)

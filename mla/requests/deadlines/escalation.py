@@ -17,6 +17,10 @@ overlap:
   it hears of it on the issuing copy, with the ways on: ask for an extension, or send the
   request for the data.
 
+The webhooks of the authority holding the copy hear of an approaching deadline and of a
+preservation ending once per deadline and due instant too, whoever is notified; of a missed
+deadline through the request's "deadline_missed" act (mla.requests.webhook_events).
+
 Deadlines are read in (due, id) order from the partial index of open deadlines
 (``deadline_open_due``), so a run reads the rows due soon, not every open request. Those
 already missed are no longer in that index; they are read within ``MISSED_LOOKBACK``.
@@ -48,6 +52,7 @@ from mla.requests.deadlines.store import OPEN_STATES, executing_zone
 from mla.requests.lifecycle.rules import EXECUTING_ROLES, executing_roles
 from mla.requests.lifecycle.runner import record_act
 from mla.requests.models import AuditEntry, Deadline, Request
+from mla.requests.webhook_events import deadlines_approaching_announce
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +301,10 @@ def _escalate_approaching(*, now: datetime.datetime, people: _People) -> int:
     )
     for batch in _batches(due_soon, size=BATCH_SIZE):
         rows = [row for row in batch if _approaching(row, now)]
+        # The executing authority's systems hear of it whether or not anyone is notified.
+        deadlines_approaching_announce(
+            deadlines=rows, dedupe_keys={row.pk: _dedupe_key(row, APPROACHING) for row in rows}
+        )
         people.load(row.request.executing_authority_id for row in rows)
         plan = [(row, _executors(row.request, people)) for row in rows]
         known = _already_notified(
@@ -492,6 +501,10 @@ def _escalate_preservations(*, now: datetime.datetime, people: _People) -> int:
         due_at__lte=now + PRESERVATION_WARNING,
     )
     for batch in _batches(ending, size=BATCH_SIZE):
+        deadlines_approaching_announce(
+            deadlines=batch,
+            dedupe_keys={row.pk: _dedupe_key(row, PRESERVATION_EXPIRING) for row in batch},
+        )
         people.load(
             row.request.issuing_authority_id
             for row in batch

@@ -26,7 +26,9 @@ from mla.requests.audit import audit_record
 from mla.requests.derived import urgency_with_reason
 from mla.requests.events import Event
 from mla.requests.lifecycle.executing import request_acknowledge, request_assign, require_executor
+from mla.requests.lifecycle.rules import QUEUE_READER_ROLES
 from mla.requests.models import Request, Urgency
+from mla.requests.selectors import request_for_user
 
 PAGE_SIZE = 50
 # Counts on the shift view stop here: past it the number is shown as "at least".
@@ -68,6 +70,21 @@ class QueuePage:
     first: bool
     now: datetime.datetime
     filters: QueueFilters = field(default_factory=QueueFilters)
+
+
+def may_read_queue(*, user: User) -> bool:
+    """Staff of the authority, its supervisors and auditors; for anyone else the queue does
+    not exist."""
+    return any(user.has_role(role) for role in QUEUE_READER_ROLES)
+
+
+def received_request_for_user(*, user: User, issuer: str, reference: str) -> Request | None:
+    """The user's copy of a received request, taken or released from the queue; None when
+    they see no such copy (or only an outgoing one): for them it is not in the queue."""
+    item = request_for_user(user=user, issuer=issuer, reference=reference)
+    if item is None or item.direction != Request.Direction.INCOMING:
+        return None
+    return item
 
 
 def _base(*, user: User) -> QuerySet[Request]:

@@ -1,35 +1,27 @@
 """Annex B of Directive 2014/41/EU: the executing side's acknowledgement of receipt of an EIO.
 
-Art. 16(1) asks for it within a week of receipt. It is rendered like the request document
-(PDF/A-3b, labels in the issuing and the executing side's language side by side, the same
-asset-only fetcher) from plain facts, so it needs no database row. Dates are shown in the
-receiving authority's zone, with the zone's name. The PDF embeds the facts as canonical
-JSON, and the SHA-256 printed in its margin is that JSON's digest.
+Art. 16(1) asks for it within a week of receipt. A fixed form (mla.requests.documents
+.fixed_forms): rendered from plain facts like the request document, its dates in the
+receiving authority's zone, the facts embedded as canonical JSON whose SHA-256 it prints.
 """
 
-import hashlib
-from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from django.template.loader import render_to_string
-from django.utils import timezone
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from contact_points.models import Authority
-from mla.core.instants import format_instant_stated
-from mla.instruments.labels import FALLBACK_LANGUAGE, has_language
 from mla.requests.deadlines.engine import in_zone
-from mla.requests.documents.rendering import (
-    Entry,
-    Labels,
-    bilingual_labels,
-    country_name,
-    html_to_pdf,
+from mla.requests.documents.fixed_forms import (
+    FixedForm,
+    FormSection,
+    Wording,
+    aware_check,
+    facts_json,
+    form_zone,
 )
+from mla.requests.documents.rendering import country_name
 from mla.requests.events import Event
 from mla.requests.lifecycle.channels import StepDocument, remote_channel
-from mla.requests.models import AuditEntry, Request, canonical_json
+from mla.requests.models import AuditEntry, Request
 
 ANNEX_B_JSON_NAME = "annex_b.json"
 
@@ -58,64 +50,18 @@ class AnnexBFacts:
     executing_language: str
 
     def __post_init__(self) -> None:
-        for name in ("received_at", "acknowledged_at", "forwarded_at"):
-            value = getattr(self, name)
-            if value is not None and not timezone.is_aware(value):
-                raise ValueError(f"{name} must be an aware datetime")
+        aware_check(self, "received_at", "acknowledged_at", "forwarded_at")
         if bool(self.forwarded_to_name) != (self.forwarded_at is not None):
             raise ValueError("forwarded_to_name and forwarded_at go together")
-        _zone(self.receiving_authority_zone)
+        form_zone(self.receiving_authority_zone)
+
+    @property
+    def sender_zone(self) -> str:
+        return self.receiving_authority_zone
 
 
-@dataclass
-class AnnexBSection:
-    code: str
-    title: Labels
-    entries: list[Entry]
-    note: Labels | None = None  # a line standing for the section's entries ("Not forwarded")
-    free_text: str | None = None  # section D: the text itself, without a label
-    signature_space: bool = False
-
-
-def _zone(key: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown time zone: {key[:80]!r}") from error
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    # Stated with the zone's name and offset: the document is read away from any page.
-    return format_instant_stated(moment, zone)
-
-
-def _effective_language(language: str) -> str:
-    # label() falls back to English for a language without a catalogue: say so in lang=.
-    return language if has_language(language) else FALLBACK_LANGUAGE
-
-
-def annex_b_json(*, facts: AnnexBFacts) -> bytes:
-    """The facts as canonical JSON: instants in UTC, so the digest names the instant."""
-    data: dict[str, Any] = {}
-    for item in fields(facts):
-        value = getattr(facts, item.name)
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat()
-        elif isinstance(value, date):
-            value = value.isoformat()
-        data[item.name] = value
-    return canonical_json(data)
-
-
-def _sections(facts: AnnexBFacts, zone: ZoneInfo) -> list[AnnexBSection]:
-    primary, secondary = facts.issuing_language, facts.executing_language
-
-    def labels(key: str) -> Labels:
-        return bilingual_labels(f"annex_b.{key}", primary, secondary)
-
-    def entry(key: str, text: str) -> Entry:
-        return Entry(labels(key), "text", text=text)
-
+def _sections(facts: AnnexBFacts, wording: Wording) -> list[FormSection]:
+    labels, entry, local = wording.labels, wording.entry, wording.stated
     issuing_authority = "\n".join(
         part for part in (facts.issuing_authority_name, facts.issuing_authority_address) if part
     )
@@ -123,13 +69,13 @@ def _sections(facts: AnnexBFacts, zone: ZoneInfo) -> list[AnnexBSection]:
         [
             entry("C.name", facts.forwarded_to_name),
             entry("C.address", facts.forwarded_to_address),
-            entry("C.date_of_transfer", _local(facts.forwarded_at, zone)),
+            entry("C.date_of_transfer", local(facts.forwarded_at)),
         ]
         if facts.forwarded_at is not None
         else []
     )
     return [
-        AnnexBSection(
+        FormSection(
             "A",
             labels("A.title"),
             [
@@ -140,10 +86,10 @@ def _sections(facts: AnnexBFacts, zone: ZoneInfo) -> list[AnnexBSection]:
                     "A.date_of_issue",
                     facts.date_of_issue.isoformat() if facts.date_of_issue else "",
                 ),
-                entry("A.date_of_receipt", _local(facts.received_at, zone)),
+                entry("A.date_of_receipt", local(facts.received_at)),
             ],
         ),
-        AnnexBSection(
+        FormSection(
             "B",
             labels("B.title"),
             [
@@ -154,66 +100,45 @@ def _sections(facts: AnnexBFacts, zone: ZoneInfo) -> list[AnnexBSection]:
                 entry("B.email", facts.receiving_authority_email),
             ],
         ),
-        AnnexBSection(
+        FormSection(
             "C",
             labels("C.title"),
             forwarding,
             note=None if forwarding else labels("C.not_forwarded"),
         ),
-        AnnexBSection("D", labels("D.title"), [], free_text=facts.other_information),
-        AnnexBSection(
+        FormSection("D", labels("D.title"), [], free_text=facts.other_information),
+        FormSection(
             "E",
             labels("E.title"),
             [
                 entry("E.name_and_function", facts.signed_by),
-                entry("E.date", _local(facts.acknowledged_at, zone)),
+                entry("E.date", local(facts.acknowledged_at)),
             ],
-            signature_space=True,
+            signature=labels("E.signature"),
         ),
     ]
 
 
-def _html(*, facts: AnnexBFacts, digest: str, for_screen: bool) -> str:
-    zone = _zone(facts.receiving_authority_zone)
-    primary, secondary = facts.issuing_language, facts.executing_language
+ANNEX_B = FixedForm[AnnexBFacts](
+    prefix="annex_b",
+    json_name=ANNEX_B_JSON_NAME,
+    json_description="EIO Annex B acknowledgement of receipt: the facts (JSON)",
+    sections=_sections,
+)
 
-    def labels(key: str) -> Labels:
-        return bilingual_labels(key, primary, secondary)
 
-    context = {
-        "facts": facts,
-        "for_screen": for_screen,
-        "primary_language": _effective_language(primary),
-        "secondary_language": _effective_language(secondary),
-        "title": labels("annex_b.title"),
-        "intro": labels("annex_b.intro"),
-        "legal_basis": labels("annex_b.legal_basis"),
-        "signature": labels("annex_b.E.signature"),
-        "sections": _sections(facts, zone),
-        "digest": digest,
-        "generated_at": _local(timezone.now(), zone),
-        "page_word": labels("document.page"),
-        "of_word": labels("document.of"),
-        "generated_word": labels("document.generated"),
-    }
-    return render_to_string("requests/annex_b.html", context)
+def annex_b_json(*, facts: AnnexBFacts) -> bytes:
+    """The facts as canonical JSON: instants in UTC, so the digest names the instant."""
+    return facts_json(facts)
 
 
 def annex_b_html(*, facts: AnnexBFacts, for_screen: bool = False) -> str:
-    digest = hashlib.sha256(annex_b_json(facts=facts)).hexdigest()
-    return _html(facts=facts, digest=digest, for_screen=for_screen)
+    return ANNEX_B.html(facts=facts, for_screen=for_screen)
 
 
 def annex_b_pdf(*, facts: AnnexBFacts) -> bytes:
     """PDF/A-3b with the facts embedded as ``annex_b.json``."""
-    data = annex_b_json(facts=facts)
-    html = _html(facts=facts, digest=hashlib.sha256(data).hexdigest(), for_screen=False)
-    return html_to_pdf(
-        html=html,
-        json_data=data,
-        json_name=ANNEX_B_JSON_NAME,
-        json_description="EIO Annex B acknowledgement of receipt: the facts (JSON)",
-    )
+    return ANNEX_B.pdf(facts=facts)
 
 
 def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
@@ -274,9 +199,9 @@ def annex_b_facts(*, request: Request) -> AnnexBFacts | None:
 ANNEX_B_DOCUMENT = "annex-b-%(reference)s.pdf"
 
 
-def step_documents(*, request: Request, event: str) -> list[StepDocument]:
-    """The documents that go to the issuing side with a step of the executing side: an EIO's
-    acknowledgement carries its Annex B (Directive 2014/41/EU, Art. 16(1))."""
+def annex_b_step_documents(*, request: Request, event: str) -> list[StepDocument]:
+    """An EIO's acknowledgement carries its Annex B to the issuing side (Directive
+    2014/41/EU, Art. 16(1))."""
     if event != Event.ACKNOWLEDGED or request.instrument != "eio":
         return []
     facts = annex_b_facts(request=request)

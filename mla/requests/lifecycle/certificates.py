@@ -393,20 +393,19 @@ def certificate_answer_impossibility(
         note=note.strip(),
         payload=payload,
     )
-    executing = request.counterpart
-    if changed and executing is not None:
-        # The addressee receives the new version, without what is for the enforcing
-        # authority only.
-        executing.data = eevidence.data_for_addressee(
+    told = dict(payload)
+    if changed:
+        # The addressee's copy takes the new version with the answer, here or on its node,
+        # without what is for the enforcing authority only.
+        told[counterpart.NEW_VERSION] = eevidence.data_for_addressee(
             declaration_code=request.declaration_code, data=request.data
         )
-        executing.save(update_fields=["data", "updated_at"])
     counterpart.issuer_step(
         request=request,
         actor=actor,
         event=Event.IMPOSSIBILITY_ANSWERED,
         note=note.strip(),
-        payload=payload,
+        payload=told,
         at=entry.at,
     )
     return request
@@ -464,7 +463,8 @@ def receipt_confirmed(*, request: Request) -> bool:
 @transaction.atomic
 def certificate_confirm_receipt(*, request: Request, actor: User, note: str = "") -> AuditEntry:
     """The issuing authority confirms it received the produced data: a receipt naming each
-    file's SHA-256, signed with the authority's OpenPGP key when the node holds it."""
+    file's SHA-256, signed with the authority's OpenPGP key when the node holds it, kept on
+    the addressee's copy too."""
     from mla.requests.lifecycle.rules import may_act_for_issuer
 
     _require_certificate(request, eevidence.EPOC)
@@ -492,10 +492,21 @@ def certificate_confirm_receipt(*, request: Request, actor: User, note: str = ""
         if signed.data and signed.signer == fingerprint:
             payload["fingerprint"] = fingerprint
             payload["signature"] = signed.data.decode()
-    return record_act(
+    entry = record_act(
         request=request,
         actor=actor,
         event=Event.DATA_RECEIPT_SIGNED,
         note=note.strip(),
         payload=payload,
     )
+    # The addressee keeps the receipt: its evidence that the data it produced arrived whole,
+    # should its compliance with the order be questioned.
+    counterpart.issuer_step(
+        request=request,
+        actor=actor,
+        event=Event.DATA_RECEIPT_SIGNED,
+        note=note.strip(),
+        payload=payload,
+        at=entry.at,
+    )
+    return entry

@@ -32,7 +32,7 @@ def authority_served_here(*, authority: Authority) -> bool:
 @dataclass(frozen=True)
 class StepDocument:
     """A document that goes with a step to the other side (the EIO's Annex B with its
-    acknowledgement)."""
+    acknowledgement, an e-Evidence certificate's Annex III, V or VI with its step)."""
 
     name: str
     media_type: str

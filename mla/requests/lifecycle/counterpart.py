@@ -19,7 +19,7 @@ from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.instruments.eevidence import data_for_addressee
-from mla.requests.documents.annex_b import step_documents
+from mla.requests.documents.step_documents import step_documents
 from mla.requests.events import DECISIONS, Event
 from mla.requests.lifecycle import channels, notify
 from mla.requests.lifecycle.receiving import (
@@ -207,10 +207,12 @@ def _tell_other_node(
         payload=payload,
         documents=[
             *step_documents(request=request, event=event),
-            *_produced_documents(request=request, event=event, payload=payload),
-        ]
-        if from_executing_side
-        else [],
+            *(
+                _produced_documents(request=request, event=event, payload=payload)
+                if from_executing_side
+                else []
+            ),
+        ],
         at=at,
     )
 
@@ -357,6 +359,36 @@ def issuing_follow(
     notify.issuer_told(request=issuing, actor=None, event=event)
 
 
+def issuing_follow_crossed(
+    *,
+    issuing: Request,
+    event: Event,
+    note: str = "",
+    payload: dict[str, Any] | None = None,
+    on_behalf_of: tuple[str, str],
+    at: datetime.datetime,
+) -> bool:
+    """A step of the executing side received from its node after the issuing copy was
+    closed here (withdrawn, or refused on the enforcing authority's ground) by a step whose
+    message had not reached that node yet: the two crossed. The step happened there, so it
+    is recorded, without reopening the copy (its own node follows the closure when told).
+    False when the copy is open: the step is followed as usual (``issuing_follow``).
+
+    Between two copies on this node nothing crosses: a step on a closed copy is refused."""
+    if issuing.state not in Request.FINAL or event not in FOLLOWS:
+        return False
+    record_act(
+        request=issuing,
+        actor=None,
+        event=event,
+        note=note,
+        payload=payload,
+        on_behalf_of=on_behalf_of,
+        at=at,
+    )
+    return True
+
+
 def _competent_authority(
     *, issuing: Request, payload: dict[str, Any] | None, copy: Request | None
 ) -> Authority:
@@ -436,10 +468,16 @@ def _followed_preservations_decided(*, follow_up: Request, at: datetime.datetime
 ISSUER_RECORDED_ONLY = (
     Event.CHASED,
     Event.FOLLOW_UP_DECIDED,
+    # e-Evidence: the issuing authority's signed receipt of the data produced.
+    Event.DATA_RECEIPT_SIGNED,
     # Enforcing authority (e-Evidence): its decision, told to the addressee's copy of the EPOC
     # (which a full refusal also closes; see mla.requests.lifecycle.enforcing).
     *ENFORCING_DECISIONS,
 )
+# e-Evidence: the payload key of an Annex III answer that carries the certificate's new
+# version (corrected or completed) for the addressee's copy; that copy's own audit entry
+# records the answer without it.
+NEW_VERSION = "data"
 ISSUER_ACTIONS = {
     Event.INFO_ANSWERED: "receive_information",
     Event.FOLLOWED_UP: "record_follow_up",
@@ -545,6 +583,8 @@ def executing_follow(
     action = ISSUER_ACTIONS[event]
     if executing.state in Request.FINAL:
         return  # already closed there (refused, executed…): nothing left to move
+    if event == Event.IMPOSSIBILITY_ANSWERED:
+        payload = _new_version_taken(executing=executing, payload=payload)
     run_transition(
         request=executing,
         actor=None,
@@ -556,3 +596,19 @@ def executing_follow(
         at=at,
     )
     notify.executor_told(request=executing, event=event)
+
+
+def _new_version_taken(*, executing: Request, payload: dict[str, Any] | None) -> dict[str, Any]:
+    """An Annex III answered with a corrected or completed certificate: the executing copy
+    takes the new version it carries (never what is for the enforcing authority only); the
+    payload left to record."""
+    recorded = dict(payload or {})
+    data = recorded.pop(NEW_VERSION, None)
+    if data is None:
+        return recorded
+    if not isinstance(data, dict):
+        raise ApplicationError(_("The certificate's new version is not a set of sections."))
+    executing.data = copy.deepcopy(
+        data_for_addressee(declaration_code=executing.declaration_code, data=data)
+    )
+    return recorded

@@ -27,10 +27,10 @@ from mla.requests.lifecycle.forms import (
     ASKED,
     NO_CHOICE,
     StepForm,
-    _authority_choices,
-    _chosen,
-    _select,
-    _text_widget,
+    authority_choices,
+    chosen,
+    select,
+    text_widget,
 )
 
 
@@ -53,8 +53,8 @@ class SendForm(StepForm):
 
     def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        _select(self, "enforcing_authority").choices = CallableChoiceIterator(
-            lambda: _authority_choices(self.candidates)
+        select(self, "enforcing_authority").choices = CallableChoiceIterator(
+            lambda: authority_choices(self.candidates)
         )
 
     @cached_property
@@ -67,10 +67,10 @@ class SendForm(StepForm):
         return self.visible_fields() if len(self.candidates) > 1 else []
 
     def clean_enforcing_authority(self) -> Authority | None:
-        chosen = self.cleaned_data["enforcing_authority"]
-        if not chosen:
+        chosen_pk = self.cleaned_data["enforcing_authority"]
+        if not chosen_pk:
             return None  # the service says whether one must be chosen
-        authority = _chosen(self.candidates, chosen)
+        authority = chosen(self.candidates, chosen_pk)
         if authority is None:
             raise forms.ValidationError(_("Choose the enforcing authority from the list."))
         return authority
@@ -101,7 +101,7 @@ class GroundsForm(StepForm):
     explanation = forms.CharField(
         label=_("Explanation"),
         required=False,
-        widget=_text_widget(required=False, long=True),
+        widget=text_widget(required=False, long=True),
         help_text=_("Required when the ground applies to some data categories only."),
     )
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from contact_points.models import Authority
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
+from mla.instruments import eevidence
 from mla.instruments.declarations import declaration_for
 from mla.requests.deadlines.store import extension_check
 from mla.requests.events import Event
@@ -182,6 +183,13 @@ def request_execute(
     expected_state: str | None = None,
 ) -> Request:
     """Report the measures carried out; a partial execution says what was not done."""
+    if request.declaration_code in eevidence.CERTIFICATES:
+        # An EPOC's data go with their files, after the enforcing authority's window
+        # (certificates.certificate_produce): never "executed" without them.
+        raise ApplicationError(
+            _("The data of an e-Evidence certificate are transmitted with their files."),
+            code="not_allowed_in_state",
+        )
     if partially and not note.strip():
         raise ApplicationError(_("Say what could not be carried out, and why."))
     return _step(

@@ -49,7 +49,19 @@ class Note:
     argument: str = "note"
 
 
-def _text_widget(*, required: bool, long: bool = False) -> forms.Widget:
+@dataclass(frozen=True)
+class FieldProblem:
+    """A field of a step's form that could not be read (its name, the rule, the message)."""
+
+    field: str
+    code: str
+    message: str
+    section: str = ""
+
+
+def text_widget(*, required: bool, long: bool = False) -> forms.Widget:
+    """The input of a step's free text: one line, or a few (``long``); marked as asked for
+    when the step requires it."""
     attrs: dict[str, Any] = dict(ASKED) if required else {}
     if long:
         # No "cols": the text area keeps the width the browser gives it.
@@ -125,7 +137,7 @@ class StepForm(forms.Form):
             self.fields["note"] = forms.CharField(
                 label=note.label,
                 required=False,
-                widget=_text_widget(required=note.required, long=note.long),
+                widget=text_widget(required=note.required, long=note.long),
             )
 
     def shown_fields(self) -> list[BoundField]:
@@ -135,6 +147,18 @@ class StepForm(forms.Form):
     def first_error(self) -> str:
         """The message of the first field that could not be read."""
         return str(next(iter(self.errors.values()))[0])
+
+    def field_problems(self) -> list["FieldProblem"]:
+        """Each field that could not be read, with its message: what a program is told."""
+        return [
+            FieldProblem(
+                field=name,
+                code=error.code or "invalid",
+                message=" ".join(str(text) for text in error.messages),
+            )
+            for name, errors in self.errors.as_data().items()
+            for error in errors
+        ]
 
     def arguments(self) -> dict[str, Any]:
         """The step's fields as its service's keyword arguments (once valid)."""
@@ -146,18 +170,21 @@ class StepForm(forms.Form):
         return arguments
 
 
-def _select(form: forms.Form, name: str) -> forms.Select:
+def select(form: forms.Form, name: str) -> forms.Select:
     """The drop-down list of a field, whose options are set per request."""
     widget = form.fields[name].widget
     assert isinstance(widget, forms.Select)
     return widget
 
 
-def _authority_choices(authorities: list[Authority]) -> list[tuple[str, str]]:
+def authority_choices(authorities: list[Authority]) -> list[tuple[str, str]]:
+    """The options of a drop-down list of authorities, by primary key, after an empty one."""
     return [("", NO_CHOICE), *((str(authority.pk), authority.name) for authority in authorities)]
 
 
-def _chosen(authorities: list[Authority], pk: str) -> Authority | None:
+def chosen(authorities: list[Authority], pk: str) -> Authority | None:
+    """The authority of ``authorities`` whose primary key the form sent, or None when the
+    form sent one not offered."""
     return next((authority for authority in authorities if str(authority.pk) == pk), None)
 
 
@@ -180,8 +207,8 @@ class SubmitForm(StepForm):
         super().__init__(data, **kwargs)
         # Read when shown or checked: a request that needs no validation is submitted
         # without asking which authorities could validate it.
-        _select(self, "validating_authority").choices = CallableChoiceIterator(
-            lambda: _authority_choices(self.validators)
+        select(self, "validating_authority").choices = CallableChoiceIterator(
+            lambda: authority_choices(self.validators)
         )
         self.initial["validating_authority"] = self.request.validating_authority_id
 
@@ -193,10 +220,10 @@ class SubmitForm(StepForm):
         return self.visible_fields() if self.request.needs_validation else []
 
     def clean_validating_authority(self) -> Authority | None:
-        chosen = self.cleaned_data["validating_authority"]
-        if not chosen:
+        chosen_pk = self.cleaned_data["validating_authority"]
+        if not chosen_pk:
             return None  # the service says whether one is needed
-        authority = _chosen(self.validators, chosen)
+        authority = chosen(self.validators, chosen_pk)
         if authority is None:
             raise forms.ValidationError(_("Choose a validating authority from the list."))
         return authority
@@ -230,7 +257,7 @@ class AssignForm(StepForm):
 
     def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        _select(self, "assignee").choices = CallableChoiceIterator(self._choices)
+        select(self, "assignee").choices = CallableChoiceIterator(self._choices)
         self.initial["assignee"] = self._holder
 
     @cached_property
@@ -325,8 +352,8 @@ class ForwardForm(StepForm):
 
     def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        _select(self, "authority").choices = CallableChoiceIterator(
-            lambda: _authority_choices(self.authorities)
+        select(self, "authority").choices = CallableChoiceIterator(
+            lambda: authority_choices(self.authorities)
         )
 
     @cached_property
@@ -334,7 +361,7 @@ class ForwardForm(StepForm):
         return forward_choices(request=self.request)
 
     def clean_authority(self) -> Authority:
-        authority = _chosen(self.authorities, self.cleaned_data["authority"])
+        authority = chosen(self.authorities, self.cleaned_data["authority"])
         if authority is None:
             raise forms.ValidationError(_("Choose the competent authority from the list."))
         return authority
@@ -354,12 +381,12 @@ class RefuseForm(StepForm):
     motivation = forms.CharField(
         label=_("Written motivation"),
         required=False,
-        widget=_text_widget(required=True, long=True),
+        widget=text_widget(required=True, long=True),
     )
 
     def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        _select(self, "ground").choices = CallableChoiceIterator(
+        select(self, "ground").choices = CallableChoiceIterator(
             lambda: [("", NO_CHOICE), *refusal_grounds(request=self.request)]
         )
 

@@ -18,7 +18,7 @@ from mla.notifications.kinds import Kind
 from mla.notifications.messages import message, message_render, msgid
 from mla.notifications.services import notification_send
 from mla.requests.lifecycle.rules import executing_roles
-from mla.requests.models import Request
+from mla.requests.models import Request, state_label
 
 
 def _staff(authority: Authority | None, roles: Iterable[str]) -> QuerySet[User]:
@@ -56,7 +56,13 @@ def send(
         body=body,
         params={
             "reference": request.reference,
-            "state": msgid(Request.State(request.state).label),
+            "state": msgid(
+                state_label(
+                    state=request.state,
+                    declaration_code=request.declaration_code,
+                    direction=request.direction,
+                )
+            ),
             **(values or {}),
         },
         postscript=postscript,

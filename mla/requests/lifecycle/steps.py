@@ -152,7 +152,16 @@ class Step:
         read (with the first such field's message) or the service refuses."""
         form = self.form_for(request=request, actor=actor, data=data, files=files)
         if not form.is_valid():
-            raise ApplicationError(form.first_error())
+            raise ApplicationError(
+                form.first_error(), code="invalid", extra={"problems": form.field_problems()}
+            )
+        if self.allowed is not None and not self.allowed(request, actor):
+            # The page offers the step only where ``allowed`` says; a step posted elsewhere
+            # (another page's, or an EIO's on a certificate) is refused as the page would.
+            raise ApplicationError(
+                gettext("This step is not open to you on this request now."),
+                code="not_allowed_in_state",
+            )
         arguments = {**self.fixed, **form.arguments()}
         if self.checks_state:
             arguments["expected_state"] = form.cleaned_data["expected_state"] or None
@@ -649,6 +658,11 @@ STEPS: dict[str, Step] = {
         *ENFORCING_STEPS,
     )
 }
+
+
+# Steps that put the request abroad under the user's name: from a browser they need a
+# recent sign-in (password and second factor confirmed again).
+RECENT_SIGN_IN_STEPS = frozenset({"send"})
 
 
 def steps_of_side(side: Side) -> tuple[str, ...]:

@@ -6,9 +6,9 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, gettext_noop
 
 from mla.accounts.models import User
-from mla.requests.events import Event
+from mla.requests.events import event_label
 from mla.requests.lifecycle.rules import QUEUE_READER_ROLES
-from mla.requests.models import Request
+from mla.requests.models import Request, state_label
 
 register = template.Library()
 
@@ -28,16 +28,13 @@ def draft_owner(user: object) -> str:
     return salted_hmac("mla.requests.draft-owner", str(user_id)).hexdigest()[:32]
 
 
-# Each event's (lazy) label by its code: Event.values builds its list anew on every call,
-# which over a long timeline cost more than the page's queries.
-EVENT_LABELS = {event.value: event.label for event in Event}
-
-
 @register.filter
-def audit_event(code: str) -> str:
-    """The audit event's name in the interface language (the code itself if unknown)."""
-    found = EVENT_LABELS.get(code)
-    return code if found is None else str(found)
+def audit_event(code: str, item: Request | None = None) -> str:
+    """The audit event's name in the interface language, in the words of ``item``, the
+    request it happened to (``{{ entry.event|audit_event:item }}``); the code itself if
+    unknown."""
+    declaration_code = item.declaration_code if item is not None else ""
+    return str(event_label(event=code, declaration_code=declaration_code))
 
 
 # The legal sources the declarations give their deadlines (mla.instruments.declarations),
@@ -50,6 +47,13 @@ LEGAL_SOURCES = (
     gettext_noop("Directive 2014/41/EU, Art. 12(2); the EIO, section B"),
     gettext_noop("the request, section urgency"),
     gettext_noop("Budapest Convention (ETS 185), Art. 29(7)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(2)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(3)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(4)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(4), 12(1)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 10(5)-(6)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 11(1)"),
+    gettext_noop("Regulation (EU) 2023/1543, Art. 12(1)"),
 )
 
 
@@ -60,9 +64,14 @@ def legal_source(text: str) -> str:
 
 
 @register.filter
-def state_name(code: str) -> str:
-    """A request state's name in the interface language (the code itself if unknown)."""
-    return str(Request.State(code).label) if code in Request.State.values else code
+def state_name(code: str, item: Request | None = None) -> str:
+    """A state's name in the interface language, in the words of ``item``, the request it is
+    a state of (``{{ entry.to_state|state_name:item }}``); the code itself if unknown."""
+    if item is None:
+        return str(state_label(state=code))
+    return str(
+        state_label(state=code, declaration_code=item.declaration_code, direction=item.direction)
+    )
 
 
 @register.filter

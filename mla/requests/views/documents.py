@@ -1,4 +1,5 @@
-"""A request's documents: its preview, PDF and structured data, and the EIO's Annex B."""
+"""A request's documents: its preview, PDF and structured data, the EIO's Annex B and an
+e-Evidence certificate's Annexes III, V and VI."""
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -15,6 +16,7 @@ from mla.requests.documents.downloads import (
     request_document_retry,
     request_document_status,
 )
+from mla.requests.documents.eevidence_annexes import annex_content
 from mla.requests.documents.rendering import document_context, structured_export
 from mla.requests.documents.signing import signature_file_name, signed_document
 from mla.requests.views.common import confidential_download_record, request_or_404
@@ -102,4 +104,23 @@ def request_annex_b(request: HttpRequest, issuer: str, reference: str) -> HttpRe
     confidential_download_record(request, item, "annex_b")
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{item.reference}-annex-b.pdf"'
+    return response
+
+
+def request_eevidence_annex(
+    request: HttpRequest, issuer: str, reference: str, annex: str
+) -> HttpResponse:
+    """An e-Evidence certificate's Annex III, V or VI, once its step was taken."""
+    item = request_or_404(request, issuer, reference)
+    content = None
+    with errors_as_messages(request):  # a render stopped by its budget: said on the page
+        content = annex_content(request=item, annex=annex)
+        if content is None:
+            raise Http404
+    if content is None:
+        return redirect(item)
+    confidential_download_record(request, item, annex)
+    response = HttpResponse(content, content_type="application/pdf")
+    file_name = f"{item.reference}-{annex.replace('_', '-')}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
     return response

@@ -33,6 +33,12 @@ from mla.requests.access import (
     request_shares,
 )
 from mla.requests.derived import urgency_with_reason
+from mla.requests.documents.eevidence_annexes import (
+    ANNEX_III,
+    ANNEX_V,
+    ANNEX_VI,
+    annexes_issued,
+)
 from mla.requests.drafting.attachments import served_media_type
 from mla.requests.drafting.editor import (
     section_controls,
@@ -78,8 +84,7 @@ from mla.requests.selectors import (
     request_deadlines,
     request_timeline,
     request_visible_links,
-    share_authority,
-    share_user,
+    share_target,
 )
 from mla.requests.views.common import confidential_download_record, request_or_404, signed_in_user
 
@@ -190,6 +195,20 @@ def _progress(item: Request, problems: list[Problem]) -> list[dict[str, Any]]:
     ]
 
 
+def _annex_links(item: Request) -> list[dict[str, str]]:
+    """The e-Evidence annexes sent about this certificate so far, to download: on the copy
+    of the side that sent each and on the other's."""
+    texts = {
+        ANNEX_III: _("Download the report that it cannot be executed (Annex III)"),
+        ANNEX_V: _("Download the confirmation of the request for production (Annex V)"),
+        ANNEX_VI: _("Download the extension of the preservation (Annex VI)"),
+    }
+    return [
+        {"url": reverse(f"requests:{annex}", args=item.url_args), "text": texts[annex]}
+        for annex in annexes_issued(request=item)
+    ]
+
+
 def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
     item = request_or_404(request, issuer, reference)
     declaration = declaration_for(item.declaration_code)
@@ -227,6 +246,7 @@ def request_detail(request: HttpRequest, issuer: str, reference: str) -> HttpRes
             if item.direction == Request.Direction.INCOMING
             else authority_recent_key_change(authority=item.executing_authority),
             "annex_b": item.instrument == "eio" and request_acknowledged(request=item),
+            "eevidence_annexes": _annex_links(item),
             "language": _language_context(item, problems),
             "timeline": request_timeline(
                 request=item, size=None if request.GET.get("timeline") == "all" else TIMELINE_SIZE
@@ -448,28 +468,6 @@ def request_duplicate_view(request: HttpRequest, issuer: str, reference: str) ->
     return redirect(shown)
 
 
-def _share_target(request: HttpRequest) -> dict[str, Any]:
-    username = request.POST.get("username", "").strip()
-    identifier = request.POST.get("authority", "").strip()
-    if username:
-        user = share_user(username=username)
-        if user is None:
-            # The same words whatever the reason, so that the form does not tell who exists.
-            raise ApplicationError(
-                _("Could not share with “%(name)s”: check the username with your colleague.")
-                % {"name": username}
-            )
-        return {"user": user}
-    if identifier:
-        authority = share_authority(identifier=identifier)
-        if authority is None:
-            raise ApplicationError(
-                _("No authority “%(identifier)s” in the directory.") % {"identifier": identifier}
-            )
-        return {"authority": authority}
-    raise ApplicationError(_("Name a colleague (username) or an authority (identifier)."))
-
-
 @require_POST
 # Sharing opens the request to someone else: it needs a recent sign-in (revoking does not).
 @recent_authentication_required(
@@ -483,15 +481,24 @@ def request_share_view(
 ) -> HttpResponse:
     item = request_or_404(request, issuer, reference)
     with errors_as_messages(request):
-        target = _share_target(request)
+        target = share_target(
+            username=request.POST.get("username", ""),
+            identifier=request.POST.get("authority", ""),
+        )
         if revoke:
-            request_revoke(request=item, actor=signed_in_user(request), **target)
+            request_revoke(
+                request=item,
+                actor=signed_in_user(request),
+                user=target.user,
+                authority=target.authority,
+            )
         else:
             request_share(
                 request=item,
                 actor=signed_in_user(request),
                 edit=request.POST.get("edit") == "1",
-                **target,
+                user=target.user,
+                authority=target.authority,
             )
         messages.success(request, _("Access revoked.") if revoke else _("Shared."))
     return redirect(item)

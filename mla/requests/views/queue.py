@@ -22,8 +22,10 @@ from mla.instruments.labels import label
 from mla.requests.deadlines.engine import format_remaining, in_zone
 from mla.requests.desk.queue import (
     QueueFilters,
+    may_read_queue,
     queue_changes,
     queue_page,
+    received_request_for_user,
     request_claim,
     request_handover_note_set,
     request_release,
@@ -31,9 +33,8 @@ from mla.requests.desk.queue import (
     shift_view,
     urgency_reasons,
 )
-from mla.requests.lifecycle.rules import QUEUE_READER_ROLES, QUEUE_WORKER_ROLES
+from mla.requests.lifecycle.rules import QUEUE_WORKER_ROLES
 from mla.requests.models import Request, Urgency
-from mla.requests.selectors import request_for_user
 
 
 def _reader(request: HttpRequest) -> User:
@@ -41,29 +42,26 @@ def _reader(request: HttpRequest) -> User:
     exist."""
     user = request.user
     assert isinstance(user, User)
-    if not any(user.has_role(role) for role in QUEUE_READER_ROLES):
+    if not may_read_queue(user=user):
         raise Http404
     return user
 
 
-def _labels() -> tuple[dict[str, str], dict[int, str]]:
-    """State and urgency names translated once per page: get_FOO_display translates every
-    choice on each call, which over a page of rows costs more than its queries."""
-    return (
-        {value: str(text) for value, text in Request.State.choices},
-        {value: str(text) for value, text in Urgency.choices},
-    )
+def _urgency_labels() -> dict[int, str]:
+    """Urgency names translated once per page: get_FOO_display translates every choice on
+    each call, which over a page of rows costs more than its queries."""
+    return {value: str(text) for value, text in Urgency.choices}
 
 
 def _row(
     item: Request,
     user: User,
     now: datetime.datetime,
-    labels: tuple[dict[str, str], dict[int, str]] | None = None,
+    urgency_labels: dict[int, str] | None = None,
     reasons: dict[int, tuple[int, str]] | None = None,
 ) -> dict[str, Any]:
     language = get_language()
-    states, urgencies = labels or _labels()
+    urgencies = urgency_labels or _urgency_labels()
     level, reason = (reasons or {}).get(item.pk, (Urgency.NORMAL, ""))
     nearest = next(
         (
@@ -77,7 +75,8 @@ def _row(
     there = in_zone(item.next_due_at, requester.time_zone or "UTC") if item.next_due_at else None
     return {
         "item": item,
-        "state": states[item.state],
+        # In the request's own words: an EPOC's data are produced, not "executed".
+        "state": item.get_state_display(),
         # Only where the instrument or the issuer says so, with the reason why.
         "urgency": urgencies[level] if reason else "",
         "urgency_reason": reason,
@@ -110,14 +109,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     filters = QueueFilters.from_query(request.GET)
     page = queue_page(user=user, filters=filters, cursor=request.GET.get("after"))
-    labels = _labels()
+    urgency_labels = _urgency_labels()
     reasons = urgency_reasons(rows=page.rows)
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("partial", None)
     context = {
         "page": page,
-        "rows": [_row(item, user, page.now, labels, reasons) for item in page.rows],
+        "rows": [_row(item, user, page.now, urgency_labels, reasons) for item in page.rows],
         "filters": filters,
         "query": query.urlencode(),
         "states": [(v, lbl) for v, lbl in Request.State.choices if v not in ("draft",)],
@@ -151,7 +150,7 @@ def shift(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     view = shift_view(user=user)
     now = timezone.now()
-    labels = _labels()
+    urgency_labels = _urgency_labels()
     return render(
         request,
         "requests/shift.html",
@@ -161,22 +160,22 @@ def shift(request: HttpRequest) -> HttpResponse:
                 (
                     _("Overdue"),
                     view.overdue_count,
-                    [_row(i, user, now, labels) for i in view.overdue],
+                    [_row(i, user, now, urgency_labels) for i in view.overdue],
                 ),
                 (
                     _("Due within 24 hours"),
                     view.due_soon_count,
-                    [_row(i, user, now, labels) for i in view.due_soon],
+                    [_row(i, user, now, urgency_labels) for i in view.due_soon],
                 ),
                 (
                     _("Not taken by anyone"),
                     view.unassigned_count,
-                    [_row(i, user, now, labels) for i in view.unassigned],
+                    [_row(i, user, now, urgency_labels) for i in view.unassigned],
                 ),
                 (
                     _("Taken, with who holds them"),
                     view.taken_count,
-                    [_row(i, user, now, labels) for i in view.taken],
+                    [_row(i, user, now, urgency_labels) for i in view.taken],
                 ),
             ],
         },
@@ -195,8 +194,8 @@ def _back(request: HttpRequest) -> HttpResponse:
 def _item(request: HttpRequest, issuer: str, reference: str) -> tuple[User, Request]:
     user = request.user
     assert isinstance(user, User)
-    item = request_for_user(user=user, issuer=issuer, reference=reference)
-    if item is None or item.direction != Request.Direction.INCOMING:
+    item = received_request_for_user(user=user, issuer=issuer, reference=reference)
+    if item is None:
         raise Http404
     return user, item
 

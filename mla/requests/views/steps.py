@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from mla.core.edge import errors_as_messages
 from mla.core.reauthentication import recent_authentication_required
-from mla.requests.lifecycle.steps import STEPS
+from mla.requests.lifecycle.steps import RECENT_SIGN_IN_STEPS, STEPS
 from mla.requests.views.common import request_or_404, signed_in_user
 
 
@@ -21,7 +21,8 @@ def _detail_url(request: HttpRequest, issuer: str, reference: str, **kwargs: obj
 @require_POST
 # Sending puts the request abroad under the user's name: it needs a recent sign-in.
 @recent_authentication_required(
-    when=lambda request, issuer, reference, action: action == "send", return_to=_detail_url
+    when=lambda request, issuer, reference, action: action in RECENT_SIGN_IN_STEPS,
+    return_to=_detail_url,
 )
 def request_transition_view(
     request: HttpRequest, issuer: str, reference: str, action: str

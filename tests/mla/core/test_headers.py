@@ -79,10 +79,10 @@ def test_the_logout_answer_is_never_stored_and_clears_the_browser_storage(client
     assert response["Clear-Site-Data"] == '"storage"'
 
 
-# The policy allows no inline script or style: no page template may carry one. The two PDF
+# The policy allows no inline script or style: no page template may carry one. The PDF
 # templates are rendered by WeasyPrint on the server; their inline styles are only sent to
 # a browser never (the screen preview drops them).
-_PDF_TEMPLATES = {"requests/document.html", "requests/annex_b.html"}
+_PDF_TEMPLATES = {"requests/document.html", "requests/fixed_form.html"}
 _INLINE = [
     (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE), "inline <script>"),
     (re.compile(r"\sstyle\s*=", re.IGNORECASE), "style attribute"),

@@ -58,7 +58,8 @@ def test_a_failing_task_is_logged_and_the_others_still_run(caplog):
 
 def test_the_embedded_schedule_is_beats_plus_the_due_deliveries():
     assert set(settings.EMBEDDED_SCHEDULE) == set(settings.CELERY_BEAT_SCHEDULE) | {
-        "outbox-deliver-due"
+        "outbox-deliver-due",
+        "webhook-deliver-due",
     }
 
 

@@ -1,10 +1,12 @@
-"""The evidence bundle of an EPOC: the certificate, the enforcing authority's decision with
-the linked notification's documents, and every produced data file with its SHA-256."""
+"""The evidence bundle of an EPOC or EPOC-PR: the certificate, the enforcing authority's
+decision with the linked notification's documents, every produced data file, and the
+Annexes III, V and VI, each with its SHA-256."""
 
 import datetime
 import hashlib
 import io
 import json
+import subprocess
 import zipfile
 
 import pytest
@@ -13,7 +15,9 @@ from django.core.files.base import ContentFile
 from mla.exchange.evidence import evidence_bundle
 from mla.requests.audit import audit_record
 from mla.requests.events import Event
+from mla.requests.lifecycle import channels
 from mla.requests.models import Attachment, Request, RequestLink
+from tests.support.channels import RecordingChannel
 from tests.support.factories import AuthorityFactory
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +158,77 @@ def test_an_eio_bundle_has_no_e_evidence_part(ready_eio):
 
     assert "e_evidence" not in index
     assert not any(name.startswith(("produced/", "enforcing/")) for name in archive.namelist())
+
+
+@pytest.fixture
+def epoc_pr(authorities, countries):
+    """An EPOC-PR extended by Annex VI and followed by Annex V, on the issuing side's copy."""
+    provider = AuthorityFactory(
+        identifier="de-mail", name="Mail GmbH", country=countries["DE"], kind="service_provider"
+    )
+    preservation = _request(
+        "EPOC-PR-2026-4", by=authorities["paris"], to=provider, code="epoc_pr", state="followed_up"
+    )
+    audit_record(request=preservation, actor=None, event=Event.SENT, at=AT)
+    audit_record(
+        request=preservation,
+        actor=None,
+        event=Event.PRESERVATION_EXTENDED,
+        at=AT + datetime.timedelta(days=50),
+        note="The production order is being validated.",
+        payload={"days": 30, "reason": "The production order is being validated.", "annex": "VI"},
+    )
+    audit_record(
+        request=preservation,
+        actor=None,
+        event=Event.FOLLOWED_UP,
+        at=AT + datetime.timedelta(days=55),
+        payload={"request": "EPOC-2026-9"},
+    )
+    return preservation
+
+
+def test_the_bundle_holds_the_annexes_sent_about_the_certificate(epoc_pr, tmp_path):
+    archive, index = _open(evidence_bundle(request=epoc_pr))
+
+    listed = {item["annex"]: item for item in index["e_evidence"]["annexes"]}
+    assert sorted(listed) == ["annex_v", "annex_vi"]
+    assert listed["annex_vi"]["file"] == "annexes/annex-vi-EPOC-PR-2026-4.pdf"
+    assert listed["annex_v"]["file"] == "annexes/annex-v-EPOC-PR-2026-4.pdf"
+    for item in listed.values():
+        content = archive.read(item["file"])
+        assert content.startswith(b"%PDF-")
+        assert item["sha256"] == hashlib.sha256(content).hexdigest()
+        assert item["as_received"] is False  # this side sent them: drawn from its timeline
+    sequences = dict(
+        epoc_pr.audit_entries.filter(
+            event__in=["preservation_extended", "followed_up"]
+        ).values_list("event", "sequence")
+    )
+    assert listed["annex_vi"]["timeline_sequence"] == sequences["preservation_extended"]
+    assert listed["annex_v"]["timeline_sequence"] == sequences["followed_up"]
+    path = tmp_path / "annex.pdf"
+    path.write_bytes(archive.read(listed["annex_vi"]["file"]))
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "The production order is being validated." in text
+    verify = archive.read("VERIFY.txt").decode()
+    assert f"{listed['annex_v']['sha256']}  annexes/annex-v-EPOC-PR-2026-4.pdf" in verify
+    assert index["problems"] == []
+
+
+def test_the_bundle_holds_an_annex_as_the_other_side_sent_it(epoc_pr, monkeypatch):
+    Request.objects.filter(pk=epoc_pr.pk).update(direction=Request.Direction.INCOMING)
+
+    class Received(RecordingChannel):
+        def document_received(self, *, request, name):
+            return b"%PDF- the issuing node's Annex VI" if name.startswith("annex-vi-") else None
+
+    monkeypatch.setattr(channels, "_remote", [Received()])
+
+    archive, index = _open(evidence_bundle(request=Request.objects.get(pk=epoc_pr.pk)))
+
+    listed = {item["annex"]: item for item in index["e_evidence"]["annexes"]}
+    assert archive.read(listed["annex_vi"]["file"]) == b"%PDF- the issuing node's Annex VI"
+    assert (listed["annex_vi"]["as_received"], listed["annex_v"]["as_received"]) == (True, False)

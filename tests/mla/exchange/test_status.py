@@ -27,7 +27,8 @@ from mla.exchange.wire.manifest import manifest_build
 from mla.exchange.wire.seal import message_open, message_seal
 from mla.requests.desk import tracker
 from mla.requests.documents.annex_b import annex_b_document_name
-from mla.requests.lifecycle import channels, counterpart
+from mla.requests.documents.eevidence_annexes import ANNEX_III, ANNEX_VI, annex_content
+from mla.requests.lifecycle import certificates, channels, counterpart
 from mla.requests.lifecycle import executing as execution
 from mla.requests.lifecycle import issuing as lifecycle
 from mla.requests.models import AuditEntry, Request
@@ -258,6 +259,53 @@ def test_a_preservation_is_followed_up_and_released_across_nodes(
     assert _fresh(preserving).audit_entries.filter(event="follow_up_decided").count() == 1
 
 
+def _carried(request: Request, event: str) -> list[tuple[str, bytes]]:
+    """The documents of the status message that brought ``event`` to ``request``."""
+    for message in InboxMessage.objects.filter(request=request, kind="status"):
+        if message.manifest["data"]["event"] == event:
+            opened = message_open(sealed=bytes(message.sealed), now=message.received_at)
+            return [(document.name, document.content) for document in opened.documents]
+    raise AssertionError(f"no status message brought {event}")
+
+
+def test_an_epoc_prs_annexes_travel_with_their_steps_and_are_served_as_received(
+    nodes, prosecutor, staff, client, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    preservation = _sent(nodes.issuer, nodes.executor, prosecutor, code="epoc_pr")
+    preserving = _transmitted(nodes, preservation, prosecutor, capture)
+    with nodes.on(nodes.executor, capture):
+        execution.request_acknowledge(request=preserving, actor=staff)
+        execution.request_preserve(request=_fresh(preserving), actor=staff)
+
+    # Annex VI, from the issuing authority's node to the addressee's.
+    with nodes.on(nodes.issuer, capture):
+        certificates.certificate_extend_preservation(
+            request=_fresh(preservation), actor=prosecutor, reason="The EPOC is being validated."
+        )
+    assert _fresh(preserving).state == State.EXTENDED
+    [(name, annex_vi)] = _carried(preserving, "preservation_extended")
+    assert name == f"annex-vi-{preserving.reference}.pdf"
+    assert annex_vi.startswith(b"%PDF-")
+    assert annex_content(request=_fresh(preserving), annex=ANNEX_VI) == annex_vi
+    client.force_login(staff)
+    download = client.get(reverse("requests:annex_vi", args=[*preserving.url_args]))
+    assert download.content == annex_vi
+
+    # Annex III, from the addressee's node to the issuing authority's.
+    with nodes.on(nodes.executor, capture):
+        certificates.certificate_report_impossibility(
+            request=_fresh(preserving),
+            actor=staff,
+            reasons=["data_no_longer_held"],
+            explanation="The account was deleted before the order arrived.",
+        )
+    assert _fresh(preservation).state == State.IMPOSSIBLE
+    [(name, annex_iii)] = _carried(preservation, "impossibility_reported")
+    assert name == f"annex-iii-{preservation.reference}.pdf"
+    assert annex_content(request=_fresh(preservation), annex=ANNEX_III) == annex_iii
+
+
 def test_a_request_forwarded_to_an_authority_of_a_third_node_is_sent_there_by_the_issuer(
     nodes, prosecutor, staff, exchange_keys, django_capture_on_commit_callbacks
 ):
@@ -388,6 +436,27 @@ def test_a_status_that_does_not_fit_the_copy_is_refused_and_nothing_changes(
     assert reason in refused.value.message
     assert (AuditEntry.objects.count(), InboxMessage.objects.count()) == (entries, received)
     assert _fresh(issuing).state == State.DELIVERED
+
+
+def test_a_step_that_crossed_the_withdrawal_is_kept_on_the_withdrawn_copy(
+    nodes, prosecutor, django_capture_on_commit_callbacks
+):
+    issuing = _sent(nodes.issuer, nodes.executor, prosecutor)
+    _transmitted(nodes, issuing, prosecutor, django_capture_on_commit_callbacks)
+    with nodes.on(nodes.issuer, django_capture_on_commit_callbacks):
+        lifecycle.request_withdraw(request=_fresh(issuing), actor=prosecutor, note="Case closed.")
+    # Acknowledged over there before the withdrawal arrived: the two messages crossed.
+    acknowledged = _status_message(nodes, issuing.reference, acted_by="Camille Roux")
+
+    inbox_receive(sealed=acknowledged)
+
+    withdrawn = _fresh(issuing)
+    assert withdrawn.state == State.WITHDRAWN
+    assert _events(withdrawn)[-2:] == ["withdraw", "acknowledged"]
+    entry = withdrawn.audit_entries.get(event="acknowledged")
+    assert (entry.actor_name, entry.authority_name) == ("Camille Roux", nodes.executor.name)
+    assert (entry.from_state, entry.to_state) == ("", "")
+    assert InboxMessage.objects.filter(kind="status", request=withdrawn).count() == 1
 
 
 def test_a_status_about_an_unknown_request_is_refused(nodes):

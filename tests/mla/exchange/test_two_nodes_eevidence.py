@@ -6,11 +6,13 @@ Node A hosts the German issuing prosecutor; node B the designated establishment 
 provider in France (the addressee, worked by provider staff) and the French enforcing
 authority (central-authority staff), both countries bound by the Regulation. The nodes are
 started once for the module; each test uses certificates of its own.
+
+Here: a certificate's way to the data produced and the issuing authority's signed receipt of
+them. How a certificate ends otherwise (the enforcing authority's grounds, Annex III and its
+answer) is in test_two_nodes_eevidence_outcomes.py.
 """
 
-import hashlib
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.conf import settings
@@ -22,17 +24,29 @@ from tests.support.nodes import (
     PROSECUTOR,
     PROVIDER,
     PROVIDER_STAFF,
-    Node,
+    ConsoleError,
     Postgres,
     TwoNodes,
     post,
     wait_for,
 )
 from tests.support.two_nodes import (
+    DELIVERY_TIMEOUT,
+    attempts_refused,
+    by_prosecutor,
+    by_provider,
+    certificate_ready,
+    copy_on,
+    delivered_again_changes_nothing,
     message_settled,
+    next_message,
     outbox_message,
     outbox_settled,
+    provider_acknowledged,
+    received_once,
     send_from_a,
+    sent_and_received,
+    sha256,
     stale_requeued,
     step_followed,
     step_take,
@@ -41,7 +55,6 @@ from tests.support.two_nodes import (
 
 pytestmark = pytest.mark.two_nodes
 
-DELIVERY_TIMEOUT = 30
 PRODUCED = [
     ["traffic.csv", b"session,start,end,ip\n1,2026-11-02T10:00Z,2026-11-02T10:42Z,192.0.2.7\n"],
     ["traffic.json", b'{"sessions": [{"id": 1, "bytes": 81920}]}' + bytes(range(256)) * 8],
@@ -67,62 +80,13 @@ def _restored(nodes: TwoNodes) -> Iterator[None]:
     nodes.ensure_running()
 
 
-def _certificate(nodes: TwoNodes, code: str, categories: list[str]) -> str:
-    return str(
-        nodes.a.call(
-            "certificate_ready",
-            username=PROSECUTOR,
-            declaration_code=code,
-            executing=PROVIDER,
-            categories=categories,
-        )
-    )
-
-
-def _copy(node: Node, reference: str) -> dict[str, Any]:
-    direction = "incoming" if node.name == "b" else "outgoing"
-    return dict(node.call("request_copy", reference=reference, direction=direction))
-
-
-def _by_provider(nodes: TwoNodes, service: str, reference: str, **kwargs: Any) -> str:
-    return step_take(nodes.b, PROVIDER_STAFF, service, reference, **kwargs)
-
-
-def _received_once(node: Node, reference: str) -> dict[str, Any]:
-    """The node's only copy of ``reference``, made from one request message."""
-    assert node.call("requests_count", reference=reference) == 1
-    received_in = [m for m in node.call("inbox", reference=reference) if m["kind"] == "request"]
-    assert len(received_in) == 1
-    received = _copy(node, reference)
-    assert timeline_events(received).count("received") == 1
-    return received
-
-
-def _next_message(node: Node, reference: str, *, count: int) -> dict[str, Any]:
-    """The ``count``-th outbox message about ``reference`` once it exists and is delivered:
-    one the node sent by itself, following a message it received."""
-    messages = wait_for(
-        lambda: (
-            (found := node.call("outbox", reference=reference)) and len(found) >= count and found
-        ),
-        timeout=DELIVERY_TIMEOUT,
-        what=f"message {count} about {reference} on {node.name}",
-    )
-    assert len(messages) == count
-    return message_settled(node, messages[count - 1]["message_id"])
-
-
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
 # An EPOC for traffic data: the provider, the enforcing authority, the produced data ----------
 
 
 def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authority_whose_no_ground_lets_the_data_be_produced_to_a(  # noqa: E501
     nodes: TwoNodes,
 ) -> None:
-    reference = _certificate(nodes, "epoc", ["traffic"])
+    reference = certificate_ready(nodes, "epoc", ["traffic"])
 
     send_from_a(nodes, reference)
 
@@ -130,17 +94,17 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
     assert notification != reference
     assert outbox_settled(nodes.a, reference)["recipient"] == PROVIDER
     assert outbox_settled(nodes.a, notification)["recipient"] == ENFORCING
-    sent = _copy(nodes.a, reference)
+    sent = copy_on(nodes.a, reference)
     assert sent["state"] == "delivered"
     assert "M" in sent["data"]
     # The provider's copy: once, without section M (for the enforcing authority only).
-    provided = _received_once(nodes.b, reference)
+    provided = received_once(nodes.b, reference)
     assert (provided["issuing_authority"], provided["executing_authority"]) == (GERMAN, PROVIDER)
     assert provided["state"] == "received"
     assert "M" not in provided["data"]
     assert provided["data"] == {k: v for k, v in sent["data"].items() if k != "M"}
     # The enforcing authority's copy of the notification: once, with section M.
-    enforcing = _received_once(nodes.b, notification)
+    enforcing = received_once(nodes.b, notification)
     assert enforcing["executing_authority"] == ENFORCING
     assert enforcing["data"]["M"] == sent["data"]["M"]
     assert nodes.a.call("requests_count", reference=notification) == 1
@@ -168,14 +132,14 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
     )
     assert decided["state"] == "no_grounds"
     assert decided["timeline"][-1]["note"] == "No ground for refusal."
-    assert _copy(nodes.b, notification)["state"] == "no_grounds"
-    epoc = _copy(nodes.a, reference)
+    assert copy_on(nodes.b, notification)["state"] == "no_grounds"
+    epoc = copy_on(nodes.a, reference)
     assert timeline_events(epoc).count("no_grounds") == 1
     assert epoc["state"] == "delivered"  # the EPOC goes on
     # A tells the provider's copy, which may then produce at once (Art. 10(2)).
-    told = _next_message(nodes.a, reference, count=2)
+    told = next_message(nodes.a, reference, count=2)
     assert told["recipient"] == PROVIDER
-    provided = _copy(nodes.b, reference)
+    provided = copy_on(nodes.b, reference)
     assert timeline_events(provided).count("no_grounds") == 1
     assert provided["timeline"][-1]["note"] == ""  # the reasons stay with the issuer
 
@@ -188,7 +152,7 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
             nodes.b,
             nodes.a,
             reference,
-            lambda service=service: _by_provider(nodes, f"executing:{service}", reference),
+            lambda service=service: by_provider(nodes, f"executing:{service}", reference),
             event=event,
         )
         assert followed["state"] == event
@@ -206,7 +170,7 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
 
     assert executed["state"] == "executed"
     expected = [
-        {"name": name, "sha256": _sha256(content), "size": len(content)}
+        {"name": name, "sha256": sha256(content), "size": len(content)}
         for name, content in PRODUCED
     ]
     step = executed["timeline"][-1]
@@ -215,7 +179,7 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
         "Léa Martin",
         "Exemple Mail SAS (designated establishment)",
     )
-    provided = _copy(nodes.b, reference)
+    provided = copy_on(nodes.b, reference)
     assert provided["state"] == "executed"
     assert {(a["name"], a["sha256"]) for a in provided["attachments"]} == {
         (item["name"], item["sha256"]) for item in expected
@@ -235,7 +199,7 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
             "step_document", reference=reference, direction="outgoing", name=name
         )
         assert received is not None, f"{name} did not reach A"
-        assert _sha256(received) == _sha256(content)
+        assert sha256(received) == sha256(content)
     production = nodes.b.call("outbox", reference=reference)[-1]
     [arrived] = nodes.a.call("inbox", message_id=production["message_id"])
     assert sorted(d["name"] for d in arrived["manifest"]["documents"]) == sorted(
@@ -261,11 +225,33 @@ def test_an_epoc_for_traffic_data_reaches_the_provider_and_the_enforcing_authori
         audit_b,
     )
     assert (nodes.a.call("inbox_count"), nodes.b.call("inbox_count")) == (inbox_a, inbox_b)
-    epoc = _copy(nodes.a, reference)
+    epoc = copy_on(nodes.a, reference)
     for event in ("no_grounds", "acknowledged", "preserved", "executed"):
         assert timeline_events(epoc).count(event) == 1, event
     assert len(epoc["attachments"]) == len(PRODUCED)
-    assert timeline_events(_copy(nodes.b, reference)).count("no_grounds") == 1
+    assert timeline_events(copy_on(nodes.b, reference)).count("no_grounds") == 1
+
+    # A confirms it received the data: its signed receipt, naming each file's digest, is
+    # written once on A and kept on the provider's copy, which stays executed.
+    kept = step_followed(
+        nodes.a,
+        nodes.b,
+        reference,
+        lambda: step_take(
+            nodes.a, PROSECUTOR, "certificates:certificate_confirm_receipt", reference
+        ),
+        event="data_receipt_signed",
+    )
+    assert kept["state"] == "executed"
+    [signed] = [
+        e
+        for e in copy_on(nodes.a, reference)["timeline"]
+        if e["event"] == kept["timeline"][-1]["event"]
+    ]
+    assert kept["timeline"][-1]["payload"] == signed["payload"]
+    assert signed["payload"]["files"] == [
+        {"name": item["name"], "sha256": item["sha256"]} for item in expected
+    ]
 
 
 # Faults ------------------------------------------------------------------------------------
@@ -275,14 +261,14 @@ def test_a_providers_step_whose_receipt_was_lost_is_requeued_and_applied_once_on
     nodes: TwoNodes,
 ) -> None:
     # Subscriber data only: no notification (Art. 8(1)), one request message.
-    reference = _certificate(nodes, "epoc", ["subscriber"])
+    reference = certificate_ready(nodes, "epoc", ["subscriber"])
     send_from_a(nodes, reference)
     outbox_settled(nodes.a, reference)
-    _received_once(nodes.b, reference)
+    received_once(nodes.b, reference)
 
     nodes.a.web.pause()
     try:
-        _by_provider(nodes, "executing:request_acknowledge", reference)
+        by_provider(nodes, "executing:request_acknowledge", reference)
         size = outbox_message(nodes.b, reference)["sealed_size"]
         wait_for(
             lambda: nodes.a.pending_bytes() >= size,
@@ -308,7 +294,7 @@ def test_a_providers_step_whose_receipt_was_lost_is_requeued_and_applied_once_on
     message = outbox_settled(nodes.b, reference)
     assert message["receipt"] == first["receipt"]
     assert nodes.a.call("audit_entries_count") == audit_a
-    issuing = _copy(nodes.a, reference)
+    issuing = copy_on(nodes.a, reference)
     assert issuing["state"] == "acknowledged"
     assert timeline_events(issuing).count("acknowledged") == 1
 
@@ -319,24 +305,24 @@ def test_a_providers_step_whose_receipt_was_lost_is_requeued_and_applied_once_on
 def test_an_epoc_pr_preserved_on_b_is_extended_on_a_while_bs_web_server_is_down_and_b_follows(
     nodes: TwoNodes,
 ) -> None:
-    reference = _certificate(nodes, "epoc_pr", ["subscriber", "traffic"])
+    reference = certificate_ready(nodes, "epoc_pr", ["subscriber", "traffic"])
     send_from_a(nodes, reference)
     outbox_settled(nodes.a, reference)
     # No enforcing authority is notified of a preservation order.
     assert nodes.a.call("notifications_sent", reference=reference) == []
-    assert _received_once(nodes.b, reference)["state"] == "received"
+    assert received_once(nodes.b, reference)["state"] == "received"
     step_followed(
         nodes.b,
         nodes.a,
         reference,
-        lambda: _by_provider(nodes, "executing:request_acknowledge", reference),
+        lambda: by_provider(nodes, "executing:request_acknowledge", reference),
         event="acknowledged",
     )
     preserved = step_followed(
         nodes.b,
         nodes.a,
         reference,
-        lambda: _by_provider(nodes, "executing:request_preserve", reference),
+        lambda: by_provider(nodes, "executing:request_preserve", reference),
         event="preserved",
     )
     assert preserved["state"] == "preserved"
@@ -362,14 +348,14 @@ def test_an_epoc_pr_preserved_on_b_is_extended_on_a_while_bs_web_server_is_down_
         [waiting] = nodes.a.call("outbox", message_id=extension["message_id"])
         assert waiting["state"] == "pending"
         assert "Connection refused" in waiting["last_error"]
-        assert timeline_events(_copy(nodes.b, reference)).count("preservation_extended") == 0
+        assert timeline_events(copy_on(nodes.b, reference)).count("preservation_extended") == 0
     finally:
         nodes.b.start_web()
 
     message_settled(nodes.a, extension["message_id"])
     [applied] = nodes.b.call("inbox", message_id=extension["message_id"])
     assert applied["manifest"]["data"]["event"] == "preservation_extended"
-    preserving = _copy(nodes.b, reference)
+    preserving = copy_on(nodes.b, reference)
     assert preserving["state"] == "extended"
     assert timeline_events(preserving).count("preservation_extended") == 1
     step = preserving["timeline"][-1]
@@ -382,7 +368,7 @@ def test_an_epoc_pr_preserved_on_b_is_extended_on_a_while_bs_web_server_is_down_
         "Jonas Becker",
         "Staatsanwaltschaft Berlin",
     )
-    assert _copy(nodes.a, reference)["state"] == "extended"
+    assert copy_on(nodes.a, reference)["state"] == "extended"
 
 
 # A data set larger than one message: parts first, the production step with the last -------
@@ -391,12 +377,12 @@ def test_an_epoc_pr_preserved_on_b_is_extended_on_a_while_bs_web_server_is_down_
 def test_a_data_set_over_the_part_limit_arrives_in_parts_and_is_received_with_the_last(
     nodes: TwoNodes,
 ) -> None:
-    reference = _certificate(nodes, "epoc", ["subscriber"])
+    reference = certificate_ready(nodes, "epoc", ["subscriber"])
     send_from_a(nodes, reference)
     outbox_settled(nodes.a, reference)
-    _received_once(nodes.b, reference)
-    _by_provider(nodes, "executing:request_acknowledge", reference)
-    _by_provider(nodes, "executing:request_preserve", reference)
+    received_once(nodes.b, reference)
+    by_provider(nodes, "executing:request_acknowledge", reference)
+    by_provider(nodes, "executing:request_preserve", reference)
     # Three files of 600 KB under a part limit of 1 MB: two parts ahead of the step.
     large = [[f"mailbox-{n}.mbox", bytes([n]) * 600_000] for n in range(3)]
     before = len(nodes.b.call("outbox", reference=reference))
@@ -407,12 +393,130 @@ def test_a_data_set_over_the_part_limit_arrives_in_parts_and_is_received_with_th
     assert [m["event"] for m in sent] == ["data_part_received", "data_part_received", "executed"]
     for message in sent:
         message_settled(nodes.b, message["message_id"])
-    issuing = _copy(nodes.a, reference)
+    issuing = copy_on(nodes.a, reference)
     assert issuing["state"] == "executed"
     events = timeline_events(issuing)
     assert events[-3:] == ["data_part_received", "data_part_received", "executed"]
     parts = [e["payload"] for e in issuing["timeline"] if e["event"] == "data_part_received"]
     assert [(p["part"], p["of"]) for p in parts] == [(1, 3), (2, 3)]
     assert {(a["name"], a["sha256"]) for a in issuing["attachments"]} == {
-        (name, _sha256(content)) for name, content in large
+        (name, sha256(content)) for name, content in large
     }
+
+
+# The receipt of the data produced --------------------------------------------------------------
+
+
+def test_data_in_parts_arriving_out_of_order_are_received_once_and_their_signed_receipt_reaches_the_provider(  # noqa: E501
+    nodes: TwoNodes,
+) -> None:
+    reference = certificate_ready(nodes, "epoc", ["subscriber"])
+    sent_and_received(nodes, reference)
+    provider_acknowledged(nodes, reference, preserve=True)
+    large = [[f"mailbox-{n}.mbox", bytes([n + 1]) * 600_000] for n in range(3)]
+    before = len(nodes.b.call("outbox", reference=reference))
+
+    # B's worker is stopped: the parts and the step wait in its outbox, and arrive at A out
+    # of order, by hand: the step ahead of its parts is refused, the second part is taken.
+    nodes.b.worker.pause()
+    try:
+        nodes.b.call(
+            "certificate_produce", reference=reference, username=PROVIDER_STAFF, files=large
+        )
+        first, second, step = nodes.b.call("outbox", reference=reference)[before:]
+        assert [m["event"] for m in (first, second, step)] == [
+            "data_part_received",
+            "data_part_received",
+            "executed",
+        ]
+        audit_a = nodes.a.call("audit_entries_count")
+        code, body = post(
+            nodes.a.inbox_url, nodes.b.call("outbox_sealed", message_id=step["message_id"])
+        )
+        assert code == 422
+        assert b"incomplete" in body
+        assert nodes.a.call("audit_entries_count") == audit_a
+        assert nodes.a.call("inbox", message_id=step["message_id"]) == []
+        assert copy_on(nodes.a, reference)["attachments"] == []
+        code, _receipt = post(
+            nodes.a.inbox_url, nodes.b.call("outbox_sealed", message_id=second["message_id"])
+        )
+        assert code == 200
+        waiting = copy_on(nodes.a, reference)
+        assert waiting["state"] == "preserved"
+        assert [a["name"] for a in waiting["attachments"]] == ["mailbox-1.mbox"]
+    finally:
+        nodes.b.worker.resume()
+
+    for message in (first, second, step):
+        message_settled(nodes.b, message["message_id"])
+    issuing = copy_on(nodes.a, reference)
+    assert issuing["state"] == "executed"
+    events = timeline_events(issuing)
+    assert [events.count(e) for e in ("data_part_received", "executed")] == [2, 1]
+    assert sorted((a["name"], a["sha256"]) for a in issuing["attachments"]) == sorted(
+        (name, sha256(content)) for name, content in large
+    )
+    assert all(a["stored_sha256"] == a["sha256"] for a in issuing["attachments"])
+    delivered_again_changes_nothing(nodes, reference)
+    assert len(copy_on(nodes.a, reference)["attachments"]) == 3
+
+    # A confirms the receipt while B's web server is down: the signed receipt is written
+    # once on A, and reaches the provider's copy when B is back.
+    nodes.b.stop_web()
+    try:
+        by_prosecutor(nodes, "certificates:certificate_confirm_receipt", reference)
+        with pytest.raises(ConsoleError, match="already confirmed"):
+            by_prosecutor(nodes, "certificates:certificate_confirm_receipt", reference)
+        receipt_message = nodes.a.call("outbox", reference=reference)[-1]
+        assert receipt_message["event"] == "data_receipt_signed"
+        attempts_refused(nodes.a, receipt_message["message_id"])
+    finally:
+        nodes.b.start_web()
+    message_settled(nodes.a, receipt_message["message_id"])
+
+    issuing = copy_on(nodes.a, reference)
+    [signed] = [e for e in issuing["timeline"] if e["event"] == "data_receipt_signed"]
+    assert [(f["name"], f["sha256"]) for f in signed["payload"]["files"]] == [
+        (name, sha256(content)) for name, content in large
+    ]
+    assert signed["payload"]["fingerprint"] == nodes.fingerprints[GERMAN]
+    assert signed["payload"]["signature"].startswith("-----BEGIN PGP SIGNATURE-----")
+    provided = copy_on(nodes.b, reference)
+    [kept] = [e for e in provided["timeline"] if e["event"] == "data_receipt_signed"]
+    assert kept["payload"] == signed["payload"]
+    assert (kept["actor_name"], kept["authority_name"]) == (
+        "Jonas Becker",
+        "Staatsanwaltschaft Berlin",
+    )
+    assert provided["state"] == "executed"
+    # The provider's node verifies the receipt against the key it pins for the issuer.
+    assert (
+        nodes.b.run(_RECEIPT_VERIFIED, payload=kept["payload"], issuer=GERMAN)
+        == nodes.fingerprints[GERMAN]
+    )
+
+    delivered_again_changes_nothing(nodes, reference)
+    for node in (nodes.a, nodes.b):
+        copy = copy_on(node, reference)
+        assert timeline_events(copy).count("data_receipt_signed") == 1
+        assert copy["state"] == "executed"
+        assert len(copy["attachments"]) == 3
+
+
+_RECEIPT_VERIFIED = """
+from django.utils import timezone
+
+from contact_points.models import Authority
+from mla.exchange.wire.seal import signature_check
+from mla.requests.models import canonical_json
+
+receipt = {key: payload[key] for key in ("reference", "issuing_authority", "files", "received_at")}
+result = signature_check(
+    data=canonical_json(receipt),
+    signature=payload["signature"].encode(),
+    signer=Authority.objects.get(identifier=issuer),
+    now=timezone.now(),
+    part="receipt",
+)
+"""

@@ -25,6 +25,9 @@ from mla.instruments.declarations.schema import (
 )
 from mla.instruments.labels import (
     ANNEX_B_LABEL_KEYS,
+    ANNEX_III_LABEL_KEYS,
+    ANNEX_V_LABEL_KEYS,
+    ANNEX_VI_LABEL_KEYS,
     DOCUMENT_LABEL_KEYS,
     label_source,
     label_verified,
@@ -136,6 +139,7 @@ def test_every_label_key_is_in_the_catalogue(language):
 def test_every_catalogue_key_is_used(language):
     used = {key for declaration in DECLARATIONS for key in label_keys(declaration)}
     used |= set(DOCUMENT_LABEL_KEYS) | set(ANNEX_B_LABEL_KEYS)
+    used |= set(ANNEX_III_LABEL_KEYS) | set(ANNEX_V_LABEL_KEYS) | set(ANNEX_VI_LABEL_KEYS)
 
     assert sorted(set(_catalogue(language)) - used) == []
 

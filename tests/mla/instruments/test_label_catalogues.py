@@ -24,7 +24,17 @@ LANGUAGES = tuple(sorted(path.stem for path in LABELS.glob("*.json") if path.ste
 TRANSLATIONS = tuple(language for language in LANGUAGES if language != "en")
 PLACEHOLDER = re.compile(r"\{\w+\}")
 # The prefixes of the official forms: each catalogue names the official text it follows.
-FORM_PREFIXES = ("eio.", "annex_b.", "preservation.", "epoc.", "epoc_pr.", "epoc_notification.")
+FORM_PREFIXES = (
+    "eio.",
+    "annex_b.",
+    "preservation.",
+    "epoc.",
+    "epoc_pr.",
+    "epoc_notification.",
+    "annex_iii.",
+    "annex_v.",
+    "annex_vi.",
+)
 
 
 def _catalogue(language: str) -> dict[str, str]:

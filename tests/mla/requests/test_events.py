@@ -67,3 +67,23 @@ def test_the_timeline_names_every_event_and_passes_an_unknown_code_through():
     assert audit_event(Event.WITHDRAWN) == "Withdrawn"
     assert audit_event(Event.ACKNOWLEDGED) == "Receipt acknowledged"
     assert audit_event("something_else") == "something_else"
+
+
+@pytest.mark.parametrize(
+    ("declaration_code", "direction", "event", "shown"),
+    [
+        # The addressee's production, on either copy of an EPOC.
+        ("epoc", Request.Direction.INCOMING, Event.EXECUTED, "Data produced"),
+        ("epoc", Request.Direction.OUTGOING, Event.EXECUTED, "Data produced"),
+        ("epoc", Request.Direction.OUTGOING, Event.PARTIALLY_EXECUTED, "Data partly produced"),
+        ("epoc", Request.Direction.INCOMING, Event.PRESERVED, "Data preserved"),
+        ("eio", Request.Direction.INCOMING, Event.EXECUTED, "Executed"),
+        ("eio", Request.Direction.OUTGOING, Event.PARTIALLY_EXECUTED, "Partially executed"),
+    ],
+)
+def test_the_timeline_names_an_epoc_s_production_in_its_own_words(
+    declaration_code, direction, event, shown
+):
+    item = Request(declaration_code=declaration_code, direction=direction)
+
+    assert audit_event(event, item) == shown

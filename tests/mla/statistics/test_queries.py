@@ -358,3 +358,23 @@ def test_the_tally_chart_tag_and_an_empty_chart():
 
     assert "&lt;b&gt;x&lt;/b&gt;" in svg
     assert svg_bar_chart(title="t", bars=[]) == ""
+
+
+def test_a_certificate_s_states_are_counted_in_its_own_words(authorities):
+    paris, berlin = authorities["paris"], authorities["berlin"]
+    march = datetime.datetime(2026, 3, 2, 10, tzinfo=UTC)
+    for n, state in enumerate((State.EXECUTED, State.EXECUTED, State.PARTIALLY_EXECUTED)):
+        _outgoing(f"E{n}", by=paris, to=berlin, code="epoc", created=march, state=state)
+    _incoming("EI", to=paris, sender=berlin, code="epoc", received=march, state=State.EXECUTED)
+    _incoming("PR", to=paris, sender=berlin, code="epoc_pr", received=march, state=State.PRESERVED)
+    _incoming("EIO", to=paris, sender=berlin, code="eio", received=march, state=State.EXECUTED)
+
+    by_state = _stats(paris).counts.by_state
+
+    assert {(tally.key, tally.label, tally.count) for tally in by_state} == {
+        ("executed", "Executed", 1),
+        ("data_produced", "Data produced", 1),
+        ("data_received", "Data received", 2),
+        ("data_partly_received", "Data partly received", 1),
+        ("data_preserved", "Data preserved", 1),
+    }

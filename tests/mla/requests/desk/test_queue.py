@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mla.core.errors import ApplicationError
+from mla.instruments import eevidence
 from mla.instruments.declarations import declaration_for
 from mla.requests.access import request_grant_authority
 from mla.requests.deadlines.store import deadlines_refresh
@@ -411,6 +412,34 @@ def test_the_queue_marks_urgency_only_where_the_instrument_or_issuer_says_so(
     for quiet in (unfounded, normal):
         row = page.split(f'data-reference="{quiet.reference}"')[1].split("</tr>")[0]
         assert "badge urgency" not in row
+
+
+def _row_of(page, item):
+    return page.split(f'data-reference="{item.reference}"')[1].split("</tr>")[0]
+
+
+@pytest.mark.django_db
+def test_the_queue_names_a_certificate_s_state_in_its_own_words(client, make, berlin_staff):
+    preserved_epoc = make(declaration_code=eevidence.EPOC, state=State.PRESERVED)
+    preserved_epoc_pr = make(declaration_code=eevidence.EPOC_PR, state=State.PRESERVED)
+    preservation = make(declaration_code="preservation", state=State.PRESERVED)
+    produced = make(declaration_code=eevidence.EPOC, state=State.EXECUTED)
+    partly = make(declaration_code=eevidence.EPOC, state=State.PARTIALLY_EXECUTED)
+    executed = make(state=State.EXECUTED)
+    client.force_login(berlin_staff)
+
+    open_page = client.get(reverse("requests:queue")).content.decode()
+    executed_page = client.get(reverse("requests:queue"), {"state": "executed"}).content.decode()
+    partly_page = client.get(
+        reverse("requests:queue"), {"state": "partially_executed"}
+    ).content.decode()
+
+    assert "<td>Data preserved</td>" in _row_of(open_page, preserved_epoc)
+    assert "<td>Data preserved</td>" in _row_of(open_page, preserved_epoc_pr)
+    assert "<td>Preserved</td>" in _row_of(open_page, preservation)
+    assert "<td>Data produced</td>" in _row_of(executed_page, produced)
+    assert "<td>Executed</td>" in _row_of(executed_page, executed)
+    assert "<td>Data partly produced</td>" in _row_of(partly_page, partly)
 
 
 @pytest.mark.django_db

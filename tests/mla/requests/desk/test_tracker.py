@@ -335,3 +335,27 @@ def test_the_issuers_own_annex_vi_is_not_news_from_the_provider(
 
     after = _row(prosecutor, timezone.now(), issuing).last_event
     assert (after.event, after.authority_name) == ("preserved", provided.executing_authority.name)
+
+
+def test_the_tracker_names_an_epoc_s_state_and_news_in_its_own_words(
+    client, send_certificate, provider_staff, prosecutor, document_storage
+):
+    from mla.instruments import eevidence
+    from mla.requests.lifecycle.certificates import certificate_produce
+    from mla.requests.lifecycle.executing import request_preserve
+    from tests.support.certificates import EPOC_SUBSCRIBER_DATA, FILES
+
+    issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    certificate_produce(
+        request=Request.objects.get(pk=provided.pk), actor=provider_staff, files=FILES
+    )
+    client.force_login(prosecutor)
+
+    page = client.get(reverse("requests:tracker")).content.decode()
+
+    row = page.split(f">{issuing.reference}</a>")[1].split("</tr>")[0]
+    assert "<td>Data received</td>" in row
+    assert "Data produced<br>" in row
+    assert "Executed" not in row

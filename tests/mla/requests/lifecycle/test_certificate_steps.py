@@ -157,7 +157,7 @@ def test_the_data_are_uploaded_from_the_page_and_their_receipt_confirmed(
         follow=True,
     )
 
-    assert "now “Executed”" in response.content.decode()
+    assert "now “Data produced”" in response.content.decode()
     issuing, provided = _reload(issuing, provided)
     assert issuing.state == State.EXECUTED
     assert [f["sha256"] for f in provided.audit_entries.get(event="executed").payload["files"]] == [
@@ -168,6 +168,68 @@ def test_the_data_are_uploaded_from_the_page_and_their_receipt_confirmed(
     STEPS["confirm_receipt"].take(request=issuing, actor=prosecutor, data=QueryDict(""))
     assert issuing.audit_entries.filter(event=Event.DATA_RECEIPT_SIGNED).count() == 1
     assert "confirm_receipt" not in _names(steps_allowed(request=issuing, user=prosecutor))
+
+
+def test_each_copy_s_page_names_the_production_in_its_own_words(
+    client, send_certificate, provider_staff, prosecutor, document_storage
+):
+    issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    certificate_produce(
+        request=Request.objects.get(pk=provided.pk), actor=provider_staff, files=FILES
+    )
+
+    client.force_login(provider_staff)
+    addressee_page = client.get(provided.get_absolute_url()).content.decode()
+    client.force_login(prosecutor)
+    issuing_page = client.get(issuing.get_absolute_url()).content.decode()
+
+    assert 'data-state="executed">Data produced</span>' in addressee_page
+    assert "<strong>Data produced</strong> (Data preserved → Data produced)" in addressee_page
+    assert 'data-state="executed">Data received</span>' in issuing_page
+    assert "<strong>Data produced</strong> (Data preserved → Data received)" in issuing_page
+    assert "Executed" not in addressee_page + issuing_page
+
+
+def test_a_partial_production_reads_as_data_partly_produced_and_received(
+    client, send_certificate, provider_staff, prosecutor, document_storage
+):
+    issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    certificate_produce(
+        request=Request.objects.get(pk=provided.pk),
+        actor=provider_staff,
+        files=FILES,
+        partially=True,
+        note="The content data are no longer stored.",
+    )
+
+    client.force_login(provider_staff)
+    addressee_page = client.get(provided.get_absolute_url()).content.decode()
+    client.force_login(prosecutor)
+    issuing_page = client.get(issuing.get_absolute_url()).content.decode()
+
+    assert 'data-state="partially_executed">Data partly produced</span>' in addressee_page
+    assert 'data-state="partially_executed">Data partly received</span>' in issuing_page
+    assert "Partially executed" not in addressee_page + issuing_page
+
+
+def test_a_preservation_order_s_page_reads_data_preserved(
+    client, send_certificate, provider_staff, prosecutor
+):
+    issuing, provided = send_certificate(eevidence.EPOC_PR)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+
+    client.force_login(provider_staff)
+    addressee_page = client.get(provided.get_absolute_url()).content.decode()
+    client.force_login(prosecutor)
+    issuing_page = client.get(issuing.get_absolute_url()).content.decode()
+
+    for page in (addressee_page, issuing_page):
+        assert 'data-state="preserved">Data preserved</span>' in page
 
 
 def test_the_production_form_gives_the_service_its_files(send_certificate, provider_staff):

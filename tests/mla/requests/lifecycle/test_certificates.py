@@ -29,6 +29,7 @@ from mla.requests.lifecycle.executing import (
     preservations_lapsed_end,
     request_acknowledge,
     request_end_preservation,
+    request_execute,
     request_extend_preservation,
     request_preserve,
     request_recognise,
@@ -100,8 +101,14 @@ def test_the_provider_acknowledges_preserves_and_produces_and_both_copies_follow
     entry = certificate_confirm_receipt(request=issuing, actor=prosecutor)
     assert entry.event == Event.DATA_RECEIPT_SIGNED
     assert [f["sha256"] for f in entry.payload["files"]] == [e["sha256"] for e in expected]
+    # The provider keeps the same receipt on its copy, which stays executed.
+    kept = provided.audit_entries.get(event=Event.DATA_RECEIPT_SIGNED)
+    assert kept.payload == entry.payload
+    assert (kept.actor_name, kept.at) == (entry.actor_name, entry.at)
+    assert Request.objects.get(pk=provided.pk).state == State.EXECUTED
     with pytest.raises(ApplicationError, match="already confirmed"):
         certificate_confirm_receipt(request=issuing, actor=prosecutor)
+    assert provided.audit_entries.filter(event=Event.DATA_RECEIPT_SIGNED).count() == 1
 
 
 def test_the_receipt_is_signed_with_the_issuing_authoritys_key_when_held(
@@ -454,6 +461,27 @@ def test_the_provider_staff_hear_of_a_certificate_received(send_certificate, pro
     assert Notification.objects.filter(recipient=provider_staff, kind="request_received").exists()
 
 
+def test_the_issuing_authority_hears_that_the_data_were_received_in_its_language(
+    send_certificate, provider_staff, prosecutor, document_storage
+):
+    from mla.notifications.messages import message_render
+    from mla.notifications.models import Notification
+
+    prosecutor.preferred_language = "fr"
+    prosecutor.save(update_fields=["preferred_language"])
+    issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    certificate_produce(
+        request=Request.objects.get(pk=provided.pk), actor=provider_staff, files=FILES
+    )
+
+    told = Notification.objects.filter(recipient=prosecutor).order_by("pk").last()
+    assert told.subject == f"{issuing.reference} est désormais « Données reçues »"
+    # Stored as source strings, so that it reads in whichever language it is read in.
+    assert message_render(told.message)[0] == f"{issuing.reference} is now “Data received”"
+
+
 def test_the_data_travel_with_the_production_to_an_issuer_on_another_node(
     send_certificate, provider_staff, prosecutor, monkeypatch, document_storage
 ):
@@ -475,6 +503,129 @@ def test_the_data_travel_with_the_production_to_an_issuer_on_another_node(
     [(_reference, event, from_executing_side, documents)] = recording.told
     assert (event, from_executing_side) == (Event.EXECUTED, True)
     assert [(d.name, d.content) for d in documents] == [(f.name, f.content) for f in FILES]
+
+
+def _addressee_on_another_node(issuing, provider_staff, monkeypatch):
+    """The addressee works on another node: its copy is not here, and the certificate went
+    there by the remote channel, which records what it is told."""
+    from mla.requests.lifecycle import channels
+    from tests.support.channels import RecordingChannel
+
+    Request.objects.filter(pk=issuing.pk).update(counterpart=None)
+    provider_staff.is_active = False
+    provider_staff.save()
+    recording = RecordingChannel()
+    recording.delivered.append((issuing.reference, "Paris"))
+    monkeypatch.setattr(channels, "_remote", [recording])
+    return recording
+
+
+def test_an_annex_iii_answer_carries_the_new_version_to_an_addressee_on_another_node(
+    send_certificate, provider_staff, prosecutor, monkeypatch
+):
+    issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_SUBSCRIBER_DATA)
+    certificate_report_impossibility(request=provided, actor=provider_staff, **_impossibility())
+    recording = _addressee_on_another_node(issuing, provider_staff, monkeypatch)
+    issuing = Request.objects.get(pk=issuing.pk)
+    completed = {**issuing.data, "E": {"account": "x@example.org"}, "M": {"note": "for EA"}}
+
+    certificate_answer_impossibility(
+        request=issuing, actor=prosecutor, answer="completed", note="Full address.", data=completed
+    )
+
+    [(event, note, payload)] = recording.payloads
+    assert (event, note) == (Event.IMPOSSIBILITY_ANSWERED, "Full address.")
+    assert payload["answer"] == "completed"
+    assert payload["data"] == {k: v for k, v in completed.items() if k != "M"}
+    # The issuing copy's own entry names the version by its digest only.
+    answered = issuing.audit_entries.get(event=Event.IMPOSSIBILITY_ANSWERED)
+    assert set(answered.payload) == {"answer", "data_sha256"}
+
+
+def test_an_annex_iii_answered_unchanged_carries_no_version(
+    send_certificate, provider_staff, prosecutor, monkeypatch
+):
+    issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_SUBSCRIBER_DATA)
+    certificate_report_impossibility(request=provided, actor=provider_staff, **_impossibility())
+    recording = _addressee_on_another_node(issuing, provider_staff, monkeypatch)
+
+    certificate_answer_impossibility(
+        request=Request.objects.get(pk=issuing.pk),
+        actor=prosecutor,
+        answer="corrected",
+        note="The identifier is right: look again.",
+    )
+
+    [(_event, _note, payload)] = recording.payloads
+    assert set(payload) == {"answer", "data_sha256"}
+
+
+def test_an_annex_iii_answer_from_another_node_gives_the_addressee_the_new_version(
+    send_certificate, provider_staff
+):
+    from mla.requests.lifecycle import counterpart
+
+    _issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_SUBSCRIBER_DATA)
+    certificate_report_impossibility(request=provided, actor=provider_staff, **_impossibility())
+    completed = {**provided.data, "E": {"account": "x@example.org"}, "M": {"note": "for EA"}}
+
+    counterpart.executing_follow(
+        executing=Request.objects.get(pk=provided.pk),
+        event=Event.IMPOSSIBILITY_ANSWERED,
+        note="Full address.",
+        payload={"answer": "completed", "data_sha256": "0" * 64, "data": completed},
+        on_behalf_of=("Jonas Becker", "Staatsanwaltschaft Berlin"),
+        at=timezone.now(),
+    )
+
+    provided = Request.objects.get(pk=provided.pk)
+    assert provided.state == State.PRESERVED
+    assert provided.data["E"] == {"account": "x@example.org"}
+    # Section M is for the enforcing authority only, even if a node sends it.
+    assert "M" not in provided.data
+    answered = provided.audit_entries.get(event=Event.IMPOSSIBILITY_ANSWERED)
+    assert answered.payload == {"answer": "completed", "data_sha256": "0" * 64}
+
+
+def test_an_annex_iii_answer_whose_new_version_is_not_sections_is_refused(
+    send_certificate, provider_staff
+):
+    from mla.requests.lifecycle import counterpart
+
+    _issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_SUBSCRIBER_DATA)
+    certificate_report_impossibility(request=provided, actor=provider_staff, **_impossibility())
+
+    with pytest.raises(ApplicationError, match="new version"):
+        counterpart.executing_follow(
+            executing=Request.objects.get(pk=provided.pk),
+            event=Event.IMPOSSIBILITY_ANSWERED,
+            payload={"answer": "completed", "data": ["E"]},
+            on_behalf_of=("Jonas Becker", "Staatsanwaltschaft Berlin"),
+            at=timezone.now(),
+        )
+
+    assert Request.objects.get(pk=provided.pk).state == State.IMPOSSIBLE
+
+
+def test_the_receipt_goes_to_an_addressee_on_another_node(
+    send_certificate, provider_staff, prosecutor, monkeypatch, document_storage
+):
+    issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_SUBSCRIBER_DATA)
+    certificate_produce(request=provided, actor=provider_staff, files=FILES)
+    recording = _addressee_on_another_node(issuing, provider_staff, monkeypatch)
+
+    entry = certificate_confirm_receipt(
+        request=Request.objects.get(pk=issuing.pk), actor=prosecutor
+    )
+
+    [(reference, event, from_executing_side, documents)] = recording.told
+    assert (reference, event, from_executing_side, documents) == (
+        issuing.reference,
+        Event.DATA_RECEIPT_SIGNED,
+        False,
+        [],
+    )
+    assert recording.payloads[0][2] == entry.payload
 
 
 def test_section_m_stays_on_the_issuing_copy_and_never_reaches_the_addressee(
@@ -620,3 +771,22 @@ def test_a_production_step_whose_parts_did_not_all_arrive_is_refused(
         produced_files_receive(
             request=issuing, event=Event.EXECUTED, payload=_named(FILES), files=[first]
         )
+
+
+def test_an_epoc_is_never_executed_without_its_files_by_the_eio_step(
+    send_certificate, provider_staff, client
+):
+    issuing, provided = _preserved(send_certificate, provider_staff, data=EPOC_DATA)
+    client.force_login(provider_staff)
+    issuer, reference = provided.url_args
+
+    client.post(
+        f"/requests/{issuer}/{reference}/transition/execute/",
+        {"expected_state": provided.state},
+    )
+    with pytest.raises(ApplicationError, match="with their files"):
+        request_execute(request=provided, actor=provider_staff)
+
+    assert Request.objects.get(pk=provided.pk).state == provided.state
+    assert Request.objects.get(pk=issuing.pk).state == issuing.state
+    assert not provided.audit_entries.filter(event=Event.EXECUTED).exists()

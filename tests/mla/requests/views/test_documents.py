@@ -1,12 +1,21 @@
-"""A request's documents: preview, PDF, structured data and the EIO's Annex B, and the record
-of who took a copy of a confidential request."""
+"""A request's documents: preview, PDF, structured data, the EIO's Annex B and an e-Evidence
+certificate's Annexes III, V and VI, and the record of who took a copy of a confidential
+request."""
 
 import pytest
 from django.urls import reverse
 
+from mla.instruments import eevidence
 from mla.instruments.declarations import declaration_for
 from mla.requests.drafting.services import request_create
-from mla.requests.models import AuditEntry
+from mla.requests.lifecycle.certificates import (
+    certificate_extend_preservation,
+    certificate_report_impossibility,
+)
+from mla.requests.lifecycle.executing import request_acknowledge, request_preserve
+from mla.requests.lifecycle.issuing import request_follow_up
+from mla.requests.models import AuditEntry, Request
+from tests.support.certificates import EPOC_SUBSCRIBER_DATA
 from tests.support.factories import AuthorityFactory, UserFactory
 from tests.support.samples import complete_data
 
@@ -152,3 +161,105 @@ def test_an_annex_b_over_its_budget_is_said_on_the_request_page(
 
     assert response.redirect_chain[-1][0] == executing.get_absolute_url()
     assert "longer than 0.001 seconds" in response.content.decode()
+
+
+# e-Evidence: the Annexes III, V and VI of a certificate --------------------------------------
+
+
+def _annex_url(name, item):
+    return reverse(f"requests:{name}", args=[*item.url_args])
+
+
+def _reported(send_certificate, provider_staff):
+    issuing, provided = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    certificate_report_impossibility(
+        request=provided,
+        actor=provider_staff,
+        reasons=["manifest_errors"],
+        explanation="The account identifier is not an e-mail address.",
+    )
+    return Request.objects.get(pk=issuing.pk), Request.objects.get(pk=provided.pk)
+
+
+@pytest.mark.parametrize("name", ["annex_iii", "annex_v", "annex_vi"])
+def test_an_e_evidence_annex_does_not_exist_before_its_step(
+    client, send_certificate, provider_staff, prosecutor, name
+):
+    issuing, provided = send_certificate(eevidence.EPOC_PR)
+    client.force_login(provider_staff)
+    assert client.get(_annex_url(name, provided)).status_code == 404
+    page = client.get(provided.get_absolute_url()).content.decode()
+    assert _annex_url(name, provided) not in page
+    client.force_login(prosecutor)
+    assert client.get(_annex_url(name, issuing)).status_code == 404
+
+
+def test_both_sides_download_the_annex_iii_from_the_request_page(
+    client, send_certificate, provider_staff, prosecutor
+):
+    issuing, provided = _reported(send_certificate, provider_staff)
+
+    for user, item in ((provider_staff, provided), (prosecutor, issuing)):
+        client.force_login(user)
+        page = client.get(item.get_absolute_url()).content.decode()
+        assert f'<a href="{_annex_url("annex_iii", item)}">' in page
+        assert "(Annex III)" in page
+        assert _annex_url("annex_v", item) not in page
+        response = client.get(_annex_url("annex_iii", item))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF-")
+        assert f'filename="{item.reference}-annex-iii.pdf"' in response["Content-Disposition"]
+
+
+def test_an_e_evidence_annex_is_404_to_whoever_may_not_see_the_request(
+    client, send_certificate, provider_staff, berlin_staff
+):
+    issuing, provided = _reported(send_certificate, provider_staff)
+    client.force_login(berlin_staff)
+
+    assert client.get(_annex_url("annex_iii", provided)).status_code == 404
+    assert client.get(_annex_url("annex_iii", issuing)).status_code == 404
+
+
+def test_the_addressee_downloads_the_annexes_v_and_vi_of_its_preservation_order(
+    client, send_certificate, provider_staff, prosecutor
+):
+    issuing, provided = send_certificate(eevidence.EPOC_PR)
+    request_acknowledge(request=provided, actor=provider_staff)
+    request_preserve(request=Request.objects.get(pk=provided.pk), actor=provider_staff)
+    certificate_extend_preservation(
+        request=Request.objects.get(pk=issuing.pk), actor=prosecutor, reason="Pending."
+    )
+    client.force_login(provider_staff)
+    page = client.get(provided.get_absolute_url()).content.decode()
+    assert _annex_url("annex_vi", provided) in page
+    assert _annex_url("annex_v", provided) not in page
+
+    production, _produced = send_certificate(eevidence.EPOC, EPOC_SUBSCRIBER_DATA)
+    request_follow_up(
+        request=Request.objects.get(pk=issuing.pk), actor=prosecutor, follow_up=production
+    )
+
+    page = client.get(provided.get_absolute_url()).content.decode()
+    for name in ("annex_v", "annex_vi"):
+        assert _annex_url(name, provided) in page
+        assert client.get(_annex_url(name, provided)).content.startswith(b"%PDF-")
+
+
+def test_a_download_of_an_annex_of_a_confidential_request_is_recorded(
+    client, send_certificate, provider_staff
+):
+    _issuing, provided = _reported(send_certificate, provider_staff)
+    # The received copy of a certificate whose issuer asked for confidentiality.
+    Request.objects.filter(pk=provided.pk).update(data={"K": {"confidential": True}})
+    client.force_login(provider_staff)
+
+    client.get(_annex_url("annex_iii", provided))
+
+    entry = AuditEntry.objects.filter(request=provided).last()
+    assert (entry.event, entry.payload, entry.actor) == (
+        "downloaded",
+        {"document": "annex_iii"},
+        provider_staff,
+    )
