@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -21,6 +21,8 @@ from mla.api.problems import problem_response
 from mla.api.routers import (
     directory,
     directory_changes,
+    documents,
+    drafting,
     notifications,
     queue,
     requests,
@@ -123,6 +125,15 @@ def _malformed_parts(request: HttpRequest, error: MultiPartParserError) -> HttpR
     )
 
 
+@api.exception_handler(SuspiciousOperation)
+def _unreadable(request: HttpRequest, error: SuspiciousOperation) -> HttpResponse:
+    # Django refuses a body past its limits (too many fields or files) before the endpoint
+    # reads it: the client's, answered as any other malformed body.
+    return problem_response(
+        request=request, code="malformed", detail=_("The body cannot be read as it is sent.")
+    )
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     if isinstance(error, Throttled):
@@ -160,6 +171,8 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 
 api.add_router("/directory/", directory.router)
 api.add_router("/requests/", requests.router)
+api.add_router("/requests/", drafting.router)
+api.add_router("/requests/", documents.router)
 api.add_router("/notifications/", notifications.router)
 api.add_router("/directory/changes/", directory_changes.router)
 api.add_router("/requests/", steps.router)

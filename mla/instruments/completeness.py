@@ -3,10 +3,17 @@
 from dataclasses import dataclass
 from typing import Any
 
+import pycountry
 from django.utils.translation import gettext as _
 
 from mla.instruments.declarations.schema import Field, Group, InstrumentDeclaration, Section, When
-from mla.instruments.fieldtypes import check_value, is_empty, refusal
+from mla.instruments.fieldtypes import (
+    Refusal,
+    check_value,
+    is_empty,
+    storage_refusal,
+    text_refusal,
+)
 
 
 @dataclass(frozen=True)
@@ -16,6 +23,18 @@ class Problem:
     label: str  # label key of the field or group
     message: str
     row: int | None = None  # 0-based row of a repeatable group
+    # What is wrong, for a program: missing, invalid, too_few_rows, too_many_rows,
+    # inconsistent (a rule across fields), translation_missing, language_not_accepted; a
+    # value that cannot be stored: control_character, line_break, too_long, wrong_type,
+    # unknown_field, unknown_section, unknown_language.
+    code: str = "invalid"
+
+    @property
+    def field(self) -> str:
+        """The path within its section ("persons.2.surname"); the whole path of a problem
+        of the request as a whole ("language")."""
+        prefix = f"{self.section}."
+        return self.path.removeprefix(prefix) if self.section else self.path
 
     @property
     def anchor(self) -> str:
@@ -94,11 +113,21 @@ def _check_field(
 ) -> Problem | None:
     if is_empty(value):
         if field_required(field, data, section_values, row):
-            return Problem(section.code, path, field.label, _("Missing."), row_number)
+            return Problem(
+                section.code, path, field.label, _("Missing."), row_number, code="missing"
+            )
         return None
     message = check_value(field, value, row=row)
     if message:
-        return Problem(section.code, path, field.label, message, row_number)
+        refused = text_refusal(field, value)
+        return Problem(
+            section.code,
+            path,
+            field.label,
+            message,
+            row_number,
+            code=refused.code if refused else "invalid",
+        )
     return None
 
 
@@ -124,6 +153,7 @@ def _check_group(
                 path,
                 group.label,
                 _("Add at least %(count)d.") % {"count": needed},
+                code="too_few_rows",
             )
         )
     if len(rows) > group.max_rows:
@@ -133,6 +163,7 @@ def _check_group(
                 path,
                 group.label,
                 _("%(count)d at most.") % {"count": group.max_rows},
+                code="too_many_rows",
             )
         )
     for number, row in enumerate(rows):
@@ -186,58 +217,133 @@ def section_problems(
     return problems
 
 
+# A name the form does not have is said back as given, cut short: it may be anything.
+_SHOWN_NAME_LENGTH = 64
+
+
+def shown_name(name: object) -> str:
+    text = str(name)
+    return text if len(text) <= _SHOWN_NAME_LENGTH else text[:_SHOWN_NAME_LENGTH] + "…"
+
+
+def _refused(section: Section, path: str, key: str, found: Refusal, row: int | None) -> Problem:
+    return Problem(section.code, path, key, found.message, row, code=found.code)
+
+
+def _unknown(section: Section, prefix: str, name: object, row: int | None = None) -> Problem:
+    return Problem(
+        section.code,
+        f"{prefix}.{shown_name(name)}",
+        shown_name(name),
+        _("The form has no field “%(name)s” here.") % {"name": shown_name(name)},
+        row,
+        code="unknown_field",
+    )
+
+
+def _wrong_form(section: Section, path: str, key: str, expected: str, row: int | None) -> Problem:
+    return Problem(
+        section.code,
+        path,
+        key,
+        _("This value has the wrong form: %(expected)s expected.") % {"expected": expected},
+        row,
+        code="wrong_type",
+    )
+
+
+def _row_refusals(
+    section: Section, group: Group, number: int, row: Any, path: str
+) -> list[Problem]:
+    if not isinstance(row, dict):
+        return [_wrong_form(section, path, group.label, _("an object of fields"), number)]
+    problems: list[Problem] = []
+    fields = {fld.name: fld for fld in group.fields}
+    for name in row:
+        if name not in fields and name != TRANSLATIONS_KEY:
+            problems.append(_unknown(section, path, name, number))
+    for fld in group.fields:
+        found = storage_refusal(fld, row.get(fld.name))
+        if found:
+            problems.append(_refused(section, f"{path}.{fld.name}", fld.label, found, number))
+    return problems
+
+
 def section_refusals(*, section: Section, values: dict[str, Any]) -> list[Problem]:
     """The fields of ``values`` (a section as posted) that cannot be stored at all, even in
-    a draft: over their limit, holding a control character, or a line break in a one-line
-    field (fieldtypes.refusal)."""
+    a draft: a field the form does not have, a value not of its type's form, over its
+    limit, holding a control character, or a line break in a one-line field
+    (fieldtypes.storage_refusal)."""
     problems: list[Problem] = []
+    items = {item.name: item for item in section.items}
+    for name in values:
+        if name not in items and name != TRANSLATIONS_KEY:
+            problems.append(_unknown(section, section.code, name))
     for item in section.items:
         if isinstance(item, Group):
+            path = f"{section.code}.{item.name}"
             rows = values.get(item.name)
-            for number, row in enumerate(rows if isinstance(rows, list) else []):
-                for field in item.fields:
-                    message = refusal(field, (row if isinstance(row, dict) else {}).get(field.name))
-                    if message:
-                        path = f"{section.code}.{item.name}.{number}.{field.name}"
-                        problems.append(Problem(section.code, path, field.label, message, number))
+            if rows is None:
+                continue
+            if not isinstance(rows, list):
+                problems.append(_wrong_form(section, path, item.label, _("a list of rows"), None))
+                continue
+            if len(rows) > item.max_rows:
+                problems.append(
+                    Problem(
+                        section.code,
+                        path,
+                        item.label,
+                        _("%(count)d at most.") % {"count": item.max_rows},
+                        code="too_many_rows",
+                    )
+                )
+                continue
+            for number, row in enumerate(rows):
+                problems += _row_refusals(section, item, number, row, f"{path}.{number}")
         else:
-            message = refusal(item, values.get(item.name))
-            if message:
-                path = f"{section.code}.{item.name}"
-                problems.append(Problem(section.code, path, item.label, message))
+            found = storage_refusal(item, values.get(item.name))
+            if found:
+                problems.append(
+                    _refused(section, f"{section.code}.{item.name}", item.label, found, None)
+                )
     return problems + section_translation_refusals(section=section, values=values)
 
 
 def values_without_refused(
     *, section: Section, values: dict[str, Any], refused: list[Problem]
 ) -> dict[str, Any]:
-    """``values`` with each refused field emptied: what may be stored of them."""
+    """``values`` with each refused field emptied and what the form does not have left
+    out: what may be stored of them."""
     paths = {problem.path for problem in refused}
-    kept: dict[str, Any] = dict(values)
+    items = {item.name for item in section.items}
+    kept: dict[str, Any] = {
+        name: value for name, value in values.items() if name in items or name == TRANSLATIONS_KEY
+    }
     for item in section.items:
         if item.name not in values:
             continue
+        path = f"{section.code}.{item.name}"
         if isinstance(item, Group):
             rows = values[item.name]
-            if not isinstance(rows, list):
+            if path in paths or not isinstance(rows, list):
+                kept[item.name] = []
                 continue
             kept[item.name] = [
                 _without_refused_translations(
                     {
-                        name: (
-                            "" if f"{section.code}.{item.name}.{number}.{name}" in paths else value
-                        )
+                        name: ("" if f"{path}.{number}.{name}" in paths else value)
                         for name, value in row.items()
+                        if name in {fld.name for fld in item.fields} or name == TRANSLATIONS_KEY
                     },
-                    f"{section.code}.{item.name}.{number}",
+                    f"{path}.{number}",
                     paths,
                 )
-                if isinstance(row, dict)
-                else row
+                if isinstance(row, dict) and f"{path}.{number}" not in paths
+                else {}
                 for number, row in enumerate(rows)
             ]
         else:
-            path = f"{section.code}.{item.name}"
             kept[item.name] = "" if path in paths else values[item.name]
     result: dict[str, Any] = _without_refused_translations(kept, section.code, paths)
     return result
@@ -267,7 +373,7 @@ def _rule_problems(*, declaration: InstrumentDeclaration, data: dict[str, Any]) 
         item = next((item for item in section.items if item.name == name), None)
         if item is None:
             continue
-        problems.append(Problem(code, f"{code}.{name}", item.label, message))
+        problems.append(Problem(code, f"{code}.{name}", item.label, message, code="inconsistent"))
     return problems
 
 
@@ -362,7 +468,12 @@ def translation_problems(
                             path = f"{section.code}.{item.name}.{number}.{fld.name}"
                             problems.append(
                                 Problem(
-                                    section.code, translation_path(path), fld.label, message, number
+                                    section.code,
+                                    translation_path(path),
+                                    fld.label,
+                                    message,
+                                    number,
+                                    code="translation_missing",
                                 )
                             )
             elif (
@@ -371,22 +482,77 @@ def translation_problems(
                 and is_empty(translation_of(values, item.name, language))
             ):
                 path = translation_path(f"{section.code}.{item.name}")
-                problems.append(Problem(section.code, path, item.label, message))
+                problems.append(
+                    Problem(section.code, path, item.label, message, code="translation_missing")
+                )
     return problems
+
+
+def _language_code(code: str) -> bool:
+    return len(code) == 2 and code.islower() and pycountry.languages.get(alpha_2=code) is not None
 
 
 def _translation_refusals(
     fields: tuple[Field, ...], values: Any, prefix: str, row: int | None
 ) -> list[Problem]:
+    if not isinstance(values, dict) or values.get(TRANSLATIONS_KEY) is None:
+        return []
+    section_code = prefix.split(".")[0]
+    held = f"{prefix}.{TRANSLATIONS_KEY}"
+    translations = values[TRANSLATIONS_KEY]
+    if not isinstance(translations, dict) or not all(
+        isinstance(by_name, dict) for by_name in translations.values()
+    ):
+        return [
+            Problem(
+                section_code,
+                held,
+                TRANSLATIONS_KEY,
+                _("This value has the wrong form: %(expected)s expected.")
+                % {"expected": _('the translations by language, {"de": {"facts": …}}')},
+                row,
+                code="wrong_type",
+            )
+        ]
     by_name = {fld.name: fld for fld in fields if is_translated(fld)}
     problems: list[Problem] = []
-    for _language, name, text in translations_held(values):
-        fld = by_name.get(name)
-        message = refusal(fld, text) if fld is not None else None
-        if fld is not None and message:
-            path = translation_path(f"{prefix}.{name}")
-            if all(problem.path != path for problem in problems):
-                problems.append(Problem(prefix.split(".")[0], path, fld.label, message, row))
+    for language, texts in translations.items():
+        if not _language_code(language):
+            problems.append(
+                Problem(
+                    section_code,
+                    f"{held}.{shown_name(language)}",
+                    TRANSLATIONS_KEY,
+                    _("“%(code)s” is not a language code (ISO 639-1, such as de).")
+                    % {"code": shown_name(language)},
+                    row,
+                    code="unknown_language",
+                )
+            )
+            continue
+        for name, text in texts.items():
+            fld = by_name.get(name)
+            path = translation_path(f"{prefix}.{shown_name(name)}")
+            if any(problem.path == path for problem in problems):
+                continue
+            if fld is None:
+                problems.append(
+                    Problem(
+                        section_code,
+                        path,
+                        shown_name(name),
+                        _("The form has no free text “%(name)s” to translate here.")
+                        % {"name": shown_name(name)},
+                        row,
+                        code="unknown_field",
+                    )
+                )
+                continue
+            found = storage_refusal(fld, text)
+            if found:
+                problems.append(
+                    Problem(section_code, path, fld.label, found.message, row, code=found.code)
+                )
     return problems
 
 
@@ -406,9 +572,13 @@ def section_translation_refusals(*, section: Section, values: dict[str, Any]) ->
 
 
 def _without_refused_translations(values: Any, prefix: str, paths: set[str]) -> Any:
-    if not isinstance(values, dict) or not isinstance(values.get(TRANSLATIONS_KEY), dict):
+    if not isinstance(values, dict) or TRANSLATIONS_KEY not in values:
         return values
     kept = dict(values)
+    held = f"{prefix}.{TRANSLATIONS_KEY}"
+    if held in paths or not isinstance(values[TRANSLATIONS_KEY], dict):
+        del kept[TRANSLATIONS_KEY]
+        return kept
     kept[TRANSLATIONS_KEY] = {
         language: (
             {
@@ -419,5 +589,6 @@ def _without_refused_translations(values: Any, prefix: str, paths: set[str]) -> 
             else by_name
         )
         for language, by_name in values[TRANSLATIONS_KEY].items()
+        if _language_code(language)
     }
     return kept

@@ -7,6 +7,7 @@ say what is wrong without changing it.
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.translation import gettext as _
 
 from contact_points.validators import validate_time_zone
-from mla.core.text import json_strings, text_problem
+from mla.core.text import control_characters, json_strings, text_problem
 from mla.instruments.declarations.schema import Field, FieldType
 
 DEFAULT_TEXT_LENGTH = 500
@@ -57,7 +58,15 @@ def max_length(field: Field) -> int:
     return field.max_length or TYPE_MAX_LENGTHS.get(field.type, DEFAULT_TEXT_LENGTH)
 
 
-def refusal(field: Field, value: Any) -> str | None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why a value cannot be stored, for a person (``message``) and a program (``code``)."""
+
+    code: str  # control_character, line_break, too_long, wrong_type
+    message: str
+
+
+def text_refusal(field: Field, value: Any) -> Refusal | None:
     """Why ``value`` cannot even be stored in a draft, or None: longer than the field's
     limit, holding a control character, or a line break in a one-line field. The other
     checks (check_value) let a draft keep what does not pass yet; these do not."""
@@ -68,13 +77,68 @@ def refusal(field: Field, value: Any) -> str | None:
     for text in texts:
         problem = text_problem(text, one_line=one_line)
         if problem:
-            return problem
+            code = "control_character" if control_characters(text) else "line_break"
+            return Refusal(code, problem)
     for text in texts:
         if len(text) > limit:
-            return _(
-                "This is too long: %(length)d characters, %(limit)d at most for this field."
-            ) % {"length": len(text), "limit": limit}
+            return Refusal(
+                "too_long",
+                _("This is too long: %(length)d characters, %(limit)d at most for this field.")
+                % {"length": len(text), "limit": limit},
+            )
     return None
+
+
+def refusal(field: Field, value: Any) -> str | None:
+    """The message of text_refusal, or None."""
+    found = text_refusal(field, value)
+    return found.message if found else None
+
+
+def _strings(value: Any, keys: frozenset[str]) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) <= keys
+        and all(isinstance(part, str) for part in value.values())
+    )
+
+
+def form_refusal(field: Field, value: Any) -> Refusal | None:
+    """Why ``value`` is not of the form ``field``'s type is kept in, or None: a text for
+    most types, true or false for a tick box, a list of codes for a tick-box list, an
+    object for a date-time or a period. The section editor always posts these forms; a
+    value given as JSON (the API) may not, and is refused before anything reads it."""
+    if value is None:
+        return None  # empty, whatever the type
+    kind = field.type
+    if kind == "boolean":
+        fits, expected = isinstance(value, bool), _("true or false")
+    elif kind == "multichoice":
+        fits = (
+            isinstance(value, list)
+            and len(value) <= len(field.choices)
+            and all(isinstance(code, str) for code in value)
+        )
+        expected = _("a list of at most %(count)d codes") % {"count": len(field.choices)}
+    elif kind == "datetime":
+        fits = _strings(value, frozenset({"value", "tz"}))
+        expected = _('a date and time with its time zone, {"value": …, "tz": …}')
+    elif kind == "datetime_range":
+        fits = _strings(value, frozenset({"start", "end", "tz"}))
+        expected = _('a period, {"start": …, "end": …, "tz": …}')
+    else:
+        fits, expected = isinstance(value, str), _("a text")
+    if fits:
+        return None
+    return Refusal(
+        "wrong_type",
+        _("This value has the wrong form: %(expected)s expected.") % {"expected": expected},
+    )
+
+
+def storage_refusal(field: Field, value: Any) -> Refusal | None:
+    """Why ``value`` cannot be stored in ``field`` of a draft: its form, then its text."""
+    return form_refusal(field, value) or text_refusal(field, value)
 
 
 def is_empty(value: Any) -> bool:

@@ -99,13 +99,14 @@ def may_share(*, request: Request, actor: User) -> bool:
 def edit_refusal(*, request: Request, user: User) -> None:
     """Raise the reason the user may not change this draft, if they may not."""
     if request.state != Request.State.DRAFT or request.direction != Request.Direction.OUTGOING:
-        raise ApplicationError(_("Only a draft can be edited."))
+        raise ApplicationError(_("Only a draft can be edited."), code="not_allowed_in_state")
     if not may_edit(request=request, user=user):
         raise ApplicationError(
             _(
                 "You may read this draft but not change it: a prosecutor of the issuing "
                 "authority, or someone it shared the draft with to edit, may."
-            )
+            ),
+            code="forbidden",
         )
 
 

@@ -122,6 +122,11 @@ def drafting_authority(*, country: Country, authority_id: str) -> Authority | No
     return Authority.objects.filter(pk=authority_id, country=country).first()
 
 
+def drafting_authority_named(*, country: Country, identifier: str) -> Authority | None:
+    """The executing authority of ``country`` named by its directory identifier."""
+    return Authority.objects.filter(identifier=identifier, country=country).first()
+
+
 def requests_for_user(*, user: User) -> QuerySet[Request]:
     """What the user may see (guardian object permissions, filtered in the database)."""
     return visible_requests(user=user).select_related(

@@ -1,4 +1,5 @@
-"""Requests as their pages show them: the list, one request, its deadlines and timeline.
+"""Requests as their pages show them: the list, one request, its deadlines and timeline;
+a new draft made from the structured JSON of a request (the JSON download's format).
 
 A request the caller may not see does not exist (404), as on the pages: both go through
 mla.requests.selectors.request_for_user.
@@ -9,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import Field, Path, Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from mla.accounts.models import User
@@ -18,8 +20,13 @@ from mla.api.cursors import cursor_decode, cursor_encode, cursor_invalid
 from mla.api.etags import request_etag
 from mla.api.models import Scope
 from mla.api.queries import query_known_check
+from mla.core.errors import ApplicationError
+from mla.requests.drafting.language import LANGUAGE_REASON_MAX_LENGTH
+from mla.requests.drafting.services import request_create_from_data
 from mla.requests.models import Request
 from mla.requests.selectors import (
+    drafting_authority_named,
+    drafting_country,
     incoming_requests,
     outgoing_requests,
     request_deadlines,
@@ -31,6 +38,11 @@ router = Router(tags=["requests"], auth=scoped(Scope.READ))
 
 Identifier = Annotated[str, Field(max_length=64, pattern=r"^[-a-zA-Z0-9_]+$")]
 Reference = Annotated[str, Field(max_length=40, pattern=r"^[-A-Za-z0-9_./]+$")]
+
+
+LanguageCode = Annotated[str, Field(max_length=8, pattern=r"^[a-z]{2,3}$")]
+# Larger than any section has fields: the service names each field it does not know.
+MAX_SECTIONS = 64
 
 
 class RequestKey(Schema):
@@ -67,6 +79,57 @@ class RequestDetail(RequestSummary):
     closed_at: datetime.datetime | None
     assignee: str | None
     data: dict[str, Any] = Field(description="The declaration's sections, as in the JSON download.")
+
+
+class LanguagesIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    issuing: LanguageCode | None = Field(
+        default=None,
+        description="The language it is written in (default: yours, where a form exists).",
+    )
+    executing: LanguageCode | None = Field(
+        default=None,
+        description="The language it goes in (default: the first the executing side accepts "
+        "that has a form).",
+    )
+    translation_attached: bool | None = Field(
+        default=None, description="The free text's translation is attached as a document."
+    )
+    reason: Annotated[str, Field(max_length=LANGUAGE_REASON_MAX_LENGTH * 2)] | None = Field(
+        default=None, description="Why it goes in a language the executing side does not accept."
+    )
+
+
+class RequestCreateIn(Schema):
+    """A request as its JSON download gives it (``GET …/document.json``): a new draft is made
+    from it, issued by your authority under a reference of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["mla-request"] = "mla-request"
+    version: Literal[1] = 1
+    type: Annotated[str, Field(max_length=40, description="The declaration: eio, mla, epoc…")]
+    executing_country: Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
+    executing_authority: Identifier | None = Field(
+        default=None, description="The executing authority's identifier in the directory."
+    )
+    languages: LanguagesIn | None = None
+    data: Annotated[dict[str, Any], Field(max_length=MAX_SECTIONS)] = Field(
+        default_factory=dict,
+        description="The sections by code, each an object of its fields' values; a section "
+        "left out keeps what the new draft is prefilled with.",
+    )
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+        default=None,
+        description="The download's digest of its data: when given, it must match them.",
+    )
+    reference: Reference | None = Field(
+        default=None, description="The request the data come from; the draft has its own reference."
+    )
+    issuing_authority: Identifier | None = Field(
+        default=None, description="The authority the data come from; the draft is issued by yours."
+    )
 
 
 class RequestPage(Schema):
@@ -199,6 +262,52 @@ def request_list(request: HttpRequest, filters: Query[RequestFilters]) -> dict[s
         else None
     )
     return {"items": [summary(item) for item in page], "next_cursor": next_cursor}
+
+
+@router.post(
+    "/",
+    response={201: RequestDetail},
+    auth=scoped(Scope.DRAFT),
+    summary="A new draft from a request's structured JSON",
+    description="The body is a request as its JSON download gives it (the `data` of another "
+    "request may be posted back as it was downloaded). Each section is stored as its page "
+    "stores it; no draft is made when a field of any section cannot be stored (422, code "
+    "`fields_refused`, each field in `errors`). The draft is then checked as the page checks "
+    "it: see `…/problems/`.",
+)
+def request_create(
+    request: HttpRequest, payload: RequestCreateIn, response: HttpResponse
+) -> Status[dict[str, Any]]:
+    country = drafting_country(code=payload.executing_country)
+    if country is None:
+        raise ApplicationError(_("Choose the executing country."), code="unknown_country")
+    authority = None
+    if payload.executing_authority:
+        authority = drafting_authority_named(
+            country=country, identifier=payload.executing_authority
+        )
+        if authority is None:
+            raise ApplicationError(
+                _("Choose an authority of the executing country."), code="unknown_authority"
+            )
+    languages = payload.languages or LanguagesIn()
+    created = request_create_from_data(
+        actor=caller_of(request).user,
+        declaration_code=payload.type,
+        executing_country=country,
+        executing_authority=authority,
+        data=payload.data,
+        issuing_language=languages.issuing,
+        executing_language=languages.executing,
+        translation_attached=languages.translation_attached,
+        language_reason=languages.reason,
+        data_sha256=payload.sha256,
+    )
+    # The list's selector reads it back as every other call does.
+    item = request_or_404(request, *created.url_args)
+    with_etag(response, item)
+    response["Location"] = request_url(item)
+    return Status(201, detail(item))
 
 
 @router.get("/{issuer}/{reference}/", response=RequestDetail, summary="One request")

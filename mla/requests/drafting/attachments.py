@@ -158,12 +158,14 @@ def document_type_check(*, name: str, content: bytes) -> DocumentType:
     kind = sniff(content)
     if kind is None:
         raise ApplicationError(
-            _("“%(name)s” is not a PDF, an image or an office document.") % {"name": name}
+            _("“%(name)s” is not a PDF, an image or an office document.") % {"name": name},
+            code="unsupported_media_type",
         )
     extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in kind.extensions:
         raise ApplicationError(
             _("“%(name)s” is named like another kind of file than it is (%(type)s).")
-            % {"name": name, "type": kind.media_type}
+            % {"name": name, "type": kind.media_type},
+            code="unsupported_media_type",
         )
     return kind

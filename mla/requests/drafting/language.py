@@ -31,8 +31,14 @@ from contact_points.models import AcceptedLanguages, Authority, Country, iso_nam
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
 from mla.core.text import text_problem
-from mla.instruments.completeness import Problem, request_completeness, translation_problems
+from mla.instruments.completeness import (
+    Problem,
+    request_completeness,
+    section_problems,
+    translation_problems,
+)
 from mla.instruments.declarations import InstrumentDeclaration, declaration_for
+from mla.instruments.declarations.schema import Section
 from mla.instruments.eevidence import CERTIFICATES
 from mla.instruments.labels import FALLBACK_LANGUAGE, has_language
 from mla.requests.access import edit_refusal
@@ -236,6 +242,7 @@ def request_language_problems(
                     ),
                     "languages": _names(accepted),
                 },
+                code="language_not_accepted",
             )
         )
     if translation_needed(request=request):
@@ -261,6 +268,25 @@ def request_problems(*, request: Request) -> list[Problem]:
         key=lambda problem: order.get(problem.section, len(order)),
     )
     return whole + in_sections
+
+
+def request_section_problems(
+    *, request: Request, section: Section, data: dict[str, Any] | None = None
+) -> list[Problem]:
+    """The problems of one section of the request, as its page lists them: its fields',
+    then its free text's missing translations (in ``data``, the request's own unless given:
+    a section as typed, not yet saved)."""
+    data = request.data if data is None else data
+    problems = section_problems(
+        declaration=declaration_for(request.declaration_code), section=section, data=data
+    )
+    if translation_needed(request=request):
+        problems += [
+            problem
+            for problem in request_language_problems(request=request, data=data)
+            if problem.section == section.code
+        ]
+    return problems
 
 
 @transaction.atomic

@@ -2,10 +2,12 @@
 
 import copy
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +16,12 @@ from contact_points.instruments import instrument_applicability
 from contact_points.models import Authority, Country
 from mla.accounts.models import User
 from mla.core.errors import ApplicationError
-from mla.instruments.completeness import section_refusals, values_without_refused
+from mla.instruments.completeness import (
+    Problem,
+    section_refusals,
+    shown_name,
+    values_without_refused,
+)
 from mla.instruments.declarations import declaration_for
 from mla.instruments.labels import has_language, label
 from mla.instruments.prefill import prefill_data
@@ -27,10 +34,14 @@ from mla.requests.access import (
 from mla.requests.audit import audit_record
 from mla.requests.derived import request_derived_refresh
 from mla.requests.drafting.attachments import document_type_check
-from mla.requests.drafting.language import target_language
+from mla.requests.drafting.language import (
+    request_language_reason_record,
+    request_translation_attached_set,
+    target_language,
+)
 from mla.requests.events import Event
 from mla.requests.lifecycle.rules import may_issue
-from mla.requests.models import Attachment, Request, RequestLink
+from mla.requests.models import Attachment, Request, RequestLink, canonical_json
 from mla.requests.references import reference_next
 from mla.requests.selectors import receiving_authorities
 
@@ -61,13 +72,27 @@ def request_create(
     executing_country: Country,
     executing_authority: Authority | None = None,
     copy_of: Request | None = None,
+    issuing_language: str | None = None,
+    executing_language: str | None = None,
 ) -> Request:
     """A new draft of ``declaration_code`` in the actor's authority's name.
 
     A declaration that is never drafted (the EPOC's copy for the enforcing authority) is
     made only by the system, as ``copy_of`` the request of which it is a variant.
+
+    It is written in the actor's language and goes in the first language the executing
+    side accepts (drafting.language.target_language), unless ``issuing_language`` and
+    ``executing_language`` say otherwise (a request made again from another's data, in
+    its languages); the completeness check then asks why a language the executing side
+    does not accept is used.
     """
     declaration = declaration_for(declaration_code)
+    for chosen in (issuing_language, executing_language):
+        if chosen is not None and not has_language(chosen):
+            raise ApplicationError(
+                _("There is no form in the language “%(code)s”.") % {"code": shown_name(chosen)},
+                code="unknown_language",
+            )
     made_by_system = copy_of is not None and declaration.variant_of == copy_of.declaration_code
     if not declaration.drafted and not made_by_system:
         raise ApplicationError(
@@ -81,7 +106,8 @@ def request_create(
                 "Only a prosecutor (or another role allowed to issue) drafts requests in the "
                 "name of %(authority)s."
             )
-            % {"authority": issuing.name}
+            % {"authority": issuing.name},
+            code="forbidden",
         )
     applicability = instrument_applicability(
         instrument=declaration.directory_instrument,
@@ -117,10 +143,10 @@ def request_create(
         executing_country=executing_country,
         executing_authority=executing_authority,
         created_by=actor,
-        issuing_language=actor.preferred_language
-        if has_language(actor.preferred_language)
-        else "en",
-        executing_language=target_language(
+        issuing_language=issuing_language
+        or (actor.preferred_language if has_language(actor.preferred_language) else "en"),
+        executing_language=executing_language
+        or target_language(
             country=executing_country, declaration=declaration, authority=executing_authority
         ).code,
     )
@@ -145,11 +171,119 @@ def request_create(
     return request
 
 
+@transaction.atomic
+def request_create_from_data(
+    *,
+    actor: User,
+    declaration_code: str,
+    executing_country: Country,
+    executing_authority: Authority | None,
+    data: Mapping[str, Any],
+    issuing_language: str | None = None,
+    executing_language: str | None = None,
+    translation_attached: bool | None = None,
+    language_reason: str | None = None,
+    data_sha256: str | None = None,
+) -> Request:
+    """A new draft holding ``data``, a request's sections as its JSON download gives them
+    (documents.rendering.structured_export): made as the new-request page makes it, then
+    each section given stored as the section's page stores it, its language choices as the
+    request's page records them.
+
+    Nothing is made when a field of any section cannot be stored: SectionFieldsRefused
+    lists them all at once (``extra["problems"]``), so that a program fixes its data in one
+    go; nor when ``data_sha256`` (the download's digest of its data) is not theirs: the
+    file was changed or cut short.
+    """
+    declaration = declaration_for(declaration_code)
+    sections = {section.code: section for section in declaration.sections}
+    refused: list[Problem] = []
+    for code, values in data.items():
+        section = sections.get(code)
+        if section is None:
+            refused.append(
+                Problem(
+                    shown_name(code),
+                    shown_name(code),
+                    shown_name(code),
+                    _("This request has no section %(code)s.") % {"code": shown_name(code)},
+                    code="unknown_section",
+                )
+            )
+        elif not isinstance(values, dict):
+            refused.append(
+                Problem(
+                    code,
+                    code,
+                    section.title,
+                    _("This value has the wrong form: %(expected)s expected.")
+                    % {"expected": _("an object of fields")},
+                    code="wrong_type",
+                )
+            )
+        else:
+            refused += section_refusals(section=section, values=values)
+    if refused:
+        language = issuing_language if issuing_language and has_language(issuing_language) else "en"
+        raise SectionFieldsRefused(
+            _("No draft was made: these fields cannot be stored. %(fields)s")
+            % {"fields": _refused_fields_text(refused, language, sections=True)},
+            extra={"problems": refused},
+        )
+    # Only once every value has its field's form: the digest reads the data whole.
+    if data_sha256 is not None and data_sha256 != hashlib.sha256(canonical_json(data)).hexdigest():
+        raise ApplicationError(
+            _(
+                "The data do not match their sha256: the file was changed or cut short "
+                "after it was downloaded. Leave sha256 out to make a draft of data changed "
+                "on purpose."
+            ),
+            code="digest_mismatch",
+        )
+    request = request_create(
+        actor=actor,
+        declaration_code=declaration_code,
+        executing_country=executing_country,
+        executing_authority=executing_authority,
+        issuing_language=issuing_language,
+        executing_language=executing_language,
+    )
+    for section in declaration.sections:
+        if section.code in data:
+            request = request_save_section(
+                request=request,
+                actor=actor,
+                section_code=section.code,
+                values=dict(data[section.code]),
+                expected_version=request.version,
+                partial=False,
+            )
+    if translation_attached is not None:
+        request = request_translation_attached_set(
+            request=request, actor=actor, attached=translation_attached
+        )
+    if language_reason:
+        request = request_language_reason_record(
+            request=request, actor=actor, reason=language_reason
+        )
+    return request
+
+
 def _changed_fields(before: Any, after: dict[str, Any]) -> list[str]:
     """The names of a section's fields whose value changed (never the values: the audit
     trail is read more widely than the request's content)."""
     old = before if isinstance(before, dict) else {}
     return sorted(name for name in old.keys() | after.keys() if old.get(name) != after.get(name))
+
+
+def _refused_fields_text(refused: list[Problem], language: str, *, sections: bool = False) -> str:
+    return "; ".join(
+        (f"{problem.section}. " if sections and problem.section else "")
+        + label(problem.label, language)
+        + ("" if problem.row is None else f" ({problem.row + 1})")
+        + f": {problem.message}"
+        for problem in refused
+    )
 
 
 def request_save_section(
@@ -159,20 +293,32 @@ def request_save_section(
     section_code: str,
     values: dict[str, Any],
     expected_version: int,
+    partial: bool = True,
 ) -> Request:
     """Store what was typed in one section, valid or not: a draft keeps everything but what
-    cannot be stored at all (a value over its field's limit, a control character, a line
-    break in a one-line field).
+    cannot be stored at all (a field the form does not have, a value not of its field's
+    form or over its limit, a control character, a line break in a one-line field).
 
     Raises RequestChanged when the request was saved since ``expected_version`` was read,
-    so that a second tab never silently overwrites the first. Raises SectionFieldsRefused,
-    after the rest of the section is saved, when some fields could not be stored.
+    so that a second tab never silently overwrites the first. Raises SectionFieldsRefused
+    when some fields could not be stored: after the rest of the section is saved (the page,
+    where a person keeps what they typed), or, when not ``partial`` (a program, which keeps
+    its data), before anything is.
     """
     declaration = declaration_for(request.declaration_code)
     section = next((item for item in declaration.sections if item.code == section_code), None)
     if section is None:
-        raise ApplicationError(_("This request has no section %(code)s.") % {"code": section_code})
+        raise ApplicationError(
+            _("This request has no section %(code)s.") % {"code": shown_name(section_code)},
+            code="unknown_section",
+        )
     refused = section_refusals(section=section, values=values)
+    if refused and not partial:
+        raise SectionFieldsRefused(
+            _("The section was not saved: these fields cannot be stored. %(fields)s")
+            % {"fields": _refused_fields_text(refused, request.issuing_language)},
+            extra={"request": request, "problems": refused},
+        )
     saved = _section_store(
         request=request,
         actor=actor,
@@ -181,19 +327,12 @@ def request_save_section(
         expected_version=expected_version,
     )
     if refused:
-        language = saved.issuing_language
-        fields = "; ".join(
-            label(problem.label, language)
-            + ("" if problem.row is None else f" ({problem.row + 1})")
-            + f": {problem.message}"
-            for problem in refused
-        )
         raise SectionFieldsRefused(
             _(
                 "The section was saved, except these fields, which were not stored; what you "
                 "typed is shown below to correct. %(fields)s"
             )
-            % {"fields": fields},
+            % {"fields": _refused_fields_text(refused, saved.issuing_language)},
             extra={"request": saved, "problems": refused},
         )
     return saved
@@ -288,7 +427,8 @@ def attachment_size_check(*, name: str, size: int) -> None:
     limit = settings.REQUEST_ATTACHMENT_MAX_BYTES
     if size > limit:
         raise ApplicationError(
-            _("“%(name)s” is larger than %(mb)d MB.") % {"name": name, "mb": limit // 2**20}
+            _("“%(name)s” is larger than %(mb)d MB.") % {"name": name, "mb": limit // 2**20},
+            code="too_large",
         )
     if size == 0:
         raise ApplicationError(_("“%(name)s” is empty.") % {"name": name})
@@ -319,6 +459,18 @@ def attachment_add(*, request: Request, actor: User, name: str, content: bytes) 
     return attachment
 
 
+def attachment_add_uploaded(
+    *, request: Request, actor: User, upload: UploadedFile | None
+) -> Attachment:
+    """A supporting document sent as a file: refused by its size before it is read into
+    memory (attachment_add checks the bytes again)."""
+    if upload is None:
+        raise ApplicationError(_("Choose a file to attach."))
+    name = upload.name or "document"
+    attachment_size_check(name=name, size=upload.size or 0)
+    return attachment_add(request=request, actor=actor, name=name, content=upload.read())
+
+
 @transaction.atomic
 def attachment_remove(*, attachment: Attachment, actor: User) -> None:
     edit_refusal(request=attachment.request, user=actor)
@@ -340,3 +492,10 @@ def request_download_record(*, request: Request, actor: User, document: str) -> 
     audit_record(
         request=request, actor=actor, event=Event.DOWNLOADED, payload={"document": document}
     )
+
+
+def confidential_download_record(*, request: Request, actor: User, document: str) -> None:
+    """A download of a confidential request is an act of record (who took a copy, when);
+    of another request, not."""
+    if request.is_confidential:
+        request_download_record(request=request, actor=actor, document=document)

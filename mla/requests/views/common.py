@@ -5,7 +5,7 @@ confidential download."""
 from django.http import Http404, HttpRequest
 
 from mla.accounts.models import User
-from mla.requests.drafting.services import request_download_record
+from mla.requests.drafting import services
 from mla.requests.models import Request
 from mla.requests.selectors import request_for_user
 
@@ -24,5 +24,6 @@ def request_or_404(request: HttpRequest, issuer: str, reference: str) -> Request
 
 def confidential_download_record(request: HttpRequest, item: Request, what: str) -> None:
     """A download of a confidential request is an act of record (who took a copy, when)."""
-    if item.is_confidential:
-        request_download_record(request=item, actor=signed_in_user(request), document=what)
+    services.confidential_download_record(
+        request=item, actor=signed_in_user(request), document=what
+    )

@@ -22,7 +22,6 @@ from mla.core.reauthentication import recent_authentication_required
 from mla.instruments.completeness import (
     Problem,
     section_applies,
-    section_problems,
 )
 from mla.instruments.declarations import declaration_for
 from mla.instruments.labels import label, section_heading
@@ -50,20 +49,18 @@ from mla.requests.drafting.editor import (
 from mla.requests.drafting.language import (
     LANGUAGE_PROBLEM_PATH,
     language_name,
-    request_language_problems,
     request_language_reason_record,
     request_problems,
+    request_section_problems,
     request_translation_attached_set,
     target_language,
-    translation_needed,
     translations_apply,
 )
 from mla.requests.drafting.services import (
     RequestChanged,
     SectionFieldsRefused,
-    attachment_add,
+    attachment_add_uploaded,
     attachment_remove,
-    attachment_size_check,
     request_create,
     request_duplicate,
     request_link,
@@ -341,13 +338,7 @@ def request_section(
                 messages.success(request, _("Saved."))
                 return redirect("requests:section", *item.url_args, current.code)
     data = {**item.data, current.code: values}
-    problems = section_problems(declaration=declaration, section=current, data=data)
-    if translation_needed(request=item):
-        problems += [
-            problem
-            for problem in request_language_problems(request=item, data=data)
-            if problem.section == current.code
-        ]
+    problems = request_section_problems(request=item, section=current, data=data)
     shown_problems = section_problems_shown(
         problems,
         section=current,
@@ -536,19 +527,11 @@ def request_link_view(request: HttpRequest, issuer: str, reference: str) -> Http
 @require_POST
 def attachment_upload(request: HttpRequest, issuer: str, reference: str) -> HttpResponse:
     item = request_or_404(request, issuer, reference)
-    upload = request.FILES.get("file")
     with errors_as_messages(request):
-        if upload is None:
-            raise ApplicationError(_("Choose a file to attach."))
-        # Refused before it is read into memory; the service checks the bytes again.
-        attachment_size_check(name=upload.name or "document", size=upload.size or 0)
-        attachment_add(
-            request=item,
-            actor=signed_in_user(request),
-            name=upload.name or "document",
-            content=upload.read(),
+        added = attachment_add_uploaded(
+            request=item, actor=signed_in_user(request), upload=request.FILES.get("file")
         )
-        messages.success(request, _("Attached %(name)s.") % {"name": upload.name})
+        messages.success(request, _("Attached %(name)s.") % {"name": added.name})
     return redirect(item)
 
 

@@ -60,8 +60,9 @@ def test_the_session_reads_the_api_but_writes_only_with_its_csrf_token():
     refused = browser.post("/api/v1/requests/", data="{}", content_type="application/json")
 
     # Refused before the endpoint: without CSRF, the session is not a caller at all.
-    assert refused.status_code in (403, 405)
+    assert refused.status_code == 403
     assert refused["Content-Type"] == PROBLEM
+    assert refused.json()["code"] == "csrf_failed"
 
 
 def test_a_method_the_endpoint_does_not_take_is_a_405_problem_with_allow():
@@ -93,6 +94,47 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(settings):
 
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        pytest.param(b'{"type": "eio", ', 400, "malformed", id="malformed JSON"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, 400, "malformed", id="nested too deep"),
+        pytest.param(b'["eio", "DE"]', 422, "invalid", id="an array for an object"),
+        pytest.param(
+            b'{"type": 7, "executing_country": "DE"}', 422, "invalid", id="a number for a text"
+        ),
+        pytest.param(
+            b'{"type": "' + b"e" * 1_000_000 + b'", "executing_country": "DE"}',
+            422,
+            "invalid",
+            id="a huge string",
+        ),
+        pytest.param(
+            b'{"type": "eio", "executing_country": "DE", "colour": "blue"}',
+            422,
+            "invalid",
+            id="an unknown field",
+        ),
+        pytest.param(
+            b'{"type": "eio", "executing_country": "DE", "data": {"G": {"facts": '
+            + b"[" * 200
+            + b"]" * 200
+            + b"}}}",
+            422,
+            "fields_refused",
+            id="a nested value for a text",
+        ),
+    ],
+)
+def test_a_bad_body_is_a_4xx_problem_document(prosecutor, body, status, code):
+    response = ApiClient(api_token_for(prosecutor)).post("/requests/", raw=body)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["code"] == code
+    assert len(response.content) < 10_000  # never the input echoed back
 
 
 def test_an_unknown_endpoint_is_a_404_problem():

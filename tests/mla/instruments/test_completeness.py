@@ -124,3 +124,79 @@ def test_refused_fields_of_a_section_are_found_in_rows_and_emptied_alone():
         {"kind": "natural", "surname": "Popescu", "first_names": "Ion"},
         {"kind": "natural", "surname": "", "first_names": ""},
     ]
+
+
+def test_a_field_the_form_does_not_have_is_refused_and_left_out():
+    section = next(s for s in EIO.sections if s.code == "E")
+    values = {
+        "place_of_execution": "Berlin",
+        "motive": "x",
+        "persons": [{"kind": "natural", "shoe_size": "44"}],
+    }
+
+    refused = section_refusals(section=section, values=values)
+
+    assert [(p.path, p.field, p.code, p.row) for p in refused] == [
+        ("E.motive", "motive", "unknown_field", None),
+        ("E.persons.0.shoe_size", "persons.0.shoe_size", "unknown_field", 0),
+    ]
+    assert values_without_refused(section=section, values=values, refused=refused) == {
+        "place_of_execution": "Berlin",
+        "persons": [{"kind": "natural"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("urgent", "yes"),  # a tick box is true or false
+        ("urgency_grounds", "evidence_at_risk"),  # a tick-box list is a list
+        ("urgency_grounds", ["evidence_at_risk"] * 50),  # of at most its choices
+        ("urgency_reasons", ["a", "b"]),  # a text is a text
+        ("requested_date", {"value": "2026-01-01"}),
+    ],
+)
+def test_a_value_not_of_its_fields_form_is_refused(name, value):
+    section = next(s for s in EIO.sections if s.code == "B")
+
+    [problem] = section_refusals(section=section, values={name: value})
+
+    assert (problem.field, problem.code) == (name, "wrong_type")
+    assert problem.message.startswith("This value has the wrong form")
+
+
+def test_the_forms_the_section_editor_posts_are_all_stored():
+    for section in EIO.sections:
+        values = complete_data(EIO)[section.code]
+        assert section_refusals(section=section, values=values) == [], section.code
+
+
+def test_rows_over_the_groups_limit_and_translations_not_of_free_text_are_refused():
+    section = next(s for s in EIO.sections if s.code == "E")
+    group = next(item for item in section.items if item.name == "persons")
+    values = {
+        "persons": [{"kind": "natural"}] * (group.max_rows + 1),
+        "translations": {"de": {"persons": "x", "place_of_execution": "Berlin"}, "xx": {}},
+    }
+
+    refused = section_refusals(section=section, values=values)
+
+    assert [(p.path, p.code) for p in refused] == [
+        ("E.persons", "too_many_rows"),
+        ("E.persons.translation", "unknown_field"),
+        ("E.translations.xx", "unknown_language"),
+    ]
+
+
+def test_each_problem_of_the_check_has_a_code():
+    data = complete_data(EIO)
+    data["B"]["requested_date"] = "soon"
+    del data["G"]["facts"]
+    data["H"]["hearings"] = []
+
+    problems = request_completeness(declaration=EIO, data=data)
+
+    codes = {problem.path: problem.code for problem in problems}
+    assert codes["B.requested_date"] == "invalid"
+    assert codes["G.facts"] == "missing"
+    assert codes["H.hearings"] == "too_few_rows"

@@ -218,12 +218,12 @@ def test_every_section_save_is_in_the_audit_trail_with_the_fields_not_their_valu
         request=first,
         actor=prosecutor,
         section_code="G",
-        values={"facts": "Secret facts of the case.", "offence_description": "Trafficking."},
+        values={"facts": "Secret facts of the case.", "legal_classification": "Trafficking."},
         expected_version=first.version,
     )
 
     saves = list(AuditEntry.objects.filter(request=eio_draft, event="section_saved"))
-    assert [entry.payload["fields"] for entry in saves] == [["facts"], ["offence_description"]]
+    assert [entry.payload["fields"] for entry in saves] == [["facts"], ["legal_classification"]]
     assert all(entry.payload["section"] == "G" for entry in saves)
     assert [entry.actor_name for entry in saves] == [str(prosecutor)] * 2
     assert "Secret facts" not in str([entry.payload for entry in saves])
