@@ -17,7 +17,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from mla.api.auth import ScopeRefused
-from mla.api.problems import problem_response
+from mla.api.problems import ProblemsOpenAPISchema, problem_response
 from mla.api.routers import (
     directory,
     directory_changes,
@@ -59,7 +59,16 @@ def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return guarded
 
 
-api = NinjaAPI(
+class NodeApi(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> ProblemsOpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return ProblemsOpenAPISchema(self, path_prefix)
+
+
+api = NodeApi(
     title="MLA exchange node API",
     version="1",
     description=DESCRIPTION,
