@@ -1,5 +1,8 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from mla.demo.seeding import SeedPlan, requests_seed
 from tests.support.api import ApiClient, api_token_for
 from tests.support.factories import UserFactory
 
@@ -255,3 +258,28 @@ def test_a_language_the_executing_side_does_not_accept_is_a_problem_of_the_whole
     assert problems["problems"][0]["section"] == ""
     assert problems["problems"][0]["field"] == "language"
     assert problems["problems"][0]["code"] == "language_not_accepted"
+
+
+@pytest.mark.parametrize("direction", ["outgoing", "incoming"])
+def test_a_page_costs_the_same_queries_whatever_its_size_and_after_a_cursor(authorities, direction):
+    sender, receiver = authorities["paris"], authorities["berlin"]
+    user = UserFactory(authority=sender if direction == "outgoing" else receiver)
+    api = ApiClient(api_token_for(user, "read"))
+    plan = SeedPlan(receiver=receiver, issuers=[sender], staff=[], count=3, direction=direction)
+
+    def page_queries(**params: str) -> tuple[int, dict]:
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get("/requests/", direction=direction, **params)
+        assert response.status_code == 200
+        return len(captured.captured_queries), response.json()
+
+    requests_seed(plan=plan)
+    api.get("/requests/")  # the token's first use is recorded once
+    small, _page = page_queries(limit="2")
+    requests_seed(plan=SeedPlan(**{**plan.__dict__, "count": 57}))
+    large, first = page_queries(limit="50")
+    after, following = page_queries(limit="50", cursor=first["next_cursor"])
+
+    assert small == large == after
+    assert len(first["items"]) == 50
+    assert len(following["items"]) == 10
