@@ -30,6 +30,13 @@ OPEN_STATES = (
     Request.State.IN_EXECUTION,
 )
 CLOSED_STATES = (Request.State.EXECUTED, Request.State.REFUSED, Request.State.WITHDRAWN)
+# The issuing side's copies of requests it sent.
+SENT_STATES = (
+    Request.State.SENT,
+    Request.State.DELIVERED,
+    Request.State.ACKNOWLEDGED,
+    Request.State.IN_EXECUTION,
+)
 CODES = ("eio", "mla", "preservation")
 
 
@@ -43,6 +50,8 @@ class SeedPlan:
     seed: int = 2026
     # The request types, in turn (e-Evidence certificates for a provider's queue).
     codes: Sequence[str] = CODES
+    # Whose copies: the receiver's (its queue), or the issuers' own (their outgoing lists).
+    direction: str = Request.Direction.INCOMING
 
 
 def _rows(plan: SeedPlan, start: int) -> Iterator[tuple[dict[str, object], dict[str, object]]]:
@@ -52,7 +61,8 @@ def _rows(plan: SeedPlan, start: int) -> Iterator[tuple[dict[str, object], dict[
         issuer = plan.issuers[n % len(plan.issuers)]
         code = plan.codes[n % len(plan.codes)]
         closed = chance.random() < 0.3
-        state = chance.choice(CLOSED_STATES if closed else OPEN_STATES)
+        outgoing = plan.direction == Request.Direction.OUTGOING
+        state = chance.choice(CLOSED_STATES if closed else SENT_STATES if outgoing else OPEN_STATES)
         received = now - datetime.timedelta(minutes=chance.randint(1, 60 * 24 * 120))
         # Most due in the weeks ahead; a few hundred per million within the next day, and
         # as many overdue: what a queue worked every day looks like.
@@ -63,11 +73,15 @@ def _rows(plan: SeedPlan, start: int) -> Iterator[tuple[dict[str, object], dict[
             due = now - datetime.timedelta(minutes=chance.randint(1, 60 * 24 * 3))
         else:
             due = now + datetime.timedelta(minutes=chance.randint(60 * 24 * 2, 60 * 24 * 120))
-        taken = plan.staff[n % len(plan.staff)] if plan.staff and chance.random() < 0.4 else None
+        taken = (
+            plan.staff[n % len(plan.staff)]
+            if plan.staff and not outgoing and chance.random() < 0.4
+            else None
+        )
         urgency = 0 if code in ("preservation", "epoc_pr") else (1 if chance.random() < 0.15 else 2)
         request = {
             "reference": f"{plan.prefix}-{n:08d}",
-            "direction": Request.Direction.INCOMING,
+            "direction": plan.direction,
             "declaration_code": code,
             "instrument_code": code,
             "issuing_authority_id": issuer.pk,
@@ -75,9 +89,10 @@ def _rows(plan: SeedPlan, start: int) -> Iterator[tuple[dict[str, object], dict[
             "executing_authority_id": plan.receiver.pk,
             "state": state,
             "assignee_id": taken.pk if taken else None,
-            "received_at": received,
+            "sent_at": received if outgoing else None,
+            "received_at": None if outgoing else received,
             "acknowledged_at": received + datetime.timedelta(days=2)
-            if state != "received"
+            if state not in ("received", "sent", "delivered")
             else None,
             "closed_at": received + datetime.timedelta(days=40) if closed else None,
             "urgency": urgency,
@@ -146,7 +161,8 @@ def _statistics_count(ids: list[int]) -> None:
 
 @transaction.atomic
 def requests_seed(*, plan: SeedPlan, batch: int = 50_000) -> int:
-    """Add ``plan.count`` received requests, each with a deadline. Returns the count."""
+    """Add ``plan.count`` requests (received, or sent: ``plan.direction``), each with a
+    deadline. Returns the count."""
     if connection.vendor != "postgresql":
         return _seed(plan=plan, batch=batch)
     _statistics_paused(True)
