@@ -31,6 +31,8 @@ from mla.requests.models import Request, Urgency
 from mla.requests.selectors import request_for_user
 
 PAGE_SIZE = 50
+# Sorts a row without a deadline's missing date (never compared: it sorts after the dated).
+_EPOCH = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 # Counts on the shift view stop here: past it the number is shown as "at least".
 COUNT_CAP = 1000
 
@@ -137,17 +139,36 @@ def _decode(cursor: str) -> tuple[int, datetime.datetime | None, int] | None:
     return int(parts[0]), due, int(parts[2])
 
 
-def _after(key: tuple[int, datetime.datetime | None, int]) -> Q:
-    """Rows after ``key`` in (urgency, next deadline with none last, id) order."""
+_ORDER = ("urgency", F("next_due_at").asc(nulls_last=True), "id")
+
+
+def _after(
+    rows: QuerySet[Request], key: tuple[int, datetime.datetime | None, int], size: int
+) -> list[int]:
+    """The ids of the first ``size`` rows after ``key`` in (urgency, next deadline with none
+    last, id) order, in one query.
+
+    Each run of that order (the rest of the cursor's deadline, the later deadlines of its
+    urgency, its requests without a deadline, the later urgencies) is a range of the queue's
+    indexes read from where the cursor points: written as one OR, the planner would read the
+    queue from its top and drop every row before the cursor (half a million, half-way down a
+    million)."""
     urgency, due, pk = key
-    later_urgency = Q(urgency__gt=urgency)
     if due is None:
-        same = Q(urgency=urgency, next_due_at__isnull=True, pk__gt=pk)
+        runs = [rows.filter(urgency=urgency, next_due_at__isnull=True, pk__gt=pk)]
     else:
-        same = Q(urgency=urgency) & (
-            Q(next_due_at__gt=due) | Q(next_due_at__isnull=True) | Q(next_due_at=due, pk__gt=pk)
-        )
-    return later_urgency | same
+        runs = [
+            rows.filter(urgency=urgency, next_due_at=due, pk__gt=pk),
+            rows.filter(urgency=urgency, next_due_at__gt=due),
+            rows.filter(urgency=urgency, next_due_at__isnull=True),
+        ]
+    runs.append(rows.filter(urgency__gt=urgency))
+    parts = [
+        run.order_by(*_ORDER).values_list("urgency", "next_due_at", "id")[:size] for run in runs
+    ]
+    found = list(parts[0].union(*parts[1:], all=True))
+    found.sort(key=lambda row: (row[0], row[1] is None, row[1] or _EPOCH, row[2]))
+    return [row[2] for row in found[:size]]
 
 
 def queue_page(
@@ -162,12 +183,12 @@ def queue_page(
     key = _decode(cursor) if cursor else None
     rows = _filtered(user=user, filters=filters, now=now)
     if key is not None:
-        rows = rows.filter(_after(key))
+        rows = Request.objects.filter(pk__in=_after(rows, key, size + 1))
     page = list(
         rows.select_related("issuing_authority", "assignee")
         .prefetch_related("deadlines")
         .defer("data")
-        .order_by("urgency", F("next_due_at").asc(nulls_last=True), "id")[: size + 1]
+        .order_by(*_ORDER)[: size + 1]
     )
     more = len(page) > size
     page = page[:size]

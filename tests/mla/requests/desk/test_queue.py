@@ -116,6 +116,28 @@ def test_pages_continue_after_the_last_row_without_gaps(make, berlin_staff):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_pages_walk_rows_sharing_a_deadline_and_rows_without_one_in_order(make, berlin_staff, size):
+    shared = timezone.now() + datetime.timedelta(hours=5)
+    made = [make(urgency=n % 2, due_in=datetime.timedelta(hours=1)) for n in range(9)]
+    Request.objects.filter(pk__in=[r.pk for r in made[:6]]).update(next_due_at=shared)
+    Request.objects.filter(pk__in=[r.pk for r in made[6:]]).update(next_due_at=None)
+    filters = QueueFilters(state=State.RECEIVED)
+
+    seen, cursor = [], None
+    while True:
+        page = queue_page(user=berlin_staff, filters=filters, cursor=cursor, size=size)
+        seen += [r.pk for r in page.rows]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+
+    everything = queue_page(user=berlin_staff, filters=filters, size=100)
+    assert seen == [r.pk for r in everything.rows]
+    assert sorted(seen) == sorted(r.pk for r in made)
+
+
+@pytest.mark.django_db
 def test_each_filter(make, berlin_staff, authorities, countries):
     hour = datetime.timedelta(hours=1)
     us = AuthorityFactory(
