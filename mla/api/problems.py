@@ -132,15 +132,19 @@ def problems(*statuses: int) -> dict[int, type[Problem]]:
 # does not match the schema or a rule of the domain (422), malformed JSON or a forged cursor
 # (400), a body over settings.API_MAX_BODY_BYTES, which is refused before anything reads it,
 # whatever the method (413), too many calls (429).
-ANY_OPERATION = (400, 401, 403, 413, 422, 429)
-# An operation with a path parameter names something that may not exist, or not for the caller.
-NAMED = (404,)
+# Something the caller may not see does not exist for them (404): a request, a webhook, the
+# queue itself for whoever does not work it, an authority a body names.
+ANY_OPERATION = (400, 401, 403, 404, 413, 422, 429)
 # An operation that takes a body, sent in a media type it does not read.
 WITH_BODY = (415,)
 # A write: refused in the request's current state, or by a rule of the domain.
 WRITE = (409,)
 # A write to a request: the ETag it was read with, in If-Match (mla.api.etags).
 WRITE_TO_REQUEST = (412, 428)
+# The ``openapi_extra`` of an operation under a request's path that writes nothing of the
+# request (it asks for a document to be made again), and so takes no If-Match.
+_IF_MATCH_EXEMPT = "x-if-match-exempt"
+NOT_A_WRITE_TO_THE_REQUEST: dict[str, Any] = {_IF_MATCH_EXEMPT: True}
 _UNSAFE = {"post", "put", "patch", "delete"}
 _REQUEST_PATH = re.compile(r"/requests/\{issuer\}/\{reference\}/")
 _HEADERS: Mapping[int, dict[str, Any]] = {
@@ -168,20 +172,23 @@ IF_MATCH = {
 }
 
 
-def writes_to_request(*, method: str, path: str) -> bool:
-    return method in _UNSAFE and _REQUEST_PATH.search(path) is not None
+def writes_to_request(*, method: str, path: str, operation: Mapping[str, Any]) -> bool:
+    """Every write under a request's path changes the request, unless it says otherwise."""
+    return (
+        method in _UNSAFE
+        and _REQUEST_PATH.search(path) is not None
+        and not operation.get(_IF_MATCH_EXEMPT)
+    )
 
 
 def problem_statuses(*, method: str, path: str, operation: Mapping[str, Any]) -> list[int]:
     """The refusals an operation may give whatever it does, from its method and path."""
     statuses = list(ANY_OPERATION)
-    if "{" in path:
-        statuses += NAMED
     if "requestBody" in operation:
         statuses += WITH_BODY
     if method in _UNSAFE:
         statuses += WRITE
-    if writes_to_request(method=method, path=path):
+    if writes_to_request(method=method, path=path, operation=operation):
         statuses += WRITE_TO_REQUEST
     return sorted(statuses)
 
@@ -199,8 +206,9 @@ class ProblemsOpenAPISchema(OpenAPISchema):
                     statuses=problem_statuses(method=method, path=path, operation=operation),
                     problem=reference,
                 )
-                if writes_to_request(method=method, path=path):
+                if writes_to_request(method=method, path=path, operation=operation):
                     _if_match_require(operation)
+                operation.pop(_IF_MATCH_EXEMPT, None)
         return paths
 
     def _problem_reference(self) -> dict[str, Any]:

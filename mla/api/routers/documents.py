@@ -18,7 +18,7 @@ from ninja import Field, Path, Router, Schema
 
 from mla.api.auth import caller_of, scoped
 from mla.api.models import Scope
-from mla.api.problems import problem_response
+from mla.api.problems import NOT_A_WRITE_TO_THE_REQUEST, problem_response
 from mla.api.routers.requests import RequestKey, request_or_404
 from mla.exchange.evidence import evidence_bundle, evidence_file_name
 from mla.exchange.selectors import request_messages
@@ -140,6 +140,7 @@ def pdf_download(request: HttpRequest, key: Path[RequestKey]) -> HttpResponse:
     "/{issuer}/{reference}/document.pdf/retry",
     response={202: DocumentPendingOut},
     summary="Prepare the request's PDF again after it could not be made",
+    openapi_extra=NOT_A_WRITE_TO_THE_REQUEST,
 )
 def pdf_retry(request: HttpRequest, key: Path[RequestKey]) -> HttpResponse:
     item = request_or_404(request, key.issuer, key.reference)
@@ -174,7 +175,14 @@ def pdf_signature_download(request: HttpRequest, key: Path[RequestKey]) -> HttpR
     summary="The request as structured JSON",
     description="The format a receiving system reads back, also embedded in the PDF; it may "
     "be posted to `POST /requests/` to make a new draft of the same data.",
-    openapi_extra=_binary("application/json", "The request's structured JSON."),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The request's structured JSON.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        }
+    },
 )
 def json_download(request: HttpRequest, key: Path[RequestKey]) -> HttpResponse:
     item = request_or_404(request, key.issuer, key.reference)

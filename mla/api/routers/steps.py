@@ -409,6 +409,12 @@ def _operation_description(step: Step, specs: tuple[FieldSpec, ...]) -> str:
     return "\n\n".join(lines)
 
 
+# A part the step does not know is refused (_form_known_check): the schema says so, as the
+# JSON bodies' models do.
+_PARTS_CLOSED = {
+    "requestBody": {"content": {"multipart/form-data": {"schema": {"additionalProperties": False}}}}
+}
+
 for _step in STEPS.values():
     router.post(
         f"/{{issuer}}/{{reference}}/steps/{_step.name}/",
@@ -416,6 +422,9 @@ for _step in STEPS.values():
         auth=scoped(STEP_SCOPES[_step.name]),
         summary=f"Step: {_step.name.replace('_', ' ')}",
         operation_id=f"step_{_step.name}",
+        openapi_extra=(
+            _PARTS_CLOSED if any(spec.kind == "files" for spec in form_fields(_step)) else None
+        ),
     )(_operation(_step))
 
 
