@@ -1,6 +1,7 @@
 """Calling the node's API in tests: a token of a user's own, and the Bearer header."""
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.test import Client
@@ -96,3 +97,84 @@ def api_upload(
     for name, items in files.items():
         data[name] = [SimpleUploadedFile(filename, content) for filename, content in items]
     return api.client.post(f"/api/v1{path}", data=data, headers=headers)
+
+
+@dataclass
+class ApiWorld:
+    """What a caller's calls can name: their authority's requests, their notification,
+    their webhook and what it was sent, a directory change awaiting a decision."""
+
+    caller: User
+    requests: list[Any]  # a draft, a sent EIO, a received EIO
+    examples: dict[str, list[str]]  # values of the API's path parameters, by name
+
+
+def api_world_create(
+    *, authorities: dict[str, Any], countries: dict[str, Any], sent_eio: tuple[Any, Any]
+) -> ApiWorld:
+    """A user of the Paris prosecutor's office (the fixtures of tests/support/fixtures/
+    requests.py) who drafts, works the queue and administers the directory, so that every
+    operation of the API has something to do for them."""
+    from contact_points.models import AuthorityInstrument
+    from contact_points.services import directory_change_propose
+    from mla.instruments.declarations import declaration_for
+    from mla.notifications.kinds import Kind
+    from mla.notifications.services import notification_send
+    from mla.requests.drafting.services import request_create
+    from mla.requests.lifecycle.issuing import request_send
+    from mla.webhooks.models import WebhookDelivery
+    from mla.webhooks.services import webhook_register
+    from tests.support.factories import UserFactory
+    from tests.support.journeys import ready_eio
+
+    caller = UserFactory(
+        authority=authorities["paris"],
+        roles=["prosecutor", "contact_point_staff", "supervisor", "directory_administrator"],
+    )
+    # Before the requests move, so that what they do is sent to it.
+    webhook = webhook_register(actor=caller, url="http://127.0.0.1:9/events").webhook
+    draft = request_create(
+        actor=caller,
+        declaration_code="eio",
+        executing_country=countries["DE"],
+        executing_authority=authorities["berlin"],
+    )
+    # Paris receives EIOs too, so that Berlin can send it one.
+    AuthorityInstrument.objects.create(authority=authorities["paris"], instrument="eio")
+    berlin_prosecutor = UserFactory(authority=authorities["berlin"], roles=["prosecutor"])
+    incoming = ready_eio(
+        prosecutor=berlin_prosecutor, country=countries["FR"], authority=authorities["paris"]
+    )
+    request_send(request=incoming, actor=berlin_prosecutor)
+    incoming.refresh_from_db()
+    (notification,) = notification_send(
+        recipients=[caller],
+        kind=Kind.REQUEST_STATE_CHANGED,
+        subject="The request changed state",
+        request=sent_eio[0],
+        url=sent_eio[0].get_absolute_url(),
+    )
+    change = directory_change_propose(
+        authority=authorities["berlin"],
+        actor=UserFactory(authority=authorities["berlin"], roles=["directory_administrator"]),
+        public_key="",
+        inbox_url="http://127.0.0.1:9/inbox",
+    )
+    assert change is not None
+    requests = [draft, sent_eio[0], incoming.counterpart]
+    issuers = [item.url_args[0] for item in requests]
+    deliveries = WebhookDelivery.objects.filter(webhook=webhook)
+    return ApiWorld(
+        caller=caller,
+        requests=requests,
+        examples={
+            "issuer": issuers,
+            "reference": [item.url_args[1] for item in requests],
+            "identifier": sorted(set(issuers)),
+            "code": [section.code for section in declaration_for("eio").sections[:3]],
+            "notification_id": [str(notification.pk)],
+            "change_id": [str(change.pk)],
+            "webhook_id": [str(webhook.public_id)],
+            "delivery_id": [str(item.public_id) for item in deliveries[:2]],
+        },
+    )

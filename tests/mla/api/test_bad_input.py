@@ -8,13 +8,14 @@ The operations are read from the schema, so one added later is covered without n
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from mla.api.cursors import cursor_encode
 from mla.api.main import api
 from mla.api.problems import PROBLEM_MEDIA_TYPE
-from tests.support.api import ApiClient, api_token_for
+from tests.support.api import ApiClient, ApiWorld, api_token_for, api_world_create
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,13 +49,23 @@ def _with_cursor(operations: list[tuple[str, str, dict]]) -> list[tuple[str, str
     ]
 
 
-def _path(path: str, operation: dict) -> str:
-    """The path with each parameter filled in with a value of its type and pattern."""
+def _path(path: str, operation: dict, world: ApiWorld | None = None) -> str:
+    """The path with each parameter filled in: with something of the caller's where the
+    world has it, else with a value of the parameter's type and pattern."""
     for parameter in operation["parameters"]:
         if parameter["in"] == "path":
-            kind = parameter["schema"].get("type")
-            path = path.replace("{" + parameter["name"] + "}", "1" if kind == "integer" else "x1")
+            known = world.examples.get(parameter["name"]) if world else None
+            value = known[0] if known else _sample(parameter["schema"])
+            path = path.replace("{" + parameter["name"] + "}", value)
     return path.removeprefix("/api/v1")
+
+
+def _sample(schema: dict) -> str:
+    if schema.get("type") == "integer":
+        return "1"
+    if schema.get("format") == "uuid":
+        return "00000000-0000-4000-8000-000000000001"
+    return "x1"
 
 
 def _refused(response: Any, operation: dict, status: int) -> dict:
@@ -128,18 +139,25 @@ def _forged_cursors() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(OPERATION, CURSOR_OPERATIONS, ids=_ids(CURSOR_OPERATIONS))
-@pytest.mark.parametrize("cursor", _forged_cursors())
-def test_a_cursor_the_node_did_not_give_for_this_list_is_a_400(
-    client, method, path, operation, cursor
-):
-    response = client.client.generic(
-        method,
-        f"/api/v1{_path(path, operation)}?cursor={cursor}",
-        headers=client.headers,
-    )
+@pytest.fixture
+def world(sent_eio, authorities, countries) -> ApiWorld:
+    return api_world_create(authorities=authorities, countries=countries, sent_eio=sent_eio)
 
-    assert _refused(response, operation, 400)["code"] == "invalid_cursor"
+
+@pytest.mark.parametrize(OPERATION, CURSOR_OPERATIONS, ids=_ids(CURSOR_OPERATIONS))
+def test_a_cursor_the_node_did_not_give_for_this_list_is_a_400(world, method, path, operation):
+    """Asked by someone who may read the list (a first page without a cursor is a 200)."""
+    client = ApiClient(api_token_for(world.caller))
+    listed = f"/api/v1{_path(path, operation, world)}"
+    first_page = client.client.generic(method, listed, headers=client.headers)
+    assert first_page.status_code == 200
+
+    for cursor in _forged_cursors():
+        response = client.client.generic(
+            method, f"{listed}?{urlencode({'cursor': cursor})}", headers=client.headers
+        )
+
+        assert _refused(response, operation, 400)["code"] == "invalid_cursor", cursor
 
 
 def test_the_node_has_operations_of_each_kind_these_tests_cover():
