@@ -15,6 +15,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 
 from mla.api.auth import ScopeRefused
 from mla.api.problems import ProblemsOpenAPISchema, problem_response
@@ -59,6 +60,21 @@ def _signed_in_or_token(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return guarded
 
 
+class BodyNotJson(Exception):
+    """A body sent in another media type to an operation that reads JSON."""
+
+
+class JsonBodyParser(Parser):
+    """A JSON body only when it is sent as JSON: text that happens to parse is not taken
+    for it (415, mla.api.problems)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        media_type = request.content_type or ""
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise BodyNotJson(media_type)
+        return super().parse_body(request)
+
+
 class NodeApi(NinjaAPI):
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
@@ -77,6 +93,7 @@ api = NodeApi(
     docs_url="/docs/",
     docs_decorator=_signed_in_or_token,
     throttle=[CallerRateThrottle()],
+    parser=JsonBodyParser(),
 )
 
 
@@ -168,6 +185,12 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
             code="csrf_failed",
             status=403,
             detail=_("A call with the session's cookie needs its CSRF token (X-CSRFToken)."),
+        )
+    if error.status_code == 400 and isinstance(error.__cause__, BodyNotJson):
+        return problem_response(
+            request=request,
+            code="unsupported_media_type",
+            detail=_("Send the body as application/json."),
         )
     if error.status_code == 400:
         return problem_response(

@@ -1,7 +1,7 @@
 """Bad input on every operation of the schema, of the kinds a generator from the schema does
-not make: a body that is not JSON, JSON of the wrong type, a body over the limit, a cursor
-the node did not give. Each is a 4xx problem document with a status the operation
-documents, never a 5xx.
+not make: a body that is not JSON or not sent as JSON, JSON of the wrong type, a body over
+the limit, a cursor the node did not give. Each is a 4xx problem document with a status the
+operation documents, never a 5xx.
 
 The operations are read from the schema, so one added later is covered without naming it.
 """
@@ -112,6 +112,20 @@ def test_a_body_that_is_not_json_is_a_400(client, method, path, operation, body)
     response = _call(client, method, _path(path, operation), body)
 
     assert _refused(response, operation, 400)["code"] == "malformed"
+
+
+@pytest.mark.parametrize(OPERATION, BODY_OPERATIONS, ids=_ids(BODY_OPERATIONS))
+@pytest.mark.parametrize("media_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_json_sent_as_another_media_type_is_a_415(client, method, path, operation, media_type):
+    response = client.client.generic(
+        method,
+        f"/api/v1{_path(path, operation)}",
+        data=b'{"url": "https://example.org/"}',
+        content_type=media_type,
+        headers={**client.headers, "If-Match": "*"},
+    )
+
+    assert _refused(response, operation, 415)["code"] == "unsupported_media_type"
 
 
 @pytest.mark.parametrize(OPERATION, BODY_OPERATIONS, ids=_ids(BODY_OPERATIONS))
