@@ -67,10 +67,10 @@ class SendForm(StepForm):
         return self.visible_fields() if len(self.candidates) > 1 else []
 
     def clean_enforcing_authority(self) -> Authority | None:
-        chosen_pk = self.cleaned_data["enforcing_authority"]
-        if not chosen_pk:
+        chosen_identifier = self.cleaned_data["enforcing_authority"]
+        if not chosen_identifier:
             return None  # the service says whether one must be chosen
-        authority = chosen(self.candidates, chosen_pk)
+        authority = chosen(self.candidates, chosen_identifier)
         if authority is None:
             raise forms.ValidationError(_("Choose the enforcing authority from the list."))
         return authority

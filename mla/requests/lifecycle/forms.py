@@ -178,14 +178,17 @@ def select(form: forms.Form, name: str) -> forms.Select:
 
 
 def authority_choices(authorities: list[Authority]) -> list[tuple[str, str]]:
-    """The options of a drop-down list of authorities, by primary key, after an empty one."""
-    return [("", NO_CHOICE), *((str(authority.pk), authority.name) for authority in authorities)]
+    """The options of a drop-down list of authorities, by their directory identifier (the
+    name a page, the API and another node all use), after an empty one."""
+    return [("", NO_CHOICE), *((authority.identifier, authority.name) for authority in authorities)]
 
 
-def chosen(authorities: list[Authority], pk: str) -> Authority | None:
-    """The authority of ``authorities`` whose primary key the form sent, or None when the
+def chosen(authorities: list[Authority], identifier: str) -> Authority | None:
+    """The authority of ``authorities`` whose identifier the form sent, or None when the
     form sent one not offered."""
-    return next((authority for authority in authorities if str(authority.pk) == pk), None)
+    return next(
+        (authority for authority in authorities if authority.identifier == identifier), None
+    )
 
 
 class SubmitForm(StepForm):
@@ -210,7 +213,11 @@ class SubmitForm(StepForm):
         select(self, "validating_authority").choices = CallableChoiceIterator(
             lambda: authority_choices(self.validators)
         )
-        self.initial["validating_authority"] = self.request.validating_authority_id
+        self.initial["validating_authority"] = (
+            self.request.validating_authority.identifier
+            if self.request.validating_authority
+            else None
+        )
 
     @cached_property
     def validators(self) -> list[Authority]:
@@ -220,10 +227,10 @@ class SubmitForm(StepForm):
         return self.visible_fields() if self.request.needs_validation else []
 
     def clean_validating_authority(self) -> Authority | None:
-        chosen_pk = self.cleaned_data["validating_authority"]
-        if not chosen_pk:
+        chosen_identifier = self.cleaned_data["validating_authority"]
+        if not chosen_identifier:
             return None  # the service says whether one is needed
-        authority = chosen(self.validators, chosen_pk)
+        authority = chosen(self.validators, chosen_identifier)
         if authority is None:
             raise forms.ValidationError(_("Choose a validating authority from the list."))
         return authority

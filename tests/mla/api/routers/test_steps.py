@@ -26,7 +26,7 @@ from tests.support.api import (
     api_upload,
 )
 from tests.support.certificates import FILES
-from tests.support.factories import UserFactory
+from tests.support.factories import AuthorityFactory, UserFactory
 from tests.support.samples import complete_data
 
 State = Request.State
@@ -544,3 +544,26 @@ def test_sharing_is_refused_as_on_the_page(ready_eio, prosecutor, authorities):
     assert scope.status_code == 403
     assert by_the_reader.status_code == 403
     assert by_the_reader.json()["code"] == "forbidden"
+
+
+def test_an_authority_is_chosen_by_its_directory_identifier(sent_eio, berlin_staff, countries):
+    munich = AuthorityFactory(
+        identifier="de-munich",
+        name="Staatsanwaltschaft München",
+        country=countries["DE"],
+        instruments=["eio", "mla"],
+        languages=["de"],
+    )
+    _issuing, executing = sent_eio
+    api = ApiClient(api_token_for(berlin_staff, "read", "execute"))
+
+    offered = api.get(f"{api_request_path(executing)}steps/").json()
+    forward = next(step for step in offered if step["name"] == "forward")
+    field = next(field for field in forward["fields"] if field["name"] == "authority")
+    assert {"value": "de-munich", "label": munich.name} in field["choices"]
+
+    refused = api_step(api, executing, "forward", {"authority": str(munich.pk)})
+    assert refused.status_code == 422
+    done = api_step(api, executing, "forward", {"authority": "de-munich"})
+    assert done.status_code == 200, done.content
+    assert Request.objects.get(pk=executing.pk).forwarded_to == munich

@@ -188,7 +188,10 @@ def test_the_send_form_asks_for_the_enforcing_authority_only_when_there_are_seve
     assert shown(epoc) == ["enforcing_authority"]
     assert shown(subscriber_only) == []
     form = SendForm(
-        {"expected_state": "ready", "enforcing_authority": str(eevidence_parties["enforcing"].pk)},
+        {
+            "expected_state": "ready",
+            "enforcing_authority": eevidence_parties["enforcing"].identifier,
+        },
         step="send",
         request=epoc,
         actor=prosecutor,

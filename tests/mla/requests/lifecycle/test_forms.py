@@ -127,8 +127,8 @@ def test_forwarding_takes_an_authority_from_the_list_only(
     def forward(data):
         return _read(ForwardForm, data, request=executing, actor=berlin_staff, note=Note("Note"))
 
-    chosen = forward(f"authority={munich.pk}&note=Competent+there")
-    for refused in (forward(f"authority={authorities['paris'].pk}"), forward("authority=")):
+    chosen = forward(f"authority={munich.identifier}&note=Competent+there")
+    for refused in (forward(f"authority={authorities['paris'].identifier}"), forward("authority=")):
         assert not refused.is_valid()
         assert refused.first_error() == "Choose the competent authority from the list."
     assert _arguments(chosen) == {"to": munich, "note": "Competent there"}
@@ -203,10 +203,12 @@ def test_the_validating_authority_comes_from_the_list(
     def submit(data):
         return _read(SubmitForm, data, request=eio_draft, actor=prosecutor)
 
-    assert _arguments(submit(f"validating_authority={judge.pk}")) == {"validating_authority": judge}
+    assert _arguments(submit(f"validating_authority={judge.identifier}")) == {
+        "validating_authority": judge
+    }
     # None chosen: the service says whether one was needed.
     assert _arguments(submit("")) == {"validating_authority": None}
-    refused = submit(f"validating_authority={authorities['berlin'].pk}")
+    refused = submit(f"validating_authority={authorities['berlin'].identifier}")
     assert not refused.is_valid()
     assert refused.first_error() == "Choose a validating authority from the list."
 

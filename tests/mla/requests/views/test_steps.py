@@ -196,7 +196,7 @@ def test_a_form_that_cannot_be_read_goes_back_to_the_page_with_why(
 def test_a_validating_authority_not_on_the_list_is_refused(client_of, eio_draft, authorities):
     response = client_of.post(
         reverse("requests:transition", args=[*eio_draft.url_args, "submit"]),
-        {"expected_state": "draft", "validating_authority": authorities["berlin"].pk},
+        {"expected_state": "draft", "validating_authority": authorities["berlin"].identifier},
         follow=True,
     )
 
