@@ -32,16 +32,6 @@ def berlin_prosecutor(countries):
     return authority
 
 
-@pytest.fixture
-def tasks_in_process():
-    from mla.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.update(task_always_eager=True)
-    yield
-    app.conf.update(task_always_eager=before)
-
-
 def _run(live_server, token: str, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [

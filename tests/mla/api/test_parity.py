@@ -23,32 +23,12 @@ from mla.requests.lifecycle.issuing import request_send
 from mla.requests.models import Request
 from mla.requests.selectors import request_for_user
 from tests.support.api import api_token_for
-from tests.support.factories import AuthorityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 class _Undo(Exception):
     pass
-
-
-@pytest.fixture
-def people(prosecutor, authorities, countries, berlin_staff):
-    return {
-        "author": prosecutor,
-        "issuer_prosecutor": UserFactory(authority=authorities["paris"], roles=["prosecutor"]),
-        "issuer_clerk": UserFactory(authority=authorities["paris"]),
-        "receiver_cp_staff": berlin_staff,
-        "receiver_ca_staff": UserFactory(
-            authority=authorities["berlin"], roles=["central_authority_staff"]
-        ),
-        "receiver_prosecutor": UserFactory(authority=authorities["berlin"], roles=["prosecutor"]),
-        "receiver_auditor": UserFactory(authority=authorities["berlin"], roles=["auditor"]),
-        "other_cp_staff": UserFactory(
-            authority=AuthorityFactory(country=countries["DE"], kind="point_24_7"),
-            roles=["contact_point_staff"],
-        ),
-    }
 
 
 def _fields(step: str, request: Request) -> dict[str, Any]:

@@ -33,29 +33,6 @@ ROLES = (
 )
 
 
-@pytest.fixture
-def people(prosecutor, authorities, countries, berlin_staff):
-    judge_office = AuthorityFactory(
-        identifier="fr-judge", country=countries["FR"], kind="investigating_judge"
-    )
-    return {
-        "author": prosecutor,
-        "issuer_prosecutor": UserFactory(authority=authorities["paris"], roles=["prosecutor"]),
-        "issuer_clerk": UserFactory(authority=authorities["paris"]),
-        "validator": UserFactory(authority=judge_office, roles=["validating_authority"]),
-        "receiver_cp_staff": berlin_staff,
-        "receiver_ca_staff": UserFactory(
-            authority=authorities["berlin"], roles=["central_authority_staff"]
-        ),
-        "receiver_prosecutor": UserFactory(authority=authorities["berlin"], roles=["prosecutor"]),
-        "receiver_auditor": UserFactory(authority=authorities["berlin"], roles=["auditor"]),
-        "other_cp_staff": UserFactory(
-            authority=AuthorityFactory(country=countries["DE"], kind="point_24_7"),
-            roles=["contact_point_staff"],
-        ),
-    }
-
-
 ISSUER = {"author", "issuer_prosecutor"}
 EXECUTOR = {"receiver_cp_staff", "receiver_ca_staff"}
 
